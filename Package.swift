@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// kswap: knowledge swapping and weight-file surgery for vision transformers.
+// Dependencies point one way: format and tensors at the bottom, commands at the top.
+// `kswap-inspect` and `kswap-pack` only move bytes and must not link BLAS, so the
+// commands live in two libraries: FileCommands (no BLAS) and ModelCommands.
+
+let fileTools: [String] = []   // built on FileCommands
+let modelTools: [String] = []  // built on ModelCommands
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+  name: "kswap",
+  products: (["kswap"] + (fileTools + modelTools).map { "kswap-\($0)" })
+    .map { .executable(name: $0, targets: [$0]) },
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+  ],
+  targets: [
+    // C libraries, found through pkg-config.
+    .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+
+    // Libraries, leaves first.
+    .target(name: "TensorFile", dependencies: ["CZstd"]),
+    .target(name: "Importers", dependencies: ["TensorFile", "CArchive"]),
+    .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+    .target(name: "ViT", dependencies: ["Tensors", "TensorFile"]),
+    .target(name: "Swap", dependencies: ["ViT"]),
+    .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
+    .target(name: "FileCommands", dependencies: ["ToolSupport", "Importers"]),
+    .target(name: "ModelCommands", dependencies: ["ToolSupport", "Swap"]),
+
+    // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
+    .executableTarget(name: "kswap"),
+
+    // Tests, one target per module.
+    .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),
+    .testTarget(name: "ImportersTests", dependencies: ["Importers"]),
+    .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+    .testTarget(name: "ViTTests", dependencies: ["ViT"]),
+    .testTarget(name: "SwapTests", dependencies: ["Swap"]),
+    .testTarget(name: "CommandsTests", dependencies: ["FileCommands", "ModelCommands"]),
+  ]
+    + fileTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["FileCommands"]) }
+    + modelTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["ModelCommands"]) }
+)

@@ -1,0 +1,1 @@
+// FileCommands: the tools that only move bytes (kswap-inspect, kswap-pack); no BLAS.

@@ -1,0 +1,1 @@
+// ModelCommands: the tools that compute on weights (kswap-learn, -forget, -eval, -merge, -diff).

@@ -1,0 +1,1 @@
+// TensorFile: the on-disk formats (safetensors, the compressed kswap container): bytes, dtypes, shapes, codecs; no math.

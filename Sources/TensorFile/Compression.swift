@@ -116,11 +116,10 @@ enum PlaneSplitter {
     return planes
   }
 
-  /// The inverse of `split`; every plane must hold the same number of bytes.
-  static func join(_ planes: [[UInt8]], layout: PlaneLayout) -> [UInt8] {
+  /// The inverse of `split`, from the first `count` bytes of each plane.
+  static func join(_ planes: [[UInt8]], count: Int, layout: PlaneLayout) -> [UInt8] {
     let lane = layout.lane
-    if lane == 1 { return planes[0] }
-    let count = planes[0].count
+    if lane == 1 { return Array(planes[0].prefix(count)) }
     let r = layout.rotation
     return [UInt8](unsafeUninitializedCapacity: count * lane) { buffer, initialized in
       let out = UnsafeMutableRawBufferPointer(buffer)
@@ -261,40 +260,37 @@ final class ZstdCodec {
   /// Largest frame a plane of `size` bytes may have: what zstd can need in the worst case.
   static func frameBound(_ size: Int) -> Int { ZSTD_compressBound(size) }
 
-  /// Decodes one stored plane that must come out as exactly `size` bytes; the error string says
-  /// what was wrong.
-  func decode(_ plane: StoredPlane, size: Int) -> Result<[UInt8], PlaneError> {
-    switch plane.encoding {
+  /// Decodes one stored plane (`stored`) that must come out as exactly `size` bytes, into
+  /// `output[0..<size]` (a reused buffer that only grows); nil on success, else what was wrong.
+  func decode(_ encoding: StoredPlane.Encoding, _ stored: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8]) -> PlaneError? {
+    if output.count < size { output = [UInt8](unsafeUninitializedCapacity: size) { $1 = size } }
+    switch encoding {
     case .stored:
-      return plane.bytes.count == size ? .success(plane.bytes)
-        : .failure(PlaneError("stored plane holds \(plane.bytes.count) bytes, expected \(size)"))
+      guard stored.count == size else { return PlaneError("stored plane holds \(stored.count) bytes, expected \(size)") }
+      output.withUnsafeMutableBytes { $0.copyMemory(from: stored) }
+      return nil
     case .zstd:
-      let frame = plane.bytes
-      let declared = frame.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
-      guard declared != ZSTD_CONTENTSIZE_ERROR else { return .failure(PlaneError("not a zstd frame")) }
+      let declared = ZSTD_getFrameContentSize(stored.baseAddress, stored.count)
+      guard declared != ZSTD_CONTENTSIZE_ERROR else { return PlaneError("not a zstd frame") }
       guard declared == UInt64(size) else {
         let claim = declared == ZSTD_CONTENTSIZE_UNKNOWN ? "does not declare its size" : "declares \(declared) bytes"
-        return .failure(PlaneError("zstd frame \(claim), the index says \(size)"))
+        return PlaneError("zstd frame \(claim), the index says \(size)")
       }
-      // A zstd block of 4 bytes expands to at most 128 KiB; a claim beyond that ratio is a lie, and
-      // is refused before the output is allocated.
-      guard size / 32768 <= frame.count else {
-        return .failure(PlaneError("zstd frame of \(frame.count) bytes cannot hold \(size) bytes"))
+      // A zstd block of 4 bytes expands to at most 128 KiB; a claim beyond that ratio is a lie.
+      guard size / 32768 <= stored.count else {
+        return PlaneError("zstd frame of \(stored.count) bytes cannot hold \(size) bytes")
       }
-      let frameSize = frame.withUnsafeBytes { ZSTD_findFrameCompressedSize($0.baseAddress, $0.count) }
-      guard ZSTD_isError(frameSize) == 0, frameSize == frame.count else {
-        return .failure(PlaneError("zstd frame is truncated or followed by extra bytes"))
+      let frameSize = ZSTD_findFrameCompressedSize(stored.baseAddress, stored.count)
+      guard ZSTD_isError(frameSize) == 0, frameSize == stored.count else {
+        return PlaneError("zstd frame is truncated or followed by extra bytes")
       }
       if decompressor == nil { decompressor = ZSTD_createDCtx() }
-      var output = [UInt8](unsafeUninitializedCapacity: size) { $1 = size }
       let produced = output.withUnsafeMutableBytes { out in
-        frame.withUnsafeBytes { ZSTD_decompressDCtx(decompressor, out.baseAddress, size, $0.baseAddress, $0.count) }
+        ZSTD_decompressDCtx(decompressor, out.baseAddress, size, stored.baseAddress, stored.count)
       }
-      if ZSTD_isError(produced) != 0 {
-        return .failure(PlaneError("zstd: \(String(cString: ZSTD_getErrorName(produced)))"))
-      }
-      guard produced == size else { return .failure(PlaneError("zstd frame gave \(produced) bytes, expected \(size)")) }
-      return .success(output)
+      if ZSTD_isError(produced) != 0 { return PlaneError("zstd: \(String(cString: ZSTD_getErrorName(produced)))") }
+      guard produced == size else { return PlaneError("zstd frame gave \(produced) bytes, expected \(size)") }
+      return nil
     }
   }
 }

@@ -92,7 +92,7 @@ import Testing
       let raw = randomBytes(8 * 37, using: &generator)
       let planes = raw.withUnsafeBytes { PlaneSplitter.split($0, layout: layout) }
       #expect(planes.count == layout.lane)
-      #expect(PlaneSplitter.join(planes, layout: layout) == raw)
+      #expect(PlaneSplitter.join(planes, count: planes[0].count, layout: layout) == raw)
     }
     // The sign move puts a float's exponent in the top plane: 1.0f (3f800000) -> 7f000000.
     let one: [UInt8] = [0, 0, 0x80, 0x3F]

@@ -11,9 +11,9 @@ public struct Inspect: Tool {
     commandName: "kswap-inspect",
     abstract: "List the tensors, metadata and totals of a weight file; --stats for its values.",
     discussion: """
-      Reads plain safetensors, kswap's compressed .kst files and sharded checkpoints (the
-      *.index.json). Without --stats only the header (or a .kst file's index) is read, so listing a
-      multi-gigabyte file takes milliseconds. The report goes to stdout; errors to stderr.
+      Reads plain safetensors, kswap's compressed .kst files and sharded checkpoints (the \
+      *.index.json). Without --stats only the header (or a .kst file's index) is read, so listing a \
+      multi-gigabyte file takes milliseconds. The report goes to stdout; errors to stderr. \
       Exit status: 0 success, 2 unreadable or malformed file, 64 usage error.
       """,
     version: ToolVersion.text())

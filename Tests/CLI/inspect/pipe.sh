@@ -12,7 +12,8 @@ key = lambda r: sorted((t["name"], t["dtype"], t["shape"], t["bytes"]) for t in 
 assert key(direct) == key(compressed) == key(plain)
 assert compressed["format"] == "kst" and compressed["file"] == "-" and compressed["file_bytes"] is None
 assert plain["format"] == "safetensors" and direct["metadata"] == compressed["metadata"] == plain["metadata"]
-assert all(t["codec"] == "zstd-planes" for t in compressed["tensors"])
+assert all(t["codec"] == "zstd-planes" and t["stored_bytes"] > 0 for t in compressed["tensors"])
+assert compressed["totals"]["stored_bytes"] == sum(t["stored_bytes"] for t in compressed["tensors"])
 PY
 # The table reads the same from the pipe.
 kswap-pack mixed.safetensors --compress | kswap-inspect - >table.txt

@@ -22,8 +22,8 @@ public struct CSVImageOptions: Sendable {
 }
 
 extension Dataset {
-  /// A dataset from a CSV image table (already decompressed). The first row is a header when any
-  /// of its fields is not a number. Pixels that are all integers in 0...255 stay bytes, otherwise
+  /// A dataset from a CSV image table (already decompressed). The first row is a header when a
+  /// pixel field of it is not a number, or when the label column is given by name. Pixels that are all integers in 0...255 stay bytes, otherwise
   /// they become floats. Integer labels are used as they are; text labels become classes
   /// numbered in sorted order.
   public static func fromCSV(bytes: [UInt8], file: String, options: CSVImageOptions = CSVImageOptions(),
@@ -31,7 +31,18 @@ extension Dataset {
     var rows = try CSVRows(bytes: bytes, file: file)
     guard var first = rows.next() else { throw ImportError(file, "the CSV table is empty") }
     var header: [String]?
-    if first.fields.contains(where: { CSVRows.number($0) == nil }) {
+    // A header row has text where the pixels go; with a label column given by name it must exist.
+    let firstLabel: Int? = switch options.labelColumn {
+    case .first: 0
+    case .last: first.fields.count - 1
+    case .index(let index): index
+    case .named: nil
+    }
+    let pixelFieldIsText = first.fields.indices.contains { $0 != firstLabel && CSVRows.number(first.fields[$0]) == nil }
+    if case .named(let name) = options.labelColumn, !first.fields.contains(where: { CSVRows.number($0) == nil }) {
+      throw ImportError(file, "the CSV table has no header row to find column \"\(name)\" in")
+    }
+    if firstLabel == nil || pixelFieldIsText {
       header = first.fields.map(CSVRows.text)
       guard let row = rows.next() else { throw ImportError(file, "the CSV table has a header and no rows") }
       first = row
@@ -51,8 +62,7 @@ extension Dataset {
       }
       labelIndex = index
     case .named(let name):
-      guard let header else { throw ImportError(file, "the CSV table has no header row to find column \"\(name)\" in") }
-      guard let index = header.firstIndex(of: name) else {
+      guard let index = header?.firstIndex(of: name) else {
         throw ImportError(file, "no column named \"\(name)\" in the header")
       }
       labelIndex = index

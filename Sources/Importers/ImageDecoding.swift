@@ -36,9 +36,9 @@ public enum ImageDecoder {
   public static func header(_ bytes: [UInt8], file: String) throws -> (width: Int, height: Int, channels: Int) {
     switch format(of: bytes) {
     case .png:
-      var image = try pngBegin(bytes, file: file)
-      defer { png_image_free(&image) }
-      return (Int(image.width), Int(image.height), image.format & 2 /* PNG_FORMAT_FLAG_COLOR */ != 0 ? 3 : 1)
+      return try withPNG(bytes, file: file) { image in
+        (Int(image.pointee.width), Int(image.pointee.height), image.pointee.format & 2 /* PNG_FORMAT_FLAG_COLOR */ != 0 ? 3 : 1)
+      }
     case .jpeg:
       let info = try jpeg(bytes, channels: 1, out: nil, file: file)
       return (info.width, info.height, info.components == 1 ? 1 : 3)
@@ -53,18 +53,15 @@ public enum ImageDecoder {
     precondition(channels == 1 || channels == 3, "channels must be 1 or 3")
     switch format(of: bytes) {
     case .png:
-      var image = try pngBegin(bytes, file: file)
-      let size = try checkedSize(Int(image.width), Int(image.height), channels, file: file, limits: limits)
-      image.format = channels == 1 ? 0 : 2  // PNG_FORMAT_GRAY, PNG_FORMAT_RGB (macros Swift cannot import)
-      var pixels = [UInt8](repeating: 0, count: size)
-      var black = png_color()  // zero: black
-      let ok = pixels.withUnsafeMutableBytes { png_image_finish_read(&image, &black, $0.baseAddress, 0, nil) }
-      guard ok != 0 else {
-        let message = pngMessage(&image)
-        png_image_free(&image)
-        throw ImportError(file, "damaged PNG: \(message)")
+      return try withPNG(bytes, file: file) { image in
+        let size = try checkedSize(Int(image.pointee.width), Int(image.pointee.height), channels, file: file, limits: limits)
+        image.pointee.format = channels == 1 ? 0 : 2  // PNG_FORMAT_GRAY, PNG_FORMAT_RGB (macros Swift cannot import)
+        var pixels = [UInt8](repeating: 0, count: size)
+        var black = png_color()  // zero: black
+        let ok = pixels.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
+        guard ok != 0 else { throw ImportError(file, "damaged PNG: \(pngMessage(image))") }
+        return DecodedImage(width: Int(image.pointee.width), height: Int(image.pointee.height), channels: channels, pixels: pixels)
       }
-      return DecodedImage(width: Int(image.width), height: Int(image.height), channels: channels, pixels: pixels)
     case .jpeg:
       let info = try jpeg(bytes, channels: channels, out: nil, file: file)
       let size = try checkedSize(info.width, info.height, channels, file: file, limits: limits)
@@ -86,20 +83,27 @@ public enum ImageDecoder {
     return size
   }
 
-  private static func pngBegin(_ bytes: [UInt8], file: String) throws -> png_image {
-    var image = png_image()
-    image.version = 1  // PNG_IMAGE_VERSION
-    let ok = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
-    guard ok != 0 else {
-      let message = pngMessage(&image)
-      png_image_free(&image)
-      throw ImportError(file, "damaged PNG: \(message)")
+  /// Runs `body` on a png_image opened on `bytes`. libpng keeps pointers to both the image
+  /// struct and the bytes until the read finishes, so both stay pinned for the whole call.
+  private static func withPNG<T>(_ bytes: [UInt8], file: String,
+                                 _ body: (UnsafeMutablePointer<png_image>) throws -> T) throws -> T {
+    let image = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
+    image.initialize(to: png_image())
+    defer {
+      png_image_free(image)
+      image.deallocate()
     }
-    return image
+    image.pointee.version = 1  // PNG_IMAGE_VERSION
+    return try bytes.withUnsafeBytes { buffer in
+      guard png_image_begin_read_from_memory(image, buffer.baseAddress, buffer.count) != 0 else {
+        throw ImportError(file, "damaged PNG: \(pngMessage(image))")
+      }
+      return try body(image)
+    }
   }
 
-  private static func pngMessage(_ image: inout png_image) -> String {
-    withUnsafeBytes(of: &image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+  private static func pngMessage(_ image: UnsafeMutablePointer<png_image>) -> String {
+    withUnsafeBytes(of: &image.pointee.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
   }
 
   private static func jpeg(_ bytes: [UInt8], channels: Int, out: UnsafeMutableBufferPointer<UInt8>?,

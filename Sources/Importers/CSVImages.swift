@@ -38,12 +38,12 @@ extension Dataset {
     case .index(let index): index
     case .named: nil
     }
-    let pixelFieldIsText = first.fields.indices.contains { $0 != firstLabel && CSVRows.number(first.fields[$0]) == nil }
-    if case .named(let name) = options.labelColumn, !first.fields.contains(where: { CSVRows.number($0) == nil }) {
+    let pixelFieldIsText = first.fields.indices.contains { $0 != firstLabel && rows.number(first.fields[$0]) == nil }
+    if case .named(let name) = options.labelColumn, !first.fields.contains(where: { rows.number($0) == nil }) {
       throw ImportError(file, "the CSV table has no header row to find column \"\(name)\" in")
     }
     if firstLabel == nil || pixelFieldIsText {
-      header = first.fields.map(CSVRows.text)
+      header = first.fields.map(rows.text)
       guard let row = rows.next() else { throw ImportError(file, "the CSV table has a header and no rows") }
       first = row
     }
@@ -73,7 +73,9 @@ extension Dataset {
       throw ImportError(file, "image shape \(shape.channels)x\(shape.height)x\(shape.width) needs \(shape.channels * shape.height * shape.width) pixel columns, the table has \(pixelCount)")
     }
 
-    var pixels: [Float] = []
+    // Bytes while every pixel so far is an integer 0...255 (the fast, common case), floats after.
+    var bytePixels: [UInt8] = []
+    var floatPixels: [Float] = []
     var allBytes = true
     var labelTexts: [String] = []
     var row: CSVRows.Row? = first
@@ -81,20 +83,38 @@ extension Dataset {
       guard current.fields.count == columns else {
         throw ImportError(file, "line \(current.line) has \(current.fields.count) columns, expected \(columns)")
       }
-      guard pixels.count + pixelCount <= limits.maxElements else {
+      guard labelTexts.count * pixelCount + pixelCount <= limits.maxElements else {
         throw ImportError(file, "more than \(limits.maxElements) pixel values")
       }
-      for (column, field) in current.fields.enumerated() {
-        if column == labelIndex {
-          labelTexts.append(CSVRows.text(field))
-          continue
+      let badColumn: Int? = rows.bytes.withUnsafeBufferPointer { buffer in
+        for column in 0..<columns where column != labelIndex {
+          let field = current.fields[column]
+          if allBytes {
+            var value = 0, index = field.lowerBound
+            while index < field.upperBound && index - field.lowerBound < 4 {
+              let digit = Int(buffer[index]) &- 0x30
+              if digit < 0 || digit > 9 { break }
+              value = value * 10 + digit
+              index += 1
+            }
+            if index == field.upperBound && !field.isEmpty && value <= 255 {
+              bytePixels.append(UInt8(value))
+              continue
+            }
+            allBytes = false
+            floatPixels = bytePixels.map { Float($0) }
+            bytePixels = []
+          }
+          guard let value = rows.number(field), value.isFinite else { return column }
+          floatPixels.append(value)
         }
-        guard let value = CSVRows.number(field), value.isFinite else {
-          throw ImportError(file, "line \(current.line), column \(column + 1): \"\(CSVRows.text(field))\" is not a finite number")
-        }
-        if allBytes && !(value >= 0 && value <= 255 && value == value.rounded()) { allBytes = false }
-        pixels.append(value)
+        return nil
       }
+      if let badColumn {
+        let field = current.fields[badColumn]
+        throw ImportError(file, "line \(current.line), column \(badColumn + 1): \"\(rows.text(field))\" is not a finite number")
+      }
+      labelTexts.append(rows.text(current.fields[labelIndex]))
       row = rows.next()
     }
 
@@ -108,7 +128,7 @@ extension Dataset {
       labels = labelTexts.map { index[$0]! }
       classes = names
     }
-    let images: Pixels = allBytes ? .u8(pixels.map { UInt8($0) }) : .f32(pixels)
+    let images: Pixels = allBytes ? .u8(bytePixels) : .f32(floatPixels)
     return try Dataset(images: images, channels: shape.channels, height: shape.height, width: shape.width,
                        labels: labels, classes: classes, file: file)
   }
@@ -122,15 +142,16 @@ extension Dataset {
   }
 }
 
-/// Splits CSV bytes into rows of fields; blank lines are skipped, CRLF is accepted. Fields stay
-/// byte slices (an image table has millions), turned into numbers or text on demand.
+/// Splits CSV bytes into rows of fields; blank lines are skipped, CRLF is accepted. Fields are
+/// index ranges into the bytes (an image table has millions), turned into numbers or text on
+/// demand; the scanning works on a raw buffer so that debug builds stay fast too.
 struct CSVRows {
   struct Row {
     var line: Int
-    var fields: [ArraySlice<UInt8>]
+    var fields: [Range<Int>]
   }
 
-  private let bytes: [UInt8]
+  let bytes: [UInt8]
   private var position = 0
   private var line = 0
 
@@ -140,37 +161,58 @@ struct CSVRows {
   }
 
   mutating func next() -> Row? {
-    while position < bytes.count {
-      line += 1
-      let start = position
-      while position < bytes.count && bytes[position] != UInt8(ascii: "\n") { position += 1 }
-      var end = position
-      position += 1
-      if end > start && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-      if end == start { continue }
-      let fields = bytes[start..<end].split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
-        .map(Self.trimmed)
-      return Row(line: line, fields: fields)
+    var fields: [Range<Int>] = []
+    let found = bytes.withUnsafeBufferPointer { buffer -> Bool in
+      while position < buffer.count {
+        line += 1
+        var start = position
+        var end = position
+        while end < buffer.count && buffer[end] != 0x0A { end += 1 }
+        position = end + 1
+        if end > start && buffer[end - 1] == 0x0D { end -= 1 }
+        if end == start { continue }
+        var fieldStart = start
+        while start <= end {
+          if start == end || buffer[start] == 0x2C {
+            fields.append(Self.trimmed(buffer, fieldStart..<start))
+            fieldStart = start + 1
+          }
+          start += 1
+        }
+        return true
+      }
+      return false
     }
-    return nil
+    return found ? Row(line: line, fields: fields) : nil
   }
 
   /// The field without surrounding blanks and double quotes.
-  static func trimmed(_ field: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-    var field = field
-    while let first = field.first, first == 0x20 || first == 0x09 { field = field.dropFirst() }
-    while let last = field.last, last == 0x20 || last == 0x09 { field = field.dropLast() }
-    if field.count >= 2 && field.first == 0x22 && field.last == 0x22 { field = field.dropFirst().dropLast() }
-    return field
+  private static func trimmed(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
+    var low = range.lowerBound, high = range.upperBound
+    while low < high && (buffer[low] == 0x20 || buffer[low] == 0x09) { low += 1 }
+    while high > low && (buffer[high - 1] == 0x20 || buffer[high - 1] == 0x09) { high -= 1 }
+    if high - low >= 2 && buffer[low] == 0x22 && buffer[high - 1] == 0x22 {
+      low += 1
+      high -= 1
+    }
+    return low..<high
   }
 
-  static func text(_ field: ArraySlice<UInt8>) -> String { String(decoding: field, as: UTF8.self) }
+  func text(_ field: Range<Int>) -> String { String(decoding: bytes[field], as: UTF8.self) }
 
   /// The field as a number: plain digits fast, anything else through Float's parser.
-  static func number(_ field: ArraySlice<UInt8>) -> Float? {
-    if !field.isEmpty && field.count <= 9 && field.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-      return Float(field.reduce(0) { $0 * 10 + Int($1 - 0x30) })
+  func number(_ field: Range<Int>) -> Float? {
+    let plain: Int? = bytes.withUnsafeBufferPointer { buffer in
+      guard !field.isEmpty && field.count <= 9 else { return nil }
+      var value = 0
+      for index in field {
+        let digit = Int(buffer[index]) - 0x30
+        guard digit >= 0 && digit <= 9 else { return nil }
+        value = value * 10 + digit
+      }
+      return value
     }
+    if let plain { return Float(plain) }
     return Float(text(field))
   }
 }

@@ -64,14 +64,32 @@ extension Dataset {
     let plane = height * width
     var sums = [Double](repeating: 0, count: channels)
     var squares = [Double](repeating: 0, count: channels)
-    func accumulate<T>(_ values: [T], _ toDouble: (T) -> Double) {
+    // Concrete loops over raw buffers: this runs over every pixel, in debug builds too.
+    switch images {
+    case .u8(let values):
+      values.withUnsafeBufferPointer { buffer in
+        for image in 0..<count {
+          for channel in 0..<channels {
+            let start = (image * channels + channel) * plane
+            var sum: UInt64 = 0, square: UInt64 = 0
+            for index in start..<start + plane {
+              let x = UInt64(buffer[index])
+              sum &+= x
+              square &+= x &* x
+            }
+            sums[channel] += Double(sum) / 255
+            squares[channel] += Double(square) / (255 * 255)
+          }
+        }
+      }
+    case .f32(let values):
       values.withUnsafeBufferPointer { buffer in
         for image in 0..<count {
           for channel in 0..<channels {
             let start = (image * channels + channel) * plane
             var sum = 0.0, square = 0.0
-            for value in buffer[start..<start + plane] {
-              let x = toDouble(value)
+            for index in start..<start + plane {
+              let x = Double(buffer[index])
               sum += x
               square += x * x
             }
@@ -81,13 +99,9 @@ extension Dataset {
         }
       }
     }
-    switch images {
-    case .u8(let values): accumulate(values) { Double($0) / 255 }
-    case .f32(let values): accumulate(values) { Double($0) }
-    }
     let n = Double(max(count * plane, 1))
     let mean = sums.map { $0 / n }
-    let std = zip(squares, mean).map { ($0 / n - $1 * $1).squareRoot() }
+    let std = zip(squares, mean).map { max($0 / n - $1 * $1, 0).squareRoot() }
     return (mean, std)
   }
 

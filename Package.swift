@@ -6,7 +6,7 @@ import PackageDescription
 // `kswap-inspect` and `kswap-pack` only move bytes and must not link BLAS, so the
 // commands live in two libraries: FileCommands (no BLAS) and ModelCommands.
 
-let fileTools: [String] = []   // built on FileCommands
+let fileTools = ["inspect", "pack"]  // built on FileCommands
 let modelTools: [String] = []  // built on ModelCommands
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")

@@ -69,6 +69,8 @@ public struct Pack: Tool {
 
   @OptionGroup public var quiet: QuietOption
 
+  @OptionGroup(title: "Importing and datasets") public var importing: ImportOptions
+
   public init() {}
 
   public func validate() throws {
@@ -114,6 +116,7 @@ public struct Pack: Tool {
 
   /// Opens what `input` names. Importers for other formats hook in here.
   func openInput() throws -> PackSource {
+    if let imported = try importing.open(input) { return imported }
     try InputPath.check(input)
     return try TensorReader(path: input)
   }

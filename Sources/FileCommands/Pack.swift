@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Glibc
+import Importers
 import TensorFile
 import ToolSupport
 
@@ -165,6 +166,7 @@ public struct Pack: Tool {
 
   private func outputFormat(_ source: PackSource) -> TensorWriter.Format {
     let compressedInput = (source as? TensorReader)?.format == .compressed
+      || (source as? ImportedTensors)?.fromCompressedFile == true
     if plain || (!compress && !compressedInput && level == nil) { return .safetensors }
     return .compressed(level: level ?? 3)
   }

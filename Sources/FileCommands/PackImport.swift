@@ -161,7 +161,9 @@ public struct ImportOptions: ParsableArguments {
       try InputPath.check(input)
       let reader = try TensorReader(path: input)
       let dataset = try Dataset(reader: reader)
-      return try finish(dataset, file: input, extra: reader.metadata, fresh: false)
+      let tensors = try finish(dataset, file: input, extra: reader.metadata, fresh: false)
+      tensors.fromCompressedFile = reader.format == .compressed
+      return tensors
     }
     switch format {
     case .folder:

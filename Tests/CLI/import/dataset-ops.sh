@@ -1,5 +1,5 @@
 # Dataset options on an existing dataset file: pick by name, seeded stratified fraction, resize;
-# the metadata's normalisation is kept and other keys survive.
+# the metadata's normalisation is kept, other keys survive, and the input's form is the default.
 "$PY" - <<'PY'
 import numpy as np
 from safetensors.numpy import save_file
@@ -24,3 +24,9 @@ for image, label in zip(images[:, 0], labels):
                (np.floor(base[i].reshape(2, 2, 2, 2).mean(axis=(1, 3)) + 0.5) == image).all()]
     assert len(matches) == 1, (image, label)
 PY
+# A compressed dataset file stays compressed unless --plain is given.
+kswap-pack base.safetensors --compress -o base.kst
+kswap-pack base.kst --classes a -o a.kst
+kswap-inspect a.kst | grep -q '(kst,'
+kswap-pack base.kst --classes a --plain -o a.safetensors
+kswap-inspect a.safetensors | grep -q '(safetensors,'

@@ -111,7 +111,8 @@ public enum ArchiveInput {
       throw ImportError(name, "\(expected) bytes uncompressed, over the limit of \(limits.maxBytes)")
     }
     var bytes: [UInt8] = []
-    if let expected, expected > 0 { bytes.reserveCapacity(expected) }
+    // A size the archive claims is only a hint: reserve a bounded amount, grow with the real data.
+    if let expected, expected > 0 { bytes.reserveCapacity(min(expected, 1 << 28)) }
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
       let count = chunk.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }

@@ -77,8 +77,9 @@ public enum ImageDecoder {
 
   private static func checkedSize(_ width: Int, _ height: Int, _ channels: Int, file: String,
                                   limits: ImportLimits) throws -> Int {
-    guard width > 0, height > 0, let size = checkedProduct([width, height, channels]), size <= limits.maxElements else {
-      throw ImportError(file, "image size \(width)x\(height) is empty or too large")
+    guard width > 0, height > 0, width * height <= limits.maxImagePixels,
+          let size = checkedProduct([width, height, channels]) else {
+      throw ImportError(file, "image size \(width)x\(height) is empty or over the limit of \(limits.maxImagePixels) pixels")
     }
     return size
   }

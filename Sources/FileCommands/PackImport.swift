@@ -171,7 +171,10 @@ public struct ImportOptions: ParsableArguments {
       return try finish(Dataset.fromImageFolder(path: input, channels: channels, resize: size), file: input)
     case .idx:
       guard let labels else { throw ToolError("\(input): IDX images need --labels FILE (the IDX label file)") }
-      return try finish(Dataset.fromIDX(images: input, labels: labels), file: input)
+      let (bytes, name) = try readInput(input)
+      let dataset = try Dataset.fromIDX(images: IDXArray(bytes: bytes, file: name), labels: IDXArray(path: labels),
+                                        imagesFile: name, labelsFile: labels)
+      return try finish(dataset, file: name)
     case .csv:
       let (bytes, name) = try readInput(input)
       var options = CSVImageOptions(labelColumn: try csvLabelColumn())

@@ -24,10 +24,12 @@ let package = Package(
     .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
 
     // Libraries, leaves first.
     .target(name: "TensorFile", dependencies: ["CZstd"]),
-    .target(name: "Importers", dependencies: ["TensorFile", "CArchive"]),
+    .target(name: "Importers", dependencies: ["TensorFile", "CArchive", "CPNG", "CJPEG"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile"]),
     .target(name: "Swap", dependencies: ["ViT"]),

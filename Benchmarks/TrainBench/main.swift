@@ -12,6 +12,21 @@ func argument(_ name: String, _ fallback: Int) -> Int {
     return v
 }
 
+// --sgemm N: the machine's sgemm ceiling (N x N x N, best of 3), then exit.
+if CommandLine.arguments.contains("--sgemm") {
+    let n = argument("sgemm", 2048)
+    var g = SeededGenerator(seed: 1)
+    let a = Tensor.uniform(shape: [n, n], low: 0, high: 1, generator: &g), b = a.copy(), c = Tensor(shape: [n, n])
+    var best = Double.infinity
+    for _ in 0..<4 {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        BLAS.gemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    print("{\"sgemm_gflops\":\(2 * Double(n * n * n) / best / 1e9)}")
+    exit(0)
+}
+
 let image = argument("image", 224), patch = argument("patch", 16), channels = argument("channels", 3)
 let dim = argument("dim", 192), depth = argument("depth", 12), heads = argument("heads", 3)
 let classes = argument("classes", 100), batch = argument("batch", 32), steps = argument("steps", 5)

@@ -75,7 +75,7 @@ public struct Merge: ModelTool {
       throw ValidationError("\(weights.count) --weight values for \(adapterList.count) adapters; give one per adapter or none")
     }
     // Adapters first: they are small, and a base on stdin must be read last, in one pass.
-    let adapters = try adapterList.map { try LoRAAdapter.load(path: $0.path, configPath: $0.config) }
+    let adapters = try adapterList.map { try AdapterFile.load(path: $0.path, configPath: $0.config) }
     let base = try TensorReader(path: operands[0])
     let merge = try StreamingMerge(
       base: base, adapters: adapters,

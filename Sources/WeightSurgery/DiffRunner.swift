@@ -13,7 +13,7 @@ public enum DiffRunner {
     let configPath: String?
 
     init(operand: String) throws {
-      let (weights, config) = try LoRAAdapter.resolve(path: operand)
+      let (weights, config) = try AdapterFile.resolve(path: operand)
       path = weights
       configPath = config
       reader = try TensorReader(path: weights)
@@ -34,9 +34,9 @@ public enum DiffRunner {
       return try TensorValues.floats(try bytes(name), dtype: info.dtype, file: displayName, tensor: name)
     }
 
-    func adapter() throws -> LoRAAdapter {
+    func adapter() throws -> AdapterFile {
       let list = try tensors.map { ($0, try bytes($0.name)) }
-      return try LoRAAdapter(source: path, metadata: reader.metadata, tensors: list, configPath: configPath)
+      return try AdapterFile(source: path, metadata: reader.metadata, tensors: list, configPath: configPath)
     }
   }
 

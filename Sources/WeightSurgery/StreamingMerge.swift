@@ -30,7 +30,7 @@ public final class StreamingMerge {
   }
 
   public let base: TensorReader
-  public let adapters: [LoRAAdapter]
+  public let adapters: [AdapterFile]
   public let options: MergeOptions
   /// The merged file's tensors, in the base's order.
   public private(set) var outputTensors: [TensorInfo] = []
@@ -41,7 +41,7 @@ public final class StreamingMerge {
   private var baseName: String { base.path == "-" ? "<stdin>" : base.path }
 
   /// Checks every adapter against the base's header; throws at the first mismatch.
-  public init(base: TensorReader, adapters: [LoRAAdapter], options: MergeOptions) throws {
+  public init(base: TensorReader, adapters: [AdapterFile], options: MergeOptions) throws {
     self.base = base
     self.adapters = adapters
     self.options = options

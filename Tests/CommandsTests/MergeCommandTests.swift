@@ -140,7 +140,7 @@ final class MergeCommandTests: XCTestCase {
     let dir = ScratchDirectory()
     _ = try makeSetup(dir)
     var metadata = LoRASettings(rank: 3, alpha: 6).metadata
-    metadata[LoRAAdapter.modelMetadataKey] = #"{"num_classes": "3"}"#
+    metadata[AdapterFile.modelMetadataKey] = #"{"num_classes": "3"}"#
     let head = (0..<15).map { Float($0) }
     try write(dir.file("head.safetensors"), [
       (AdapterNames.full("head.weight"), .f32, [3, 5], head),

@@ -17,7 +17,7 @@ public struct LoRAModule: Sendable {
   public var scale: Double
 }
 
-public struct LoRAAdapter: Sendable {
+public struct AdapterFile: Sendable {
   /// How the adapter was named on the command line, for messages.
   public var source: String
   public var settings: LoRASettings
@@ -48,12 +48,12 @@ public struct LoRAAdapter: Sendable {
 
   /// Reads an adapter. `path` is a tensor file, "-", or a PEFT directory; `configPath` an
   /// adapter_config.json given explicitly.
-  public static func load(path: String, configPath: String? = nil) throws -> LoRAAdapter {
+  public static func load(path: String, configPath: String? = nil) throws -> AdapterFile {
     let (weightsPath, config) = try resolve(path: path, configPath: configPath)
     let reader = try TensorReader(path: weightsPath)
     var tensors: [(TensorInfo, [UInt8])] = []
     try reader.forEachTensor { tensors.append(($0, $1)) }
-    return try LoRAAdapter(source: weightsPath, metadata: reader.metadata, tensors: tensors, configPath: config)
+    return try AdapterFile(source: weightsPath, metadata: reader.metadata, tensors: tensors, configPath: config)
   }
 
   /// Builds an adapter from tensors already read. Without `configPath`, a tensor file whose metadata

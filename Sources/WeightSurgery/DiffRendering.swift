@@ -21,6 +21,18 @@ public enum DiffMetric: String, CaseIterable, Sendable {
     }
   }
 
+  /// Words for a chart axis or title.
+  public var label: String {
+    switch self {
+    case .l2: return "L2 norm of the difference, ||B-A||"
+    case .relative: return "relative change, ||B-A|| / ||A||"
+    case .cosine: return "cosine similarity of A and B"
+    case .maxAbs: return "largest absolute difference, max |B-A|"
+    case .norm: return "LoRA norm, sum of ||A||_F + ||B||_F"
+    case .delta: return "LoRA update norm, ||scale * B A||_F"
+    }
+  }
+
   public var isAdapterMetric: Bool { self == .norm || self == .delta }
 
   func value(_ sums: DiffSums) -> Double? {
@@ -58,14 +70,16 @@ extension DiffReport {
     var rows: [[String]] = []
     var notes: [String] = []
     if byBlock {
-      for block in blocks {
+      // Adapters are compared by their LoRA norms: groups without LoRA have nothing to show.
+      let shown = mode == .adapters ? blocks.filter { $0.normSums.contains { $0 != nil } } : blocks
+      for block in shown {
         var row = [block.group.description]
         for file in columnsPerFile {
           for metric in metrics { row.append(Self.cell(blockValue(block, metric: metric, file: file))) }
         }
         rows.append(row)
       }
-      for entry in tensors {
+      for entry in tensors where mode == .checkpoints {
         for (i, change) in entry.changes.enumerated() where change.status != .compared {
           notes.append(note(entry.name, change.status, file: i + 1))
         }
@@ -99,7 +113,7 @@ extension DiffReport {
       }
     }
     var text = Self.align([header] + rows)
-    if mode == .checkpoints || byBlock == false {
+    if mode == .checkpoints {
       text = "reference: \(labels[0])\n" + text
     }
     for line in notes { text += line + "\n" }
@@ -223,20 +237,16 @@ extension DiffReport {
   /// The per-block chart of one metric: one series per file (adapters) or per later file (checkpoints).
   public func chart(metric requested: DiffMetric?) -> SVGChart {
     let metric = requested ?? (mode == .adapters ? .norm : .relative)
-    let blockList = blocks
+    let blockList = metric.isAdapterMetric ? blocks.filter { $0.normSums.contains { $0 != nil } } : blocks
     let labels = fileLabels
     let plotted = metric.isAdapterMetric ? Array(files.indices) : Array(files.indices.dropFirst())
     let series = plotted.map { file in
       SVGChart.Series(name: labels[file], values: blockList.map { blockValue($0, metric: metric, file: file) })
     }
-    let title: String
-    switch metric {
-    case .norm: title = "LoRA norm per block (sum of Frobenius norms of A and B)"
-    case .delta: title = "LoRA update norm per block, ||scale * B A||"
-    default: title = "\(metric.title) per block, against \(labels[0])"
-    }
+    let title = metric.isAdapterMetric ? "\(metric.label), per block" : "\(metric.label), per block, against \(labels[0])"
     return SVGChart(
-      title: title, xLabel: "block (embed = embeddings, head = final norm and classifier)", yLabel: metric.title,
+      title: title.prefix(1).uppercased() + title.dropFirst(),
+      xLabel: "block (embed = embeddings, head = final norm and classifier)", yLabel: metric.label,
       categories: blockList.map(\.group.description), series: series)
   }
 }

@@ -16,11 +16,12 @@ public struct Diff: ModelTool {
     commandName: "kswap-diff",
     abstract: "Per-tensor and per-block change between checkpoints or adapters.",
     discussion: """
-      Compares every file with the first: ||B-A|| (L2 of the difference), ||B-A||/||A|| (relative
-      change), cosine similarity and max |B-A| per tensor; tensors in only some files are listed as
-      such. More than two files form a series shown side by side. When every file is a LoRA adapter it
-      also reports per module and per block the sum of the Frobenius norms of A and B and the norm of
-      scale * B A (one adapter may be given alone). JSON schema: Formats/diff-json.md.
+      Compares every file with the first: ||B-A|| (L2 of the difference), ||B-A||/||A|| (relative \
+      change), cosine similarity and max |B-A| per tensor; tensors in only some files are listed as \
+      such. More than two files form a series shown side by side. When every file is a LoRA adapter \
+      it also reports per module and per block the sum of the Frobenius norms of A and B and the \
+      norm of scale * B A (one adapter may be given alone). JSON schema: Formats/diff-json.md.
+
       Exit status: 0 same or report written, 1 differs (--check), 2 trouble, 64 usage.
       """,
     version: versionText)
@@ -28,7 +29,7 @@ public struct Diff: ModelTool {
   @Argument(help: ArgumentHelp("The reference file, then the files to compare with it ('-' for stdin, once).", valueName: "file"))
   var files: [String]
 
-  @Option(help: "Rows per tensor (adapters: per module) or per transformer block (plus embed and head). Default: tensor.")
+  @Option(help: "Rows per tensor (adapters: per module) or per transformer block (plus embed and head).")
   var by: Rows = .tensor
 
   @Option(
@@ -46,7 +47,7 @@ public struct Diff: ModelTool {
   @Flag(help: "Print nothing; exit 1 when some tensor is missing, added, reshaped, non-finite or differs beyond --tolerance.")
   var check = false
 
-  @Option(help: ArgumentHelp("Largest absolute element difference --check accepts. Default: 0.", valueName: "t"))
+  @Option(help: ArgumentHelp("Largest absolute element difference --check accepts.", valueName: "t"))
   var tolerance: Double = 0
 
   public init() {}

@@ -10,14 +10,17 @@ public struct Merge: ModelTool {
     commandName: "kswap-merge",
     abstract: "Fold LoRA adapters into base weights, or take them out again.",
     discussion: """
-      Writes BASE with every ADAPTER folded in: W' = W + weight * scale * (B A), computed in float32 and
-      rounded once to the output dtype; scale is lora_alpha/r (lora_alpha/sqrt(r) for rsLoRA), with
-      PEFT's rank_pattern and alpha_pattern. Full tensors in an adapter (modules_to_save, a classifier
-      head with new class rows) replace the base's. An ADAPTER is a kswap adapter file, a PEFT adapter
-      directory, or adapter_model.safetensors optionally followed by its adapter_config.json.
-      The base streams through one tensor at a time and may be '-' (a pipe). Adapters are checked
-      against the base (names, shapes, ranks, recorded base fingerprint) before anything is written.
-      Formats/adapter.md has the layout; man kswap-merge has the details.
+      Writes BASE with every ADAPTER folded in: W' = W + weight * scale * (B A), computed in float32 \
+      and rounded once to the output dtype; scale is lora_alpha/r (lora_alpha/sqrt(r) for rsLoRA), \
+      with PEFT's rank_pattern and alpha_pattern. Full tensors in an adapter (modules_to_save, a \
+      classifier head with new class rows) replace the base's.
+
+      An ADAPTER is a kswap adapter file, a PEFT adapter directory, or adapter_model.safetensors \
+      optionally followed by its adapter_config.json. The base streams through one tensor at a time \
+      and may be '-' (a pipe). Adapters are checked against the base (names, shapes, ranks) before \
+      anything is written, and against the base fingerprint they record while it streams; -f also \
+      merges an adapter whose recorded fingerprint differs. Formats/adapter.md has the layout, \
+      man kswap-merge the details.
       """,
     version: versionText)
 

@@ -1,8 +1,9 @@
 // A small seeded generator whose whole state is one UInt64, so training state files can save and
 // restore it exactly and `--seed` reproduces a run to the byte on every platform.
 
-/// SplitMix64 (Steele, Lea, Flood 2014): passes BigCrush, one word of state.
-public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
+/// SplitMix64 (Steele, Lea, Flood 2014), with its state public so it can be saved and restored (the
+/// engine's generator for initialisation keeps its state private).
+public struct TrainingRandom: RandomNumberGenerator, Sendable, Equatable {
   public var state: UInt64
 
   public init(seed: UInt64) { state = seed }
@@ -41,10 +42,10 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
   }
 
   /// A fresh generator for a named purpose, so adding one use of randomness does not shift the others.
-  public func derived(_ purpose: String) -> SeededGenerator {
+  public func derived(_ purpose: String) -> TrainingRandom {
     var h: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a over the purpose
     for byte in purpose.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01B3 }
-    var g = SeededGenerator(seed: state ^ h)
+    var g = TrainingRandom(seed: state ^ h)
     _ = g.next()
     return g
   }

@@ -8,9 +8,9 @@ public struct BatchOrder: Sendable, Equatable {
   public let batchSize: Int
   public private(set) var order: [Int]
   public private(set) var position: Int
-  public var generator: SeededGenerator
+  public var generator: TrainingRandom
 
-  public init(count: Int, batchSize: Int, generator: SeededGenerator) {
+  public init(count: Int, batchSize: Int, generator: TrainingRandom) {
     precondition(count > 0 && batchSize > 0)
     self.count = count
     self.batchSize = batchSize
@@ -20,7 +20,7 @@ public struct BatchOrder: Sendable, Equatable {
   }
 
   /// Restores a saved order (from a training state file).
-  public init(count: Int, batchSize: Int, order: [Int], position: Int, generator: SeededGenerator) {
+  public init(count: Int, batchSize: Int, order: [Int], position: Int, generator: TrainingRandom) {
     self.count = count
     self.batchSize = batchSize
     self.order = order
@@ -49,7 +49,7 @@ public struct BatchOrder: Sendable, Equatable {
 
 /// A seeded stratified subset: from each class, `fraction` of its items (rounded, at least one when the
 /// class is present and fraction > 0), chosen at random. Returns indices in ascending order.
-public func stratifiedSubset(labels: [Int], fraction: Double, generator: inout SeededGenerator) -> [Int] {
+public func stratifiedSubset(labels: [Int], fraction: Double, generator: inout TrainingRandom) -> [Int] {
   guard fraction < 1 else { return Array(labels.indices) }
   var byClass: [Int: [Int]] = [:]
   for (i, label) in labels.enumerated() { byClass[label, default: []].append(i) }

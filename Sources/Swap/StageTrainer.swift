@@ -67,7 +67,7 @@ public final class StageTrainer {
     self.settings = settings
     self.stageSet = stageSet
     self.retainSet = retainSet
-    let root = SeededGenerator(seed: seed)
+    let root = TrainingRandom(seed: seed)
     var adam = optimizer ?? AdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
     adam.weightDecay = settings.weightDecay
     state = StageState(

@@ -20,7 +20,7 @@ import Testing
   }
 
   @Test func crossEntropyGradientMatchesFiniteDifferences() {
-    var generator = SeededGenerator(seed: 7)
+    var generator = TrainingRandom(seed: 7)
     let logits = (0..<12).map { _ in generator.unitFloat() * 4 - 2 }
     let labels = [2, 0, 3]
     let (_, gradient) = crossEntropy(logits: logits, labels: labels, classes: 4)
@@ -50,7 +50,7 @@ import Testing
   }
 
   @Test func groupSparseGradientMatchesFiniteDifferences() {
-    var generator = SeededGenerator(seed: 3)
+    var generator = TrainingRandom(seed: 3)
     let groups: [[[Float]]] = (0..<3).map { _ in (0..<4).map { _ in (0..<5).map { _ in generator.unitFloat() - 0.5 } } }
     let (_, gradients) = groupSparse(groups)
     for g in groups.indices {

@@ -18,7 +18,7 @@ final class TinyNetwork: SwapNetwork {
     self.rank = rank
     classCount = classes
     scale = 1
-    var g = SeededGenerator(seed: seed)
+    var g = TrainingRandom(seed: seed)
     w = (0..<(hidden * inputs)).map { _ in (g.unitFloat() - 0.5) * 1.0 }
     head = (0..<(classes * hidden)).map { _ in (g.unitFloat() - 0.5) * 1.0 }
     headBias = [Float](repeating: 0, count: classes)
@@ -90,8 +90,8 @@ final class TinyNetwork: SwapNetwork {
 
 /// Points around one centre per class: images of 1 x 1 x `inputs`, as floats with identity normalisation.
 func clusters(classes: [Int], perClass: Int, inputs: Int, seed: UInt64) -> LabeledImages {
-  var g = SeededGenerator(seed: seed)
-  var centres = SeededGenerator(seed: 99)
+  var g = TrainingRandom(seed: seed)
+  var centres = TrainingRandom(seed: 99)
   let centre = (0..<20).map { _ in (0..<inputs).map { _ in centres.unitFloat() * 4 - 2 } }
   var pixels: [Float] = []
   var labels: [Int] = []

@@ -31,8 +31,9 @@ let package = Package(
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile"]),
     .target(name: "Swap", dependencies: ["ViT"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
+    .target(name: "WeightSurgery", dependencies: ["TensorFile"]),  // merge and diff, no BLAS
     .target(name: "FileCommands", dependencies: ["ToolSupport", "Importers"]),
-    .target(name: "ModelCommands", dependencies: ["ToolSupport", "Swap"]),
+    .target(name: "ModelCommands", dependencies: ["ToolSupport", "Swap", "WeightSurgery"]),
 
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
     .executableTarget(name: "kswap"),
@@ -43,7 +44,7 @@ let package = Package(
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(name: "ViTTests", dependencies: ["ViT"]),
     .testTarget(name: "SwapTests", dependencies: ["Swap"]),
-    .testTarget(name: "CommandsTests", dependencies: ["FileCommands", "ModelCommands"]),
+    .testTarget(name: "CommandsTests", dependencies: ["FileCommands", "ModelCommands", "WeightSurgery"]),
   ]
     + fileTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["FileCommands"]) }
     + modelTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["ModelCommands"]) }

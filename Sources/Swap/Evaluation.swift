@@ -39,7 +39,7 @@ public func evaluate(_ network: SwapNetwork, on set: LabeledImages, batchSize: I
   var start = 0
   while start < set.count {
     let indices = Array(start..<min(start + batchSize, set.count))
-    let logits = network.logits(set.batch(indices), count: indices.count)
+    let logits = network.logits(set.batch(indices), shape: set.batchShape(indices.count))
     logitsSink?(logits)
     for (index, predicted) in zip(indices, argmaxRows(logits, classes: network.classCount)) {
       let label = set.labels[index]

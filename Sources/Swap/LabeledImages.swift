@@ -59,6 +59,9 @@ public struct LabeledImages: Sendable {
     return out
   }
 
+  /// The shape (count, C, H, W) of a batch of `count` images.
+  public func batchShape(_ count: Int) -> [Int] { [count, channels, height, width] }
+
   /// The items at `indices`, in that order.
   public func subset(_ indices: [Int]) -> LabeledImages {
     var copy = self

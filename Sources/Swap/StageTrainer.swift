@@ -4,6 +4,7 @@
 // by callback and never prints; the caller saves `state` between epochs to make runs resumable.
 
 import Foundation
+import ViT
 
 public struct StageSettings: Sendable {
   public var kind: StageKind
@@ -20,7 +21,7 @@ public struct StageSettings: Sendable {
 public struct StageState: Sendable {
   /// Completed epochs.
   public var epoch: Int
-  public var optimizer: AdamW
+  public var optimizer: ResumableAdamW
   public var stageOrder: BatchOrder
   public var retainOrder: BatchOrder
 }
@@ -61,14 +62,14 @@ public final class StageTrainer {
   /// `optimizer` carries moments over from an earlier stage (the paper keeps one AdamW for both
   /// stages); nil starts fresh ones.
   public init(network: SwapNetwork, settings: StageSettings, stageSet: LabeledImages, retainSet: LabeledImages,
-              seed: UInt64, optimizer: AdamW? = nil) {
+              seed: UInt64, optimizer: ResumableAdamW? = nil) {
     precondition(stageSet.count > 0 && retainSet.count > 0, "empty training set")
     self.network = network
     self.settings = settings
     self.stageSet = stageSet
     self.retainSet = retainSet
     let root = TrainingRandom(seed: seed)
-    var adam = optimizer ?? AdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
+    var adam = optimizer ?? ResumableAdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
     adam.weightDecay = settings.weightDecay
     state = StageState(
       epoch: 0, optimizer: adam,
@@ -127,7 +128,7 @@ public final class StageTrainer {
     let classes = network.classCount
     let images = stageSet.batch(stageIndices) + retainSet.batch(retainIndices)
     let count = stageIndices.count + retainIndices.count
-    let logits = network.trainingForward(images, count: count)
+    let logits = network.trainingForward(images, shape: stageSet.batchShape(count))
     var (terms, gradient) = stageObjective(
       settings.kind, logits: logits, stageLabels: stageIndices.map { stageSet.labels[$0] },
       retainLabels: retainIndices.map { retainSet.labels[$0] }, classes: classes, weights: settings.weights)
@@ -137,14 +138,15 @@ public final class StageTrainer {
     gradient = []
     let groups = network.sparseGroups
     if !groups.isEmpty {
-      let sparse = groupSparse(groups.map { $0.map(\.value) })
+      let sparse = groupSparse(groups.map { $0.map(\.value.scalars) })
       terms.groupSparse = sparse.value
       terms.total += settings.weights.alpha * sparse.value
       let alpha = settings.weights.alpha
       if alpha != 0 {
         for (group, grads) in zip(groups, sparse.gradients) {
           for (p, g) in zip(group, grads) {
-            for i in 0..<g.count { p.gradient[i] += alpha * g[i] }
+            let pointer = p.requiredGradient.pointer
+            for i in 0..<g.count { pointer[i] += alpha * g[i] }
           }
         }
       }

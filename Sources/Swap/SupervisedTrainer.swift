@@ -2,6 +2,7 @@
 // step): how the demo's base model is pretrained in full-parameter mode. Reports by callback.
 
 import Foundation
+import ViT
 
 public struct SupervisedSettings: Sendable {
   public var epochs = 10
@@ -24,7 +25,7 @@ public final class SupervisedTrainer {
   public let network: SwapNetwork
   public let settings: SupervisedSettings
   public let set: LabeledImages
-  public var optimizer: AdamW
+  public var optimizer: ResumableAdamW
   public var order: BatchOrder
   public private(set) var epoch = 0
 
@@ -32,7 +33,7 @@ public final class SupervisedTrainer {
     self.network = network
     self.settings = settings
     self.set = set
-    optimizer = AdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
+    optimizer = ResumableAdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
     order = BatchOrder(count: set.count, batchSize: settings.batchSize,
                        generator: TrainingRandom(seed: seed).derived("pretrain order"))
   }
@@ -49,7 +50,7 @@ public final class SupervisedTrainer {
     let parameters = network.trainable
     for step in 1...steps {
       let indices = order.next()
-      let logits = network.trainingForward(set.batch(indices), count: indices.count)
+      let logits = network.trainingForward(set.batch(indices), shape: set.batchShape(indices.count))
       let (loss, gradient) = crossEntropy(logits: logits, labels: indices.map { set.labels[$0] },
                                           classes: network.classCount)
       for p in parameters { p.zeroGradient() }

@@ -1,3 +1,5 @@
+import Tensors
+import ViT
 @testable import Swap
 
 /// A two-layer classifier with a LoRA update on its first layer and everything else frozen, small
@@ -22,11 +24,12 @@ final class TinyNetwork: SwapNetwork {
     w = (0..<(hidden * inputs)).map { _ in (g.unitFloat() - 0.5) * 1.0 }
     head = (0..<(classes * hidden)).map { _ in (g.unitFloat() - 0.5) * 1.0 }
     headBias = [Float](repeating: 0, count: classes)
-    a = Parameter(name: "lora_A", shape: [rank, inputs], value: (0..<(rank * inputs)).map { _ in (g.unitFloat() - 0.5) * 0.5 })
-    b = Parameter(name: "lora_B", shape: [hidden, rank], value: [Float](repeating: 0, count: hidden * rank))
+    a = Parameter(name: "lora_A.weight", value: Tensor(shape: [rank, inputs], values: (0..<(rank * inputs)).map { _ in (g.unitFloat() - 0.5) * 0.5 }))
+    b = Parameter(name: "lora_B.weight", value: Tensor(shape: [hidden, rank]))
+    a.isTrainable = true
+    b.isTrainable = true
   }
 
-  var imageSize: Int { inputs }
   var trainable: [Parameter] { [a, b] }
   var sparseGroups: [[Parameter]] { [[a, b]] }
 
@@ -37,13 +40,13 @@ final class TinyNetwork: SwapNetwork {
     for n in 0..<count {
       for j in 0..<rank {
         var s: Float = 0
-        for i in 0..<inputs { s += a.value[j * inputs + i] * x[n * inputs + i] }
+        for i in 0..<inputs { s += a.value.pointer[j * inputs + i] * x[n * inputs + i] }
         projected[n * rank + j] = s
       }
       for o in 0..<hidden {
         var s: Float = 0
         for i in 0..<inputs { s += w[o * inputs + i] * x[n * inputs + i] }
-        for j in 0..<rank { s += scale * b.value[o * rank + j] * projected[n * rank + j] }
+        for j in 0..<rank { s += scale * b.value.pointer[o * rank + j] * projected[n * rank + j] }
         pre[n * hidden + o] = s
       }
       for k in 0..<classCount {
@@ -55,7 +58,8 @@ final class TinyNetwork: SwapNetwork {
     return (projected, pre, logits)
   }
 
-  func trainingForward(_ images: [Float], count: Int) -> [Float] {
+  func trainingForward(_ images: [Float], shape: [Int]) -> [Float] {
+    let count = shape[0]
     let r = run(images, count: count)
     lastInput = images
     lastProjected = r.projected
@@ -64,7 +68,7 @@ final class TinyNetwork: SwapNetwork {
     return r.logits
   }
 
-  func logits(_ images: [Float], count: Int) -> [Float] { run(images, count: count).logits }
+  func logits(_ images: [Float], shape: [Int]) -> [Float] { run(images, count: shape[0]).logits }
 
   func backward(_ logitGradient: [Float]) {
     for n in 0..<lastCount {
@@ -77,12 +81,12 @@ final class TinyNetwork: SwapNetwork {
       var dProjected = [Float](repeating: 0, count: rank)
       for o in 0..<hidden {
         for j in 0..<rank {
-          b.gradient[o * rank + j] += scale * dPre[o] * lastProjected[n * rank + j]
-          dProjected[j] += scale * b.value[o * rank + j] * dPre[o]
+          b.gradient!.pointer[o * rank + j] += scale * dPre[o] * lastProjected[n * rank + j]
+          dProjected[j] += scale * b.value.pointer[o * rank + j] * dPre[o]
         }
       }
       for j in 0..<rank {
-        for i in 0..<inputs { a.gradient[j * inputs + i] += dProjected[j] * lastInput[n * inputs + i] }
+        for i in 0..<inputs { a.gradient!.pointer[j * inputs + i] += dProjected[j] * lastInput[n * inputs + i] }
       }
     }
   }

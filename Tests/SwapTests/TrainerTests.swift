@@ -53,7 +53,7 @@ import Testing
                                  stageSet: clusters(classes: [4, 5], perClass: 20, inputs: 6, seed: 2),
                                  retainSet: clusters(classes: [0, 1], perClass: 30, inputs: 6, seed: 3), seed: 11)
       while !trainer.finished { trainer.runEpoch() }
-      return network.a.value + network.b.value
+      return network.a.value.scalars + network.b.value.scalars
     }
     #expect(train() == train())
   }

@@ -1,0 +1,259 @@
+// Plain POSIX file access: positional reads on regular files (random access without a shared file
+// offset), sequential reads on pipes, and a writer that goes to a temporary file beside the target
+// and renames it into place only when everything was written.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Chunk size for reads from a pipe: a lying header cannot make us allocate more than the input
+/// actually delivers plus one chunk.
+let streamChunk = 1 << 24
+
+final class InputFile {
+  let displayName: String
+  private let fd: Int32
+  private let ownsDescriptor: Bool
+  /// Regular files support positional reads; pipes, terminals and sockets are read in order.
+  let isSeekable: Bool
+  /// Size of a regular file; nil for a stream.
+  let size: Int?
+  /// Bytes consumed so far (stream) or the next sequential offset (regular file).
+  private(set) var position = 0
+
+  /// Opens `path`, or standard input for "-".
+  init(path: String) throws {
+    if path == "-" {
+      displayName = "<stdin>"
+      fd = 0
+      ownsDescriptor = false
+    } else {
+      displayName = path
+      fd = open(path, O_RDONLY | O_CLOEXEC)
+      guard fd >= 0 else { throw InputFile.osError(path, "cannot open") }
+      ownsDescriptor = true
+    }
+    var status = stat()
+    if fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, path != "-" {
+      isSeekable = true
+      size = Int(status.st_size)
+    } else {
+      if (status.st_mode & S_IFMT) == S_IFDIR {
+        if ownsDescriptor { close(fd) }
+        throw TensorFileError(.io, file: path, "is a directory")
+      }
+      isSeekable = false
+      size = nil
+    }
+  }
+
+  deinit {
+    if ownsDescriptor { close(fd) }
+  }
+
+  static func osError(_ file: String, _ what: String) -> TensorFileError {
+    TensorFileError(.io, file: file, "\(what): \(String(cString: strerror(errno)))")
+  }
+
+  /// Reads up to `count` bytes into `buffer` at `offset` (regular file) or from the stream;
+  /// returns how many arrived before end of file.
+  private func fill(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int?) throws -> Int {
+    var done = 0
+    while done < buffer.count {
+      let base = buffer.baseAddress! + done
+      let n: Int
+      if let offset {
+        n = pread(fd, base, buffer.count - done, off_t(offset + done))
+      } else {
+        n = Glibc.read(fd, base, buffer.count - done)
+      }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw InputFile.osError(displayName, "read failed")
+      }
+      if n == 0 { break }
+      done += n
+    }
+    return done
+  }
+
+  /// Exactly `count` bytes from `offset` of a regular file.
+  func read(at offset: Int, count: Int, what: @autoclosure () -> String, tensor: String? = nil) throws -> [UInt8] {
+    precondition(isSeekable)
+    guard let size, offset >= 0, count >= 0, offset <= size, count <= size - offset else {
+      throw TensorFileError(.truncated, file: displayName, tensor: tensor,
+                            "file ends before the \(count) bytes of \(what()) at offset \(offset)")
+    }
+    var bytes = [UInt8](repeating: 0, count: count)
+    let got = try bytes.withUnsafeMutableBytes { try fill($0, at: offset) }
+    guard got == count else {
+      throw TensorFileError(.truncated, file: displayName, tensor: tensor,
+                            "file ends before the \(count) bytes of \(what()) at offset \(offset)")
+    }
+    return bytes
+  }
+
+  /// The next `count` bytes in order. On a stream the buffer grows as data arrives, so a count
+  /// that the input does not back fails with `truncated` instead of a huge allocation.
+  func readNext(_ count: Int, what: @autoclosure () -> String, tensor: String? = nil) throws -> [UInt8] {
+    if isSeekable {
+      let bytes = try read(at: position, count: count, what: what(), tensor: tensor)
+      position += count
+      return bytes
+    }
+    var bytes: [UInt8] = []
+    while bytes.count < count {
+      let chunk = min(streamChunk, count - bytes.count)
+      let start = bytes.count
+      bytes.append(contentsOf: repeatElement(0, count: chunk))
+      let got = try bytes[start...].withUnsafeMutableBytes { try fill($0, at: nil) }
+      position += got
+      if got < chunk {
+        throw TensorFileError(.truncated, file: displayName, tensor: tensor,
+                              "input ends after \(start + got) of the \(count) bytes of \(what())")
+      }
+    }
+    return bytes
+  }
+
+  /// Up to `count` bytes in order; fewer only when the input ends first.
+  func readUpTo(_ count: Int) throws -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: count)
+    let got = try bytes.withUnsafeMutableBytes { try fill($0, at: isSeekable ? position : nil) }
+    position += got
+    return Array(bytes[0..<got])
+  }
+
+  /// Skips `count` bytes in order (reads and discards them on a stream).
+  func skipNext(_ count: Int, what: @autoclosure () -> String) throws {
+    if isSeekable {
+      guard let size, count <= size - position else {
+        throw TensorFileError(.truncated, file: displayName, "file ends inside \(what())")
+      }
+      position += count
+      return
+    }
+    var left = count
+    var scratch = [UInt8](repeating: 0, count: min(count, 1 << 20))
+    while left > 0 {
+      let chunk = min(left, scratch.count)
+      let got = try scratch.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[0..<chunk]), at: nil) }
+      position += got
+      if got < chunk { throw TensorFileError(.truncated, file: displayName, "input ends inside \(what())") }
+      left -= chunk
+    }
+  }
+
+  /// True when no byte follows the current position (reads one byte on a stream to find out).
+  func atEnd() throws -> Bool {
+    if let size { return position >= size }
+    var byte: UInt8 = 0
+    let got = try withUnsafeMutableBytes(of: &byte) { try fill($0, at: nil) }
+    position += got
+    return got == 0
+  }
+
+  func seek(to offset: Int) {
+    precondition(isSeekable)
+    position = offset
+  }
+}
+
+/// Where a writer's bytes go: a temporary file beside the target (renamed into place by `commit`),
+/// or standard output for "-".
+final class OutputFile {
+  let displayName: String
+  private let target: String?
+  private var temporaryPath: String?
+  private var fd: Int32
+  private var ownsDescriptor = false
+  private(set) var bytesWritten = 0
+
+  init(path: String) throws {
+    if path == "-" {
+      displayName = "<stdout>"
+      target = nil
+      fd = 1
+      return
+    }
+    displayName = path
+    // An existing FIFO, terminal or device (/dev/stdout, /dev/null) is written directly: it cannot
+    // be replaced by a rename, and a reader may already be waiting on it.
+    var status = stat()
+    if stat(path, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG {
+      guard (status.st_mode & S_IFMT) != S_IFDIR else { throw TensorFileError(.io, file: path, "is a directory") }
+      target = nil
+      fd = open(path, O_WRONLY | O_CLOEXEC)
+      guard fd >= 0 else { throw InputFile.osError(path, "cannot open for writing") }
+      ownsDescriptor = true
+      return
+    }
+    target = path
+    ownsDescriptor = true
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { String(path[...$0]) } ?? ""
+    let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    var template = Array("\(directory).\(base).tmp-XXXXXX".utf8CString)
+    fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else { throw InputFile.osError(path, "cannot create a temporary file beside it") }
+    temporaryPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    // mkstemp makes the file 0600; give it the usual 0666 minus umask.
+    let mask = umask(0)
+    umask(mask)
+    fchmod(fd, 0o666 & ~mask)
+  }
+
+  deinit {
+    discard()
+    if ownsDescriptor && fd >= 0 { close(fd) }
+  }
+
+  func write(_ bytes: UnsafeRawBufferPointer) throws {
+    var done = 0
+    while done < bytes.count {
+      let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw InputFile.osError(displayName, "write failed")
+      }
+      done += n
+    }
+    bytesWritten += bytes.count
+  }
+
+  func write(_ bytes: [UInt8]) throws {
+    try bytes.withUnsafeBytes { try write($0) }
+  }
+
+  /// Flushes and renames the temporary file onto the target.
+  func commit() throws {
+    guard let temporaryPath, let target else {
+      if ownsDescriptor && fd >= 0 {
+        let status = close(fd)
+        fd = -1
+        guard status == 0 else { throw InputFile.osError(displayName, "cannot close") }
+      }
+      return
+    }
+    guard fsync(fd) == 0 || errno == EINVAL else { throw InputFile.osError(displayName, "cannot flush") }
+    guard close(fd) == 0 else {
+      fd = -1
+      throw InputFile.osError(displayName, "cannot close")
+    }
+    fd = -1
+    guard rename(temporaryPath, target) == 0 else { throw InputFile.osError(target, "cannot rename into place") }
+    self.temporaryPath = nil
+  }
+
+  /// Removes the temporary file; the target is left as it was.
+  func discard() {
+    if let temporaryPath {
+      if fd >= 0 { close(fd) }
+      unlink(temporaryPath)
+      self.temporaryPath = nil
+      fd = -1
+    }
+  }
+}

@@ -1,0 +1,211 @@
+// The compressed container's codec: split each element's bytes into planes (byte k of every element
+// goes to plane k), after moving a float's sign bit to the bottom so its exponent fills one whole
+// byte (ZipNN's bit reorder); then compress each plane as its own zstd frame, or store it when it
+// would not shrink. This is the only file that talks to libzstd.
+
+import CZstd
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a tensor's bytes are cut into planes (recorded per tensor in the file).
+struct PlaneLayout: Equatable {
+  enum Transform: UInt8 {
+    case none = 0         // one plane: the bytes as they are
+    case planes = 1       // lane-byte elements split into `lane` planes
+    case signedPlanes = 2 // as `planes`, after rotating each lane left by one bit (sign to bit 0)
+  }
+
+  var transform: Transform
+  /// Bytes per element lane; the plane count.
+  var lane: Int
+
+  /// What the writer uses: floats get the sign move (C64 as pairs of F32), wider integers plain
+  /// planes, single-byte and packed types one plane.
+  static func forDType(_ dtype: DType) -> PlaneLayout {
+    switch dtype {
+    case .f16, .bf16: return PlaneLayout(transform: .signedPlanes, lane: 2)
+    case .f32, .c64: return PlaneLayout(transform: .signedPlanes, lane: 4)
+    case .f64: return PlaneLayout(transform: .signedPlanes, lane: 8)
+    case .i16, .u16: return PlaneLayout(transform: .planes, lane: 2)
+    case .i32, .u32: return PlaneLayout(transform: .planes, lane: 4)
+    case .i64, .u64: return PlaneLayout(transform: .planes, lane: 8)
+    default: return PlaneLayout(transform: .none, lane: 1)
+    }
+  }
+}
+
+enum PlaneSplitter {
+  /// Splits raw bytes (a whole number of lanes) into `layout.lane` planes.
+  static func split(_ raw: UnsafeRawBufferPointer, layout: PlaneLayout) -> [[UInt8]] {
+    let lane = layout.lane
+    if lane == 1 { return [Array(raw)] }
+    let count = raw.count / lane
+    let rotate = layout.transform == .signedPlanes
+    var planes = (0..<lane).map { _ in [UInt8](repeating: 0, count: count) }
+    planes.withUnsafeMutableBufferPointer { planes in
+      func plane(_ k: Int) -> UnsafeMutablePointer<UInt8> {
+        planes[k].withUnsafeMutableBufferPointer { $0.baseAddress! }
+      }
+      switch lane {
+      case 2:
+        let (p0, p1) = (plane(0), plane(1))
+        for i in 0..<count {
+          var v = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+          if rotate { v = v << 1 | v >> 15 }
+          p0[i] = UInt8(truncatingIfNeeded: v)
+          p1[i] = UInt8(truncatingIfNeeded: v >> 8)
+        }
+      case 4:
+        let (p0, p1, p2, p3) = (plane(0), plane(1), plane(2), plane(3))
+        for i in 0..<count {
+          var v = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+          if rotate { v = v << 1 | v >> 31 }
+          p0[i] = UInt8(truncatingIfNeeded: v)
+          p1[i] = UInt8(truncatingIfNeeded: v >> 8)
+          p2[i] = UInt8(truncatingIfNeeded: v >> 16)
+          p3[i] = UInt8(truncatingIfNeeded: v >> 24)
+        }
+      default:
+        let pointers = (0..<8).map(plane)
+        for i in 0..<count {
+          var v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
+          if rotate { v = v << 1 | v >> 63 }
+          for k in 0..<8 { pointers[k][i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
+        }
+      }
+    }
+    return planes
+  }
+
+  /// The inverse of `split`; every plane must hold the same number of bytes.
+  static func join(_ planes: [[UInt8]], layout: PlaneLayout) -> [UInt8] {
+    let lane = layout.lane
+    if lane == 1 { return planes[0] }
+    let count = planes[0].count
+    let rotate = layout.transform == .signedPlanes
+    return [UInt8](unsafeUninitializedCapacity: count * lane) { buffer, initialized in
+      let out = UnsafeMutableRawBufferPointer(buffer)
+      let pointers = planes.map { plane in plane.withUnsafeBufferPointer { $0.baseAddress! } }
+      switch lane {
+      case 2:
+        let (p0, p1) = (pointers[0], pointers[1])
+        for i in 0..<count {
+          var v = UInt16(p0[i]) | UInt16(p1[i]) << 8
+          if rotate { v = v >> 1 | v << 15 }
+          out.storeBytes(of: v.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+        }
+      case 4:
+        let (p0, p1, p2, p3) = (pointers[0], pointers[1], pointers[2], pointers[3])
+        for i in 0..<count {
+          var v = UInt32(p0[i]) | UInt32(p1[i]) << 8 | UInt32(p2[i]) << 16 | UInt32(p3[i]) << 24
+          if rotate { v = v >> 1 | v << 31 }
+          out.storeBytes(of: v.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+        }
+      default:
+        for i in 0..<count {
+          var v: UInt64 = 0
+          for k in 0..<8 { v |= UInt64(pointers[k][i]) << (8 * UInt64(k)) }
+          if rotate { v = v >> 1 | v << 63 }
+          out.storeBytes(of: v.littleEndian, toByteOffset: 8 * i, as: UInt64.self)
+        }
+      }
+      initialized = count * lane
+    }
+  }
+}
+
+/// A plane as stored: as it is, or one zstd frame.
+struct StoredPlane {
+  enum Encoding: UInt8 {
+    case stored = 0
+    case zstd = 1
+  }
+  var encoding: Encoding
+  var bytes: [UInt8]
+}
+
+/// zstd contexts, reused across tensors (one codec per reader or writer; not shared between threads).
+final class ZstdCodec {
+  static let defaultLevel = 3
+  static var levelRange: ClosedRange<Int> { Int(ZSTD_minCLevel())...Int(ZSTD_maxCLevel()) }
+
+  private var compressor: OpaquePointer?
+  private var decompressor: OpaquePointer?
+
+  deinit {
+    if let compressor { ZSTD_freeCCtx(compressor) }
+    if let decompressor { ZSTD_freeDCtx(decompressor) }
+  }
+
+  /// Order-0 entropy of the plane's bytes, in bits per byte.
+  private static func entropy(_ plane: [UInt8]) -> Double {
+    var counts = [Int](repeating: 0, count: 256)
+    plane.withUnsafeBufferPointer { for byte in $0 { counts[Int(byte)] += 1 } }
+    let total = Double(plane.count)
+    return counts.reduce(0.0) { sum, c in c == 0 ? sum : sum - Double(c) / total * log2(Double(c) / total) }
+  }
+
+  /// Compresses a plane, or keeps it as it is when its bytes look random (entropy near 8 bits, so
+  /// zstd would spend time for nothing) or when the frame would not be smaller.
+  func encode(_ plane: [UInt8], level: Int) -> StoredPlane {
+    guard plane.count >= 64, ZstdCodec.entropy(plane) < 7.95 else { return StoredPlane(encoding: .stored, bytes: plane) }
+    if compressor == nil { compressor = ZSTD_createCCtx() }
+    let bound = ZSTD_compressBound(plane.count)
+    var frame = [UInt8](repeating: 0, count: bound)
+    let size = frame.withUnsafeMutableBytes { out in
+      plane.withUnsafeBytes { input in
+        ZSTD_compressCCtx(compressor, out.baseAddress, bound, input.baseAddress, input.count, Int32(level))
+      }
+    }
+    guard ZSTD_isError(size) == 0, size < plane.count else { return StoredPlane(encoding: .stored, bytes: plane) }
+    frame.removeLast(frame.count - size)
+    return StoredPlane(encoding: .zstd, bytes: frame)
+  }
+
+  /// Largest frame a plane of `size` bytes may have: what zstd can need in the worst case.
+  static func frameBound(_ size: Int) -> Int { ZSTD_compressBound(size) }
+
+  /// Decodes one stored plane that must come out as exactly `size` bytes; the error string says
+  /// what was wrong.
+  func decode(_ plane: StoredPlane, size: Int) -> Result<[UInt8], PlaneError> {
+    switch plane.encoding {
+    case .stored:
+      return plane.bytes.count == size ? .success(plane.bytes)
+        : .failure(PlaneError("stored plane holds \(plane.bytes.count) bytes, expected \(size)"))
+    case .zstd:
+      let frame = plane.bytes
+      let declared = frame.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+      guard declared != ZSTD_CONTENTSIZE_ERROR else { return .failure(PlaneError("not a zstd frame")) }
+      guard declared == UInt64(size) else {
+        let claim = declared == ZSTD_CONTENTSIZE_UNKNOWN ? "does not declare its size" : "declares \(declared) bytes"
+        return .failure(PlaneError("zstd frame \(claim), the index says \(size)"))
+      }
+      // A zstd block of 4 bytes expands to at most 128 KiB; a claim beyond that ratio is a lie, and
+      // is refused before the output is allocated.
+      guard size / 32768 <= frame.count else {
+        return .failure(PlaneError("zstd frame of \(frame.count) bytes cannot hold \(size) bytes"))
+      }
+      let frameSize = frame.withUnsafeBytes { ZSTD_findFrameCompressedSize($0.baseAddress, $0.count) }
+      guard ZSTD_isError(frameSize) == 0, frameSize == frame.count else {
+        return .failure(PlaneError("zstd frame is truncated or followed by extra bytes"))
+      }
+      if decompressor == nil { decompressor = ZSTD_createDCtx() }
+      var output = [UInt8](repeating: 0, count: size)
+      let produced = output.withUnsafeMutableBytes { out in
+        frame.withUnsafeBytes { ZSTD_decompressDCtx(decompressor, out.baseAddress, size, $0.baseAddress, $0.count) }
+      }
+      if ZSTD_isError(produced) != 0 {
+        return .failure(PlaneError("zstd: \(String(cString: ZSTD_getErrorName(produced)))"))
+      }
+      guard produced == size else { return .failure(PlaneError("zstd frame gave \(produced) bytes, expected \(size)")) }
+      return .success(output)
+    }
+  }
+}
+
+struct PlaneError: Error {
+  let message: String
+  init(_ message: String) { self.message = message }
+}

@@ -1,0 +1,278 @@
+// A small JSON reader and writer, written here rather than taken from Foundation so the header can be
+// exactly as strict as the reference reader (serde_json): integers are kept as their literal text
+// (Foundation turns big integers into doubles and lets duplicate keys silently collapse), the
+// whitespace set, the escape rules, lone surrogates and the nesting limit all match serde_json.
+
+struct JSONMember {
+  let key: String
+  let value: JSON
+}
+
+enum JSON {
+  case object([JSONMember])  // in document order, duplicates kept
+  case array([JSON])
+  case string(String)
+  case number(String)  // the literal text, validated against the JSON grammar
+  case bool(Bool)
+  case null
+
+  /// The value as a non-negative integer the way serde reads a `usize`: digits only, no sign,
+  /// fraction or exponent (serde_json even reads "-0" as a float), at most UInt64.max. Values above
+  /// Int.max are reported as nil too: no file can have such a size.
+  var nonNegativeInt: Int? {
+    guard case let .number(text) = self, !text.isEmpty,
+          text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+    else { return nil }
+    return Int(text)
+  }
+
+  var isInteger: Bool {
+    guard case let .number(text) = self else { return false }
+    return !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
+  }
+}
+
+struct JSONSyntaxError: Error {
+  let message: String
+  let offset: Int
+}
+
+/// Parses one JSON value from UTF-8 bytes (already checked to be valid UTF-8), allowing JSON
+/// whitespace (space, tab, LF, CR) before and after it and nothing else.
+struct JSONParser {
+  static let maxDepth = 128  // serde_json's recursion limit
+
+  private let bytes: [UInt8]
+  private var index: Int
+
+  static func parse<C: Collection>(_ utf8: C) throws -> JSON where C.Element == UInt8 {
+    var parser = JSONParser(bytes: Array(utf8))
+    parser.skipWhitespace()
+    let value = try parser.parseValue(depth: 0)
+    parser.skipWhitespace()
+    guard parser.index == parser.bytes.count else { throw parser.error("trailing characters") }
+    return value
+  }
+
+  private init(bytes: [UInt8]) {
+    self.bytes = bytes
+    self.index = 0
+  }
+
+  private func error(_ message: String) -> JSONSyntaxError {
+    JSONSyntaxError(message: "\(message) at byte \(index)", offset: index)
+  }
+
+  private mutating func skipWhitespace() {
+    while index < bytes.count {
+      switch bytes[index] {
+      case 0x20, 0x09, 0x0A, 0x0D: index += 1
+      default: return
+      }
+    }
+  }
+
+  private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+  private mutating func expect(_ literal: String, value: JSON) throws -> JSON {
+    let utf8 = Array(literal.utf8)
+    guard bytes.count - index >= utf8.count, Array(bytes[index..<index + utf8.count]) == utf8 else {
+      throw error("expected value")
+    }
+    index += utf8.count
+    return value
+  }
+
+  private mutating func parseValue(depth: Int) throws -> JSON {
+    guard let byte = current else { throw error("EOF while parsing a value") }
+    switch byte {
+    case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
+    case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+    case UInt8(ascii: "\""): return .string(try parseString())
+    case UInt8(ascii: "t"): return try expect("true", value: .bool(true))
+    case UInt8(ascii: "f"): return try expect("false", value: .bool(false))
+    case UInt8(ascii: "n"): return try expect("null", value: .null)
+    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+    default: throw error("expected value")
+    }
+  }
+
+  private mutating func parseObject(depth: Int) throws -> JSON {
+    guard depth <= JSONParser.maxDepth else { throw error("recursion limit exceeded") }
+    index += 1
+    var members: [JSONMember] = []
+    skipWhitespace()
+    if current == UInt8(ascii: "}") {
+      index += 1
+      return .object(members)
+    }
+    while true {
+      skipWhitespace()
+      guard current == UInt8(ascii: "\"") else { throw error("key must be a string") }
+      let key = try parseString()
+      skipWhitespace()
+      guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
+      index += 1
+      skipWhitespace()
+      members.append(JSONMember(key: key, value: try parseValue(depth: depth)))
+      skipWhitespace()
+      switch current {
+      case UInt8(ascii: ","): index += 1
+      case UInt8(ascii: "}"): index += 1; return .object(members)
+      default: throw error("expected ',' or '}'")
+      }
+    }
+  }
+
+  private mutating func parseArray(depth: Int) throws -> JSON {
+    guard depth <= JSONParser.maxDepth else { throw error("recursion limit exceeded") }
+    index += 1
+    var elements: [JSON] = []
+    skipWhitespace()
+    if current == UInt8(ascii: "]") {
+      index += 1
+      return .array(elements)
+    }
+    while true {
+      skipWhitespace()
+      elements.append(try parseValue(depth: depth))
+      skipWhitespace()
+      switch current {
+      case UInt8(ascii: ","): index += 1
+      case UInt8(ascii: "]"): index += 1; return .array(elements)
+      default: throw error("expected ',' or ']'")
+      }
+    }
+  }
+
+  private mutating func parseNumber() throws -> JSON {
+    let start = index
+    if current == UInt8(ascii: "-") { index += 1 }
+    guard let first = current, isDigit(first) else { throw error("invalid number") }
+    index += 1
+    if first != UInt8(ascii: "0") {
+      while let c = current, isDigit(c) { index += 1 }
+    }
+    if current == UInt8(ascii: ".") {
+      index += 1
+      guard let c = current, isDigit(c) else { throw error("invalid number") }
+      while let c = current, isDigit(c) { index += 1 }
+    }
+    if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+      index += 1
+      if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
+      guard let c = current, isDigit(c) else { throw error("invalid number") }
+      while let c = current, isDigit(c) { index += 1 }
+    }
+    return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+  }
+
+  private func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+
+  private mutating func parseString() throws -> String {
+    index += 1  // opening quote
+    var scalars = String.UnicodeScalarView()
+    var runStart = index
+    func flushRun(_ end: Int) {
+      scalars.append(contentsOf: String(decoding: bytes[runStart..<end], as: UTF8.self).unicodeScalars)
+    }
+    while true {
+      guard let c = current else { throw error("EOF while parsing a string") }
+      switch c {
+      case UInt8(ascii: "\""):
+        flushRun(index)
+        index += 1
+        return String(scalars)
+      case UInt8(ascii: "\\"):
+        flushRun(index)
+        index += 1
+        scalars.append(try parseEscape())
+        runStart = index
+      case 0..<0x20:
+        throw error("control character in string")
+      default:
+        index += 1
+      }
+    }
+  }
+
+  private mutating func parseEscape() throws -> Unicode.Scalar {
+    guard let c = current else { throw error("EOF while parsing a string") }
+    index += 1
+    switch c {
+    case UInt8(ascii: "\""): return "\""
+    case UInt8(ascii: "\\"): return "\\"
+    case UInt8(ascii: "/"): return "/"
+    case UInt8(ascii: "b"): return "\u{08}"
+    case UInt8(ascii: "f"): return "\u{0C}"
+    case UInt8(ascii: "n"): return "\n"
+    case UInt8(ascii: "r"): return "\r"
+    case UInt8(ascii: "t"): return "\t"
+    case UInt8(ascii: "u"):
+      let high = try parseHex4()
+      if (0xDC00...0xDFFF).contains(high) { throw error("lone trailing surrogate in \\u escape") }
+      if (0xD800...0xDBFF).contains(high) {
+        guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u")
+        else { throw error("lone leading surrogate in \\u escape") }
+        index += 2
+        let low = try parseHex4()
+        guard (0xDC00...0xDFFF).contains(low) else { throw error("lone leading surrogate in \\u escape") }
+        return Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))!
+      }
+      return Unicode.Scalar(high)!
+    default:
+      throw error("invalid escape")
+    }
+  }
+
+  private mutating func parseHex4() throws -> UInt32 {
+    guard bytes.count - index >= 4 else { throw error("EOF while parsing a string") }
+    var value: UInt32 = 0
+    for _ in 0..<4 {
+      let c = bytes[index]
+      let digit: UInt32
+      switch c {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)
+      default: throw error("invalid \\u escape")
+      }
+      value = value << 4 | digit
+      index += 1
+    }
+    return value
+  }
+}
+
+/// JSON text the way serde_json writes it: no spaces; only '"', '\\' and control characters escaped.
+enum JSONWriter {
+  static func quoted(_ string: String) -> String {
+    var out = "\""
+    for scalar in string.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case "\u{08}": out += "\\b"
+      case "\u{0C}": out += "\\f"
+      case _ where scalar.value < 0x20:
+        let hex = String(scalar.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out + "\""
+  }
+
+  static func stringMap(_ map: [String: String]) -> String {
+    let entries = map.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+      .map { quoted($0.key) + ":" + quoted($0.value) }
+    return "{" + entries.joined(separator: ",") + "}"
+  }
+
+  static func intArray(_ values: [Int]) -> String {
+    "[" + values.map(String.init).joined(separator: ",") + "]"
+  }
+}

@@ -143,7 +143,13 @@ struct AdapterFile {
     if let weight = full["head.weight"], let bias = full["head.bias"] { head = (weight, bias) } else { head = nil }
     baseFingerprint = reader.metadata[BaseFingerprint.metadataKey]
     if let text = reader.metadata[SwapMetadata.classes] {
-      classes = try BaseModel.names(text, count: head?.weight.shape[0] ?? 0, file: path)
+      guard let names = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
+        throw SwapInputError("\(path): metadata 'classes' is not a JSON array of names")
+      }
+      if let head, names.count != head.weight.shape[0] {
+        throw SwapInputError("\(path): metadata 'classes' names \(names.count) classes; its head has \(head.weight.shape[0]) rows")
+      }
+      classes = names
     } else {
       classes = nil
     }
@@ -171,7 +177,12 @@ struct AdapterFile {
         throw SwapInputError("\(path): \(error)")
       }
     }
-    guard let head else { return classes }
+    guard let head else {
+      if let own = self.classes, own != classes {
+        throw SwapInputError("\(path): the adapter's classes (\(own.count)) differ from the model's (\(classes.count))")
+      }
+      return classes
+    }
     let dim = model.config.dim
     guard head.weight.rank == 2, head.weight.shape[1] == dim, head.bias.shape == [head.weight.shape[0]],
           head.weight.shape[0] >= classes.count

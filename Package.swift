@@ -7,7 +7,7 @@ import PackageDescription
 // commands live in two libraries: FileCommands (no BLAS) and ModelCommands.
 
 let fileTools = ["inspect", "pack"]  // built on FileCommands
-let modelTools: [String] = ["learn", "forget", "eval", "pretrain"]  // built on ModelCommands
+let modelTools: [String] = ["learn", "forget", "eval", "pretrain", "merge", "diff"]  // built on ModelCommands
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 

@@ -59,7 +59,7 @@ public struct Eval: ModelTool {
     let vit = try base.makeModel()
     var classes = base.classes
     for (index, path) in adapter.enumerated() {
-      let file = try AdapterFile(path: path)
+      let file = try SwapAdapter(path: path)
       try file.check(against: base)
       // One LoRA slot per layer: fold the earlier adapters in before the next one goes on.
       if index > 0 { vit.mergeLoRA() }

@@ -94,7 +94,7 @@ struct BaseModel {
 }
 
 /// An adapter file: LoRA matrices by module, its settings, an optional full head, and its classes.
-struct AdapterFile {
+struct SwapAdapter {
   let path: String
   let settings: LoRASettings
   /// `<module>` -> (A, B).

@@ -48,7 +48,7 @@ struct SwapStage {
     var loraAlpha = options.loraAlpha
     var adapterHasHead = false
     if let adapterPath {
-      let adapter = try AdapterFile(path: adapterPath)
+      let adapter = try SwapAdapter(path: adapterPath)
       try adapter.check(against: base)
       classes = try adapter.apply(to: model, classes: classes)
       adapterHasHead = adapter.head != nil

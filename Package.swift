@@ -7,15 +7,14 @@ import PackageDescription
 // commands live in two libraries: FileCommands (no BLAS) and ModelCommands.
 
 let fileTools = ["inspect", "pack"]  // built on FileCommands
-let modelTools = ["merge", "diff"]  // built on ModelCommands
+let modelTools: [String] = ["learn", "forget", "eval", "pretrain", "merge", "diff"]  // built on ModelCommands
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
   name: "kswap",
   products: (["kswap"] + (fileTools + modelTools).map { "kswap-\($0)" })
-    .map { .executable(name: $0, targets: [$0]) }
-    + [.library(name: "TensorFile", targets: ["TensorFile"])],  // also used by Benchmarks/harness
+    .map { .executable(name: $0, targets: [$0]) },
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
   ],
@@ -40,8 +39,6 @@ let package = Package(
 
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
     .executableTarget(name: "kswap"),
-    // Benchmarks (Scripts/bench-train): not shipped as a product.
-    .executableTarget(name: "bench-train", dependencies: ["ViT"], path: "Benchmarks/TrainBench"),
 
     // Tests, one target per module.
     .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),

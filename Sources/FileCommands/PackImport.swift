@@ -9,7 +9,7 @@ import ToolSupport
 
 /// The formats kswap-pack imports; a tensor file (safetensors, .kst) is not "imported".
 public enum ImportFormat: String, CaseIterable, ExpressibleByArgument, Sendable {
-  case idx, csv, npy, npz, folder
+  case idx, csv, npy, npz, folder, torch
 }
 
 public enum RelabelMode: String, CaseIterable, ExpressibleByArgument, Sendable {
@@ -25,7 +25,7 @@ extension ResizeMethod: ExpressibleByArgument {}
 /// The import and dataset options of kswap-pack (Formats/dataset.md, kswap-pack(1) "Importing").
 public struct ImportOptions: ParsableArguments {
   @Option(help: ArgumentHelp(
-    "Input format: idx, csv, npy, npz or folder. Default: from the name (.csv, .npy, .npz, *-ubyte or *.idx, after .gz/.bz2/.xz/.zst), a folder, else a tensor file.",
+    "Input format: idx, csv, npy, npz, folder or torch. Default: from the name (.csv, .npy, .npz, *-ubyte or *.idx after .gz/.bz2/.xz/.zst; .pt, .pth, .bin, .ckpt), a folder, else a tensor file.",
     valueName: "format"))
   public var format: ImportFormat?
 
@@ -190,6 +190,14 @@ public struct ImportOptions: ParsableArguments {
       try refuseDatasetOptions(datasetOptions, input: name, hint: "give --labels")
       let stem = (((name as NSString).lastPathComponent as NSString).deletingPathExtension as NSString).deletingPathExtension
       return try ImportedTensors(arrays: [(stem, array)], file: name)
+    case .torch:
+      try refuseDatasetOptions(datasetOptions, input: input, hint: "a checkpoint holds weights")
+      if labels != nil { throw ToolError("\(input): --labels applies to IDX and .npy images, not to a checkpoint") }
+      if let member {
+        let name = "\(input):\(member)"
+        return try TorchCheckpoint.read(bytes: ArchiveInput.readMember(member, ofZip: input), name: name)
+      }
+      return try TorchCheckpoint.read(path: input)
     case .npz:
       guard member == nil else { throw ToolError("\(input): --member picks a file inside a zip; an .npz's arrays are picked with --images-key and --labels-key") }
       let arrays = try NumpyArray.readNPZ(path: input)
@@ -239,6 +247,7 @@ public struct ImportOptions: ParsableArguments {
     if name.hasSuffix(".csv") { return .csv }
     if name.hasSuffix(".npy") { return .npy }
     if name.hasSuffix(".npz") { return .npz }
+    if [".pt", ".pth", ".bin", ".ckpt"].contains(where: name.hasSuffix) { return .torch }
     if name.hasSuffix(".idx") || name.contains("-ubyte") || name.range(of: "idx[1-4]", options: .regularExpression) != nil {
       return .idx
     }

@@ -25,7 +25,7 @@ extension ResizeMethod: ExpressibleByArgument {}
 /// The import and dataset options of kswap-pack (Formats/dataset.md, kswap-pack(1) "Importing").
 public struct ImportOptions: ParsableArguments {
   @Option(help: ArgumentHelp(
-    "Input format: idx, csv, npy, npz, folder or torch. Default: from the name (.csv, .npy, .npz, *-ubyte or *.idx after .gz/.bz2/.xz/.zst; .pt, .pth, .bin, .ckpt), a folder, else a tensor file.",
+    "Input format: idx, csv, npy, npz, folder or torch. Default: from the name (.csv, .npy, .npz, *ubyte*, *.idx, *idx1 to *idx4, after .gz/.bz2/.xz/.zst; .pt, .pth, .bin, .ckpt holding a zip), a folder, else a tensor file.",
     valueName: "format"))
   public var format: ImportFormat?
 
@@ -165,6 +165,15 @@ public struct ImportOptions: ParsableArguments {
       tensors.fromCompressedFile = reader.format == .compressed
       return tensors
     }
+    let misplaced: [(String, Bool, Set<ImportFormat>)] = [
+      ("--labels", labels != nil, [.idx, .npy]), ("--member", member != nil, [.idx, .csv, .npy, .torch]),
+      ("--images-key", imagesKey != nil, [.npz]), ("--image-shape", imageShape != nil, [.csv]),
+      ("--channels", channels != nil, [.folder]),
+    ]
+    if let (option, _, formats) = misplaced.first(where: { $0.1 && !$0.2.contains(format) }) {
+      let names = formats.map(\.rawValue).sorted().joined(separator: ", ")
+      throw ToolError("\(input): \(option) applies to \(names) input, not to \(format.rawValue)")
+    }
     switch format {
     case .folder:
       let size = resize.flatMap(parseSize).map { ($0.height, $0.width, resizeMethod) }
@@ -244,11 +253,18 @@ public struct ImportOptions: ParsableArguments {
     if exists && isDirectory.boolValue { return .folder }
     var name = ((member ?? input) as NSString).lastPathComponent.lowercased()
     for suffix in [".gz", ".bz2", ".xz", ".zst"] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
+    if [".safetensors", ".kst", ".json"].contains(where: name.hasSuffix) { return nil }
     if name.hasSuffix(".csv") { return .csv }
     if name.hasSuffix(".npy") { return .npy }
     if name.hasSuffix(".npz") { return .npz }
-    if [".pt", ".pth", ".bin", ".ckpt"].contains(where: name.hasSuffix) { return .torch }
-    if name.hasSuffix(".idx") || name.contains("-ubyte") || name.range(of: "idx[1-4]", options: .regularExpression) != nil {
+    if [".pt", ".pth", ".bin", ".ckpt"].contains(where: name.hasSuffix) {
+      // A weight file may be called .bin too: only a zip (or a legacy pickle, refused later) is a checkpoint.
+      guard member == nil, let handle = FileHandle(forReadingAtPath: input) else { return .torch }
+      defer { try? handle.close() }
+      let start = [UInt8]((try? handle.read(upToCount: 2)) ?? Data())
+      return start == [0x50, 0x4B] || start.first == 0x80 ? .torch : nil
+    }
+    if name.contains("ubyte") || name.hasSuffix(".idx") || name.range(of: "idx[1-4]$", options: .regularExpression) != nil {
       return .idx
     }
     if let member { throw ToolError("\(input): cannot tell the format of member \(member); give --format") }

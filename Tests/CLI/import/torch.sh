@@ -16,3 +16,7 @@ set +e
 kswap-pack "$fixtures/legacy.pt" -o legacy.safetensors 2>err.txt; status=$?
 set -e
 [ "$status" = 2 ] && grep -q 'legacy.pt: not a zip-format PyTorch checkpoint' err.txt && [ ! -e legacy.safetensors ]
+# A safetensors file named .bin is still a tensor file, not a checkpoint.
+cp state.safetensors weights.bin
+kswap-pack weights.bin -o from-bin.safetensors
+cmp state.safetensors from-bin.safetensors

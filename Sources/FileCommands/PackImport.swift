@@ -47,7 +47,7 @@ public struct ImportOptions: ParsableArguments {
   public var labelsKey: String?
 
   @Option(help: ArgumentHelp(
-    "CSV label column: first, last, a column number (1 = first) or a header name. Default: last.",
+    "CSV label column: first, last, a column number (1 = first) or a header name.",
     valueName: "column"))
   public var labelColumn: String = "last"
 
@@ -71,12 +71,12 @@ public struct ImportOptions: ParsableArguments {
   public var classes: String?
 
   @Option(help: ArgumentHelp(
-    "keep: labels unchanged; compact: the picked classes (in --classes order, else ascending) become 0, 1, ... Default: keep.",
+    "keep: labels unchanged; compact: the picked classes (in --classes order, else ascending) become 0, 1, ...",
     valueName: "mode"))
   public var relabel: RelabelMode = .keep
 
   @Option(help: ArgumentHelp(
-    "Add K to every label (after --relabel), to follow a model's K classes; names below K become null. Default: 0.",
+    "Add K to every label (after --relabel), to follow a model's K classes; names below K become null.",
     valueName: "k"))
   public var labelOffset: Int = 0
 
@@ -85,7 +85,7 @@ public struct ImportOptions: ParsableArguments {
     valueName: "part"))
   public var split: SplitPart?
 
-  @Option(help: ArgumentHelp("Share of each class that --split puts in test, 0 to 1. Default: 0.2.", valueName: "f"))
+  @Option(help: ArgumentHelp("Share of each class that --split puts in test, 0 to 1.", valueName: "f"))
   public var testFraction: Double = 0.2
 
   @Option(help: ArgumentHelp(
@@ -96,17 +96,17 @@ public struct ImportOptions: ParsableArguments {
   public var resize: String?
 
   @Option(help: ArgumentHelp(
-    "area (average over source pixels, for shrinking) or bilinear (for enlarging). Default: area.",
+    "area (average over source pixels, for shrinking) or bilinear (for enlarging).",
     valueName: "method"))
   public var resizeMethod: ResizeMethod = .area
 
   @Option(help: ArgumentHelp(
-    "Per-channel mean on the 0..1 scale for the metadata, comma-separated. Default: computed from the images.",
+    "Per-channel mean on the 0..1 scale for the metadata, comma-separated. Default: the input dataset's, else computed from the images.",
     valueName: "list"))
   public var mean: String?
 
   @Option(help: ArgumentHelp(
-    "Per-channel standard deviation on the 0..1 scale, comma-separated. Default: computed from the images.",
+    "Per-channel standard deviation on the 0..1 scale, comma-separated. Default: the input dataset's, else computed.",
     valueName: "list"))
   public var std: String?
 

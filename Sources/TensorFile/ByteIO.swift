@@ -164,26 +164,6 @@ final class InputFile {
     return Array(bytes[0..<got])
   }
 
-  /// Skips `count` bytes in order (reads and discards them on a stream).
-  func skipNext(_ count: Int, what: @autoclosure () -> String) throws {
-    if isSeekable {
-      guard let size, count <= size - position else {
-        throw TensorFileError(.truncated, file: displayName, "file ends inside \(what())")
-      }
-      position += count
-      return
-    }
-    var left = count
-    var scratch = [UInt8](repeating: 0, count: min(count, 1 << 20))
-    while left > 0 {
-      let chunk = min(left, scratch.count)
-      let got = try scratch.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[0..<chunk]), at: nil) }
-      position += got
-      if got < chunk { throw TensorFileError(.truncated, file: displayName, "input ends inside \(what())") }
-      left -= chunk
-    }
-  }
-
   /// True when no byte follows the current position (reads one byte on a stream to find out).
   func atEnd() throws -> Bool {
     if let size { return position >= size }

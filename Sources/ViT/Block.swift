@@ -147,7 +147,7 @@ public final class Block {
         attention.proj.backward(dy: da, x: attnOut, dx: dAttnOut, rows: rows)
         let dQKV = ws.dQKV.reserve(rows * 3 * d)
         attention.coreBackward(
-            dOut: dAttnOut, qkvOut: qkvOut, probs: probs, dQKV: dQKV, scratch: ws.dProbs.reserve(tokens * tokens),
+            dOut: dAttnOut, qkvOut: qkvOut, probs: probs, dQKV: dQKV, scratch: ws.dProbs,
             batch: batch, tokens: tokens)
         attention.qkv.backward(dy: dQKV, x: ln1, dx: dLn, rows: rows)
         norm1.backward(dy: dLn, x: x, dx: dx, rows: rows)

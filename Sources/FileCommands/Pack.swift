@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Glibc
+import Importers
 import TensorFile
 import ToolSupport
 
@@ -69,6 +70,8 @@ public struct Pack: Tool {
 
   @OptionGroup public var quiet: QuietOption
 
+  @OptionGroup(title: "Importing and datasets") public var importing: ImportOptions
+
   public init() {}
 
   public func validate() throws {
@@ -114,6 +117,7 @@ public struct Pack: Tool {
 
   /// Opens what `input` names. Importers for other formats hook in here.
   func openInput() throws -> PackSource {
+    if let imported = try importing.open(input) { return imported }
     try InputPath.check(input)
     return try TensorReader(path: input)
   }
@@ -162,6 +166,7 @@ public struct Pack: Tool {
 
   private func outputFormat(_ source: PackSource) -> TensorWriter.Format {
     let compressedInput = (source as? TensorReader)?.format == .compressed
+      || (source as? ImportedTensors)?.fromCompressedFile == true
     if plain || (!compress && !compressedInput && level == nil) { return .safetensors }
     return .compressed(level: level ?? 3)
   }

@@ -6,8 +6,8 @@ import PackageDescription
 // `kswap-inspect` and `kswap-pack` only move bytes and must not link BLAS, so the
 // commands live in two libraries: FileCommands (no BLAS) and ModelCommands.
 
-let fileTools: [String] = []   // built on FileCommands
-let modelTools: [String] = ["merge", "diff"]  // built on ModelCommands
+let fileTools = ["inspect", "pack"]  // built on FileCommands
+let modelTools: [String] = ["learn", "forget", "eval", "pretrain", "merge", "diff"]  // built on ModelCommands
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
@@ -23,10 +23,12 @@ let package = Package(
     .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
 
     // Libraries, leaves first.
     .target(name: "TensorFile", dependencies: ["CZstd"]),
-    .target(name: "Importers", dependencies: ["TensorFile", "CArchive"]),
+    .target(name: "Importers", dependencies: ["TensorFile", "CArchive", "CPNG", "CJPEG"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile"]),
     .target(name: "Swap", dependencies: ["ViT"]),

@@ -21,6 +21,33 @@ extension OutputOptions {
     return .standardOutput
   }
 
+  /// The path to hand a writer that does its own temp-file-and-rename (TensorWriter): `-` for
+  /// stdout, else the file, after the same checks `write` makes (binary to a terminal, an existing
+  /// file or an input without `-f`, a directory).
+  public func resolvedPath(binary: Bool = true, inputs: [String] = [], console: Console = .current) throws -> String {
+    switch try destination(binary: binary, console: console) {
+    case .standardOutput:
+      return "-"
+    case .file(let path):
+      try checkReplaceable(path, inputs: inputs)
+      return path
+    }
+  }
+
+  /// Refuses a directory, and an existing file or an input without `-f`.
+  func checkReplaceable(_ path: String, inputs: [String]) throws {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return }
+    if (info.st_mode & S_IFMT) == S_IFDIR {
+      throw ToolError("\(path): is a directory; expected a file path for the output")
+    }
+    guard !force else { return }
+    if let input = inputs.first(where: { sameFile($0, path) }) {
+      throw ToolError("\(path): is also the input \(input); write elsewhere, or use -f to replace it")
+    }
+    throw ToolError("\(path): already exists; use -f to replace it")
+  }
+
   /// Writes the product: `body` gets a descriptor to write to (stdout, or a temporary file that is
   /// renamed onto the destination when `body` returns and removed when it throws).
   ///
@@ -34,9 +61,7 @@ extension OutputOptions {
     case .standardOutput:
       return try body(console.standardOutput)
     case .file(let path):
-      if !force, let input = inputs.first(where: { sameFile($0, path) }) {
-        throw ToolError("\(path): is also the input \(input); write elsewhere, or use -f to replace it")
-      }
+      try checkReplaceable(path, inputs: inputs)
       let output = try AtomicOutput(destination: path, force: force)
       do {
         let result = try body(output.fileDescriptor)

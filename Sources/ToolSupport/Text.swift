@@ -58,9 +58,18 @@ public func formatByteCount(_ bytes: Int) -> String {
   return formatFixed(value, digits: digits) + " " + units[unit]
 }
 
-/// `value` with exactly `digits` decimals, without Foundation's locale.
-func formatFixed(_ value: Double, digits: Int) -> String {
+/// `value` with exactly `digits` decimals (`%.*f`), independent of any locale.
+public func formatFixed(_ value: Double, digits: Int) -> String {
+  formatC("%.*f", digits, value)
+}
+
+/// `value` with `digits` significant digits (`%.*g`: trailing zeros dropped, exponent when large or small).
+public func formatSignificant(_ value: Double, digits: Int) -> String {
+  formatC("%.*g", digits, value)
+}
+
+private func formatC(_ format: String, _ digits: Int, _ value: Double) -> String {
   var buffer = [CChar](repeating: 0, count: 64)
-  _ = withVaList([digits, value]) { vsnprintf(&buffer, buffer.count, "%.*f", $0) }
+  _ = withVaList([Int32(digits), value]) { vsnprintf(&buffer, buffer.count, format, $0) }
   return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -11,9 +11,9 @@ public struct Inspect: Tool {
     commandName: "kswap-inspect",
     abstract: "List the tensors, metadata and totals of a weight file; --stats for its values.",
     discussion: """
-      Reads plain safetensors, kswap's compressed .kst files and sharded checkpoints (the
-      *.index.json). Without --stats only the header (or a .kst file's index) is read, so listing a
-      multi-gigabyte file takes milliseconds. The report goes to stdout; errors to stderr.
+      Reads plain safetensors, kswap's compressed .kst files and sharded checkpoints (the \
+      *.index.json). Without --stats only the header (or a .kst file's index) is read, so listing a \
+      multi-gigabyte file takes milliseconds. The report goes to stdout; errors to stderr. \
       Exit status: 0 success, 2 unreadable or malformed file, 64 usage error.
       """,
     version: ToolVersion.text())
@@ -47,7 +47,7 @@ public struct Inspect: Tool {
     if stats {
       try readStatistics(reader, into: &rows, selected: selected)
     } else if !reader.isSeekable {
-      drainStandardInput()
+      try readStream(reader, into: &rows)
     }
     let report = Report(
       file: file, format: reader.format, fileBytes: fileSize(file), metadata: reader.metadata,
@@ -76,13 +76,13 @@ public struct Inspect: Tool {
     }
   }
 
-  /// Reads stdin to its end, so a producer piping into us is not killed by SIGPIPE.
-  private func drainStandardInput() {
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-      let count = read(0, &buffer, buffer.count)
-      if count > 0 || (count < 0 && errno == EINTR) { continue }
-      return
+  /// Reads a stream to its end without decoding values: that checks it (truncation, checksums),
+  /// learns a .kst stream's stored sizes, and lets the producer finish instead of dying of SIGPIPE.
+  private func readStream(_ reader: TensorReader, into rows: inout [Row]) throws {
+    var position: [String: Int] = [:]
+    for (index, row) in rows.enumerated() { position[row.info.name] = index }
+    try reader.forEachTensor { info, _ in
+      if let index = position[info.name] { rows[index].info = info }
     }
   }
 

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Glibc
+import Importers
 import TensorFile
 import ToolSupport
 
@@ -11,9 +12,9 @@ public struct Pack: Tool {
     commandName: "kswap-pack",
     abstract: "Convert, compress, select, rename and re-tag the tensors of a weight file.",
     discussion: """
-      Reads plain safetensors, .kst or a sharded checkpoint's index.json (joining its shards) and
-      writes one file, plain or compressed, a tensor at a time. Without --compress or --plain the
-      output keeps the input's form. The output file is written beside its destination and renamed
+      Reads plain safetensors, .kst or a sharded checkpoint's index.json (joining its shards) and \
+      writes one file, plain or compressed, a tensor at a time. Without --compress or --plain the \
+      output keeps the input's form. The output file is written beside its destination and renamed \
       into place when complete. Exit status: 0 success, 2 bad input or failure, 64 usage error.
       """,
     version: ToolVersion.text())
@@ -165,6 +166,7 @@ public struct Pack: Tool {
 
   private func outputFormat(_ source: PackSource) -> TensorWriter.Format {
     let compressedInput = (source as? TensorReader)?.format == .compressed
+      || (source as? ImportedTensors)?.fromCompressedFile == true
     if plain || (!compress && !compressedInput && level == nil) { return .safetensors }
     return .compressed(level: level ?? 3)
   }

@@ -49,6 +49,9 @@ public struct Dataset: Equatable, Sendable {
     if let bad = labels.first(where: { $0 < 0 }) {
       throw ImportError(file, "label \(bad) is negative")
     }
+    if let bad = labels.first(where: { $0 >= maxLabel }) {
+      throw ImportError(file, "label \(bad) is too large (labels are below \(maxLabel))")
+    }
     let classCount = classes.isEmpty ? Int((labels.max() ?? -1) + 1) : classes.count
     if let bad = labels.first(where: { $0 >= classCount }) {
       throw ImportError(file, "label \(bad) has no class name (\(classes.count) classes)")

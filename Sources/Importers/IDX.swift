@@ -92,11 +92,16 @@ public struct IDXArray: Equatable, Sendable {
 
 extension Dataset {
   /// A dataset from an IDX image file (N, H, W) or (N, C, H, W) of u8 (kept as bytes) or floats,
-  /// and an IDX label file (N) of integers.
+  /// and an IDX label file (N) of integers; both gzip-compressed or not.
   public static func fromIDX(images imagesPath: String, labels labelsPath: String, classes: [String?] = [],
                              limits: ImportLimits = .standard) throws -> Dataset {
-    let images = try IDXArray(path: imagesPath, limits: limits)
-    let labelArray = try IDXArray(path: labelsPath, limits: limits)
+    try fromIDX(images: IDXArray(path: imagesPath, limits: limits), labels: IDXArray(path: labelsPath, limits: limits),
+                imagesFile: imagesPath, labelsFile: labelsPath, classes: classes)
+  }
+
+  /// A dataset from parsed IDX arrays; the file names are for errors.
+  public static func fromIDX(images: IDXArray, labels labelArray: IDXArray, imagesFile imagesPath: String,
+                             labelsFile labelsPath: String, classes: [String?] = []) throws -> Dataset {
     guard labelArray.dims.count == 1 else {
       throw ImportError(labelsPath, "IDX labels must have one dimension, found \(labelArray.dims)")
     }

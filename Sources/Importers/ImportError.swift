@@ -21,14 +21,20 @@ public struct ImportLimits: Sendable {
   public var maxBytes: Int
   /// Largest element count of one imported array.
   public var maxElements: Int
+  /// Largest width x height of one decoded image.
+  public var maxImagePixels: Int
 
-  public init(maxBytes: Int = 1 << 34, maxElements: Int = 1 << 34) {
+  public init(maxBytes: Int = 1 << 32, maxElements: Int = 1 << 32, maxImagePixels: Int = 1 << 26) {
     self.maxBytes = maxBytes
     self.maxElements = maxElements
+    self.maxImagePixels = maxImagePixels
   }
 
   public static let standard = ImportLimits()
 }
+
+/// Labels index class names, so they stay below this (16,777,216 classes).
+public let maxLabel: Int64 = 1 << 24
 
 /// Product of dimensions, or nil on overflow.
 func checkedProduct(_ values: [Int]) -> Int? {

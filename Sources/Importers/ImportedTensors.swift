@@ -5,6 +5,8 @@ import TensorFile
 public final class ImportedTensors {
   public let metadata: [String: String]
   public let tensors: [TensorInfo]
+  /// Whether the tensors come from a compressed (.kst) file, whose form a copy keeps by default.
+  public var fromCompressedFile = false
   private let data: [String: [UInt8]]
 
   public init(metadata: [String: String], tensors: [(info: TensorInfo, bytes: [UInt8])]) {

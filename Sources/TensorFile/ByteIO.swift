@@ -86,7 +86,7 @@ final class InputFile {
       throw TensorFileError(.truncated, file: displayName, tensor: tensor,
                             "file ends before the \(count) bytes of \(what()) at offset \(offset)")
     }
-    var bytes = [UInt8](repeating: 0, count: count)
+    var bytes = [UInt8](unsafeUninitializedCapacity: count) { $1 = count }
     let got = try bytes.withUnsafeMutableBytes { try fill($0, at: offset) }
     guard got == count else {
       throw TensorFileError(.truncated, file: displayName, tensor: tensor,

@@ -20,14 +20,16 @@ struct PlaneLayout: Equatable {
   var transform: Transform
   /// Bytes per element lane; the plane count.
   var lane: Int
+  /// Floats get literal-only frames (see `ZstdCodec.encode`).
+  var isFloat = false
 
   /// What the writer uses: floats get the sign move (C64 as pairs of F32), wider integers plain
   /// planes, single-byte and packed types one plane.
   static func forDType(_ dtype: DType) -> PlaneLayout {
     switch dtype {
-    case .f16, .bf16: return PlaneLayout(transform: .signedPlanes, lane: 2)
-    case .f32, .c64: return PlaneLayout(transform: .signedPlanes, lane: 4)
-    case .f64: return PlaneLayout(transform: .signedPlanes, lane: 8)
+    case .f16, .bf16: return PlaneLayout(transform: .signedPlanes, lane: 2, isFloat: true)
+    case .f32, .c64: return PlaneLayout(transform: .signedPlanes, lane: 4, isFloat: true)
+    case .f64: return PlaneLayout(transform: .signedPlanes, lane: 8, isFloat: true)
     case .i16, .u16: return PlaneLayout(transform: .planes, lane: 2)
     case .i32, .u32: return PlaneLayout(transform: .planes, lane: 4)
     case .i64, .u64: return PlaneLayout(transform: .planes, lane: 8)
@@ -43,7 +45,7 @@ enum PlaneSplitter {
     if lane == 1 { return [Array(raw)] }
     let count = raw.count / lane
     let rotate = layout.transform == .signedPlanes
-    var planes = (0..<lane).map { _ in [UInt8](repeating: 0, count: count) }
+    var planes = (0..<lane).map { _ in [UInt8](unsafeUninitializedCapacity: count) { $1 = count } }
     planes.withUnsafeMutableBufferPointer { planes in
       func plane(_ k: Int) -> UnsafeMutablePointer<UInt8> {
         planes[k].withUnsafeMutableBufferPointer { $0.baseAddress! }
@@ -139,29 +141,60 @@ final class ZstdCodec {
     if let decompressor { ZSTD_freeDCtx(decompressor) }
   }
 
-  /// Order-0 entropy of the plane's bytes, in bits per byte.
-  private static func entropy(_ plane: [UInt8]) -> Double {
+  /// Order-0 entropy, in bits per byte, of the plane's first 64 KiB: enough to tell random-looking
+  /// bytes (mantissa planes) from compressible ones, at a fraction of a full pass's cost.
+  private static func sampleEntropy(_ plane: [UInt8]) -> Double {
+    let sample = min(plane.count, 1 << 16)
     var counts = [Int](repeating: 0, count: 256)
-    plane.withUnsafeBufferPointer { for byte in $0 { counts[Int(byte)] += 1 } }
-    let total = Double(plane.count)
+    plane.withUnsafeBufferPointer { bytes in
+      counts.withUnsafeMutableBufferPointer { counts in for i in 0..<sample { counts[Int(bytes[i])] += 1 } }
+    }
+    let total = Double(sample)
     return counts.reduce(0.0) { sum, c in c == 0 ? sum : sum - Double(c) / total * log2(Double(c) / total) }
   }
 
   /// Compresses a plane, or keeps it as it is when its bytes look random (entropy near 8 bits, so
-  /// zstd would spend time for nothing) or when the frame would not be smaller.
-  func encode(_ plane: [UInt8], level: Int) -> StoredPlane {
-    guard plane.count >= 64, ZstdCodec.entropy(plane) < 7.95 else { return StoredPlane(encoding: .stored, bytes: plane) }
+  /// zstd would spend time for nothing) or when the frame would not be smaller. Planes of floats
+  /// become frames of literals only, so every 128 KiB block is pure Huffman coding: on exponents
+  /// LZ matches cost more than they save. Other planes get ordinary zstd at `level`, which wins
+  /// on the runs and repeats of integer data and images.
+  func encode(_ plane: [UInt8], level: Int, float: Bool, mayBeRandom: Bool) -> StoredPlane {
+    guard plane.count >= 64 else { return StoredPlane(encoding: .stored, bytes: plane) }
+    if mayBeRandom && ZstdCodec.sampleEntropy(plane) >= 7.95 { return StoredPlane(encoding: .stored, bytes: plane) }
+    guard let frame = frame(plane, level: level, literalsOnly: float), frame.count < plane.count else {
+      return StoredPlane(encoding: .stored, bytes: plane)
+    }
+    return StoredPlane(encoding: .zstd, bytes: frame)
+  }
+
+  /// One zstd frame holding `input`; nil when zstd reports an error.
+  private func frame(_ input: [UInt8], level: Int, literalsOnly: Bool) -> [UInt8]? {
     if compressor == nil { compressor = ZSTD_createCCtx() }
-    let bound = ZSTD_compressBound(plane.count)
-    var frame = [UInt8](repeating: 0, count: bound)
-    let size = frame.withUnsafeMutableBytes { out in
-      plane.withUnsafeBytes { input in
-        ZSTD_compressCCtx(compressor, out.baseAddress, bound, input.baseAddress, input.count, Int32(level))
+    ZSTD_CCtx_reset(compressor, ZSTD_reset_session_and_parameters)
+    ZSTD_CCtx_setParameter(compressor, ZSTD_c_compressionLevel, Int32(level))
+    let bound = ZSTD_compressBound(input.count)
+    var output = [UInt8](repeating: 0, count: bound)
+    let size: Int
+    if literalsOnly {
+      // One sequence per block, all literals (offset 0 and match length 0 mark a block's end).
+      ZSTD_CCtx_setParameter(compressor, ZSTD_c_experimentalParam11, Int32(ZSTD_sf_explicitBlockDelimiters.rawValue))
+      let blockSize = 1 << 17
+      let sequences = stride(from: 0, to: input.count, by: blockSize).map {
+        ZSTD_Sequence(offset: 0, litLength: UInt32(min(blockSize, input.count - $0)), matchLength: 0, rep: 0)
+      }
+      size = output.withUnsafeMutableBytes { out in
+        input.withUnsafeBytes { source in
+          ZSTD_compressSequences(compressor, out.baseAddress, bound, sequences, sequences.count, source.baseAddress, source.count)
+        }
+      }
+    } else {
+      size = output.withUnsafeMutableBytes { out in
+        input.withUnsafeBytes { ZSTD_compress2(compressor, out.baseAddress, bound, $0.baseAddress, $0.count) }
       }
     }
-    guard ZSTD_isError(size) == 0, size < plane.count else { return StoredPlane(encoding: .stored, bytes: plane) }
-    frame.removeLast(frame.count - size)
-    return StoredPlane(encoding: .zstd, bytes: frame)
+    guard ZSTD_isError(size) == 0 else { return nil }
+    output.removeLast(output.count - size)
+    return output
   }
 
   /// Largest frame a plane of `size` bytes may have: what zstd can need in the worst case.
@@ -192,7 +225,7 @@ final class ZstdCodec {
         return .failure(PlaneError("zstd frame is truncated or followed by extra bytes"))
       }
       if decompressor == nil { decompressor = ZSTD_createDCtx() }
-      var output = [UInt8](repeating: 0, count: size)
+      var output = [UInt8](unsafeUninitializedCapacity: size) { $1 = size }
       let produced = output.withUnsafeMutableBytes { out in
         frame.withUnsafeBytes { ZSTD_decompressDCtx(decompressor, out.baseAddress, size, $0.baseAddress, $0.count) }
       }

@@ -207,19 +207,21 @@ final class ContainerReader {
     let validLane = transform == .none ? lane == 1 : [2, 4, 8].contains(lane)
     guard validLane, tensor.byteCount % lane == 0 else { throw corrupt("plane count \(lane) does not fit transform \(transform) and \(tensor.byteCount) bytes") }
     let planeSize = tensor.byteCount / lane
-    let table = try input.readNext(lane * ContainerFormat.planeEntrySize, what: "the plane table", tensor: tensor.name)
+    let entries = lane
+    let table = try input.readNext(entries * ContainerFormat.planeEntrySize, what: "the plane table", tensor: tensor.name)
     var planes: [[UInt8]] = []
     var length = ContainerFormat.recordHeaderSize + table.count
-    for k in 0..<lane {
+    for k in 0..<entries {
       let base = k * ContainerFormat.planeEntrySize
       guard let encoding = StoredPlane.Encoding(rawValue: table[base]), table[base + 1..<base + 8].allSatisfy({ $0 == 0 }) else {
         throw corrupt("plane \(k): unknown encoding \(table[base]) or non-zero reserved bytes")
       }
+      let size = planeSize
       let stored = readLittleEndian(table[base + 8..<base + 16])
-      let limit = encoding == .stored ? planeSize : ZstdCodec.frameBound(planeSize)
-      guard stored <= UInt64(limit) else { throw corrupt("plane \(k) claims \(stored) stored bytes, more than the \(limit) a \(planeSize)-byte plane can need") }
+      let limit = encoding == .stored ? size : ZstdCodec.frameBound(size)
+      guard stored <= UInt64(limit) else { throw corrupt("plane \(k) claims \(stored) stored bytes, more than the \(limit) a \(size)-byte plane can need") }
       let bytes = try input.readNext(Int(stored), what: "plane \(k)", tensor: tensor.name)
-      switch codec.decode(StoredPlane(encoding: encoding, bytes: bytes), size: planeSize) {
+      switch codec.decode(StoredPlane(encoding: encoding, bytes: bytes), size: size) {
       case let .success(plane): planes.append(plane)
       case let .failure(error): throw corrupt("plane \(k): \(error.message)")
       }
@@ -255,17 +257,21 @@ final class ContainerWriter {
 
   func append(_ raw: UnsafeRawBufferPointer) throws {
     let ordinal = index.count
-    let layout = PlaneLayout.forDType(tensors[ordinal].dtype)
-    let planes = PlaneSplitter.split(raw, layout: layout).map { codec.encode($0, level: level) }
+    let tensor = tensors[ordinal]
+    let layout = PlaneLayout.forDType(tensor.dtype)
+    let stored = PlaneSplitter.split(raw, layout: layout).map {
+      codec.encode($0, level: level, float: layout.isFloat, mayBeRandom: layout.lane > 1)
+    }
     let checksum = XXH64.hash(raw)
     var header = ContainerFormat.recordMagic + littleEndianBytes(UInt32(ordinal)) + littleEndianBytes(UInt64(raw.count))
-      + littleEndianBytes(checksum) + [layout.transform.rawValue, UInt8(layout.lane)] + [UInt8](repeating: 0, count: 6)
-    for plane in planes {
+      + littleEndianBytes(checksum) + [layout.transform.rawValue, UInt8(layout.lane)]
+      + [UInt8](repeating: 0, count: 6)
+    for plane in stored {
       header += [plane.encoding.rawValue] + [UInt8](repeating: 0, count: 7) + littleEndianBytes(UInt64(plane.bytes.count))
     }
     let start = output.bytesWritten
     try output.write(header)
-    for plane in planes { try output.write(plane.bytes) }
+    for plane in stored { try output.write(plane.bytes) }
     index.append(ContainerFormat.IndexEntry(offset: start, length: output.bytesWritten - start, rawSize: raw.count, checksum: checksum))
   }
 

@@ -15,10 +15,7 @@ public enum GELUKernel {
                 } else if UnsafePointer(zr) != xr {
                     zr.update(from: xr, count: dim)
                 }
-                for i in 0..<dim {
-                    let z = zr[i]
-                    yr[i] = 0.5 * z * (1 + FastMath.erf(z * 0.70710678118654752))
-                }
+                geluRow(UnsafePointer(zr), yr, dim)
             }
         }
     }
@@ -28,10 +25,7 @@ public enum GELUKernel {
         Parallel.forRows(count / 1024 + 1, cost: 1024 * 8) { range in
             let lo = range.lowerBound * 1024, hi = min(count, range.upperBound * 1024)
             if lo >= hi { return }
-            for i in lo..<hi {
-                let v = z[i]
-                y[i] = 0.5 * v * (1 + FastMath.erf(v * 0.70710678118654752))
-            }
+            geluRow(z + lo, y + lo, hi - lo)
         }
     }
 
@@ -42,13 +36,38 @@ public enum GELUKernel {
         Parallel.forRows(count / 1024 + 1, cost: 1024 * 10) { range in
             let lo = range.lowerBound * 1024, hi = min(count, range.upperBound * 1024)
             if lo >= hi { return }
-            for i in lo..<hi {
+            var i = lo
+            while i + 8 <= hi {
+                let v = FastMath.load(z + i)
+                let (erf, g) = FastMath.erfAndGaussian(v * 0.70710678118654752)
+                let slope = 0.5 * (1 + erf) + v * (0.3989422804014327 * g)
+                FastMath.store(FastMath.load(dy + i) * slope, dz + i)
+                i += 8
+            }
+            while i < hi {
                 let v = z[i]
                 let cdf = 0.5 * (1 + FastMath.erf(v * 0.70710678118654752))
                 let pdf = 0.3989422804014327 * FastMath.exp(-0.5 * v * v)
                 dz[i] = dy[i] * (cdf + v * pdf)
+                i += 1
             }
         }
+    }
+}
+
+/// y = gelu(z) for n elements, eight lanes at a time.
+@inlinable @inline(__always)
+func geluRow(_ z: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n {
+        let v = FastMath.load(z + i)
+        FastMath.store(0.5 * v * (1 + FastMath.erfAndGaussian(v * 0.70710678118654752).erf), y + i)
+        i += 8
+    }
+    while i < n {
+        let v = z[i]
+        y[i] = 0.5 * v * (1 + FastMath.erf(v * 0.70710678118654752))
+        i += 1
     }
 }
 

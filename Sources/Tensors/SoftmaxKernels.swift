@@ -12,7 +12,16 @@ public enum SoftmaxKernel {
         var m = -Float.infinity
         for i in 0..<dim { m = max(m, x[i]) }
         var s: Float = 0
-        for i in 0..<dim { let e = FastMath.exp(x[i] - m); y[i] = e; s += e }
+        var i = 0
+        var lanes = Float8()
+        while i + 8 <= dim {
+            let e = FastMath.exp(FastMath.load(x + i) - m)
+            FastMath.store(e, y + i)
+            lanes += e
+            i += 8
+        }
+        s = lanes.sum()
+        while i < dim { let e = FastMath.exp(x[i] - m); y[i] = e; s += e; i += 1 }
         let inv = 1 / s
         for i in 0..<dim { y[i] *= inv }
     }

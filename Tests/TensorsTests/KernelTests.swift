@@ -27,6 +27,20 @@ import Testing
         #expect(worst < 1e-6)
     }
 
+    @Test func eightLaneVersionsMatchScalarOnes() {
+        var x: Float = -90
+        while x < 90 {
+            let v = Float8((0..<8).map { x + Float($0) * 0.37 })
+            let e = FastMath.exp(v), (erf, g) = FastMath.erfAndGaussian(v * 0.1)
+            for lane in 0..<8 {
+                #expect(e[lane] == FastMath.exp(v[lane]))
+                #expect(abs(erf[lane] - FastMath.erf(v[lane] * 0.1)) < 1e-7)
+                #expect(abs(g[lane] - FastMath.exp(-(v[lane] * 0.1) * (v[lane] * 0.1))) <= 1e-6 * g[lane] + 1e-30)
+            }
+            x += 2.9
+        }
+    }
+
     @Test func layerNormForwardAndBackward() {
         var rng = SeededGenerator(seed: 1)
         let (rows, dim) = (3, 7)

@@ -210,7 +210,7 @@ final class ContainerReader {
     let rotation = Int(header[26])
     let layout = PlaneLayout(transform: transform, lane: lane, rotation: rotation)
     let validLane = transform == .none ? lane == 1 : [2, 4, 8].contains(lane)
-    let validRotation = transform == .rotatedPlanes ? (1..<8 * lane).contains(rotation) : rotation == 0
+    let validRotation = transform == .rotatedPlanes ? rotation >= 1 && rotation < 8 * lane : rotation == 0
     guard validLane, validRotation, tensor.byteCount % lane == 0 else {
       throw corrupt("plane count \(lane) and rotation \(rotation) do not fit transform \(transform) and \(tensor.byteCount) bytes")
     }

@@ -30,7 +30,7 @@ public enum SoftmaxKernel {
         for i in 0..<dim { m = max(m, x[i]) }
         var s: Float = 0
         var i = 0
-        var lanes = Float8()
+        var lanes = Lanes8()
         while i + 8 <= dim {
             let e = FastMath.exp(FastMath.load(x + i) - m)
             FastMath.store(e, y + i)

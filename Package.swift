@@ -14,7 +14,8 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let package = Package(
   name: "kswap",
   products: (["kswap"] + (fileTools + modelTools).map { "kswap-\($0)" })
-    .map { .executable(name: $0, targets: [$0]) },
+    .map { .executable(name: $0, targets: [$0]) }
+    + [.library(name: "TensorFile", targets: ["TensorFile"])],  // also used by Benchmarks/harness
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
   ],

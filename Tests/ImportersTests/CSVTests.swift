@@ -51,6 +51,17 @@ import Testing
     }
   }
 
+  @Test func emptyFilesPlainOrGzipReadAsEmpty() throws {
+    let scratch = Scratch()
+    let emptyGzip: [UInt8] = [31, 139, 8, 0, 0, 0, 0, 0, 2, 255, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    #expect(try ArchiveInput.readDecompressed(path: scratch.write("e.csv", [])) == [])
+    #expect(try ArchiveInput.readDecompressed(path: scratch.write("e.csv.gz", emptyGzip)) == [])
+    let path = scratch.write("f.csv.gz", emptyGzip)
+    #expect(throws: ImportError(path, "the CSV table is empty")) {
+      try Dataset.fromCSV(bytes: ArchiveInput.readDecompressed(path: path), file: path)
+    }
+  }
+
   @Test func emptyTable() {
     #expect(throws: ImportError("t.csv", "the CSV table is empty")) { try table("\n\n") }
   }

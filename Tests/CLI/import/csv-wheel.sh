@@ -17,7 +17,7 @@ kswap-pack "${common[@]}" --split test --test-fraction 0.3 -o test.safetensors
 kswap-pack "${common[@]}" --split test --test-fraction 0.3 -o test-again.safetensors
 cmp test.safetensors test-again.safetensors
 kswap-pack "${common[@]}" --split test --test-fraction 0.3 --seed 4 -o test-other-seed.safetensors
-! cmp -s test.safetensors test-other-seed.safetensors
+if cmp -s test.safetensors test-other-seed.safetensors; then echo "another seed gave the same split"; exit 1; fi
 "$PY" - <<'PY'
 import json, numpy as np
 from safetensors import safe_open

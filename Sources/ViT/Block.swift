@@ -15,7 +15,7 @@ final class Workspace {
 /// LayerScale (ls1, ls2) is present in DINOv2-style models and absent (identity) in plain ViTs.
 /// In training mode the block keeps what its backward pass reads (inputs of trainable linears,
 /// attention probabilities, the pre-GELU activations); everything else lives in the shared
-/// workspace, and the GELU output is recomputed in backward rather than kept.
+/// workspace.
 public final class Block {
     /// The block index.
     public let index: Int
@@ -31,12 +31,12 @@ public final class Block {
     // Kept between forward and backward (training mode).
     private let ln1Saved = Buffer(), qkvSaved = Buffer(), probsSaved = Buffer(), attnOutSaved = Buffer()
     private let attnProjSaved = Buffer(), mid = Buffer(), ln2Saved = Buffer(), preGELU = Buffer()
-    private let mlpOutSaved = Buffer()
+    private let mlpOutSaved = Buffer(), geluSaved = Buffer()
     // Where the last forward put each value (saved or workspace).
     private var ln1: UnsafeMutablePointer<Float>!, qkvOut: UnsafeMutablePointer<Float>!
     private var probs: UnsafeMutablePointer<Float>!, attnOut: UnsafeMutablePointer<Float>!
     private var attnProj: UnsafeMutablePointer<Float>!, ln2: UnsafeMutablePointer<Float>!
-    private var mlpOut: UnsafeMutablePointer<Float>!
+    private var mlpOut: UnsafeMutablePointer<Float>!, geluOut: UnsafeMutablePointer<Float>!
 
     init(
         index: Int, norm1: LayerNorm, attention: Attention, norm2: LayerNorm, fc1: Linear, fc2: Linear,
@@ -91,7 +91,8 @@ public final class Block {
         Block.residual(x, attnProj, layerScale1?.value.pointer, midPointer, rows: rows, dim: d)
         norm2.forward(x: midPointer, y: ln2, rows: rows)
         // In inference `pre` is the workspace's hidden buffer, so the GELU output goes to another one.
-        let gelu = pre == ws.hidden.pointer ? ws.dHidden.reserve(rows * hiddenWidth) : ws.hidden.reserve(rows * hiddenWidth)
+        let gelu = place(geluSaved, ws.dHidden, fc2.needsInputForBackward, rows * hiddenWidth)
+        geluOut = gelu
         fc1.forward(x: ln2, y: pre, rows: rows, addBias: false)
         GELUKernel.biasForward(x: pre, bias: fc1.bias?.value.pointer, preActivation: pre, y: gelu, rows: rows, dim: hiddenWidth)
         fc2.forward(x: gelu, y: mlpOut, rows: rows)
@@ -130,12 +131,8 @@ public final class Block {
         // MLP branch: out = mid + ls2 ⊙ m.
         let dm = scaleBranchGradient(dOut, layerScale2, mlpOut, ws.dBranch, rows: rows)
         let dHidden = ws.dHidden.reserve(rows * hiddenWidth)
-        var gelu: UnsafeMutablePointer<Float> = dHidden  // placeholder when fc2 needs no input
-        if fc2.needsInputForBackward {
-            gelu = ws.hidden.reserve(rows * hiddenWidth)
-            GELUKernel.forward(z: pre, y: gelu, count: rows * hiddenWidth)
-        }
-        fc2.backward(dy: dm, x: gelu, dx: dHidden, rows: rows)
+        // geluOut is this block's saved copy when fc2 needs its input (else stale, and unread).
+        fc2.backward(dy: dm, x: geluOut, dx: dHidden, rows: rows)
         GELUKernel.backward(dy: dHidden, z: pre, dz: dHidden, count: rows * hiddenWidth)
         let dLn = ws.dLn.reserve(rows * d)
         fc1.backward(dy: dHidden, x: ln2, dx: dLn, rows: rows)
@@ -147,7 +144,7 @@ public final class Block {
         attention.proj.backward(dy: da, x: attnOut, dx: dAttnOut, rows: rows)
         let dQKV = ws.dQKV.reserve(rows * 3 * d)
         attention.coreBackward(
-            dOut: dAttnOut, qkvOut: qkvOut, probs: probs, dQKV: dQKV, scratch: ws.dProbs.reserve(tokens * tokens),
+            dOut: dAttnOut, qkvOut: qkvOut, probs: probs, dQKV: dQKV, scratch: ws.dProbs,
             batch: batch, tokens: tokens)
         attention.qkv.backward(dy: dQKV, x: ln1, dx: dLn, rows: rows)
         norm1.backward(dy: dLn, x: x, dx: dx, rows: rows)

@@ -36,6 +36,21 @@ import Testing
         #expect(worst < 1e-4)
     }
 
+    /// Products big enough to be split over threads (by rows, then by columns) give the same bits
+    /// as one single-threaded call, for every transpose combination.
+    @Test(arguments: [(300, 200, 100), (40, 600, 100)])
+    func splitProductsEqualSerialOnes(m: Int, n: Int, k: Int) {
+        var rng = SeededGenerator(seed: 9)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = Tensor.uniform(shape: ta ? [k, m] : [m, k], low: -1, high: 1, generator: &rng)
+            let b = Tensor.uniform(shape: tb ? [n, k] : [k, n], low: -1, high: 1, generator: &rng)
+            let c1 = Tensor(shape: [m, n], repeating: 0.5), c2 = Tensor(shape: [m, n], repeating: 0.5)
+            BLAS.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a.pointer, lda: a.shape[1], b: b.pointer, ldb: b.shape[1], beta: 0.3, c: c1.pointer, ldc: n)
+            BLAS.gemmSerial(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a.pointer, lda: a.shape[1], b: b.pointer, ldb: b.shape[1], beta: 0.3, c: c2.pointer, ldc: n)
+            #expect(c1.scalars == c2.scalars, "split \(m)x\(n)x\(k) trans \(ta) \(tb)")
+        }
+    }
+
     @Test func gemmOnStridedViewsAndBeta() {
         // One "head" (columns 4..<8) of a (5, 12) buffer times the transpose of another head.
         var rng = SeededGenerator(seed: 3)

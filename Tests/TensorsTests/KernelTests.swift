@@ -30,7 +30,7 @@ import Testing
     @Test func eightLaneVersionsMatchScalarOnes() {
         var x: Float = -90
         while x < 90 {
-            let v = Float8((0..<8).map { x + Float($0) * 0.37 })
+            let v = Lanes8((0..<8).map { x + Float($0) * 0.37 })
             let e = FastMath.exp(v), (erf, g) = FastMath.erfAndGaussian(v * 0.1)
             for lane in 0..<8 {
                 #expect(e[lane] == FastMath.exp(v[lane]))

@@ -23,10 +23,11 @@ unchanged "file-size limit"
 # A full disk: a 256 kB tmpfs, where root may mount one.
 mkdir small
 if mount -t tmpfs -o size=256k tmpfs small 2>/dev/null; then
+  trap 'umount small 2>/dev/null || true' EXIT
   echo precious >small/dest.kst
   expect 2 kswap-pack big.safetensors --plain -o small/dest.kst -f
   err_has "No space left on device"
-  [ "$(cat small/dest.kst)" = precious ] || { umount small; fail "destination changed (full disk)"; }
+  [ "$(cat small/dest.kst)" = precious ] || fail "destination changed (full disk)"
   leftovers=$(ls -A small)
   umount small
   [ "$leftovers" = dest.kst ] || fail "full disk left: $leftovers"

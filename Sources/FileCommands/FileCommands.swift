@@ -1,1 +1,0 @@
-// FileCommands: the tools that only move bytes (kswap-inspect, kswap-pack); no BLAS.

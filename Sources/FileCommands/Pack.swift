@@ -1,0 +1,239 @@
+// kswap-pack: rewrite a weight file: plain <-> compressed, dtypes, selection, names, metadata, shards.
+
+import ArgumentParser
+import Glibc
+import Importers
+import TensorFile
+import ToolSupport
+
+/// `kswap-pack IN|- [-o OUT|-]`: streams a weight file, a tensor at a time, into a new one.
+public struct Pack: Tool {
+  public static let configuration = CommandConfiguration(
+    commandName: "kswap-pack",
+    abstract: "Convert, compress, select, rename and re-tag the tensors of a weight file.",
+    discussion: """
+      Reads plain safetensors, .kst or a sharded checkpoint's index.json (joining its shards) and \
+      writes one file, plain or compressed, a tensor at a time. Without --compress or --plain the \
+      output keeps the input's form. The output file is written beside its destination and renamed \
+      into place when complete. Exit status: 0 success, 2 bad input or failure, 64 usage error.
+      """,
+    version: ToolVersion.text())
+
+  @Argument(
+    help: ArgumentHelp(
+      "The input: safetensors, .kst, a sharded checkpoint's *.index.json, or '-' for stdin.",
+      valueName: "input"))
+  public var input: String
+
+  @OptionGroup public var output: OutputOptions
+
+  @Flag(help: "Write the compressed .kst format (byte planes + zstd). Default: the input's form.")
+  public var compress = false
+
+  @Flag(help: "Write plain safetensors. Default: the input's form.")
+  public var plain = false
+
+  @Option(help: ArgumentHelp("zstd compression level, 1 (fastest) to 22 (smallest). Default: 3.", valueName: "n"))
+  public var level: Int?
+
+  @Option(
+    help: ArgumentHelp(
+      "Convert floating-point tensors to F32, F16 or BF16 (round to nearest even). Default: keep dtypes.",
+      valueName: "dtype"))
+  public var dtype: String?
+
+  @Flag(help: "With --dtype, convert integer and BOOL tensors too; refused if a value would change, unless --lossy.")
+  public var convertIntegers = false
+
+  @Flag(help: "With --dtype, accept values that change: rounded integers, finite floats that overflow to infinity.")
+  public var lossy = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Keep only tensors whose name matches this shell pattern; repeatable. Default: all.", valueName: "glob"))
+  public var select: [String] = []
+
+  @Option(help: ArgumentHelp("Drop tensors whose name matches this shell pattern; repeatable.", valueName: "glob"))
+  public var exclude: [String] = []
+
+  @Option(
+    help: ArgumentHelp(
+      "Rename tensors: replace matches of the regular expression FROM with TO ($1 for groups); repeatable, applied in order.",
+      valueName: "from=to"))
+  public var rename: [String] = []
+
+  @Option(help: ArgumentHelp("Set metadata key K to V in __metadata__; repeatable.", valueName: "k=v"))
+  public var setMeta: [String] = []
+
+  @Option(help: ArgumentHelp("Remove metadata key K from __metadata__; repeatable.", valueName: "k"))
+  public var dropMeta: [String] = []
+
+  @OptionGroup public var quiet: QuietOption
+
+  @OptionGroup(title: "Importing and datasets") public var importing: ImportOptions
+
+  public init() {}
+
+  public func validate() throws {
+    if compress && plain { throw ValidationError("--compress and --plain contradict each other; give one") }
+    if let level {
+      if plain { throw ValidationError("--level applies to compressed output; drop it or --plain") }
+      if !(1...22).contains(level) { throw ValidationError("--level must be between 1 and 22, got \(level)") }
+    }
+    if let dtype, targetType(dtype) == nil {
+      throw ValidationError("--dtype must be F32, F16 or BF16, got '\(dtype)'")
+    }
+    if dtype == nil && (convertIntegers || lossy) {
+      throw ValidationError("--convert-integers and --lossy only apply with --dtype")
+    }
+    do {
+      _ = try renameRules()
+      _ = try metadataAssignments()
+    } catch let error as ValidationErrorText {
+      throw ValidationError(error.message)
+    }
+  }
+
+  public func run() throws {
+    let source = try openInput()
+    let plan = try PackPlan(
+      source: source, file: input, select: select.map(Glob.init), exclude: exclude.map(Glob.init),
+      rename: try renameRules(), dtype: dtype.flatMap(targetType), convertIntegers: convertIntegers,
+      dropMeta: dropMeta, setMeta: try metadataAssignments())
+    let path = try output.resolvedPath(inputs: [input])
+    let writer = try TensorWriter(
+      path: path, format: outputFormat(source), metadata: plan.metadata, tensors: plan.tensors.map(\.output))
+    let cleanup = InterruptCleanup(temporaryFileBeside: path)
+    defer { cleanup.release() }
+    do {
+      try copy(plan, from: source, to: writer)
+      try writer.finish()
+    } catch {
+      writer.abort()
+      throw error
+    }
+    if path != "-" { report(plan, path: path) }
+  }
+
+  /// Opens what `input` names. Importers for other formats hook in here.
+  func openInput() throws -> PackSource {
+    if let imported = try importing.open(input) { return imported }
+    try InputPath.check(input)
+    return try TensorReader(path: input)
+  }
+
+  /// Writes the planned tensors in the writer's order: by random access when the source allows it,
+  /// else in one pass over the stream, spooled to a temporary file first if the orders differ.
+  private func copy(_ plan: PackPlan, from source: PackSource, to writer: TensorWriter) throws {
+    let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
+    defer { progress.finish() }
+    var byOutputName: [String: PlannedTensor] = [:]
+    var bySourceName: [String: PlannedTensor] = [:]
+    for tensor in plan.tensors {
+      byOutputName[tensor.output.name] = tensor
+      bySourceName[tensor.source.name] = tensor
+    }
+    var done = 0
+    func write(_ tensor: PlannedTensor, _ bytes: [UInt8]) throws {
+      try writer.write(tensor.output.name, bytes: try convert(bytes, tensor))
+      done += 1
+      progress.update(ProgressEvent(stage: "pack", step: done, steps: plan.tensors.count))
+    }
+    let streamOrder = plan.tensors.map(\.output.name)
+    if source.isSeekable {
+      for info in writer.tensors {
+        guard let tensor = byOutputName[info.name] else { continue }
+        try write(tensor, try source.bytes(of: tensor.source.name))
+      }
+    } else if writer.tensors.map(\.name) == streamOrder {
+      try source.forEachTensor { info, bytes in
+        if let tensor = bySourceName[info.name] { try write(tensor, bytes) }
+      }
+    } else {
+      let spool = try Spool(plan, from: source)
+      for info in writer.tensors {
+        guard let tensor = byOutputName[info.name] else { continue }
+        try write(tensor, try spool.reader.bytes(of: tensor.source.name))
+      }
+    }
+  }
+
+  private func convert(_ bytes: [UInt8], _ tensor: PlannedTensor) throws -> [UInt8] {
+    guard tensor.output.dtype != tensor.source.dtype else { return bytes }
+    return try DTypeConversion.convert(
+      bytes, info: tensor.source, to: tensor.output.dtype, lossy: lossy, file: input)
+  }
+
+  private func outputFormat(_ source: PackSource) -> TensorWriter.Format {
+    let compressedInput = (source as? TensorReader)?.format == .compressed
+      || (source as? ImportedTensors)?.fromCompressedFile == true
+    if plain || (!compress && !compressedInput && level == nil) { return .safetensors }
+    return .compressed(level: level ?? 3)
+  }
+
+  private func report(_ plan: PackPlan, path: String) {
+    guard !quiet.quiet else { return }
+    var info = stat()
+    let fileBytes = stat(path, &info) == 0 ? Int(info.st_size) : 0
+    let raw = plan.tensors.reduce(0) { $0 + $1.output.byteCount }
+    let count = plan.tensors.count
+    Console.current.diagnostic(
+      "\(Self.toolName): wrote \(escapeControlCharacters(path)): \(count) \(count == 1 ? "tensor" : "tensors"), "
+        + "\(formatByteCount(raw)) of data, \(formatByteCount(fileBytes)) on disk")
+  }
+
+  private func targetType(_ name: String) -> DType? {
+    DTypeConversion.targets.first { $0.name == name.uppercased() }
+  }
+
+  private func renameRules() throws -> [RenameRule] {
+    try rename.map(RenameRule.init)
+  }
+
+  private func metadataAssignments() throws -> [(String, String)] {
+    try setMeta.map { text in
+      guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+        throw ValidationErrorText("--set-meta expects K=V with a non-empty key, got '\(text)'")
+      }
+      return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+    }
+  }
+}
+
+/// A pipe's selected tensors copied to a temporary plain file, so they can be read in any order.
+/// Needed only when a stream's order differs from the output's aligned order; the file is removed
+/// when the spool goes away.
+final class Spool {
+  let path: String
+  let reader: TensorReader
+
+  init(_ plan: PackPlan, from source: PackSource) throws {
+    var template = Array("\(temporaryDirectory())/kswap-pack-spool-XXXXXX".utf8CString)
+    let descriptor = mkstemp(&template)
+    guard descriptor >= 0 else { throw ToolError.system(temporaryDirectory(), "cannot create a spool file") }
+    close(descriptor)
+    path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    do {
+      let wanted = Set(plan.tensors.map(\.source.name))
+      let writer = try TensorWriter(
+        path: path, format: .safetensors, tensors: plan.tensors.map(\.source), order: .asGiven)
+      try source.forEachTensor { info, bytes in
+        if wanted.contains(info.name) { try writer.write(info.name, bytes: bytes) }
+      }
+      try writer.finish()
+      reader = try TensorReader(path: path)
+    } catch {
+      unlink(path)
+      throw error
+    }
+  }
+
+  deinit {
+    unlink(path)
+  }
+}
+
+private func temporaryDirectory() -> String {
+  guard let directory = getenv("TMPDIR") else { return "/tmp" }
+  return String(cString: directory)
+}

@@ -1,0 +1,157 @@
+/// Dataset operations kswap-pack applies after importing, in this order: pick classes, split,
+/// take a fraction, relabel, resize (Formats/dataset.md). Each keeps the images' original order.
+extension Dataset {
+  /// Keeps only the images whose label is in `picked`; labels and class names are unchanged.
+  public func pickingClasses(_ picked: [Int64], file: String) throws -> Dataset {
+    guard !picked.isEmpty else { throw ImportError(file, "no classes picked") }
+    let wanted = Set(picked)
+    guard wanted.count == picked.count else { throw ImportError(file, "a class is picked twice") }
+    return selecting(labels.indices.filter { wanted.contains(labels[$0]) })
+  }
+
+  /// Maps `order[i]` to label i (the picked classes in the order given) and names the classes
+  /// accordingly. Every label in the dataset must be in `order`.
+  public func compactingLabels(_ order: [Int64], file: String) throws -> Dataset {
+    var newLabel: [Int64: Int64] = [:]
+    for (index, label) in order.enumerated() { newLabel[label] = Int64(index) }
+    var copy = self
+    copy.labels = try labels.map { label in
+      guard let mapped = newLabel[label] else {
+        throw ImportError(file, "label \(label) is not among the classes to relabel")
+      }
+      return mapped
+    }
+    copy.classes = order.map { classes[Int($0)] }
+    return copy
+  }
+
+  /// Adds `offset` to every label, e.g. to place new classes after a model's existing ones;
+  /// the class names below the offset become nil (not named by this dataset).
+  public func offsettingLabels(by offset: Int, file: String) throws -> Dataset {
+    guard offset >= 0, offset <= 1 << 24 else { throw ImportError(file, "label offset \(offset) is out of range") }
+    var copy = self
+    copy.labels = labels.map { $0 + Int64(offset) }
+    copy.classes = [String?](repeating: nil, count: offset) + classes
+    return copy
+  }
+
+  /// A deterministic stratified split: in each class, the images are shuffled with a generator
+  /// seeded by (seed, label), the first round(testFraction * n) go to test and the rest to train.
+  /// Both parts keep the original order. The same seed always gives the same, disjoint parts.
+  public func splitting(testFraction: Double, seed: UInt64, file: String) throws -> (train: Dataset, test: Dataset) {
+    guard testFraction >= 0, testFraction <= 1 else {
+      throw ImportError(file, "test fraction \(testFraction) is not between 0 and 1")
+    }
+    let chosen = stratifiedChoice(fraction: testFraction, seed: seed, stream: 0x5EED_5B17)
+    var train = selecting(labels.indices.filter { !chosen[$0] })
+    var test = selecting(labels.indices.filter { chosen[$0] })
+    train.split = "train"
+    test.split = "test"
+    return (train, test)
+  }
+
+  /// A seeded stratified sample: round(fraction * n) images of each class, in original order.
+  public func sampling(fraction: Double, seed: UInt64, file: String) throws -> Dataset {
+    guard fraction > 0, fraction <= 1 else {
+      throw ImportError(file, "fraction \(fraction) is not in (0, 1]")
+    }
+    let chosen = stratifiedChoice(fraction: fraction, seed: seed, stream: 0xF2AC_7107)
+    return selecting(labels.indices.filter { chosen[$0] })
+  }
+
+  /// Per-channel mean and standard deviation (population) on the [0, 1] scale.
+  public func channelStatistics() -> (mean: [Double], std: [Double]) {
+    let plane = height * width
+    var sums = [Double](repeating: 0, count: channels)
+    var squares = [Double](repeating: 0, count: channels)
+    // Concrete loops over raw buffers: this runs over every pixel, in debug builds too.
+    switch images {
+    case .u8(let values):
+      values.withUnsafeBufferPointer { buffer in
+        for image in 0..<count {
+          for channel in 0..<channels {
+            let start = (image * channels + channel) * plane
+            var sum: UInt64 = 0, square: UInt64 = 0
+            for index in start..<start + plane {
+              let x = UInt64(buffer[index])
+              sum &+= x
+              square &+= x &* x
+            }
+            sums[channel] += Double(sum) / 255
+            squares[channel] += Double(square) / (255 * 255)
+          }
+        }
+      }
+    case .f32(let values):
+      values.withUnsafeBufferPointer { buffer in
+        for image in 0..<count {
+          for channel in 0..<channels {
+            let start = (image * channels + channel) * plane
+            var sum = 0.0, square = 0.0
+            for index in start..<start + plane {
+              let x = Double(buffer[index])
+              sum += x
+              square += x * x
+            }
+            sums[channel] += sum
+            squares[channel] += square
+          }
+        }
+      }
+    }
+    let n = Double(max(count * plane, 1))
+    let mean = sums.map { $0 / n }
+    let std = zip(squares, mean).map { max($0 / n - $1 * $1, 0).squareRoot() }
+    return (mean, std)
+  }
+
+  /// Marks, per image, whether it is among the round(fraction * n) chosen of its class.
+  private func stratifiedChoice(fraction: Double, seed: UInt64, stream: UInt64) -> [Bool] {
+    var byClass: [Int64: [Int]] = [:]
+    for (index, label) in labels.enumerated() { byClass[label, default: []].append(index) }
+    var chosen = [Bool](repeating: false, count: count)
+    for (label, members) in byClass {
+      var generator = SplitMix64(seed: (seed ^ stream) &+ UInt64(bitPattern: label) &* 0x9E37_79B9_7F4A_7C15)
+      var order = members
+      generator.shuffle(&order)
+      let take = Int((fraction * Double(members.count)).rounded())
+      for index in order.prefix(take) { chosen[index] = true }
+    }
+    return chosen
+  }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a small generator with a fixed, documented sequence, so
+/// a seed gives the same split on every platform and Swift version (the standard library's
+/// generators and shuffle make no such promise).
+struct SplitMix64 {
+  private var state: UInt64
+
+  init(seed: UInt64) { state = seed }
+
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  /// A uniform integer in 0..<bound (bound > 0), by rejection so there is no modulo bias.
+  mutating func below(_ bound: Int) -> Int {
+    let limit = UInt64(bound)
+    let threshold = (0 &- limit) % limit
+    while true {
+      let value = next()
+      if value >= threshold { return Int(value % limit) }
+    }
+  }
+
+  /// Fisher-Yates, from the last element down.
+  mutating func shuffle<T>(_ values: inout [T]) {
+    guard values.count > 1 else { return }
+    for i in stride(from: values.count - 1, to: 0, by: -1) {
+      values.swapAt(i, below(i + 1))
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/// The IDX format of MNIST and Fashion-MNIST: two zero bytes, an element-type byte, a dimension
+/// count byte, that many big-endian u32 dimensions, then the elements, big-endian, row-major.
+public struct IDXArray: Equatable, Sendable {
+  public enum ElementType: UInt8, Sendable {
+    case u8 = 0x08, i8 = 0x09, i16 = 0x0B, i32 = 0x0C, f32 = 0x0D, f64 = 0x0E
+
+    public var size: Int {
+      switch self {
+      case .u8, .i8: return 1
+      case .i16: return 2
+      case .i32, .f32: return 4
+      case .f64: return 8
+      }
+    }
+  }
+
+  public var elementType: ElementType
+  public var dims: [Int]
+  /// The elements exactly as stored: big-endian.
+  public var payload: [UInt8]
+
+  /// Parses IDX bytes (already decompressed); `file` names the input in errors.
+  public init(bytes: [UInt8], file: String, limits: ImportLimits = .standard) throws {
+    guard bytes.count >= 4 else {
+      throw ImportError(file, "not an IDX file: \(bytes.count) bytes, shorter than the 4-byte magic")
+    }
+    guard bytes[0] == 0, bytes[1] == 0 else {
+      throw ImportError(file, "not an IDX file: the magic does not start with two zero bytes")
+    }
+    guard let type = ElementType(rawValue: bytes[2]) else {
+      throw ImportError(file, "IDX element type 0x\(String(bytes[2], radix: 16)) is unknown")
+    }
+    let rank = Int(bytes[3])
+    guard rank > 0 else { throw ImportError(file, "IDX file has no dimensions") }
+    let headerSize = 4 + 4 * rank
+    guard bytes.count >= headerSize else {
+      throw ImportError(file, "IDX header with \(rank) dimensions needs \(headerSize) bytes, the file has \(bytes.count)")
+    }
+    let dims = (0..<rank).map { d in
+      (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) }
+    }
+    guard let elements = checkedProduct(dims), elements <= limits.maxElements,
+          let dataSize = checkedProduct([elements, type.size]) else {
+      throw ImportError(file, "IDX dimensions \(dims) are too large")
+    }
+    guard bytes.count - headerSize == dataSize else {
+      let relation = bytes.count - headerSize < dataSize ? "truncated" : "has trailing bytes"
+      throw ImportError(file, "IDX data \(relation): dimensions \(dims) need \(dataSize) bytes of \(type), found \(bytes.count - headerSize)")
+    }
+    self.elementType = type
+    self.dims = dims
+    self.payload = Array(bytes[headerSize...])
+  }
+
+  /// Reads an IDX file, gzip-compressed or not.
+  public init(path: String, limits: ImportLimits = .standard) throws {
+    try self.init(bytes: ArchiveInput.readDecompressed(path: path, limits: limits), file: path, limits: limits)
+  }
+
+  /// The elements as integers (integer element types only).
+  public func integers(file: String) throws -> [Int64] {
+    let size = elementType.size
+    return try payload.withUnsafeBufferPointer { bytes in
+      switch elementType {
+      case .u8: return bytes.map { Int64($0) }
+      case .i8: return bytes.map { Int64(Int8(bitPattern: $0)) }
+      case .i16, .i32:
+        return stride(from: 0, to: bytes.count, by: size).map { start in
+          let raw = (0..<size).reduce(UInt32(0)) { $0 << 8 | UInt32(bytes[start + $1]) }
+          return size == 2 ? Int64(Int16(truncatingIfNeeded: raw)) : Int64(Int32(bitPattern: raw))
+        }
+      case .f32, .f64: throw ImportError(file, "IDX elements are \(elementType), not integers")
+      }
+    }
+  }
+
+  /// The elements as floats (every element type).
+  public func floats(file: String) throws -> [Float] {
+    switch elementType {
+    case .f32:
+      return stride(from: 0, to: payload.count, by: 4).map { start in
+        Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(payload[start + $1]) })
+      }
+    case .f64:
+      return stride(from: 0, to: payload.count, by: 8).map { start in
+        Float(Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 << 8 | UInt64(payload[start + $1]) }))
+      }
+    default: return try integers(file: file).map { Float($0) }
+    }
+  }
+}
+
+extension Dataset {
+  /// A dataset from an IDX image file (N, H, W) or (N, C, H, W) of u8 (kept as bytes) or floats,
+  /// and an IDX label file (N) of integers; both gzip-compressed or not.
+  public static func fromIDX(images imagesPath: String, labels labelsPath: String, classes: [String?] = [],
+                             limits: ImportLimits = .standard) throws -> Dataset {
+    try fromIDX(images: IDXArray(path: imagesPath, limits: limits), labels: IDXArray(path: labelsPath, limits: limits),
+                imagesFile: imagesPath, labelsFile: labelsPath, classes: classes)
+  }
+
+  /// A dataset from parsed IDX arrays; the file names are for errors.
+  public static func fromIDX(images: IDXArray, labels labelArray: IDXArray, imagesFile imagesPath: String,
+                             labelsFile labelsPath: String, classes: [String?] = []) throws -> Dataset {
+    guard labelArray.dims.count == 1 else {
+      throw ImportError(labelsPath, "IDX labels must have one dimension, found \(labelArray.dims)")
+    }
+    let labels = try labelArray.integers(file: labelsPath)
+    let shape: [Int]
+    switch images.dims.count {
+    case 3: shape = [images.dims[0], 1, images.dims[1], images.dims[2]]
+    case 4: shape = images.dims
+    default:
+      throw ImportError(imagesPath, "IDX images must be (N, H, W) or (N, C, H, W), found \(images.dims)")
+    }
+    guard shape[0] == labels.count else {
+      throw ImportError(labelsPath, "\(labels.count) labels for \(shape[0]) images in \(imagesPath)")
+    }
+    let pixels: Dataset.Pixels
+    switch images.elementType {
+    case .u8: pixels = .u8(images.payload)
+    case .f32, .f64: pixels = .f32(try images.floats(file: imagesPath))
+    default: throw ImportError(imagesPath, "IDX images must be u8 or floats, found \(images.elementType)")
+    }
+    return try Dataset(images: pixels, channels: shape[1], height: shape[2], width: shape[3], labels: labels,
+                       classes: classes, file: labelsPath)
+  }
+}

@@ -1,1 +1,0 @@
-// Importers: turn foreign files (PyTorch zip checkpoints, numpy .npy/.npz, IDX, CSV, image folders) into tensor files.

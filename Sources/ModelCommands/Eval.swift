@@ -1,0 +1,100 @@
+// kswap-eval: top-1 accuracy of a model, or a base plus adapters, per set and per class (Man/kswap-eval.1).
+
+import ArgumentParser
+import Foundation
+import Swap
+import TensorFile
+import ToolSupport
+import ViT
+
+public struct Eval: ModelTool {
+  public static let configuration = CommandConfiguration(
+    commandName: "kswap-eval",
+    abstract: "Top-1 accuracy of a ViT, or a base plus adapters, on datasets, per set and per class.",
+    discussion: """
+      Adapters are applied unmerged (W x + s B A x, their head replacing the base's), which gives the numbers \
+      of the model kswap-merge makes from them. Dataset classes are matched to the model's by name.
+      """,
+    version: versionText)
+
+  @Argument(help: ArgumentHelp("The model (a kswap ViT tensor file).", valueName: "model"))
+  var model: String
+
+  @Option(help: ArgumentHelp("Apply this adapter; repeat to stack several. Default: none.", valueName: "path"))
+  var adapter: [String] = []
+
+  @Option(help: ArgumentHelp("A dataset to evaluate, reported as NAME; repeatable (at least one).",
+                             valueName: "name=path"))
+  var set: [String] = []
+
+  @Flag(name: .customLong("per-class"), help: "Add a line per class to the table. Default: one line per set.")
+  var perClass = false
+
+  @Option(help: ArgumentHelp("Also write the logits as a tensor file (one F32 tensor per set). Default: none.",
+                             valueName: "path"))
+  var logits: String?
+
+  @Option(name: .customLong("batch-size"), help: ArgumentHelp("Images per forward pass.", valueName: "n"))
+  var batchSize = 256
+
+  @Flag(name: .shortAndLong, help: "Replace an existing logits file. Default: refuse.")
+  var force = false
+
+  @OptionGroup var json: JSONOption
+  @OptionGroup var quiet: QuietOption
+
+  public init() {}
+
+  public func validate() throws {
+    guard !set.isEmpty else { throw ValidationError("at least one --set NAME=PATH is needed") }
+    guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+  }
+
+  public func run() throws {
+    try InputPath.check(model)
+    if let logits, !force, FileManager.default.fileExists(atPath: logits) {
+      throw ToolError("\(logits): already exists; use -f to replace it")
+    }
+    let base = try BaseModel(path: model)
+    let vit = try base.makeModel()
+    var classes = base.classes
+    for (index, path) in adapter.enumerated() {
+      let file = try SwapAdapter(path: path)
+      try file.check(against: base)
+      // One LoRA slot per layer: fold the earlier adapters in before the next one goes on.
+      if index > 0 { vit.mergeLoRA() }
+      classes = try file.apply(to: vit, classes: classes)
+    }
+    let network = ViTNetwork(model: vit)
+    let classMap = ClassMap(names: classes)
+    var results: [EvaluatedSet] = []
+    var logitTensors: [(info: TensorInfo, bytes: [UInt8])] = []
+    let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
+    for spec in set {
+      let (name, path) = namedPath(spec)
+      try InputPath.check(path)
+      let file = try DatasetFile(path: path, mean: base.mean, std: base.std)
+      let c = base.config
+      guard file.images.channels == c.channels, file.images.height == c.imageSize, file.images.width == c.imageSize else {
+        throw SwapInputError("\(path): images are \(file.images.channels)x\(file.images.height)x\(file.images.width); "
+          + "\(model) takes \(c.channels)x\(c.imageSize)x\(c.imageSize)")
+      }
+      let images = try relabel(file, rows: try classMap.knownRows(for: presentClasses(file), file: path))
+      var collected: [Float] = []
+      let accuracy = evaluate(network, on: images, batchSize: batchSize,
+                              logitsSink: logits == nil ? nil : { collected += $0 })
+      progress.message("\(name): \(EvalReport.percent(accuracy.percent))% of \(accuracy.total)")
+      results.append(EvaluatedSet(name: name, file: path, accuracy: accuracy))
+      if let logits {
+        logitTensors.append((try TensorInfo(name: name, dtype: .f32, shape: [images.count, classes.count], file: logits),
+                             try FloatConversion.bytes(from: collected, dtype: .f32, file: logits, tensor: name)))
+      }
+    }
+    if let logits {
+      try TensorWriter.write(path: logits, metadata: [SwapMetadata.classes: jsonArray(classes)], tensors: logitTensors)
+    }
+    Console.current.write(json.json
+      ? EvalReport.json(model: model, adapters: adapter, classes: classes, sets: results)
+      : EvalReport.table(results, classes: classes, perClass: perClass))
+  }
+}

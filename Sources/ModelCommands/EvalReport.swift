@@ -1,0 +1,73 @@
+// kswap-eval's two outputs, table and JSON (Formats/eval-json.md), built from accuracies; pure text so
+// tests can pin them.
+
+import Foundation
+import Swap
+
+struct EvaluatedSet {
+  var name: String
+  var file: String
+  var accuracy: Accuracy
+}
+
+enum EvalReport {
+  /// `93.4` style: one decimal, always the same text for the same number.
+  static func percent(_ value: Double) -> String { String(format: "%.1f", value) }
+
+  static func table(_ sets: [EvaluatedSet], classes: [String], perClass: Bool) -> String {
+    let nameWidth = max(4, sets.map(\.name.count).max() ?? 0, perClass ? (classes.map(\.count).max() ?? 0) + 2 : 0)
+    func row(_ name: String, _ images: String, _ correct: String, _ top1: String) -> String {
+      name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
+        + String(repeating: " ", count: max(0, 7 - images.count)) + images + "  "
+        + String(repeating: " ", count: max(0, 7 - correct.count)) + correct + "  "
+        + String(repeating: " ", count: max(0, 6 - top1.count)) + top1 + "\n"
+    }
+    var text = row("set", "images", "correct", "top-1%")
+    for set in sets {
+      text += row(set.name, String(set.accuracy.total), String(set.accuracy.correct), percent(set.accuracy.percent))
+      guard perClass else { continue }
+      for label in set.accuracy.perClass.keys.sorted() {
+        let (correct, total) = set.accuracy.perClass[label]!
+        let name = label < classes.count ? classes[label] : String(label)
+        text += row("  " + name, String(total), String(correct), percent(100 * Double(correct) / Double(total)))
+      }
+    }
+    return text
+  }
+
+  static func json(model: String, adapters: [String], classes: [String], sets: [EvaluatedSet]) -> String {
+    func string(_ s: String) -> String {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.withoutEscapingSlashes]
+      let data = (try? encoder.encode(s)) ?? Data("\"\"".utf8)
+      return String(decoding: data, as: UTF8.self)
+    }
+    func number(_ value: Double) -> String { String(format: "%.4g", value) }
+    var lines: [String] = ["{"]
+    lines.append("  \"model\": \(string(model)),")
+    lines.append("  \"adapters\": [\(adapters.map(string).joined(separator: ", "))],")
+    lines.append("  \"classes\": [\(classes.map(string).joined(separator: ", "))],")
+    lines.append("  \"sets\": [")
+    for (index, set) in sets.enumerated() {
+      let perClass = set.accuracy.perClass.keys.sorted().map { label -> String in
+        let (correct, total) = set.accuracy.perClass[label]!
+        let name = label < classes.count ? classes[label] : String(label)
+        return "        {\"class\": \(string(name)), \"row\": \(label), \"images\": \(total), \"correct\": \(correct), "
+          + "\"accuracy\": \(number(100 * Double(correct) / Double(total)))}"
+      }
+      lines.append("    {")
+      lines.append("      \"name\": \(string(set.name)),")
+      lines.append("      \"file\": \(string(set.file)),")
+      lines.append("      \"images\": \(set.accuracy.total),")
+      lines.append("      \"correct\": \(set.accuracy.correct),")
+      lines.append("      \"accuracy\": \(number(set.accuracy.percent)),")
+      lines.append("      \"per_class\": [")
+      lines.append(perClass.joined(separator: ",\n"))
+      lines.append("      ]")
+      lines.append(index == sets.count - 1 ? "    }" : "    },")
+    }
+    lines.append("  ]")
+    lines.append("}")
+    return lines.filter { !$0.isEmpty }.joined(separator: "\n") + "\n"
+  }
+}

@@ -1,0 +1,75 @@
+// The options kswap-learn and kswap-forget share: the paper's defaults, each overridable.
+
+import ArgumentParser
+import Swap
+import ToolSupport
+
+struct TrainingOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("Epochs of the stage.", valueName: "n"))
+  var epochs = 5
+
+  @Option(name: .customLong("batch-size"), help: ArgumentHelp("Images per batch from each stream.", valueName: "n"))
+  var batchSize = 80
+
+  @Option(help: ArgumentHelp("Peak learning rate of AdamW (per-epoch cosine from here).", valueName: "rate"))
+  var lr: Float = 1e-2
+
+  @Option(name: .customLong("min-lr"), help: ArgumentHelp("Learning rate the cosine decays towards.", valueName: "rate"))
+  var minLR: Float = 1e-5
+
+  @Option(name: .customLong("weight-decay"), help: ArgumentHelp("AdamW's decoupled weight decay on matrices.", valueName: "w"))
+  var weightDecay: Float = 0.05
+
+  @Option(help: ArgumentHelp("Weight of the group-sparse regulariser.", valueName: "a"))
+  var alpha: Float = 0.005
+
+  @Option(help: ArgumentHelp("LoRA rank of a fresh adapter.", valueName: "r"))
+  var rank = 8
+
+  @Option(name: .customLong("lora-alpha"),
+          help: ArgumentHelp("LoRA alpha of a fresh adapter; updates are scaled by alpha / rank.", valueName: "a"))
+  var loraAlpha: Float = 1
+
+  @Option(name: .customLong("eval"),
+          help: ArgumentHelp("Report top-1 accuracy on this dataset after every epoch (repeatable). Default: none.",
+                             valueName: "name=path"))
+  var evalSets: [String] = []
+
+  @Flag(help: "Continue an interrupted run from OUTPUT.state (saved after every epoch). Default: start afresh.")
+  var resume = false
+
+  func validate() throws {
+    guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
+    guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+    guard lr > 0, lr.isFinite, minLR >= 0, minLR <= lr else {
+      throw ValidationError("--lr must be positive and --min-lr between 0 and --lr")
+    }
+    guard weightDecay >= 0, weightDecay.isFinite, alpha >= 0, alpha.isFinite else {
+      throw ValidationError("--weight-decay and --alpha must be finite and not negative")
+    }
+    guard rank > 0 else { throw ValidationError("--rank must be at least 1") }
+    guard loraAlpha > 0, loraAlpha.isFinite else { throw ValidationError("--lora-alpha must be positive") }
+    for spec in evalSets where spec.isEmpty { throw ValidationError("--eval needs a dataset path") }
+  }
+
+  func stageSettings(_ kind: StageKind, beta: Float, bound: Float) -> StageSettings {
+    var settings = StageSettings(kind: kind)
+    settings.epochs = epochs
+    settings.batchSize = batchSize
+    settings.peakRate = lr
+    settings.floorRate = minLR
+    settings.weightDecay = weightDecay
+    settings.weights = LossWeights(beta: beta, alpha: alpha, bound: bound)
+    return settings
+  }
+}
+
+/// `NAME=PATH` or a bare `PATH` (named after its file, without the extension).
+func namedPath(_ spec: String) -> (name: String, path: String) {
+  if let equals = spec.firstIndex(of: "="), equals != spec.startIndex {
+    return (String(spec[..<equals]), String(spec[spec.index(after: equals)...]))
+  }
+  let file = spec.split(separator: "/").last.map(String.init) ?? spec
+  let stem = file.split(separator: ".").first.map(String.init) ?? file
+  return (stem, spec)
+}

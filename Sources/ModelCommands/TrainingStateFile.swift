@@ -1,0 +1,93 @@
+// The resumable state of a training stage, saved atomically after every epoch beside the output as
+// OUTPUT.state (a tensor file): trainable parameter values, AdamW moments and step, both batch orders
+// with their generators, and a description of the run so --resume refuses a different one.
+
+import Foundation
+import Swap
+import TensorFile
+import Tensors
+import ViT
+
+enum TrainingStateFile {
+  static func save(_ trainer: StageTrainer, invocation: String, to path: String) throws {
+    let state = trainer.state
+    var tensors: [(info: TensorInfo, bytes: [UInt8])] = []
+    func addFloats(_ name: String, _ shape: [Int], _ values: [Float]) throws {
+      tensors.append((try TensorInfo(name: name, dtype: .f32, shape: shape, file: path),
+                      try FloatConversion.bytes(from: values, dtype: .f32, file: path, tensor: name)))
+    }
+    func addIndices(_ name: String, _ values: [Int]) throws {
+      var bytes: [UInt8] = []
+      bytes.reserveCapacity(values.count * 8)
+      for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { bytes += $0 } }
+      tensors.append((try TensorInfo(name: name, dtype: .i64, shape: [values.count], file: path), bytes))
+    }
+    for (index, parameter) in trainer.network.trainable.enumerated() {
+      let shape = parameter.value.shape
+      try addFloats("value/" + parameter.name, shape, parameter.value.scalars)
+      try addFloats("adam_m/" + parameter.name, shape, state.optimizer.firstMoments[index])
+      try addFloats("adam_v/" + parameter.name, shape, state.optimizer.secondMoments[index])
+    }
+    try addIndices("order/stage", state.stageOrder.order)
+    try addIndices("order/retain", state.retainOrder.order)
+    let metadata = [
+      "kswap.state": "1", "invocation": invocation, "epoch": String(state.epoch),
+      "adam_step": String(state.optimizer.step),
+      "stage_position": String(state.stageOrder.position), "stage_random": String(state.stageOrder.generator.state),
+      "retain_position": String(state.retainOrder.position), "retain_random": String(state.retainOrder.generator.state),
+    ]
+    try TensorWriter.write(path: path, metadata: metadata, tensors: tensors)
+  }
+
+  static func restore(from path: String, into trainer: StageTrainer, invocation: String) throws {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw SwapInputError("\(path): no saved state to resume from (it is written after each completed epoch)")
+    }
+    let reader = try TensorReader(path: path)
+    let meta = reader.metadata
+    guard meta["kswap.state"] == "1" else { throw SwapInputError("\(path): not a kswap training state file") }
+    guard meta["invocation"] == invocation else {
+      throw SwapInputError("\(path): saved by a run with other inputs or options; rerun without --resume to start afresh")
+    }
+    func int(_ key: String) throws -> Int {
+      guard let text = meta[key], let value = Int(text) else { throw SwapInputError("\(path): metadata '\(key)' is missing") }
+      return value
+    }
+    func word(_ key: String) throws -> UInt64 {
+      guard let text = meta[key], let value = UInt64(text) else { throw SwapInputError("\(path): metadata '\(key)' is missing") }
+      return value
+    }
+    func floats(_ name: String, count: Int) throws -> [Float] {
+      guard reader.info(name) != nil else { throw SwapInputError("\(path): tensor '\(name)' is missing") }
+      let values = try reader.floats(of: name)
+      guard values.count == count else { throw SwapInputError("\(path): tensor '\(name)' has the wrong size") }
+      return values
+    }
+    func indices(_ name: String, count: Int) throws -> [Int] {
+      let bytes = try reader.bytes(of: name)
+      let values = try DatasetFile.integers(bytes, dtype: reader.info(name)?.dtype ?? .i64, file: path)
+      guard values.count == count, Set(values) == Set(0..<count) else {
+        throw SwapInputError("\(path): tensor '\(name)' is not an order of \(count) items")
+      }
+      return values
+    }
+    var state = trainer.state
+    for (index, parameter) in trainer.network.trainable.enumerated() {
+      let count = parameter.value.count
+      let values = try floats("value/" + parameter.name, count: count)
+      values.withUnsafeBufferPointer { parameter.value.pointer.update(from: $0.baseAddress!, count: count) }
+      state.optimizer.firstMoments[index] = try floats("adam_m/" + parameter.name, count: count)
+      state.optimizer.secondMoments[index] = try floats("adam_v/" + parameter.name, count: count)
+    }
+    state.optimizer.step = try int("adam_step")
+    state.epoch = try int("epoch")
+    let stage = state.stageOrder, retain = state.retainOrder
+    state.stageOrder = BatchOrder(count: stage.count, batchSize: stage.batchSize,
+                                  order: try indices("order/stage", count: stage.count),
+                                  position: try int("stage_position"), generator: TrainingRandom(seed: try word("stage_random")))
+    state.retainOrder = BatchOrder(count: retain.count, batchSize: retain.batchSize,
+                                   order: try indices("order/retain", count: retain.count),
+                                   position: try int("retain_position"), generator: TrainingRandom(seed: try word("retain_random")))
+    trainer.state = state
+  }
+}

@@ -1,0 +1,66 @@
+// Matching datasets' classes to the model's head by name, so a dataset's label numbering never has to
+// agree with the model's: retain and forget classes must already be in the model; learn classes are new
+// and get head rows appended after the existing ones.
+
+/// A check on user data failed before any training; the message names the file and what is wrong.
+public struct SwapInputError: Error, CustomStringConvertible, Sendable {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// The model's class list plus the mapping of each dataset's labels onto it.
+public struct ClassMap: Sendable, Equatable {
+  /// The model's classes, head row order; grows when a learn set adds classes.
+  public private(set) var names: [String]
+
+  public init(names: [String]) { self.names = names }
+
+  /// Model row of each dataset label, for a set whose classes must all be known (retain, forget, eval).
+  /// `datasetClasses` are the dataset's names for its labels 0, 1, ...; `file` names it in errors.
+  public func knownRows(for datasetClasses: [String], file: String) throws -> [Int] {
+    try datasetClasses.map { name in
+      guard let row = names.firstIndex(of: name) else {
+        throw SwapInputError(
+          "\(file): class '\(name)' is not one of the model's \(names.count) classes (\(Self.preview(names)))")
+      }
+      return row
+    }
+  }
+
+  /// Appends the learn set's classes as new rows and returns the row of each of its labels. A class
+  /// the model already has is refused: it would be retained, not learned.
+  public mutating func appendNew(_ datasetClasses: [String], file: String) throws -> [Int] {
+    var rows: [Int] = []
+    for name in datasetClasses {
+      if names.contains(name) {
+        throw SwapInputError(
+          "\(file): learn class '\(name)' is already one of the model's classes; pass it with --retain instead")
+      }
+      if let row = rows.first(where: { names[$0] == name }) {
+        rows.append(row)
+        continue
+      }
+      names.append(name)
+      rows.append(names.count - 1)
+    }
+    return rows
+  }
+
+  static func preview(_ names: [String]) -> String {
+    names.count <= 12 ? names.joined(separator: ", ") : names.prefix(12).joined(separator: ", ") + ", ..."
+  }
+}
+
+extension LabeledImages {
+  /// The same images with each label replaced by `rows[label]`; refuses labels outside `rows`.
+  public func relabeled(_ rows: [Int], file: String) throws -> LabeledImages {
+    var copy = self
+    for (i, label) in labels.enumerated() {
+      guard label >= 0 && label < rows.count else {
+        throw SwapInputError("\(file): label \(label) of image \(i) is out of range 0..<\(rows.count) (its class list)")
+      }
+      copy.labels[i] = rows[label]
+    }
+    return copy
+  }
+}

@@ -1,0 +1,168 @@
+// One training stage (learning or forgetting) as the paper's classification code runs it: an epoch is
+// one shuffled pass over the retain stream; each retain batch is paired with the next batch of the
+// stage's own set (learn or forget), which cycles; AdamW at a per-epoch cosine rate. The trainer reports
+// by callback and never prints; the caller saves `state` between epochs to make runs resumable.
+
+import Foundation
+import ViT
+
+public struct StageSettings: Sendable {
+  public var kind: StageKind
+  public var epochs: Int = 5
+  public var batchSize: Int = 80
+  public var peakRate: Float = 1e-2
+  public var floorRate: Float = 1e-5
+  public var weightDecay: Float = 0.05
+  public var weights = LossWeights()
+  public init(kind: StageKind) { self.kind = kind }
+}
+
+/// Everything that changes during a stage besides the parameter values.
+public struct StageState: Sendable {
+  /// Completed epochs.
+  public var epoch: Int
+  public var optimizer: ResumableAdamW
+  public var stageOrder: BatchOrder
+  public var retainOrder: BatchOrder
+}
+
+/// A step's numbers, for the progress line.
+public struct StepReport: Sendable {
+  public var kind: StageKind
+  public var epoch: Int  // 1-based
+  public var epochs: Int
+  public var step: Int  // 1-based within the epoch
+  public var steps: Int
+  public var terms: LossTerms
+  public var rate: Float
+  public var imagesPerSecond: Double
+  /// Estimated seconds left in the stage.
+  public var secondsLeft: Double
+}
+
+/// An epoch's averages, for the per-epoch log line.
+public struct EpochReport: Sendable {
+  public var kind: StageKind
+  public var epoch: Int  // 1-based
+  public var epochs: Int
+  public var mean: LossTerms
+  public var rate: Float
+  public var seconds: Double
+  public var images: Int
+}
+
+public final class StageTrainer {
+  public let network: SwapNetwork
+  public let settings: StageSettings
+  public let stageSet: LabeledImages
+  public let retainSet: LabeledImages
+  public var state: StageState
+  private var secondsPerStep: Double = 0
+
+  /// `optimizer` carries moments over from an earlier stage (the paper keeps one AdamW for both
+  /// stages); nil starts fresh ones.
+  public init(network: SwapNetwork, settings: StageSettings, stageSet: LabeledImages, retainSet: LabeledImages,
+              seed: UInt64, optimizer: ResumableAdamW? = nil) {
+    precondition(stageSet.count > 0 && retainSet.count > 0, "empty training set")
+    self.network = network
+    self.settings = settings
+    self.stageSet = stageSet
+    self.retainSet = retainSet
+    let root = TrainingRandom(seed: seed)
+    var adam = optimizer ?? ResumableAdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
+    adam.weightDecay = settings.weightDecay
+    state = StageState(
+      epoch: 0, optimizer: adam,
+      stageOrder: BatchOrder(count: stageSet.count, batchSize: settings.batchSize,
+                             generator: root.derived("\(settings.kind.rawValue)-set order")),
+      retainOrder: BatchOrder(count: retainSet.count, batchSize: settings.batchSize,
+                              generator: root.derived("retain order")))
+  }
+
+  public var finished: Bool { state.epoch >= settings.epochs }
+  public var stepsPerEpoch: Int { state.retainOrder.batchesPerPass }
+
+  /// Runs the next epoch; `progress` is called after every step.
+  @discardableResult
+  public func runEpoch(progress: (StepReport) -> Void = { _ in }) -> EpochReport {
+    let schedule = CosineSchedule(peak: settings.peakRate, floor: settings.floorRate, epochs: settings.epochs)
+    let rate = schedule.rate(epoch: state.epoch)
+    let steps = stepsPerEpoch
+    state.retainOrder.reshuffle()
+    var sums = LossTerms()
+    var images = 0
+    let clock = ContinuousClock()
+    let start = clock.now
+    for step in 1...steps {
+      let stepStart = clock.now
+      let stageIndices = state.stageOrder.next()
+      let retainIndices = state.retainOrder.next()
+      let terms = trainStep(stageIndices: stageIndices, retainIndices: retainIndices, rate: rate)
+      sums.stageCE += terms.stageCE
+      sums.retainCE += terms.retainCE
+      sums.groupSparse += terms.groupSparse
+      sums.total += terms.total
+      let count = stageIndices.count + retainIndices.count
+      images += count
+      let seconds = Self.seconds(clock.now - stepStart)
+      secondsPerStep = secondsPerStep == 0 ? seconds : 0.9 * secondsPerStep + 0.1 * seconds
+      let stepsLeft = Double(steps - step + (settings.epochs - state.epoch - 1) * steps)
+      progress(StepReport(kind: settings.kind, epoch: state.epoch + 1, epochs: settings.epochs, step: step,
+                          steps: steps, terms: terms, rate: rate,
+                          imagesPerSecond: seconds > 0 ? Double(count) / seconds : 0,
+                          secondsLeft: stepsLeft * secondsPerStep))
+    }
+    state.epoch += 1
+    let n = Float(steps)
+    var mean = LossTerms()
+    mean.stageCE = sums.stageCE / n
+    mean.retainCE = sums.retainCE / n
+    mean.groupSparse = sums.groupSparse / n
+    mean.total = sums.total / n
+    return EpochReport(kind: settings.kind, epoch: state.epoch, epochs: settings.epochs, mean: mean, rate: rate,
+                       seconds: Self.seconds(clock.now - start), images: images)
+  }
+
+  /// One optimisation step on a joined batch; returns the loss terms before the update.
+  func trainStep(stageIndices: [Int], retainIndices: [Int], rate: Float) -> LossTerms {
+    let terms = computeGradients(stageIndices: stageIndices, retainIndices: retainIndices)
+    state.optimizer.update(network.trainable, rate: rate)
+    return terms
+  }
+
+  /// The stage objective on a joined batch and its gradient in every trainable parameter (replacing
+  /// what the gradients held): back-propagated loss terms plus alpha times the group-sparse gradient.
+  public func computeGradients(stageIndices: [Int], retainIndices: [Int]) -> LossTerms {
+    let classes = network.classCount
+    let images = stageSet.batch(stageIndices) + retainSet.batch(retainIndices)
+    let count = stageIndices.count + retainIndices.count
+    let logits = network.trainingForward(images, shape: stageSet.batchShape(count))
+    var (terms, gradient) = stageObjective(
+      settings.kind, logits: logits, stageLabels: stageIndices.map { stageSet.labels[$0] },
+      retainLabels: retainIndices.map { retainSet.labels[$0] }, classes: classes, weights: settings.weights)
+    let parameters = network.trainable
+    for p in parameters { p.zeroGradient() }
+    network.backward(gradient)
+    gradient = []
+    let groups = network.sparseGroups
+    if !groups.isEmpty {
+      let sparse = groupSparse(groups.map { $0.map(\.value.scalars) })
+      terms.groupSparse = sparse.value
+      terms.total += settings.weights.alpha * sparse.value
+      let alpha = settings.weights.alpha
+      if alpha != 0 {
+        for (group, grads) in zip(groups, sparse.gradients) {
+          for (p, g) in zip(group, grads) {
+            let pointer = p.requiredGradient.pointer
+            for i in 0..<g.count { pointer[i] += alpha * g[i] }
+          }
+        }
+      }
+    }
+    return terms
+  }
+
+  static func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+  }
+}

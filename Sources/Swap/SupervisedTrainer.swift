@@ -1,0 +1,66 @@
+// Plain supervised training on one labelled set (cross-entropy, AdamW, linear warm-up then cosine per
+// step): how the demo's base model is pretrained in full-parameter mode. Reports by callback.
+
+import Foundation
+import ViT
+
+public struct SupervisedSettings: Sendable {
+  public var epochs = 10
+  public var batchSize = 128
+  public var peakRate: Float = 1e-3
+  public var floorRate: Float = 1e-5
+  public var warmupSteps = 200
+  public var weightDecay: Float = 0.05
+  public init() {}
+
+  /// Learning rate at optimiser step `step` (0-based) of `total`.
+  public func rate(step: Int, total: Int) -> Float {
+    if step < warmupSteps { return peakRate * Float(step + 1) / Float(warmupSteps) }
+    let t = Double(step - warmupSteps) / Double(max(1, total - warmupSteps))
+    return Float(Double(floorRate) + 0.5 * Double(peakRate - floorRate) * (1 + cos(Double.pi * min(1, t))))
+  }
+}
+
+public final class SupervisedTrainer {
+  public let network: SwapNetwork
+  public let settings: SupervisedSettings
+  public let set: LabeledImages
+  public var optimizer: ResumableAdamW
+  public var order: BatchOrder
+  public private(set) var epoch = 0
+
+  public init(network: SwapNetwork, settings: SupervisedSettings, set: LabeledImages, seed: UInt64) {
+    self.network = network
+    self.settings = settings
+    self.set = set
+    optimizer = ResumableAdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
+    order = BatchOrder(count: set.count, batchSize: settings.batchSize,
+                       generator: TrainingRandom(seed: seed).derived("pretrain order"))
+  }
+
+  public var finished: Bool { epoch >= settings.epochs }
+
+  /// One pass over the set; `progress` gets (step, steps, loss, rate) after each step. Returns the mean loss.
+  @discardableResult
+  public func runEpoch(progress: (Int, Int, Float, Float) -> Void = { _, _, _, _ in }) -> Float {
+    let steps = order.batchesPerPass
+    let total = steps * settings.epochs
+    order.reshuffle()
+    var sum: Float = 0
+    let parameters = network.trainable
+    for step in 1...steps {
+      let indices = order.next()
+      let logits = network.trainingForward(set.batch(indices), shape: set.batchShape(indices.count))
+      let (loss, gradient) = crossEntropy(logits: logits, labels: indices.map { set.labels[$0] },
+                                          classes: network.classCount)
+      for p in parameters { p.zeroGradient() }
+      network.backward(gradient)
+      let rate = settings.rate(step: epoch * steps + step - 1, total: total)
+      optimizer.update(parameters, rate: rate)
+      sum += loss
+      progress(step, steps, loss, rate)
+    }
+    epoch += 1
+    return sum / Float(steps)
+  }
+}

@@ -1,1 +1,0 @@
-// Swap: losses, optimiser, schedules, datasets, and the learn / forget / eval loops (progress by callback).

@@ -1,0 +1,40 @@
+// The engine's vision transformer as a SwapNetwork: images in, class logits out, LoRA (and optionally
+// the head, or everything) trainable, one group-sparse group per block.
+
+import Tensors
+import ViT
+
+public final class ViTNetwork: SwapNetwork {
+  public let model: VisionTransformer
+  public private(set) var trainable: [Parameter] = []
+  public private(set) var sparseGroups: [[Parameter]] = []
+
+  public init(model: VisionTransformer) {
+    self.model = model
+  }
+
+  public var classCount: Int { model.head?.outFeatures ?? 0 }
+
+  /// Chooses what trains and refreshes the trainable list and the groups (each block's fc1/fc2 LoRA A
+  /// and B; blocks without LoRA form no group).
+  public func setTrainable(_ set: TrainableSet) {
+    model.setTrainable(set)
+    trainable = model.trainableParameters
+    sparseGroups = model.blocks.compactMap { block in
+      let adapters = [block.fc1.lora, block.fc2.lora].compactMap { $0 }
+      return adapters.isEmpty ? nil : adapters.flatMap { [$0.a, $0.b] }
+    }
+  }
+
+  public func trainingForward(_ images: [Float], shape: [Int]) -> [Float] {
+    model.forward(Tensor(shape: shape, values: images), training: true).scalars
+  }
+
+  public func backward(_ logitGradient: [Float]) {
+    model.backward(Tensor(shape: [logitGradient.count / classCount, classCount], values: logitGradient))
+  }
+
+  public func logits(_ images: [Float], shape: [Int]) -> [Float] {
+    model.forward(Tensor(shape: shape, values: images), training: false).scalars
+  }
+}

@@ -1,0 +1,85 @@
+// Resolving -o/--output into a destination, and writing a product there safely.
+
+import Glibc
+
+/// Where a tool's product goes.
+public enum OutputDestination: Equatable {
+  /// The console's stdout (no `-o`, or `-o -`).
+  case standardOutput
+  /// A file, written through `AtomicOutput`.
+  case file(String)
+}
+
+extension OutputOptions {
+  /// The destination these options name, refusing binary data to a terminal without `-f`.
+  public func destination(binary: Bool, console: Console = .current) throws -> OutputDestination {
+    if let output, output != "-" { return .file(output) }
+    if binary && console.standardOutputIsTerminal && !force {
+      throw ToolError(
+        "refusing to write binary data to a terminal; use -o FILE, redirect with > or |, or -f to force it")
+    }
+    return .standardOutput
+  }
+
+  /// The path to hand a writer that does its own temp-file-and-rename (TensorWriter): `-` for
+  /// stdout, else the file, after the same checks `write` makes (binary to a terminal, an existing
+  /// file or an input without `-f`, a directory).
+  public func resolvedPath(binary: Bool = true, inputs: [String] = [], console: Console = .current) throws -> String {
+    switch try destination(binary: binary, console: console) {
+    case .standardOutput:
+      return "-"
+    case .file(let path):
+      try checkReplaceable(path, inputs: inputs)
+      return path
+    }
+  }
+
+  /// Refuses a directory, and an existing file or an input without `-f`.
+  func checkReplaceable(_ path: String, inputs: [String]) throws {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return }
+    if (info.st_mode & S_IFMT) == S_IFDIR {
+      throw ToolError("\(path): is a directory; expected a file path for the output")
+    }
+    guard !force else { return }
+    if let input = inputs.first(where: { sameFile($0, path) }) {
+      throw ToolError("\(path): is also the input \(input); write elsewhere, or use -f to replace it")
+    }
+    throw ToolError("\(path): already exists; use -f to replace it")
+  }
+
+  /// Writes the product: `body` gets a descriptor to write to (stdout, or a temporary file that is
+  /// renamed onto the destination when `body` returns and removed when it throws).
+  ///
+  /// - Parameter inputs: the paths the tool reads. Writing to one of them is allowed only with `-f`
+  ///   (it is safe, since the output lands in a new file, but almost always a slip).
+  @discardableResult
+  public func write<T>(
+    binary: Bool = true, inputs: [String] = [], console: Console = .current, _ body: (Int32) throws -> T
+  ) throws -> T {
+    switch try destination(binary: binary, console: console) {
+    case .standardOutput:
+      return try body(console.standardOutput)
+    case .file(let path):
+      try checkReplaceable(path, inputs: inputs)
+      let output = try AtomicOutput(destination: path, force: force)
+      do {
+        let result = try body(output.fileDescriptor)
+        try output.commit()
+        return result
+      } catch {
+        output.discard()
+        throw error
+      }
+    }
+  }
+}
+
+/// Whether two paths name the same existing file (same device and inode).
+func sameFile(_ first: String, _ second: String) -> Bool {
+  guard first != "-", second != "-" else { return false }
+  var a = stat()
+  var b = stat()
+  guard stat(first, &a) == 0, stat(second, &b) == 0 else { return false }
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino
+}

@@ -1,0 +1,154 @@
+// The progress line of long work: redrawn on a terminal, a plain log line per epoch otherwise.
+
+import Foundation
+
+/// Where a long job stands: which stage, epoch and step, and the values worth watching.
+public struct ProgressEvent: Sendable {
+  public var stage: String
+  public var epoch: Int?
+  public var epochs: Int?
+  public var step: Int
+  public var steps: Int?
+  /// Shown in order as `name value`, e.g. `[("loss", 0.41), ("acc", 0.93)]`.
+  public var values: [(String, Double)]
+
+  public init(
+    stage: String, epoch: Int? = nil, epochs: Int? = nil, step: Int, steps: Int? = nil,
+    values: [(String, Double)] = []
+  ) {
+    self.stage = stage
+    self.epoch = epoch
+    self.epochs = epochs
+    self.step = step
+    self.steps = steps
+    self.values = values
+  }
+}
+
+/// Reports `ProgressEvent`s on stderr, the way every kswap tool does.
+///
+/// On a terminal `update(_:)` redraws one line (stage, epoch, step, values, rate, ETA) at most
+/// `redrawInterval` times a second; `endEpoch(_:)` leaves the epoch's last line standing. When stderr
+/// is not a terminal, updates print nothing and `endEpoch(_:)` prints one plain line, so logs stay
+/// short. With `quiet` nothing is printed. The clock is injectable so tests can pin rates and ETAs.
+///
+///     let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
+///     progress.update(ProgressEvent(stage: "learn", epoch: 1, epochs: 5, step: 10, steps: 200, values: [("loss", l)]))
+///     progress.endEpoch(event)
+///     progress.finish()
+public final class ProgressReporter {
+  private let tool: String
+  private let console: Console
+  private let quiet: Bool
+  private let clock: () -> Double
+  private let redrawInterval: Double
+  private var started: Double?
+  private var stageStart: (stage: String, time: Double, step: Int)?
+  private var lastDraw = -Double.infinity
+  private var lineWidth = 0
+
+  public init(
+    tool: String, quiet: Bool, console: Console = .current, redrawInterval: Double = 0.1,
+    clock: @escaping () -> Double = { Date().timeIntervalSince1970 }
+  ) {
+    self.tool = tool
+    self.quiet = quiet
+    self.console = console
+    self.redrawInterval = redrawInterval
+    self.clock = clock
+  }
+
+  /// Whether updates are drawn as a live line.
+  public var isLive: Bool { !quiet && console.standardErrorIsTerminal }
+
+  /// A step has finished; redraws the live line when it is due.
+  public func update(_ event: ProgressEvent) {
+    let now = clock()
+    note(event, now: now)
+    guard isLive, now - lastDraw >= redrawInterval || event.step == event.steps else { return }
+    lastDraw = now
+    draw(line(event, now: now))
+  }
+
+  /// An epoch (or a whole stage) has finished: its line stays on a terminal, or is logged otherwise.
+  public func endEpoch(_ event: ProgressEvent) {
+    let now = clock()
+    note(event, now: now)
+    guard !quiet else { return }
+    if isLive {
+      draw(line(event, now: now))
+      console.writeError("\n")
+      lineWidth = 0
+    } else {
+      console.diagnostic("\(tool): \(line(event, now: now))")
+    }
+    lastDraw = -Double.infinity
+  }
+
+  /// Prints an informational message on its own line (not with `-q`).
+  public func message(_ text: String) {
+    guard !quiet else { return }
+    clearLine()
+    console.diagnostic("\(tool): \(text)")
+  }
+
+  /// Clears a live line left unfinished.
+  public func finish() {
+    clearLine()
+  }
+
+  /// The text of one progress line, without the tool prefix.
+  func line(_ event: ProgressEvent, now: Double) -> String {
+    var parts = [event.stage]
+    if let epoch = event.epoch {
+      parts.append(event.epochs.map { "epoch \(epoch)/\($0)" } ?? "epoch \(epoch)")
+    }
+    parts.append(event.steps.map { "step \(event.step)/\($0)" } ?? "step \(event.step)")
+    for (name, value) in event.values { parts.append("\(name) \(formatValue(value))") }
+    if let rate = rate(event, now: now) {
+      parts.append(String(format: "%.1f steps/s", rate))
+      if let steps = event.steps, event.step < steps, rate > 0 {
+        parts.append("ETA " + formatDuration(Double(steps - event.step) / rate))
+      }
+    }
+    return parts.joined(separator: "  ")
+  }
+
+  private func note(_ event: ProgressEvent, now: Double) {
+    if started == nil { started = now }
+    if stageStart?.stage != event.stage { stageStart = (event.stage, now, 0) }
+  }
+
+  /// Steps per second since the stage began; nil until there is enough time to measure.
+  private func rate(_ event: ProgressEvent, now: Double) -> Double? {
+    guard let start = stageStart, now - start.time > 0.001, event.step > start.step else { return nil }
+    return Double(event.step - start.step) / (now - start.time)
+  }
+
+  private func draw(_ text: String) {
+    let full = "\(tool): \(text)"
+    let padding = max(0, lineWidth - full.count)
+    console.writeError("\r" + full + String(repeating: " ", count: padding))
+    lineWidth = full.count
+  }
+
+  private func clearLine() {
+    guard lineWidth > 0 else { return }
+    console.writeError("\r" + String(repeating: " ", count: lineWidth) + "\r")
+    lineWidth = 0
+  }
+}
+
+/// Four significant digits, so a loss and an accuracy read the same way in every tool.
+func formatValue(_ value: Double) -> String {
+  String(format: "%.4g", value)
+}
+
+/// `42s`, `3m07s`, `2h05m`.
+func formatDuration(_ seconds: Double) -> String {
+  guard seconds.isFinite else { return "?" }
+  let total = Int(seconds.rounded())
+  if total < 60 { return "\(total)s" }
+  if total < 3600 { return String(format: "%dm%02ds", total / 60, total % 60) }
+  return String(format: "%dh%02dm", total / 3600, (total % 3600) / 60)
+}

@@ -1,0 +1,177 @@
+// The LoRA settings of one adapter (PEFT's adapter_config.json fields, or the same names in a kswap
+// adapter's __metadata__) and the scale they give each module. Formats/adapter.md is the spec.
+
+import Foundation
+
+public struct LoRASettings: Equatable, Sendable {
+  public var rank: Int?
+  public var alpha: Double?
+  public var useRSLoRA = false
+  /// Pattern keys in file order: PEFT applies the first key whose regex matches.
+  public var rankPattern: [(String, Int)] = []
+  public var alphaPattern: [(String, Double)] = []
+  public var targetModules: [String] = []
+  public var modulesToSave: [String] = []
+  public var fanInFanOut = false
+  public var useDoRA = false
+  public var loraBias = false
+
+  public init(rank: Int? = nil, alpha: Double? = nil, useRSLoRA: Bool = false) {
+    self.rank = rank
+    self.alpha = alpha
+    self.useRSLoRA = useRSLoRA
+  }
+
+  public static func == (lhs: LoRASettings, rhs: LoRASettings) -> Bool {
+    lhs.rank == rhs.rank && lhs.alpha == rhs.alpha && lhs.useRSLoRA == rhs.useRSLoRA
+      && lhs.rankPattern.map(\.0) == rhs.rankPattern.map(\.0) && lhs.rankPattern.map(\.1) == rhs.rankPattern.map(\.1)
+      && lhs.alphaPattern.map(\.0) == rhs.alphaPattern.map(\.0)
+      && lhs.alphaPattern.map(\.1) == rhs.alphaPattern.map(\.1)
+      && lhs.targetModules == rhs.targetModules && lhs.modulesToSave == rhs.modulesToSave
+      && lhs.fanInFanOut == rhs.fanInFanOut && lhs.useDoRA == rhs.useDoRA && lhs.loraBias == rhs.loraBias
+  }
+}
+
+public enum LoRASettingsError: Error, Equatable, CustomStringConvertible {
+  case badField(String, String)
+  case missingAlpha
+  case badPattern(String)
+  case unsupported(String)
+  case rankMismatch(module: String, shapes: Int, settings: Int)
+
+  public var description: String {
+    switch self {
+    case let .badField(field, why): return "field '\(field)': \(why)"
+    case .missingAlpha: return "no lora_alpha in the adapter's metadata or adapter_config.json"
+    case let .badPattern(key): return "pattern key '\(key)' is not a valid regular expression"
+    case let .unsupported(what): return "\(what) is not supported"
+    case let .rankMismatch(module, shapes, settings):
+      return "module \(module): the LoRA matrices have rank \(shapes) but r / rank_pattern says \(settings)"
+    }
+  }
+}
+
+extension LoRASettings {
+  /// The metadata keys PEFT's fields are stored under; their values are JSON text.
+  public static let fieldNames = [
+    "peft_type", "r", "lora_alpha", "use_rslora", "target_modules", "rank_pattern", "alpha_pattern",
+    "modules_to_save", "fan_in_fan_out", "use_dora", "lora_bias",
+  ]
+
+  /// Reads settings from a parsed adapter_config.json object.
+  public init(config: JSONValue) throws {
+    guard case let .object(members) = config else { throw LoRASettingsError.badField("adapter_config", "not an object") }
+    var fields: [String: JSONValue] = [:]
+    for (key, value) in members { fields[key] = value }
+    try self.init(fields: fields)
+  }
+
+  /// Reads settings from a tensor file's __metadata__, where each PEFT field is JSON text.
+  /// Returns nil when the metadata does not describe a LoRA adapter (no `peft_type`).
+  public init?(metadata: [String: String]) throws {
+    guard metadata["peft_type"] != nil else { return nil }
+    var fields: [String: JSONValue] = [:]
+    for key in LoRASettings.fieldNames {
+      guard let text = metadata[key] else { continue }
+      do { fields[key] = try JSONValue(parsing: text) } catch {
+        throw LoRASettingsError.badField(key, "metadata value is not JSON: \(text)")
+      }
+    }
+    try self.init(fields: fields)
+  }
+
+  private init(fields: [String: JSONValue]) throws {
+    self.init()
+    if let type = fields["peft_type"], type != .null, type.stringValue != "LORA" {
+      throw LoRASettingsError.unsupported("peft_type \(type.text())")
+    }
+    if let r = fields["r"], r != .null { rank = try Self.positiveInt(r, "r") }
+    if let a = fields["lora_alpha"], a != .null {
+      guard let value = a.doubleValue else { throw LoRASettingsError.badField("lora_alpha", "not a number") }
+      alpha = value
+    }
+    useRSLoRA = try Self.flag(fields["use_rslora"], "use_rslora")
+    fanInFanOut = try Self.flag(fields["fan_in_fan_out"], "fan_in_fan_out")
+    useDoRA = try Self.flag(fields["use_dora"], "use_dora")
+    loraBias = try Self.flag(fields["lora_bias"], "lora_bias")
+    targetModules = try Self.names(fields["target_modules"], "target_modules")
+    modulesToSave = try Self.names(fields["modules_to_save"], "modules_to_save")
+    if case let .object(members)? = fields["rank_pattern"] {
+      rankPattern = try members.map { ($0.0, try Self.positiveInt($0.1, "rank_pattern.\($0.0)")) }
+    }
+    if case let .object(members)? = fields["alpha_pattern"] {
+      alphaPattern = try members.map { key, value in
+        guard let alpha = value.doubleValue else { throw LoRASettingsError.badField("alpha_pattern.\(key)", "not a number") }
+        return (key, alpha)
+      }
+    }
+    for key in rankPattern.map(\.0) + alphaPattern.map(\.0) {
+      guard (try? NSRegularExpression(pattern: "^(.*\\.)?(\(key))$")) != nil else { throw LoRASettingsError.badPattern(key) }
+    }
+  }
+
+  private static func positiveInt(_ value: JSONValue, _ field: String) throws -> Int {
+    guard let n = value.doubleValue, n >= 1, n == n.rounded(), n < 1e9 else {
+      throw LoRASettingsError.badField(field, "not a positive integer")
+    }
+    return Int(n)
+  }
+
+  private static func flag(_ value: JSONValue?, _ field: String) throws -> Bool {
+    switch value {
+    case nil, .null?: return false
+    case let .bool(b)?: return b
+    default: throw LoRASettingsError.badField(field, "not true or false")
+    }
+  }
+
+  /// `target_modules` may also be one regex string or "all-linear" in PEFT; kept as one entry.
+  private static func names(_ value: JSONValue?, _ field: String) throws -> [String] {
+    switch value {
+    case nil, .null?: return []
+    case let .string(s)?: return [s]
+    case let .array(items)?:
+      return try items.map {
+        guard let s = $0.stringValue else { throw LoRASettingsError.badField(field, "not a list of names") }
+        return s
+      }
+    default: throw LoRASettingsError.badField(field, "not a list of names")
+    }
+  }
+
+  /// The settings as __metadata__ entries (JSON text values), as kswap writes them.
+  public var metadata: [String: String] {
+    var out: [String: String] = ["peft_type": "\"LORA\""]
+    if let rank { out["r"] = String(rank) }
+    if let alpha { out["lora_alpha"] = JSONValue.format(alpha) }
+    out["use_rslora"] = useRSLoRA ? "true" : "false"
+    out["target_modules"] = JSONValue.array(targetModules.map { .string($0) }).text()
+    out["modules_to_save"] = JSONValue.array(modulesToSave.map { .string($0) }).text()
+    out["rank_pattern"] = JSONValue.object(rankPattern.map { ($0.0, .number(Double($0.1))) }).text()
+    out["alpha_pattern"] = JSONValue.object(alphaPattern.map { ($0.0, .number($0.1)) }).text()
+    return out
+  }
+
+  /// PEFT's `get_pattern_key`: the first key (in file order) whose regex `(.*\.)?(KEY)$` matches the
+  /// whole module name.
+  public static func patternKey<Value>(_ pattern: [(String, Value)], module: String) -> (String, Value)? {
+    let range = NSRange(module.startIndex..., in: module)
+    for entry in pattern {
+      guard let regex = try? NSRegularExpression(pattern: "^(.*\\.)?(\(entry.0))$") else { continue }
+      if regex.firstMatch(in: module, range: range) != nil { return entry }
+    }
+    return nil
+  }
+
+  /// The factor that multiplies B A for `module`, given the rank of its matrices.
+  public func scale(module: String, rank matrixRank: Int) throws -> Double {
+    if let expected = Self.patternKey(rankPattern, module: module)?.1 ?? rank, expected != matrixRank {
+      throw LoRASettingsError.rankMismatch(module: module, shapes: matrixRank, settings: expected)
+    }
+    guard let moduleAlpha = Self.patternKey(alphaPattern, module: module)?.1 ?? alpha else {
+      throw LoRASettingsError.missingAlpha
+    }
+    let r = Double(matrixRank)
+    return useRSLoRA ? moduleAlpha / r.squareRoot() : moduleAlpha / r
+  }
+}

@@ -1,0 +1,3 @@
+import ModelCommands
+
+Diff.main()

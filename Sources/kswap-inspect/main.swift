@@ -1,0 +1,3 @@
+import FileCommands
+
+Inspect.main()

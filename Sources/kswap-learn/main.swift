@@ -1,0 +1,3 @@
+import ModelCommands
+
+Learn.main()

@@ -1,0 +1,78 @@
+# Helpers for the CLI cases (sourced, not a case itself): run a command and check its exit status,
+# and write small weight files with Python's safetensors.
+
+fail() {
+  echo "FAILED: $*" >&2
+  exit 1
+}
+
+# expect STATUS COMMAND...: runs COMMAND with stdout in ./out and stderr in ./err, checks the status.
+expect() {
+  local want=$1 got=0
+  shift
+  "$@" >out 2>err || got=$?
+  if [ "$got" != "$want" ]; then
+    echo "command: $*" >&2
+    echo "stderr:" >&2
+    cat err >&2
+    fail "exit status $got, expected $want"
+  fi
+}
+
+# err_has TEXT: the last command's stderr contains TEXT.
+err_has() {
+  grep -qF -- "$1" err || { cat err >&2; fail "stderr lacks: $1"; }
+}
+
+# out_has TEXT: the last command's stdout contains TEXT.
+out_has() {
+  grep -qF -- "$1" out || { cat out >&2; fail "stdout lacks: $1"; }
+}
+
+# no_litter DIR: DIR holds no temporary or spool files.
+no_litter() {
+  local litter
+  litter=$(find "$1" -maxdepth 1 \( -name '.*.tmp-*' -o -name '.*.kswap-*' -o -name 'kswap-pack-spool-*' \) -print)
+  [ -z "$litter" ] || fail "temporary files left behind: $litter"
+}
+
+# make_mixed FILE: a safetensors file with every common dtype, a scalar, an empty tensor, metadata.
+make_mixed() {
+  "$PY" - "$1" <<'PY'
+import sys
+import numpy as np
+from safetensors.numpy import save_file
+rng = np.random.default_rng(7)
+tensors = {
+    "blocks.0.attn.qkv.weight": rng.standard_normal((24, 8)).astype(np.float32),
+    "blocks.0.attn.qkv.bias": rng.standard_normal(24).astype(np.float16),
+    "blocks.0.mlp.fc1.weight": rng.standard_normal((16, 8)).astype(np.float64),
+    "blocks.1.mlp.fc1.weight": rng.standard_normal((16, 8)).astype(np.float32),
+    "head.weight": rng.standard_normal((5, 8)).astype(np.float32),
+    "labels": np.arange(-3, 7, dtype=np.int64),
+    "counts": np.array([0, 1, 255], dtype=np.uint8),
+    "small": np.array([-128, 0, 127], dtype=np.int8),
+    "mid": np.array([-30000, 3, 30000], dtype=np.int16),
+    "mask": np.array([True, False, True]),
+    "scale": np.array(0.125, dtype=np.float32),
+    "empty": np.zeros((0, 4), dtype=np.float32),
+    "wide": np.array([1, 2**40], dtype=np.int64),
+    "u32": np.array([7, 2**31], dtype=np.uint32),
+}
+save_file(tensors, sys.argv[1], metadata={"format": "pt", "note": "mixed dtypes"})
+PY
+}
+
+# same_tensors A B: Python safetensors loads both files with the same names, dtypes, shapes and bits.
+same_tensors() {
+  "$PY" - "$1" "$2" <<'PY'
+import sys
+import numpy as np
+from safetensors.numpy import load_file
+a, b = load_file(sys.argv[1]), load_file(sys.argv[2])
+assert sorted(a) == sorted(b), (sorted(a), sorted(b))
+for name in a:
+    assert a[name].dtype == b[name].dtype and a[name].shape == b[name].shape, name
+    assert a[name].tobytes() == b[name].tobytes(), name
+PY
+}

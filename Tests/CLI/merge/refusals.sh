@@ -1,0 +1,22 @@
+# Bad adapters: exit 2, a message naming the adapter and tensor, and no output left behind.
+F=$ROOT/Tests/Fixtures/peft
+"$PY" - <<'PY'
+import numpy as np
+from safetensors.numpy import save_file
+save_file({"blocks.0.mlp.fc1.weight": np.zeros((16, 9), np.float32)}, "other-base.safetensors")
+PY
+status=0
+kswap-merge other-base.safetensors "$F/plain" -o out.safetensors 2>err.txt || status=$?
+test "$status" = 2
+grep -q "lora_A" err.txt
+grep -q "plain" err.txt
+test ! -e out.safetensors
+test -z "$(ls -A | grep kswap- || true)"
+# Usage errors are 64.
+status=0; kswap-merge "$F/base.safetensors" 2>/dev/null || status=$?; test "$status" = 64
+status=0; kswap-merge "$F/base.safetensors" "$F/plain" --dtype Q4 2>/dev/null || status=$?; test "$status" = 64
+# An existing output is kept without -f.
+echo keep > exists.safetensors
+status=0; kswap-merge "$F/base.safetensors" "$F/plain" -o exists.safetensors 2>/dev/null || status=$?
+test "$status" = 2
+test "$(cat exists.safetensors)" = keep

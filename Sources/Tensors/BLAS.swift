@@ -95,9 +95,10 @@ public enum BLAS {
 /// the only reliable fix is to set the variable and start the program again:
 /// `selectFastKernels()` does that. Results are the same to float rounding.
 ///
-/// Tests cannot re-exec their runner; they get the fast kernels when the environment already has
-/// `OPENBLAS_CORETYPE=SkylakeX` (`Scripts/test` exports it on AVX-512 CPUs). Without it tests pass
-/// too, just slower.
+/// Tests cannot re-exec their runner, so they run on whatever kernels the environment gives; they
+/// pass with either (shapes are tiny, and a test compares sgemm with a naive product). For the fast
+/// kernels in tests, export `OPENBLAS_CORETYPE=SkylakeX` before `swift test` on an AVX-512 CPU; it
+/// changes results only by float rounding.
 public enum BLASRuntime {
     /// The kernel family OpenBLAS is using ("SkylakeX", "Prescott", ...).
     public static var coreName: String {

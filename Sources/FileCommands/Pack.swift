@@ -10,18 +10,19 @@ import ToolSupport
 public struct Pack: Tool {
   public static let configuration = CommandConfiguration(
     commandName: "kswap-pack",
-    abstract: "Convert, compress, select, rename and re-tag the tensors of a weight file.",
+    abstract: "Convert, compress, select, rename and re-tag weight files; import data and datasets.",
     discussion: """
-      Reads plain safetensors, .kst or a sharded checkpoint's index.json (joining its shards) and \
-      writes one file, plain or compressed, a tensor at a time. Without --compress or --plain the \
-      output keeps the input's form. The output file is written beside its destination and renamed \
-      into place when complete. Exit status: 0 success, 2 bad input or failure, 64 usage error.
+      Reads plain safetensors, .kst or a sharded checkpoint's index.json (joining its shards), or \
+      imports IDX, CSV, numpy, image folders and PyTorch checkpoints (see IMPORTING AND DATASETS), \
+      and writes one file, plain or compressed, a tensor at a time. Without --compress or --plain \
+      the output keeps the input's form. The output file is written beside its destination and \
+      renamed into place when complete. Exit status: 0 success, 2 bad input or failure, 64 usage error.
       """,
     version: ToolVersion.text())
 
   @Argument(
     help: ArgumentHelp(
-      "The input: safetensors, .kst, a sharded checkpoint's *.index.json, or '-' for stdin.",
+      "The input: safetensors, .kst, a sharded checkpoint's *.index.json, a file to import, or '-' for stdin.",
       valueName: "input"))
   public var input: String
 

@@ -40,6 +40,8 @@ let package = Package(
 
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
     .executableTarget(name: "kswap"),
+    // Benchmark (Scripts/bench-train), not a product: the training step timed in-process.
+    .executableTarget(name: "bench-train", dependencies: ["ViT"], path: "Benchmarks/TrainBench"),
 
     // Tests, one target per module.
     .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),

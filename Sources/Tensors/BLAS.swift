@@ -139,14 +139,18 @@ public enum BLASRuntime {
     /// Call it before reading stdin or starting threads: the restarted process must see the same
     /// untouched inputs.
     public static func selectFastKernels() {
-        guard getenv("OPENBLAS_CORETYPE") == nil,
-              !avx512Cores.contains(coreName.lowercased()),
-              cpuHasAVX512()
-        else { return }
+        let user = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        guard restartNeeded(userCoreType: user, activeCore: coreName, cpuHasAVX512: cpuHasAVX512()) else { return }
         setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // Only reached when exec failed: undo the variable so children see the user's environment.
         unsetenv("OPENBLAS_CORETYPE")
+    }
+
+    /// The decision `selectFastKernels` makes: restart only when the user left the variable unset,
+    /// the CPU has AVX-512 and OpenBLAS chose a core slower than SkylakeX.
+    static func restartNeeded(userCoreType: String?, activeCore: String, cpuHasAVX512: Bool) -> Bool {
+        userCoreType == nil && cpuHasAVX512 && !avx512Cores.contains(activeCore.lowercased())
     }
 
     /// Whether /proc/cpuinfo lists the AVX-512 subsets OpenBLAS's SkylakeX kernels use.

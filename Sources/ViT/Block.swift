@@ -120,9 +120,12 @@ public final class Block {
     ///
     /// dx starts as dOut (both residuals pass it through) and collects the two branches' input
     /// gradients; it must not overlap dOut.
+    ///
+    /// With `needInputGradient` false (nothing below this block trains) and a frozen attention
+    /// branch, the attention branch's backward is skipped: it would only produce dx.
     func backward(
         dOut: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, batch: Int,
-        tokens: Int, workspace ws: Workspace
+        tokens: Int, needInputGradient: Bool = true, workspace ws: Workspace
     ) {
         let rows = batch * tokens, d = dim, hiddenWidth = fc1.outFeatures
         let midPointer = mid.pointer, pre = preGELU.pointer
@@ -137,6 +140,9 @@ public final class Block {
         let dLn = ws.dLn.reserve(rows * d)
         fc1.backward(dy: dHidden, x: ln2, dx: dLn, rows: rows)
         norm2.backward(dy: dLn, x: midPointer, dx: dx, rows: rows)
+        let attentionTrains = (norm1.parameters + attention.parameters + (layerScale1.map { [$0] } ?? []))
+            .contains(where: \.isTrainable)
+        if !needInputGradient && !attentionTrains { return }
 
         // Attention branch: mid = x + ls1 ⊙ a; dx now holds d(mid).
         let da = scaleBranchGradient(dx, layerScale1, attnProj, ws.dBranch, rows: rows)

@@ -319,15 +319,19 @@ public final class VisionTransformer {
         norm.backward(dy: dTokens.pointer, x: residuals[blocks.count].pointer, dx: dOut, rows: rows)
         let lowest = lowestTrainableBlock()
         for block in blocks.reversed() where block.index >= lowest {
-            block.backward(dOut: dOut, x: residuals[block.index].pointer, dx: dIn, batch: b, tokens: n, workspace: workspace)
+            block.backward(
+                dOut: dOut, x: residuals[block.index].pointer, dx: dIn, batch: b, tokens: n,
+                needInputGradient: block.index > lowest || lowest == 0 && embeddingTrains, workspace: workspace)
             swap(&dOut, &dIn)
         }
         if lowest == 0, let images = lastImages { embedding.backward(dTokens: dOut, images: images.pointer) }
     }
 
     /// The lowest block whose backward has work: below it no gradient is needed.
+    private var embeddingTrains: Bool { embedding.parameters.contains(where: \.isTrainable) }
+
     private func lowestTrainableBlock() -> Int {
-        if embedding.parameters.contains(where: \.isTrainable) { return 0 }
+        if embeddingTrains { return 0 }
         return blocks.first { $0.parameters.contains(where: \.isTrainable) }?.index ?? blocks.count
     }
 }

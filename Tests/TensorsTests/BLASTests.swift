@@ -68,6 +68,18 @@ import Testing
         }
     }
 
+    @Test func fastKernelRestartOnlyWhenItHelps() {
+        #expect(BLASRuntime.restartNeeded(userCoreType: nil, activeCore: "Prescott", cpuHasAVX512: true))
+        #expect(!BLASRuntime.restartNeeded(userCoreType: "Prescott", activeCore: "Prescott", cpuHasAVX512: true))
+        #expect(!BLASRuntime.restartNeeded(userCoreType: nil, activeCore: "Prescott", cpuHasAVX512: false))
+        #expect(!BLASRuntime.restartNeeded(userCoreType: nil, activeCore: "SkylakeX", cpuHasAVX512: true))
+        #expect(!BLASRuntime.restartNeeded(userCoreType: nil, activeCore: "Cooperlake", cpuHasAVX512: true))
+        // This machine: the flags must agree with /proc/cpuinfo's.
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        #expect(BLASRuntime.cpuHasAVX512() == (info.contains(" avx512f ") && info.contains(" avx512bw ")
+            && info.contains(" avx512dq ") && info.contains(" avx512vl ")))
+    }
+
     @Test func runtimeReportsCoreAndThreads() {
         #expect(!BLASRuntime.coreName.isEmpty)
         #expect(BLASRuntime.threadCount >= 1)

@@ -100,8 +100,13 @@ public struct Merge: ModelTool {
     }
     let writer = try TensorWriter(
       path: path, metadata: merge.outputMetadata, tensors: merge.outputTensors, order: base.isSeekable ? .aligned : .asGiven)
+    // A live "tensor i/n" line on a terminal only: a merge has no epochs to log.
+    let progress = ProgressReporter(tool: Self.toolName, quiet: quietOption.quiet)
+    defer { progress.finish() }
     do {
-      try merge.run(into: writer)
+      try merge.run(into: writer) { done, total in
+        progress.update(ProgressEvent(stage: unmerge ? "unmerge" : "merge", step: done, steps: total))
+      }
       try writer.finish()
     } catch {
       writer.abort()

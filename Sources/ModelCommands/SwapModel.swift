@@ -48,9 +48,11 @@ struct BaseModel {
     if AdapterNames.isAdapter(tensors.keys) {
       throw SwapInputError("\(path): is an adapter, not a model; pass the base model first and this with --adapter")
     }
-    guard let text = reader.metadata[ViTConfig.metadataKey], let config = ViTConfig.fromJSON(text) else {
+    guard let text = reader.metadata[ViTConfig.metadataKey], var config = ViTConfig.fromJSON(text) else {
       throw SwapInputError("\(path): no '\(ViTConfig.metadataKey)' in the metadata: not a kswap ViT model")
     }
+    // A model merged with an adapter that added classes has more head rows than its config says.
+    if let head = tensors["head.weight"], head.rank == 2 { config.classes = head.shape[0] }
     if let problem = config.validationProblem() { throw SwapInputError("\(path): \(problem)") }
     guard config.classes > 0 else { throw SwapInputError("\(path): the model has no classification head") }
     self.config = config

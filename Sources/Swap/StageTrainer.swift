@@ -125,6 +125,14 @@ public final class StageTrainer {
 
   /// One optimisation step on a joined batch; returns the loss terms before the update.
   func trainStep(stageIndices: [Int], retainIndices: [Int], rate: Float) -> LossTerms {
+    let terms = computeGradients(stageIndices: stageIndices, retainIndices: retainIndices)
+    state.optimizer.update(network.trainable, rate: rate)
+    return terms
+  }
+
+  /// The stage objective on a joined batch and its gradient in every trainable parameter (replacing
+  /// what the gradients held): back-propagated loss terms plus alpha times the group-sparse gradient.
+  public func computeGradients(stageIndices: [Int], retainIndices: [Int]) -> LossTerms {
     let classes = network.classCount
     let images = stageSet.batch(stageIndices) + retainSet.batch(retainIndices)
     let count = stageIndices.count + retainIndices.count
@@ -151,7 +159,6 @@ public final class StageTrainer {
         }
       }
     }
-    state.optimizer.update(parameters, rate: rate)
     return terms
   }
 

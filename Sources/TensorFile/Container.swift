@@ -199,13 +199,17 @@ final class ContainerReader {
       throw corrupt("record holds \(readLittleEndian(header[8..<16])) raw bytes, expected \(tensor.byteCount) for \(tensor.dtype.name) \(tensor.shape)")
     }
     let checksum = readLittleEndian(header[16..<24])
-    guard let transform = PlaneLayout.Transform(rawValue: header[24]), header[26..<32].allSatisfy({ $0 == 0 }) else {
+    guard let transform = PlaneLayout.Transform(rawValue: header[24]), header[27..<32].allSatisfy({ $0 == 0 }) else {
       throw corrupt("unknown plane transform \(header[24]) or non-zero reserved bytes")
     }
     let lane = Int(header[25])
-    let layout = PlaneLayout(transform: transform, lane: lane)
+    let rotation = Int(header[26])
+    let layout = PlaneLayout(transform: transform, lane: lane, rotation: rotation)
     let validLane = transform == .none ? lane == 1 : [2, 4, 8].contains(lane)
-    guard validLane, tensor.byteCount % lane == 0 else { throw corrupt("plane count \(lane) does not fit transform \(transform) and \(tensor.byteCount) bytes") }
+    let validRotation = transform == .rotatedPlanes ? (1..<8 * lane).contains(rotation) : rotation == 0
+    guard validLane, validRotation, tensor.byteCount % lane == 0 else {
+      throw corrupt("plane count \(lane) and rotation \(rotation) do not fit transform \(transform) and \(tensor.byteCount) bytes")
+    }
     let planeSize = tensor.byteCount / lane
     let entries = lane
     let table = try input.readNext(entries * ContainerFormat.planeEntrySize, what: "the plane table", tensor: tensor.name)
@@ -258,14 +262,14 @@ final class ContainerWriter {
   func append(_ raw: UnsafeRawBufferPointer) throws {
     let ordinal = index.count
     let tensor = tensors[ordinal]
-    let layout = PlaneLayout.forDType(tensor.dtype)
+    let layout = PlaneLayout.forDType(tensor.dtype, level: level)
     let stored = PlaneSplitter.split(raw, layout: layout).map {
       codec.encode($0, level: level, float: layout.isFloat, mayBeRandom: layout.lane > 1)
     }
     let checksum = XXH64.hash(raw)
     var header = ContainerFormat.recordMagic + littleEndianBytes(UInt32(ordinal)) + littleEndianBytes(UInt64(raw.count))
-      + littleEndianBytes(checksum) + [layout.transform.rawValue, UInt8(layout.lane)]
-      + [UInt8](repeating: 0, count: 6)
+      + littleEndianBytes(checksum) + [layout.transform.rawValue, UInt8(layout.lane), UInt8(layout.rotation)]
+      + [UInt8](repeating: 0, count: 5)
     for plane in stored {
       header += [plane.encoding.rawValue] + [UInt8](repeating: 0, count: 7) + littleEndianBytes(UInt64(plane.bytes.count))
     }

@@ -223,6 +223,19 @@ final class MergeCommandTests: XCTestCase {
     XCTAssertEqual(result.standardError, "")
   }
 
+  func testNonFiniteResultIsRefusedNamingTheTensor() throws {
+    let dir = ScratchDirectory()
+    _ = try makeSetup(dir)
+    try write(dir.file("nan.safetensors"), [
+      (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 5], Array(repeating: 1, count: 15)),
+      (AdapterNames.loraB("blocks.0.mlp.fc1"), .f32, [6, 3], [.nan] + Array(repeating: 0, count: 17)),
+    ], metadata: LoRASettings(rank: 3, alpha: 6).metadata)
+    let result = run([dir.file("base.safetensors"), dir.file("nan.safetensors"), "-o", dir.file("out.safetensors")])
+    XCTAssertEqual(result.status, 2)
+    XCTAssertTrue(result.standardError.contains("blocks.0.mlp.fc1.weight"), result.standardError)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("out.safetensors")))
+  }
+
   func testUsageErrors() {
     XCTAssertEqual(run(["only-base.safetensors"]).status, 64)
     XCTAssertEqual(run(["-", "-"]).status, 64)

@@ -11,7 +11,7 @@ let workedExample: [UInt8] = [
 ] + Array(#"{"__metadata__":{"format":"pt"},"tensors":[{"name":"w","dtype":"F32","shape":[2]},{"name":"n","dtype":"U8","shape":[3]}]}"#.utf8) + [
   0x08, 0x3d, 0xb0, 0xf3, 0x23, 0x3b, 0x56, 0xb3,
   0x4b, 0x53, 0x54, 0x52, 0x00, 0x00, 0x00, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0,
-  0xef, 0x22, 0x1b, 0x06, 0xca, 0x68, 0xba, 0x54, 0x02, 0x04, 0, 0, 0, 0, 0, 0,
+  0xef, 0x22, 0x1b, 0x06, 0xca, 0x68, 0xba, 0x54, 0x02, 0x04, 0x01, 0, 0, 0, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
@@ -95,6 +95,21 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
     #expect(reader.tensors.allSatisfy { $0.storedByteCount != nil })
   }
 
+  @Test(arguments: [1, 3, 9, 19])
+  func everyLevelRoundTrips(level: Int) throws {
+    var tensors = [try weights("w", rows: 40, columns: 30, seed: 12)]
+    let values = try FloatConversion.floats(from: tensors[0].bytes, dtype: .f32)
+    for dtype in [DType.bf16, .f16, .f64] {
+      tensors.append((try TensorInfo(name: dtype.name, dtype: dtype, shape: [300]), try FloatConversion.bytes(from: Array(values.prefix(300)), dtype: dtype)))
+    }
+    // C64: pairs of F32.
+    tensors.append((try TensorInfo(name: "C64", dtype: .c64, shape: [300]), try FloatConversion.bytes(from: Array(values.prefix(600)), dtype: .f32)))
+    let scratch = ScratchDirectory()
+    try TensorWriter.write(path: scratch.file("l.kst"), format: .compressed(level: level), tensors: tensors)
+    let reader = try TensorReader(path: scratch.file("l.kst"))
+    for (info, bytes) in tensors { #expect(try reader.bytes(of: info.name) == bytes, "\(info.name) at level \(level)") }
+  }
+
   @Test func writesToAPipe() throws {
     let tensor = try weights("w", rows: 16, columns: 16, seed: 3)
     let bytes = try collectFromPipe { path in
@@ -172,8 +187,8 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
     return file + index + littleEndianBytes(UInt64(indexOffset)) + littleEndianBytes(UInt64(records.count)) + littleEndianBytes(XXH64.hash(index)) + ContainerFormat.trailerMagic
   }
 
-  func record(ordinal: UInt32, raw: [UInt8], transform: UInt8, lane: UInt8, planes: [(encoding: UInt8, bytes: [UInt8])]) -> [UInt8] {
-    var bytes = ContainerFormat.recordMagic + littleEndianBytes(ordinal) + littleEndianBytes(UInt64(raw.count)) + littleEndianBytes(XXH64.hash(raw)) + [transform, lane, 0, 0, 0, 0, 0, 0]
+  func record(ordinal: UInt32, raw: [UInt8], transform: UInt8, rotation: UInt8 = 0, lane: UInt8, planes: [(encoding: UInt8, bytes: [UInt8])]) -> [UInt8] {
+    var bytes = ContainerFormat.recordMagic + littleEndianBytes(ordinal) + littleEndianBytes(UInt64(raw.count)) + littleEndianBytes(XXH64.hash(raw)) + [transform, lane, rotation, 0, 0, 0, 0, 0]
     for plane in planes { bytes += [plane.encoding] + [UInt8](repeating: 0, count: 7) + littleEndianBytes(UInt64(plane.bytes.count)) }
     for plane in planes { bytes += plane.bytes }
     return bytes
@@ -199,12 +214,14 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
     let good = record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])
     #expect(kstError(fileAround(header: header, records: [good], rawSizes: [8], checksums: [XXH64.hash(raw)])) == nil)
     let bad: [(String, [UInt8])] = [
+      ("rotation 0 with transform 2", record(ordinal: 0, raw: raw, transform: 2, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
       ("transform 7", record(ordinal: 0, raw: raw, transform: 7, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
       ("lane 3", record(ordinal: 0, raw: raw, transform: 1, lane: 3, planes: [(0, [0, 0, 0]), (0, [0, 0, 0]), (0, [0, 0])])),
       ("ordinal", record(ordinal: 1, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
       ("encoding", record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(5, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
       ("stored size", record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42])])),
-      ("checksum", record(ordinal: 0, raw: raw, transform: 2, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
+      ("checksum", record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 1]), (0, [0x3c, 0x40, 0x42, 0x44])])),
+      ("rotated wrongly", record(ordinal: 0, raw: raw, transform: 2, rotation: 1, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
       ("not zstd", record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(1, [1, 2, 3]), (0, [0x3c, 0x40, 0x42, 0x44])])),
     ]
     for (what, record) in bad {

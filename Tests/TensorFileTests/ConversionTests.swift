@@ -84,8 +84,11 @@ import Testing
 
   @Test func planeSplitIsInvertible() {
     var generator = SeededGenerator(seed: 11)
-    for layout in [PlaneLayout(transform: .signedPlanes, lane: 2), PlaneLayout(transform: .signedPlanes, lane: 4),
-                   PlaneLayout(transform: .signedPlanes, lane: 8), PlaneLayout(transform: .planes, lane: 4), PlaneLayout(transform: .none, lane: 1)] {
+    for layout in [PlaneLayout(transform: .rotatedPlanes, lane: 2, rotation: 1), PlaneLayout(transform: .rotatedPlanes, lane: 2, rotation: 15),
+                   PlaneLayout(transform: .rotatedPlanes, lane: 4, rotation: 3), PlaneLayout(transform: .rotatedPlanes, lane: 8, rotation: 1),
+                   PlaneLayout(transform: .planes, lane: 2), PlaneLayout(transform: .planes, lane: 4), PlaneLayout(transform: .planes, lane: 8),
+                   PlaneLayout(transform: .none, lane: 1)] {
+      // 37 lanes of 8 bytes: whole 16-lane SIMD blocks and a scalar tail.
       let raw = randomBytes(8 * 37, using: &generator)
       let planes = raw.withUnsafeBytes { PlaneSplitter.split($0, layout: layout) }
       #expect(planes.count == layout.lane)
@@ -93,7 +96,10 @@ import Testing
     }
     // The sign move puts a float's exponent in the top plane: 1.0f (3f800000) -> 7f000000.
     let one: [UInt8] = [0, 0, 0x80, 0x3F]
-    let planes = one.withUnsafeBytes { PlaneSplitter.split($0, layout: PlaneLayout.forDType(.f32)) }
+    let planes = one.withUnsafeBytes { PlaneSplitter.split($0, layout: PlaneLayout.forDType(.f32, level: 3)) }
     #expect(planes == [[0], [0], [0], [0x7F]])
+    // Rotated by three (strong levels): 3f800000 -> fc000001.
+    let strong = one.withUnsafeBytes { PlaneSplitter.split($0, layout: PlaneLayout.forDType(.f32, level: 9)) }
+    #expect(strong == [[0x01], [0], [0], [0xFC]])
   }
 }

@@ -10,7 +10,7 @@ $PY "$blobs" forget.st a 60 5
 $PY "$blobs" forget-test.st a 20 6
 $PY "$blobs" retain.st b,c,d 60 7
 $PY "$blobs" retain-test.st b,c,d 20 8
-kswap-pretrain -q --train base.st --patch 4 --dim 16 --depth 2 --heads 2 --mlp-dim 32 --epochs 20 --batch-size 16 \
+kswap-pretrain -q --train base.st --patch 4 --dim 16 --depth 2 --heads 2 --mlp-dim 32 --epochs 40 --batch-size 16 \
   --warmup 10 --lr 5e-3 -o vit.st
 acc() { kswap-eval -q "$@" --json | $PY -c 'import json,sys; print(round(json.load(sys.stdin)["sets"][0]["accuracy"]))'; }
 [ "$(acc vit.st --set base-test.st)" -ge 90 ]

@@ -14,3 +14,6 @@ import json, sys
 r = json.load(sys.stdin)
 head = [c for t in r['tensors'] if t['name'] == 'head.weight' for c in t['changes']][0]
 assert head['max_abs'] == 0, head"
+# The adapter can come from stdin too, with its adapter_config.json named after it.
+kswap-merge "$F/base.safetensors" - "$F/rslora/adapter_config.json" < "$F/rslora/adapter_model.safetensors" -o stdin-adapter.safetensors
+kswap-diff "$F/merged-rslora.safetensors" stdin-adapter.safetensors --check --tolerance 1e-6

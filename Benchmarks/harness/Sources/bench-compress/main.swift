@@ -1,5 +1,6 @@
-// Usage: bench-compress IN.safetensors SCRATCH_DIR [REPEATS]
-// Packs IN into the compressed container and unpacks it again, REPEATS times (default 3), and
+// Usage: bench-compress IN.safetensors SCRATCH_DIR [REPEATS [LEVEL]]
+// Packs IN into the compressed container at zstd LEVEL (default 3) and unpacks it again, REPEATS
+// times (default 3), and
 // prints one JSON line: raw and stored bytes, best compress and decompress seconds (wall and
 // CPU). Checks the
 // round trip bit for bit.
@@ -9,12 +10,13 @@ import TensorFile
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-  FileHandle.standardError.write("usage: bench-compress IN.safetensors SCRATCH_DIR [REPEATS]\n".data(using: .utf8)!)
+  FileHandle.standardError.write("usage: bench-compress IN.safetensors SCRATCH_DIR [REPEATS [LEVEL]]\n".data(using: .utf8)!)
   exit(64)
 }
 let input = arguments[1]
 let packed = arguments[2] + "/bench.kst"
 let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 3 : 3
+let level = arguments.count > 4 ? Int(arguments[4]) ?? 3 : 3
 
 func now() -> Double { Date().timeIntervalSinceReferenceDate }
 
@@ -37,7 +39,7 @@ do {
   for _ in 0..<repeats {
     let start = now()
     let startCPU = cpu()
-    let writer = try TensorWriter(path: packed, format: .compressed, metadata: source.metadata,
+    let writer = try TensorWriter(path: packed, format: .compressed(level: level), metadata: source.metadata,
                                   tensors: tensors.map(\.info), order: .asGiven)
     for (info, bytes) in tensors { try writer.write(info.name, bytes: bytes) }
     try writer.finish()

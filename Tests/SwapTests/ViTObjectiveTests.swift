@@ -1,0 +1,62 @@
+import Testing
+import Tensors
+import ViT
+@testable import Swap
+
+/// The gradient a stage step applies (loss terms back-propagated through the ViT plus alpha times the
+/// group-sparse gradient) against central finite differences of the whole objective, for both stages.
+@Suite struct ViTObjectiveTests {
+  func setUp(_ kind: StageKind, bound: Float) -> (StageTrainer, [Int], [Int]) {
+    var generator = SeededGenerator(seed: 5)
+    let config = ViTConfig(imageSize: 4, patchSize: 2, channels: 1, dim: 8, depth: 2, heads: 2, mlpDim: 12, classes: 4)
+    let model = VisionTransformer(config: config, generator: &generator)
+    model.addLoRA(LoRAConfig(rank: 2, alpha: 2, initialization: .paper), generator: &generator)
+    // B starts at zero; give it values so every LoRA path carries gradient.
+    for layer in model.linears { if let b = layer.lora?.b.value { for i in 0..<b.count { b.pointer[i] = generator.uniform(-0.5, 0.5) } } }
+    let network = ViTNetwork(model: model)
+    network.setTrainable(.lora)
+    var random = TrainingRandom(seed: 1)
+    func set(_ labels: [Int]) -> LabeledImages {
+      LabeledImages(pixels: .floats((0..<(labels.count * 16)).map { _ in random.unitFloat() }), labels: labels,
+                    channels: 1, height: 4, width: 4, mean: [0.5], std: [0.25])
+    }
+    var settings = StageSettings(kind: kind)
+    settings.weights = LossWeights(beta: 0.3, alpha: 0.05, bound: bound)
+    let trainer = StageTrainer(network: network, settings: settings, stageSet: set([0, 3, 3]),
+                               retainSet: set([1, 2, 0, 1]), seed: 0)
+    return (trainer, [0, 1, 2], [0, 1, 2, 3])
+  }
+
+  func check(_ kind: StageKind, bound: Float) {
+    let (trainer, stage, retain) = setUp(kind, bound: bound)
+    let network = trainer.network
+    #expect(network.sparseGroups.count == 2 && network.sparseGroups.allSatisfy { $0.count == 4 })
+    _ = trainer.computeGradients(stageIndices: stage, retainIndices: retain)
+    let analytic = network.trainable.map { $0.requiredGradient.scalars }
+    var worst: Float = 0
+    for (p, parameter) in network.trainable.enumerated() {
+      for i in stride(from: 0, to: parameter.value.count, by: 5) {
+        let x = parameter.value.pointer[i]
+        let h: Float = 1e-2
+        parameter.value.pointer[i] = x + h
+        let up = trainer.computeGradients(stageIndices: stage, retainIndices: retain).total
+        parameter.value.pointer[i] = x - h
+        let down = trainer.computeGradients(stageIndices: stage, retainIndices: retain).total
+        parameter.value.pointer[i] = x
+        let numeric = (up - down) / (2 * h)
+        worst = max(worst, abs(numeric - analytic[p][i]) / max(1e-2, abs(numeric) + abs(analytic[p][i])))
+      }
+    }
+    #expect(worst < 2e-2, "worst relative gradient error \(worst)")
+  }
+
+  @Test func learningStageGradientMatchesFiniteDifferences() { check(.learn, bound: 0) }
+  @Test func forgettingStageGradientMatchesFiniteDifferences() { check(.forget, bound: 105) }
+
+  @Test func forgettingPastTheBoundLeavesOnlyRetainAndSparsity() {
+    // With BND below the forget CE the forget term is 0: the objective is CE(retain) + alpha * GS.
+    let (trainer, stage, retain) = setUp(.forget, bound: 0.01)
+    let terms = trainer.computeGradients(stageIndices: stage, retainIndices: retain)
+    #expect(abs(terms.total - (terms.retainCE + 0.05 * terms.groupSparse)) < 1e-5)
+  }
+}

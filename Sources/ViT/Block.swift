@@ -19,10 +19,15 @@ final class Workspace {
 public final class Block {
     /// The block index.
     public let index: Int
+    /// `blocks.N.norm1`, before attention.
     public let norm1: LayerNorm
+    /// `blocks.N.attn`.
     public let attention: Attention
+    /// `blocks.N.norm2`, before the MLP.
     public let norm2: LayerNorm
+    /// `blocks.N.mlp.fc1`, D → MLP width.
     public let fc1: Linear
+    /// `blocks.N.mlp.fc2`, MLP width → D.
     public let fc2: Linear
     /// LayerScale gammas (D), named `blocks.N.ls1.gamma` / `ls2.gamma`; nil in plain ViTs.
     public let layerScale1: Parameter?

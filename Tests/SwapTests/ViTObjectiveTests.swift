@@ -60,3 +60,45 @@ import ViT
     #expect(abs(terms.total - (terms.retainCE + 0.05 * terms.groupSparse)) < 1e-5)
   }
 }
+
+@Suite struct FreshAdapterTests {
+  /// A fresh adapter has B = 0, so only B gets gradient on the first step; it must get some.
+  @Test func freshLoRAGetsAGradientInB() {
+    var generator = SeededGenerator(seed: 5)
+    let config = ViTConfig(imageSize: 4, patchSize: 2, channels: 1, dim: 8, depth: 2, heads: 2, mlpDim: 12, classes: 4)
+    let model = VisionTransformer(config: config, generator: &generator)
+    model.addLoRA(LoRAConfig(rank: 2, alpha: 1, initialization: .paper), generator: &generator)
+    let network = ViTNetwork(model: model)
+    network.setTrainable(.lora)
+    var random = TrainingRandom(seed: 1)
+    let images = (0..<(3 * 16)).map { _ in random.unitFloat() }
+    _ = network.trainingForward(images, shape: [3, 1, 4, 4])
+    for p in network.trainable { p.zeroGradient() }
+    network.backward((0..<12).map { _ in random.unitFloat() - 0.5 })
+    for p in network.trainable where p.name.contains("lora_B") {
+      #expect(p.requiredGradient.scalars.contains { $0 != 0 }, "\(p.name) has no gradient")
+    }
+  }
+}
+
+extension FreshAdapterTests {
+  @Test func aForgettingStepMovesAFreshAdapter() {
+    var generator = SeededGenerator(seed: 5)
+    let config = ViTConfig(imageSize: 4, patchSize: 2, channels: 1, dim: 8, depth: 2, heads: 2, mlpDim: 12, classes: 4)
+    let model = VisionTransformer(config: config, generator: &generator)
+    model.addLoRA(LoRAConfig(rank: 2, alpha: 1, initialization: .paper), generator: &generator)
+    let network = ViTNetwork(model: model)
+    network.setTrainable(.lora)
+    var random = TrainingRandom(seed: 1)
+    func set(_ labels: [Int]) -> LabeledImages {
+      LabeledImages(pixels: .floats((0..<(labels.count * 16)).map { _ in random.unitFloat() }), labels: labels,
+                    channels: 1, height: 4, width: 4, mean: [0.5], std: [0.25])
+    }
+    let trainer = StageTrainer(network: network, settings: StageSettings(kind: .forget), stageSet: set([0, 0]),
+                               retainSet: set([1, 2, 3]), seed: 0)
+    trainer.runEpoch()
+    for p in network.trainable where p.name.contains("lora_B") {
+      #expect(p.value.scalars.contains { abs($0) > 1e-3 }, "\(p.name) did not move")
+    }
+  }
+}

@@ -14,7 +14,8 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let package = Package(
   name: "kswap",
   products: (["kswap"] + (fileTools + modelTools).map { "kswap-\($0)" })
-    .map { .executable(name: $0, targets: [$0]) },
+    .map { .executable(name: $0, targets: [$0]) }
+    + [.library(name: "TensorFile", targets: ["TensorFile"])],  // also used by Benchmarks/harness
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
   ],
@@ -29,7 +30,8 @@ let package = Package(
     // Libraries, leaves first.
     .target(name: "TensorFile", dependencies: ["CZstd"]),
     .target(name: "Importers", dependencies: ["TensorFile", "CArchive", "CPNG", "CJPEG"]),
-    .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+    .target(name: "CKernels"),  // AVX-512 elementwise loops for Tensors, chosen at run time
+    .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"]),
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile"]),
     .target(name: "Swap", dependencies: ["ViT"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
@@ -39,6 +41,8 @@ let package = Package(
 
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
     .executableTarget(name: "kswap"),
+    // Benchmark (Scripts/bench-train), not a product: the training step timed in-process.
+    .executableTarget(name: "bench-train", dependencies: ["ViT"], path: "Benchmarks/TrainBench"),
 
     // Tests, one target per module.
     .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),

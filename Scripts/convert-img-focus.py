@@ -85,7 +85,7 @@ def to_dtype(array: np.ndarray, dtype: str) -> tuple:
 def write_safetensors(path: Path, tensors: dict, dtype: str, metadata: dict) -> None:
     entries = sorted(((name, *to_dtype(array, dtype), list(array.shape)) for name, array in tensors.items()),
                      key=lambda e: (-DTYPE_RANK.index(e[1]), e[0].encode()))
-    header = {"__metadata__": metadata}
+    header = {"__metadata__": dict(sorted(metadata.items(), key=lambda item: item[0].encode()))}  # as kswap writes it
     offset = 0
     for name, dtype_name, data, shape in entries:
         header[name] = {"dtype": dtype_name, "shape": shape, "data_offsets": [offset, offset + len(data)]}

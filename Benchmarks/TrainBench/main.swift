@@ -43,6 +43,11 @@ let labels = (0..<batch).map { $0 % classes }
 let dLogits = Tensor(shape: [batch, classes])
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+func cpuTime() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
 
 @MainActor func trainStep() -> Float {
     model.zeroGradients()
@@ -55,6 +60,7 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 for _ in 0..<warmup { _ = trainStep() }
 var best = Double.infinity, total = 0.0
+let cpu0 = cpuTime()
 for _ in 0..<steps {
     let t0 = now()
     _ = trainStep()
@@ -62,6 +68,7 @@ for _ in 0..<steps {
     best = min(best, t)
     total += t
 }
+let cpuPerStep = (cpuTime() - cpu0) / Double(steps)
 var forwardBest = Double.infinity
 for _ in 0..<max(2, steps / 2) {
     let t0 = now()
@@ -87,7 +94,7 @@ func peakRSSMiB() -> Double {
 }
 
 let result: [String: Any] = [
-    "train_img_s": Double(batch) / best, "train_img_s_mean": Double(batch * steps) / total,
+    "train_img_s": Double(batch) / best, "cpu_s_per_step": cpuPerStep, "train_img_s_mean": Double(batch * steps) / total,
     "forward_img_s": Double(batch) / forwardBest,
     "train_gflops": trainFlops * Double(batch) / best / 1e9, "forward_gflops": forwardFlops * Double(batch) / forwardBest / 1e9,
     "train_gflop_per_img": trainFlops / 1e9, "peak_mib": peakRSSMiB(), "blas": BLASRuntime.summary,

@@ -50,7 +50,8 @@ public struct Inspect: Tool {
       try readStream(reader, into: &rows)
     }
     let report = Report(
-      file: file, format: reader.format, fileBytes: fileSize(file), metadata: reader.metadata,
+      file: file, format: reader.format, fileBytes: reader.format == .sharded ? nil : fileSize(file),
+      metadata: reader.metadata,
       filter: filter, rows: rows, withStatistics: stats)
     Console.current.write(json.json ? report.json().rendered() + "\n" : report.table())
   }

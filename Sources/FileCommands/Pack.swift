@@ -10,18 +10,19 @@ import ToolSupport
 public struct Pack: Tool {
   public static let configuration = CommandConfiguration(
     commandName: "kswap-pack",
-    abstract: "Convert, compress, select, rename and re-tag the tensors of a weight file.",
+    abstract: "Convert, compress, select, rename and re-tag weight files; import data and datasets.",
     discussion: """
-      Reads plain safetensors, .kst or a sharded checkpoint's index.json (joining its shards) and \
-      writes one file, plain or compressed, a tensor at a time. Without --compress or --plain the \
-      output keeps the input's form. The output file is written beside its destination and renamed \
-      into place when complete. Exit status: 0 success, 2 bad input or failure, 64 usage error.
+      Reads plain safetensors, .kst or a sharded checkpoint's index.json (joining its shards), or \
+      imports IDX, CSV, numpy, image folders and PyTorch checkpoints (see IMPORTING AND DATASETS), \
+      and writes one file, plain or compressed, a tensor at a time. Without --compress or --plain \
+      the output keeps the input's form. The output file is written beside its destination and \
+      renamed into place when complete. Exit status: 0 success, 2 bad input or failure, 64 usage error.
       """,
     version: ToolVersion.text())
 
   @Argument(
     help: ArgumentHelp(
-      "The input: safetensors, .kst, a sharded checkpoint's *.index.json, or '-' for stdin.",
+      "The input: safetensors, .kst, a sharded checkpoint's *.index.json, a file to import, or '-' for stdin.",
       valueName: "input"))
   public var input: String
 
@@ -198,42 +199,4 @@ public struct Pack: Tool {
       return (String(text[..<equals]), String(text[text.index(after: equals)...]))
     }
   }
-}
-
-/// A pipe's selected tensors copied to a temporary plain file, so they can be read in any order.
-/// Needed only when a stream's order differs from the output's aligned order; the file is removed
-/// when the spool goes away.
-final class Spool {
-  let path: String
-  let reader: TensorReader
-
-  init(_ plan: PackPlan, from source: PackSource) throws {
-    var template = Array("\(temporaryDirectory())/kswap-pack-spool-XXXXXX".utf8CString)
-    let descriptor = mkstemp(&template)
-    guard descriptor >= 0 else { throw ToolError.system(temporaryDirectory(), "cannot create a spool file") }
-    close(descriptor)
-    path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    do {
-      let wanted = Set(plan.tensors.map(\.source.name))
-      let writer = try TensorWriter(
-        path: path, format: .safetensors, tensors: plan.tensors.map(\.source), order: .asGiven)
-      try source.forEachTensor { info, bytes in
-        if wanted.contains(info.name) { try writer.write(info.name, bytes: bytes) }
-      }
-      try writer.finish()
-      reader = try TensorReader(path: path)
-    } catch {
-      unlink(path)
-      throw error
-    }
-  }
-
-  deinit {
-    unlink(path)
-  }
-}
-
-private func temporaryDirectory() -> String {
-  guard let directory = getenv("TMPDIR") else { return "/tmp" }
-  return String(cString: directory)
 }

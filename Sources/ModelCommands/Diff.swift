@@ -63,6 +63,12 @@ public struct Diff: ModelTool {
     let console = Console.current
     for file in files { try InputPath.check(file) }
     let report = try DiffRunner.run(operands: files, tolerance: tolerance)
+    if metrics.contains(where: \.isAdapterMetric), !metrics.allSatisfy(\.isAdapterMetric) {
+      throw ValidationError("--metric norm and delta (LoRA norms per file) cannot be mixed with l2, relative, cosine, max-abs (changes against the first file)")
+    }
+    if report.mode == .adapters, files.count < 2, metrics.contains(where: { !$0.isAdapterMetric }) {
+      throw ValidationError("--metric \(metrics[0].rawValue) compares files; give two or more")
+    }
     if report.mode == .checkpoints {
       guard files.count >= 2 else { throw ValidationError("give at least two files; a single file must be a LoRA adapter") }
       if let metric = metrics.first(where: \.isAdapterMetric) {

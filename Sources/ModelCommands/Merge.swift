@@ -48,7 +48,7 @@ public struct Merge: ModelTool {
   public func validate() throws {
     guard operands.count >= 2 else { throw ValidationError("give the base model and at least one adapter") }
     guard operands.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("'-' (stdin) can be given only once") }
-    guard !operands[0].hasSuffix(".json"), operands.count > 1, !operands[1].hasSuffix(".json") else {
+    guard !Self.isConfig(operands[1]) else {
       throw ValidationError("an adapter_config.json must follow its adapter_model.safetensors")
     }
     if let dtype, DType(name: dtype.uppercased()).map(\.isConvertibleFloat) != true {
@@ -57,11 +57,15 @@ public struct Merge: ModelTool {
     guard weights.allSatisfy(\.isFinite) else { throw ValidationError("--weight must be a finite number") }
   }
 
+  /// A JSON operand after the base is an adapter_config.json (a sharded checkpoint's *.index.json
+  /// is a tensor file).
+  static func isConfig(_ operand: String) -> Bool { operand.hasSuffix(".json") && !operand.hasSuffix(".index.json") }
+
   /// The adapter operands, each with the adapter_config.json that follows it, if any.
   var adapterOperands: [(path: String, config: String?)] {
     var list: [(path: String, config: String?)] = []
     for operand in operands.dropFirst() {
-      if operand.hasSuffix(".json"), let last = list.last, last.config == nil {
+      if Self.isConfig(operand), let last = list.last, last.config == nil {
         list[list.count - 1].config = operand
       } else {
         list.append((operand, nil))

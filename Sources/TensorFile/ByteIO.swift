@@ -118,32 +118,50 @@ final class InputFile {
     return bytes
   }
 
+  /// The next `count` bytes in order, into `buffer[0..<count]`. The buffer is reused: it only
+  /// grows, and on a stream only as data arrives (so a lying count fails with `truncated` first).
+  func readNext(_ count: Int, into buffer: inout [UInt8], what: @autoclosure () -> String, tensor: String? = nil) throws {
+    func ensure(_ size: Int, keeping kept: Int) {
+      guard buffer.count < size else { return }
+      var grown = [UInt8](unsafeUninitializedCapacity: max(size, min(count, 2 * buffer.count))) { $1 = $0.count }
+      grown.withUnsafeMutableBufferPointer { out in buffer.withUnsafeBufferPointer { old in
+        _ = out.initialize(from: old.prefix(kept))
+      } }
+      buffer = grown
+    }
+    if isSeekable {
+      guard let size, count <= size - position else {
+        throw TensorFileError(.truncated, file: displayName, tensor: tensor,
+                              "file ends before the \(count) bytes of \(what()) at offset \(position)")
+      }
+      ensure(count, keeping: 0)
+      let got = try buffer.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]), at: position) }
+      guard got == count else {
+        throw TensorFileError(.truncated, file: displayName, tensor: tensor, "file ends inside \(what())")
+      }
+      position += count
+      return
+    }
+    var filled = 0
+    while filled < count {
+      let chunk = min(streamChunk, count - filled)
+      ensure(filled + chunk, keeping: filled)
+      let got = try buffer.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[filled..<filled + chunk]), at: nil) }
+      position += got
+      filled += got
+      if got < chunk {
+        throw TensorFileError(.truncated, file: displayName, tensor: tensor,
+                              "input ends after \(filled) of the \(count) bytes of \(what())")
+      }
+    }
+  }
+
   /// Up to `count` bytes in order; fewer only when the input ends first.
   func readUpTo(_ count: Int) throws -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: count)
     let got = try bytes.withUnsafeMutableBytes { try fill($0, at: isSeekable ? position : nil) }
     position += got
     return Array(bytes[0..<got])
-  }
-
-  /// Skips `count` bytes in order (reads and discards them on a stream).
-  func skipNext(_ count: Int, what: @autoclosure () -> String) throws {
-    if isSeekable {
-      guard let size, count <= size - position else {
-        throw TensorFileError(.truncated, file: displayName, "file ends inside \(what())")
-      }
-      position += count
-      return
-    }
-    var left = count
-    var scratch = [UInt8](repeating: 0, count: min(count, 1 << 20))
-    while left > 0 {
-      let chunk = min(left, scratch.count)
-      let got = try scratch.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[0..<chunk]), at: nil) }
-      position += got
-      if got < chunk { throw TensorFileError(.truncated, file: displayName, "input ends inside \(what())") }
-      left -= chunk
-    }
   }
 
   /// True when no byte follows the current position (reads one byte on a stream to find out).

@@ -22,6 +22,7 @@ struct XXH64 {
     bytes.withUnsafeBytes { hash($0) }
   }
 
+  @_optimize(speed)  // fast in debug builds too
   static func hash(_ buffer: UnsafeRawBufferPointer) -> UInt64 {
     let count = buffer.count
     var offset = 0

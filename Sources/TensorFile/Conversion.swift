@@ -37,6 +37,7 @@ public enum FloatConversion {
   public static func float(float16Bits bits: UInt16) -> Float { Float(Float16(bitPattern: bits)) }
 
   /// Raw little-endian bytes of an F16, BF16, F32 or F64 tensor as Floats (F64 rounds to nearest even).
+  @_optimize(speed)  // hot loops: fast in debug builds too
   public static func floats(from bytes: [UInt8], dtype: DType, file: String = "<tensor>", tensor: String? = nil) throws -> [Float] {
     guard dtype.isConvertibleFloat else {
       throw TensorFileError(.conversion, file: file, tensor: tensor, "cannot read \(dtype.name) as Float; expected F16, BF16, F32 or F64")
@@ -64,6 +65,7 @@ public enum FloatConversion {
   }
 
   /// Floats as the raw little-endian bytes of an F16, BF16, F32 or F64 tensor.
+  @_optimize(speed)
   public static func bytes(from floats: [Float], dtype: DType, file: String = "<tensor>", tensor: String? = nil) throws -> [UInt8] {
     guard dtype.isConvertibleFloat else {
       throw TensorFileError(.conversion, file: file, tensor: tensor, "cannot write Float as \(dtype.name); expected F16, BF16, F32 or F64")
@@ -84,6 +86,7 @@ public enum FloatConversion {
   }
 
   /// Converts raw bytes between F16, BF16, F32 and F64 with a single rounding to nearest even.
+  @_optimize(speed)
   public static func convert(_ bytes: [UInt8], from source: DType, to target: DType, file: String = "<tensor>", tensor: String? = nil) throws -> [UInt8] {
     if source == target { return bytes }
     guard source.isConvertibleFloat, target.isConvertibleFloat else {

@@ -90,6 +90,10 @@ public final class TensorReader {
       return try input.read(at: dataStart + offsets[index], count: info.byteCount,
                             what: "the tensor's data", tensor: name)
     case let .compressed(container):
+      guard container.input.isSeekable else {
+        throw TensorFileError(.notSeekable, file: displayName, tensor: name,
+                              "random access needs a regular file; a pipe can only be read in order")
+      }
       return try container.bytes(ofTensorAt: index)
     case let .sharded(shards, shardOf):
       return try shards[shardOf[name]!].bytes(of: name)
@@ -170,8 +174,8 @@ public final class TensorReader {
     }
     let header = try SafetensorsHeader.parse(headerBytes, file: file)
     let dataStart = 8 + headerLength
-    if let size = input.size, dataStart + header.dataSize != size {
-      let detail = dataStart + header.dataSize > size
+    if let size = input.size, header.dataSize != size - dataStart {
+      let detail = header.dataSize > size - dataStart
         ? "the file is truncated: tensors need \(header.dataSize) data bytes, it has \(size - dataStart)"
         : "\(size - dataStart - header.dataSize) bytes follow the last tensor"
       throw TensorFileError(.metadataIncompleteBuffer, file: file, "incomplete metadata, file not fully covered: \(detail)")

@@ -9,8 +9,12 @@ public final class TensorWriter {
     /// The .kst container; `level` is the zstd level (default 3).
     case compressed(level: Int)
 
-    public static let compressed = Format.compressed(level: 3)
+    public static let compressed = Format.compressed(level: TensorWriter.defaultCompressionLevel)
   }
+
+  /// zstd levels the compressed format accepts (negative: zstd's fast levels), and the default.
+  public static var compressionLevels: ClosedRange<Int> { ZstdCodec.levelRange }
+  public static let defaultCompressionLevel = ZstdCodec.defaultLevel
 
   public enum Order: Sendable {
     /// The reference writer's order (dtype widest first, then name), so every tensor is aligned

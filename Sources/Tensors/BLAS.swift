@@ -10,8 +10,43 @@ public enum BLAS {
     ///
     /// op(A) is (m, k), op(B) is (k, n), C is (m, n); `lda`, `ldb`, `ldc` are the row strides of the
     /// stored matrices, so strided views (one head of a fused qkv buffer) need no copy.
-    @inlinable
+    ///
+    /// Big products are split into row (or column) blocks that the `Parallel` threads compute at
+    /// once, each through single-threaded OpenBLAS. Each element of C is still one dot product over
+    /// the same k (the tests check the split gives the same bits as one call).
     public static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        let t = Parallel.threads
+        // Below ~4 MFLOP a split costs more than it saves; blocks keep at least 32 rows or columns.
+        if t == 1 || m * n * k < 2_000_000 || (m < 64 && n < 64) {
+            sgemmRaw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        let alongRows = m >= n
+        let size = alongRows ? m : n, chunks = min(t, size / 32)
+        if chunks < 2 {
+            sgemmRaw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        Parallel.forChunks(chunks) { i in
+            let lo = size * i / chunks, hi = size * (i + 1) / chunks
+            if alongRows {
+                // Rows lo..<hi of op(A) and C.
+                sgemmRaw(transA, transB, hi - lo, n, k, alpha, a + (transA ? lo : lo * lda), lda, b, ldb, beta, c + lo * ldc, ldc)
+            } else {
+                // Columns lo..<hi of op(B) and C.
+                sgemmRaw(transA, transB, m, hi - lo, k, alpha, a, lda, b + (transB ? lo * ldb : lo), ldb, beta, c + lo, ldc)
+            }
+        }
+    }
+
+    /// The same product on the calling thread only, for callers that already run in parallel.
+    public static func gemmSerial(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
@@ -21,13 +56,13 @@ public enum BLAS {
         sgemmRaw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
-    @usableFromInline
     static func sgemmRaw(
         _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
         precondition(lda >= (transA ? m : k) && ldb >= (transB ? k : n) && ldc >= n, "gemm strides")
+        _ = BLASRuntime.initialThreads  // makes sure OpenBLAS runs single-threaded
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c,
@@ -60,9 +95,10 @@ public enum BLAS {
 /// the only reliable fix is to set the variable and start the program again:
 /// `selectFastKernels()` does that. Results are the same to float rounding.
 ///
-/// Tests cannot re-exec their runner; they get the fast kernels when the environment already has
-/// `OPENBLAS_CORETYPE=SkylakeX` (`Scripts/test` exports it on AVX-512 CPUs). Without it tests pass
-/// too, just slower.
+/// Tests cannot re-exec their runner, so they run on whatever kernels the environment gives; they
+/// pass with either (shapes are tiny, and a test compares sgemm with a naive product). For the fast
+/// kernels in tests, export `OPENBLAS_CORETYPE=SkylakeX` before `swift test` on an AVX-512 CPU; it
+/// changes results only by float rounding.
 public enum BLASRuntime {
     /// The kernel family OpenBLAS is using ("SkylakeX", "Prescott", ...).
     public static var coreName: String {
@@ -70,11 +106,22 @@ public enum BLASRuntime {
         return String(cString: name)
     }
 
-    /// The number of threads OpenBLAS uses for one product.
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    /// The number of threads kswap computes with (products and elementwise loops).
+    ///
+    /// Starts as OpenBLAS's own count (so `OPENBLAS_NUM_THREADS` is honoured). kswap splits
+    /// products over its threads itself and runs OpenBLAS single-threaded inside each: OpenBLAS's
+    /// thread pool otherwise spins between products and takes the cores the elementwise loops need.
+    public static var threadCount: Int { Parallel.threads }
 
-    /// Sets the number of threads OpenBLAS uses for one product.
-    public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// Sets the number of threads kswap computes with.
+    public static func setThreadCount(_ n: Int) { Parallel.setThreads(n) }
+
+    /// OpenBLAS's thread count at start-up; afterwards OpenBLAS is kept at one thread.
+    static let initialThreads: Int = {
+        let n = Int(openblas_get_num_threads())
+        openblas_set_num_threads(1)
+        return max(1, n)
+    }()
 
     /// A one-line description for `--version`: "OpenBLAS core SkylakeX, 2 threads".
     public static var summary: String { "OpenBLAS core \(coreName), \(threadCount) threads" }
@@ -92,14 +139,18 @@ public enum BLASRuntime {
     /// Call it before reading stdin or starting threads: the restarted process must see the same
     /// untouched inputs.
     public static func selectFastKernels() {
-        guard getenv("OPENBLAS_CORETYPE") == nil,
-              !avx512Cores.contains(coreName.lowercased()),
-              cpuHasAVX512()
-        else { return }
+        let user = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        guard restartNeeded(userCoreType: user, activeCore: coreName, cpuHasAVX512: cpuHasAVX512()) else { return }
         setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // Only reached when exec failed: undo the variable so children see the user's environment.
         unsetenv("OPENBLAS_CORETYPE")
+    }
+
+    /// The decision `selectFastKernels` makes: restart only when the user left the variable unset,
+    /// the CPU has AVX-512 and OpenBLAS chose a core slower than SkylakeX.
+    static func restartNeeded(userCoreType: String?, activeCore: String, cpuHasAVX512: Bool) -> Bool {
+        userCoreType == nil && cpuHasAVX512 && !avx512Cores.contains(activeCore.lowercased())
     }
 
     /// Whether /proc/cpuinfo lists the AVX-512 subsets OpenBLAS's SkylakeX kernels use.

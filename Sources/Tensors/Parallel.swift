@@ -6,8 +6,31 @@ import Dispatch
 /// number of threads. Small jobs run on the calling thread: below about 64k elements the
 /// hand-off costs more than it saves.
 public enum Parallel {
-    /// The number of threads kernels split work over; follows OpenBLAS's thread count.
-    public static var threads: Int { max(1, BLASRuntime.threadCount) }
+    /// The number of threads work is split over (OpenBLAS's count at start-up unless set).
+    public static var threads: Int {
+        if let chosen = chosenThreads { return chosen }
+        return BLASRuntime.initialThreads
+    }
+
+    nonisolated(unsafe) private static var chosenThreads: Int?
+
+    /// Sets the thread count (at least 1); call before starting work, not during it.
+    public static func setThreads(_ n: Int) {
+        _ = BLASRuntime.initialThreads  // OpenBLAS goes single-threaded either way
+        chosenThreads = max(1, n)
+    }
+
+    /// Calls `body(i)` for i in 0..<chunks, in parallel.
+    public static func forChunks(_ chunks: Int, _ body: (Int) -> Void) {
+        if chunks <= 1 {
+            if chunks == 1 { body(0) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { shared.value($0) }
+        }
+    }
 
     /// Calls `body` on disjoint sub-ranges covering `0..<rows`, in parallel when `rows * cost` is big.
     ///

@@ -1,9 +1,29 @@
+import CKernels
+
 /// Softmax over the last dimension and the cross-entropy loss on logits.
 public enum SoftmaxKernel {
     /// y = softmax(x) row by row; `y` may be `x`.
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
         Parallel.forRows(rows, cost: dim * 6) { range in
-            for r in range { row(x + r * dim, y + r * dim, dim) }
+            forwardSerial(x: x + range.lowerBound * dim, y: y + range.lowerBound * dim, rows: range.count, dim: dim)
+        }
+    }
+
+    /// Softmax of `rows` rows on the calling thread (for callers already running in parallel).
+    public static func forwardSerial(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
+        if kswap_softmax_rows(x, y, rows, dim) != 0 { return }
+        for r in 0..<rows { row(x + r * dim, y + r * dim, dim) }
+    }
+
+    /// The backward pass on the calling thread; `dx` may be `dy`.
+    public static func backwardSerial(
+        y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, dim: Int
+    ) {
+        for r in 0..<rows {
+            let yr = y + r * dim, dyr = dy + r * dim, dxr = dx + r * dim
+            var s: Float = 0
+            for i in 0..<dim { s += yr[i] * dyr[i] }
+            for i in 0..<dim { dxr[i] = yr[i] * (dyr[i] - s) }
         }
     }
 
@@ -13,7 +33,7 @@ public enum SoftmaxKernel {
         for i in 0..<dim { m = max(m, x[i]) }
         var s: Float = 0
         var i = 0
-        var lanes = Float8()
+        var lanes = Lanes8()
         while i + 8 <= dim {
             let e = FastMath.exp(FastMath.load(x + i) - m)
             FastMath.store(e, y + i)

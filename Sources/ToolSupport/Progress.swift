@@ -7,7 +7,9 @@ public struct ProgressEvent: Sendable {
   public var stage: String
   public var epoch: Int?
   public var epochs: Int?
+  /// The step within the current epoch (or within the stage when there are no epochs).
   public var step: Int
+  /// Steps per epoch (or in the stage).
   public var steps: Int?
   /// Shown in order as `name value`, e.g. `[("loss", 0.41), ("acc", 0.93)]`.
   public var values: [(String, Double)]
@@ -42,8 +44,9 @@ public final class ProgressReporter {
   private let quiet: Bool
   private let clock: () -> Double
   private let redrawInterval: Double
-  private var started: Double?
-  private var stageStart: (stage: String, time: Double, step: Int)?
+  /// Where the current stage and epoch began: rates are measured within one epoch, so the time
+  /// spent between epochs (evaluation, checkpoints) does not dilute them.
+  private var window: (stage: String, epoch: Int?, time: Double, step: Int)?
   private var lastDraw = -Double.infinity
   private var lineWidth = 0
 
@@ -107,22 +110,30 @@ public final class ProgressReporter {
     for (name, value) in event.values { parts.append("\(name) \(formatValue(value))") }
     if let rate = rate(event, now: now) {
       parts.append(String(format: "%.1f steps/s", rate))
-      if let steps = event.steps, event.step < steps, rate > 0 {
-        parts.append("ETA " + formatDuration(Double(steps - event.step) / rate))
+      if let remaining = remainingSteps(event), remaining > 0, rate > 0 {
+        parts.append("ETA " + formatDuration(Double(remaining) / rate))
       }
     }
     return parts.joined(separator: "  ")
   }
 
   private func note(_ event: ProgressEvent, now: Double) {
-    if started == nil { started = now }
-    if stageStart?.stage != event.stage { stageStart = (event.stage, now, 0) }
+    if window?.stage != event.stage || window?.epoch != event.epoch {
+      window = (event.stage, event.epoch, now, event.step)
+    }
   }
 
-  /// Steps per second since the stage began; nil until there is enough time to measure.
+  /// Steps per second since the first report of this epoch; nil until there is something to measure.
   private func rate(_ event: ProgressEvent, now: Double) -> Double? {
-    guard let start = stageStart, now - start.time > 0.001, event.step > start.step else { return nil }
-    return Double(event.step - start.step) / (now - start.time)
+    guard let window, now - window.time > 0.001, event.step > window.step else { return nil }
+    return Double(event.step - window.step) / (now - window.time)
+  }
+
+  /// Steps left in this epoch plus those of the epochs after it.
+  private func remainingSteps(_ event: ProgressEvent) -> Int? {
+    guard let steps = event.steps else { return nil }
+    let laterEpochs = event.epoch.flatMap { epoch in event.epochs.map { max(0, $0 - epoch) } } ?? 0
+    return max(0, steps - event.step) + laterEpochs * steps
   }
 
   private func draw(_ text: String) {

@@ -26,30 +26,28 @@ public final class Attention {
 
     /// softmax(q kᵀ / √d) v for every batch element and head.
     ///
+    /// The batch is split over the `Parallel` threads; each runs its heads' small products serially.
+    ///
     /// - Parameters:
     ///   - qkvOut: (B·N, 3D) from the qkv projection.
     ///   - probs: (B, H, N, N), written; kept for backward.
     ///   - out: (B·N, D), the concatenated heads, written.
     func core(qkvOut: UnsafePointer<Float>, probs: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int) {
-        let d = dim / heads, ld = 3 * dim
+        let d = dim / heads, ld = 3 * dim, dim = dim, heads = heads
         let scale = 1 / Float(d).squareRoot()
-        for b in 0..<batch {
-            let base = qkvOut + b * n * ld
-            for h in 0..<heads {
-                let s = probs + (b * heads + h) * n * n
-                BLAS.gemm(
-                    transB: true, m: n, n: n, k: d, alpha: scale, a: base + h * d, lda: ld, b: base + dim + h * d,
-                    ldb: ld, c: s, ldc: n)
-            }
-        }
-        SoftmaxKernel.forward(x: probs, y: probs, rows: batch * heads * n, dim: n)
-        for b in 0..<batch {
-            let base = qkvOut + b * n * ld
-            for h in 0..<heads {
-                let p = probs + (b * heads + h) * n * n
-                BLAS.gemm(
-                    m: n, n: d, k: n, a: p, lda: n, b: base + 2 * dim + h * d, ldb: ld, c: out + b * n * dim + h * d,
-                    ldc: dim)
+        Parallel.forRows(batch, cost: 1 << 20) { range in
+            for b in range {
+                let base = qkvOut + b * n * ld
+                for h in 0..<heads {
+                    let p = probs + (b * heads + h) * n * n
+                    BLAS.gemmSerial(
+                        transB: true, m: n, n: n, k: d, alpha: scale, a: base + h * d, lda: ld, b: base + dim + h * d,
+                        ldb: ld, c: p, ldc: n)
+                    SoftmaxKernel.forwardSerial(x: p, y: p, rows: n, dim: n)
+                    BLAS.gemmSerial(
+                        m: n, n: d, k: n, a: p, lda: n, b: base + 2 * dim + h * d, ldb: ld, c: out + b * n * dim + h * d,
+                        ldc: dim)
+                }
             }
         }
     }
@@ -57,26 +55,31 @@ public final class Attention {
     /// Writes d(qkv) (B·N, 3D) from d(out) (B·N, D).
     ///
     /// With P = softmax(S), S = q kᵀ·c, o = P v: dP = do vᵀ; dv = Pᵀ do; dS = P ⊙ (dP - rowsum(dP ⊙ P));
-    /// dq = c·dS k; dk = c·dSᵀ q. `scratch` holds N·N floats.
+    /// dq = c·dS k; dk = c·dSᵀ q. `scratch` holds threads·N·N floats (one N×N block per thread).
     func coreBackward(
         dOut: UnsafePointer<Float>, qkvOut: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-        dQKV: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int
+        dQKV: UnsafeMutablePointer<Float>, scratch: Buffer, batch: Int, tokens n: Int
     ) {
-        let d = dim / heads, ld = 3 * dim
+        let d = dim / heads, ld = 3 * dim, dim = dim, heads = heads
         let scale = 1 / Float(d).squareRoot()
-        for b in 0..<batch {
-            let base = qkvOut + b * n * ld, dBase = dQKV + b * n * ld
-            for h in 0..<heads {
-                let p = probs + (b * heads + h) * n * n
-                let dO = dOut + b * n * dim + h * d
-                let q = base + h * d, k = base + dim + h * d, v = base + 2 * dim + h * d
-                BLAS.gemm(transB: true, m: n, n: n, k: d, a: dO, lda: dim, b: v, ldb: ld, c: scratch, ldc: n)
-                BLAS.gemm(transA: true, m: n, n: d, k: n, a: p, lda: n, b: dO, ldb: dim, c: dBase + 2 * dim + h * d, ldc: ld)
-                SoftmaxKernel.backward(y: p, dy: scratch, dx: scratch, rows: n, dim: n)
-                BLAS.gemm(m: n, n: d, k: n, alpha: scale, a: scratch, lda: n, b: k, ldb: ld, c: dBase + h * d, ldc: ld)
-                BLAS.gemm(
-                    transA: true, m: n, n: d, k: n, alpha: scale, a: scratch, lda: n, b: q, ldb: ld,
-                    c: dBase + dim + h * d, ldc: ld)
+        let chunks = max(1, min(Parallel.threads, batch))
+        let scratchBase = scratch.reserve(chunks * n * n)
+        Parallel.forChunks(chunks) { chunk in
+            let ds = scratchBase + chunk * n * n
+            for b in (batch * chunk / chunks)..<(batch * (chunk + 1) / chunks) {
+                let base = qkvOut + b * n * ld, dBase = dQKV + b * n * ld
+                for h in 0..<heads {
+                    let p = probs + (b * heads + h) * n * n
+                    let dO = dOut + b * n * dim + h * d
+                    let q = base + h * d, k = base + dim + h * d, v = base + 2 * dim + h * d
+                    BLAS.gemmSerial(transB: true, m: n, n: n, k: d, a: dO, lda: dim, b: v, ldb: ld, c: ds, ldc: n)
+                    BLAS.gemmSerial(transA: true, m: n, n: d, k: n, a: p, lda: n, b: dO, ldb: dim, c: dBase + 2 * dim + h * d, ldc: ld)
+                    SoftmaxKernel.backwardSerial(y: p, dy: ds, dx: ds, rows: n, dim: n)
+                    BLAS.gemmSerial(m: n, n: d, k: n, alpha: scale, a: ds, lda: n, b: k, ldb: ld, c: dBase + h * d, ldc: ld)
+                    BLAS.gemmSerial(
+                        transA: true, m: n, n: d, k: n, alpha: scale, a: ds, lda: n, b: q, ldb: ld,
+                        c: dBase + dim + h * d, ldc: ld)
+                }
             }
         }
     }

@@ -15,14 +15,19 @@ final class Workspace {
 /// LayerScale (ls1, ls2) is present in DINOv2-style models and absent (identity) in plain ViTs.
 /// In training mode the block keeps what its backward pass reads (inputs of trainable linears,
 /// attention probabilities, the pre-GELU activations); everything else lives in the shared
-/// workspace, and the GELU output is recomputed in backward rather than kept.
+/// workspace.
 public final class Block {
     /// The block index.
     public let index: Int
+    /// `blocks.N.norm1`, before attention.
     public let norm1: LayerNorm
+    /// `blocks.N.attn`.
     public let attention: Attention
+    /// `blocks.N.norm2`, before the MLP.
     public let norm2: LayerNorm
+    /// `blocks.N.mlp.fc1`, D → MLP width.
     public let fc1: Linear
+    /// `blocks.N.mlp.fc2`, MLP width → D.
     public let fc2: Linear
     /// LayerScale gammas (D), named `blocks.N.ls1.gamma` / `ls2.gamma`; nil in plain ViTs.
     public let layerScale1: Parameter?
@@ -31,12 +36,12 @@ public final class Block {
     // Kept between forward and backward (training mode).
     private let ln1Saved = Buffer(), qkvSaved = Buffer(), probsSaved = Buffer(), attnOutSaved = Buffer()
     private let attnProjSaved = Buffer(), mid = Buffer(), ln2Saved = Buffer(), preGELU = Buffer()
-    private let mlpOutSaved = Buffer()
+    private let mlpOutSaved = Buffer(), geluSaved = Buffer()
     // Where the last forward put each value (saved or workspace).
     private var ln1: UnsafeMutablePointer<Float>!, qkvOut: UnsafeMutablePointer<Float>!
     private var probs: UnsafeMutablePointer<Float>!, attnOut: UnsafeMutablePointer<Float>!
     private var attnProj: UnsafeMutablePointer<Float>!, ln2: UnsafeMutablePointer<Float>!
-    private var mlpOut: UnsafeMutablePointer<Float>!
+    private var mlpOut: UnsafeMutablePointer<Float>!, geluOut: UnsafeMutablePointer<Float>!
 
     init(
         index: Int, norm1: LayerNorm, attention: Attention, norm2: LayerNorm, fc1: Linear, fc2: Linear,
@@ -91,7 +96,8 @@ public final class Block {
         Block.residual(x, attnProj, layerScale1?.value.pointer, midPointer, rows: rows, dim: d)
         norm2.forward(x: midPointer, y: ln2, rows: rows)
         // In inference `pre` is the workspace's hidden buffer, so the GELU output goes to another one.
-        let gelu = pre == ws.hidden.pointer ? ws.dHidden.reserve(rows * hiddenWidth) : ws.hidden.reserve(rows * hiddenWidth)
+        let gelu = place(geluSaved, ws.dHidden, fc2.needsInputForBackward, rows * hiddenWidth)
+        geluOut = gelu
         fc1.forward(x: ln2, y: pre, rows: rows, addBias: false)
         GELUKernel.biasForward(x: pre, bias: fc1.bias?.value.pointer, preActivation: pre, y: gelu, rows: rows, dim: hiddenWidth)
         fc2.forward(x: gelu, y: mlpOut, rows: rows)
@@ -119,9 +125,12 @@ public final class Block {
     ///
     /// dx starts as dOut (both residuals pass it through) and collects the two branches' input
     /// gradients; it must not overlap dOut.
+    ///
+    /// With `needInputGradient` false (nothing below this block trains) and a frozen attention
+    /// branch, the attention branch's backward is skipped: it would only produce dx.
     func backward(
         dOut: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, batch: Int,
-        tokens: Int, workspace ws: Workspace
+        tokens: Int, needInputGradient: Bool = true, workspace ws: Workspace
     ) {
         let rows = batch * tokens, d = dim, hiddenWidth = fc1.outFeatures
         let midPointer = mid.pointer, pre = preGELU.pointer
@@ -130,16 +139,15 @@ public final class Block {
         // MLP branch: out = mid + ls2 ⊙ m.
         let dm = scaleBranchGradient(dOut, layerScale2, mlpOut, ws.dBranch, rows: rows)
         let dHidden = ws.dHidden.reserve(rows * hiddenWidth)
-        var gelu: UnsafeMutablePointer<Float> = dHidden  // placeholder when fc2 needs no input
-        if fc2.needsInputForBackward {
-            gelu = ws.hidden.reserve(rows * hiddenWidth)
-            GELUKernel.forward(z: pre, y: gelu, count: rows * hiddenWidth)
-        }
-        fc2.backward(dy: dm, x: gelu, dx: dHidden, rows: rows)
+        // geluOut is this block's saved copy when fc2 needs its input (else stale, and unread).
+        fc2.backward(dy: dm, x: geluOut, dx: dHidden, rows: rows)
         GELUKernel.backward(dy: dHidden, z: pre, dz: dHidden, count: rows * hiddenWidth)
         let dLn = ws.dLn.reserve(rows * d)
         fc1.backward(dy: dHidden, x: ln2, dx: dLn, rows: rows)
         norm2.backward(dy: dLn, x: midPointer, dx: dx, rows: rows)
+        let attentionTrains = (norm1.parameters + attention.parameters + (layerScale1.map { [$0] } ?? []))
+            .contains(where: \.isTrainable)
+        if !needInputGradient && !attentionTrains { return }
 
         // Attention branch: mid = x + ls1 ⊙ a; dx now holds d(mid).
         let da = scaleBranchGradient(dx, layerScale1, attnProj, ws.dBranch, rows: rows)
@@ -147,7 +155,7 @@ public final class Block {
         attention.proj.backward(dy: da, x: attnOut, dx: dAttnOut, rows: rows)
         let dQKV = ws.dQKV.reserve(rows * 3 * d)
         attention.coreBackward(
-            dOut: dAttnOut, qkvOut: qkvOut, probs: probs, dQKV: dQKV, scratch: ws.dProbs.reserve(tokens * tokens),
+            dOut: dAttnOut, qkvOut: qkvOut, probs: probs, dQKV: dQKV, scratch: ws.dProbs,
             batch: batch, tokens: tokens)
         attention.qkv.backward(dy: dQKV, x: ln1, dx: dLn, rows: rows)
         norm1.backward(dy: dLn, x: x, dx: dx, rows: rows)

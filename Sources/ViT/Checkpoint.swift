@@ -92,8 +92,12 @@ public enum Checkpoint {
     }
 
     /// The model's base weights in timm names, with its config under `vit_config` in the metadata.
+    ///
+    /// `num_classes` follows the current head (it may have been resized since loading).
     public static func modelMetadata(_ model: VisionTransformer, extra: [String: String] = [:]) -> [String: String] {
-        extra.merging([ViTConfig.metadataKey: model.config.jsonString()]) { _, config in config }
+        var config = model.config
+        config.classes = model.head?.outFeatures ?? 0
+        return extra.merging([ViTConfig.metadataKey: config.jsonString()]) { _, config in config }
     }
 
     /// Writes Float32 tensors (plain safetensors or compressed) atomically to `path` ("-": stdout).

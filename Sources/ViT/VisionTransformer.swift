@@ -188,6 +188,25 @@ public final class VisionTransformer {
         }
     }
 
+    /// Replaces the head with one of `classes` rows: the old rows are kept, new rows drawn as the
+    /// paper's code does (xavier-uniform over the new rows' slice, U(±√(6 / (D + new rows))),
+    /// bias 0). With fewer classes than before, the head is cut to the first `classes` rows.
+    public func resizeHead(classes: Int, generator: inout SeededGenerator) {
+        precondition(classes > 0, "a head needs at least one class")
+        let d = config.dim, old = head?.outFeatures ?? 0
+        let weight = Tensor(shape: [classes, d]), bias = Tensor(shape: [classes])
+        let kept = min(old, classes)
+        if let head, kept > 0 {
+            weight.pointer.update(from: head.weight.value.pointer, count: kept * d)
+            if let b = head.bias { bias.pointer.update(from: b.value.pointer, count: kept) }
+        }
+        if classes > kept {
+            let bound = (6 / Float(d + classes - kept)).squareRoot()
+            for i in (kept * d)..<(classes * d) { weight.pointer[i] = generator.uniform(-bound, bound) }
+        }
+        head = Linear(name: "head", weight: weight, bias: bias)
+    }
+
     // MARK: - LoRA
 
     /// Attaches fresh adapters (A random, B zero) to every Linear that `config` targets; returns them.
@@ -300,15 +319,19 @@ public final class VisionTransformer {
         norm.backward(dy: dTokens.pointer, x: residuals[blocks.count].pointer, dx: dOut, rows: rows)
         let lowest = lowestTrainableBlock()
         for block in blocks.reversed() where block.index >= lowest {
-            block.backward(dOut: dOut, x: residuals[block.index].pointer, dx: dIn, batch: b, tokens: n, workspace: workspace)
+            block.backward(
+                dOut: dOut, x: residuals[block.index].pointer, dx: dIn, batch: b, tokens: n,
+                needInputGradient: block.index > lowest || lowest == 0 && embeddingTrains, workspace: workspace)
             swap(&dOut, &dIn)
         }
         if lowest == 0, let images = lastImages { embedding.backward(dTokens: dOut, images: images.pointer) }
     }
 
     /// The lowest block whose backward has work: below it no gradient is needed.
+    private var embeddingTrains: Bool { embedding.parameters.contains(where: \.isTrainable) }
+
     private func lowestTrainableBlock() -> Int {
-        if embedding.parameters.contains(where: \.isTrainable) { return 0 }
+        if embeddingTrains { return 0 }
         return blocks.first { $0.parameters.contains(where: \.isTrainable) }?.index ?? blocks.count
     }
 }

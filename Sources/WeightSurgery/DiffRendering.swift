@@ -61,8 +61,10 @@ extension DiffReport {
   public func table(byBlock: Bool, metrics requested: [DiffMetric]) -> String {
     let metrics = requested.isEmpty ? defaultMetrics : requested
     let labels = fileLabels
-    var header = [byBlock ? "block" : (mode == .adapters ? "module" : "tensor")]
-    let columnsPerFile = mode == .adapters ? Array(files.indices) : Array(files.indices.dropFirst())
+    // LoRA norms belong to every file; changes to every file but the reference.
+    let loraView = metrics.allSatisfy(\.isAdapterMetric)
+    var header = [byBlock ? "block" : (loraView ? "module" : "tensor")]
+    let columnsPerFile = loraView ? Array(files.indices) : Array(files.indices.dropFirst())
     let series = columnsPerFile.count > 1
     for file in columnsPerFile {
       for metric in metrics { header.append(series ? "\(labels[file]) \(metric.title)" : metric.title) }
@@ -71,7 +73,7 @@ extension DiffReport {
     var notes: [String] = []
     if byBlock {
       // Adapters are compared by their LoRA norms: groups without LoRA have nothing to show.
-      let shown = mode == .adapters ? blocks.filter { $0.normSums.contains { $0 != nil } } : blocks
+      let shown = loraView ? blocks.filter { $0.normSums.contains { $0 != nil } } : blocks
       for block in shown {
         var row = [block.group.description]
         for file in columnsPerFile {
@@ -79,12 +81,12 @@ extension DiffReport {
         }
         rows.append(row)
       }
-      for entry in tensors where mode == .checkpoints {
+      for entry in tensors where !loraView {
         for (i, change) in entry.changes.enumerated() where change.status != .compared {
           notes.append(note(entry.name, change.status, file: i + 1))
         }
       }
-    } else if mode == .adapters {
+    } else if loraView {
       for module in modules {
         var row = [module.module]
         for file in columnsPerFile {
@@ -113,7 +115,7 @@ extension DiffReport {
       }
     }
     var text = Self.align([header] + rows)
-    if mode == .checkpoints {
+    if !loraView {
       text = "reference: \(labels[0])\n" + text
     }
     for line in notes { text += line + "\n" }

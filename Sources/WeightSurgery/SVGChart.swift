@@ -78,7 +78,7 @@ public struct SVGChart: Sendable {
     // Series: a polyline per run of consecutive values, and a marker per value.
     for (s, line) in series.enumerated() {
       let colour = SVGChart.palette[s % SVGChart.palette.count]
-      let marker = SVGChart.markers[(s / SVGChart.palette.count + s) % SVGChart.markers.count]
+      let marker = SVGChart.markers[s % SVGChart.markers.count]
       var run: [String] = []
       func flush() {
         if run.count > 1 {
@@ -99,7 +99,7 @@ public struct SVGChart: Sendable {
     // Legend, above the plot.
     for (s, line) in series.enumerated() {
       let colour = SVGChart.palette[s % SVGChart.palette.count]
-      let marker = SVGChart.markers[(s / SVGChart.palette.count + s) % SVGChart.markers.count]
+      let marker = SVGChart.markers[s % SVGChart.markers.count]
       let ly = 44.0 + Double(s) * legendRowHeight
       svg += "<line x1=\"\(f(left))\" y1=\"\(f(ly))\" x2=\"\(f(left + 28))\" y2=\"\(f(ly))\" stroke=\"\(colour)\" stroke-width=\"2\"/>\n"
       svg += SVGChart.markerShape(marker, cx: left + 14, cy: ly, colour: colour, title: nil)

@@ -67,7 +67,7 @@ public final class StreamingMerge {
         }
         let rows = info.shape[0], columns = info.shape.dropFirst().reduce(1, *)
         let expectedA = [module.rank] + info.shape.dropFirst()
-        guard module.aShape == expectedA || (module.aShape.count == 2 && module.aShape == [module.rank, columns] && info.shape.count == 2) else {
+        guard module.aShape == expectedA else {
           throw AdapterError(adapter.source, AdapterNames.loraA(module.module),
             "shape \(module.aShape) does not fit the base's \(target) \(info.shape): expected \(expectedA)")
         }

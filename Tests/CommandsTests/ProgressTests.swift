@@ -25,7 +25,7 @@ final class ManualClock: @unchecked Sendable {
       progress.finish()
       return 0
     }
-    #expect(result.standardError.contains("\rkswap-learn: learn  epoch 1/2  step 50/100  loss 0.25  25.0 steps/s  ETA 2s"))
+    #expect(result.standardError.contains("\rkswap-learn: learn  epoch 1/2  step 50/100  loss 0.25  25.0 steps/s  ETA 6s"))
     #expect(!result.standardError.contains("step 51/100"))
     #expect(!result.standardError.contains("\n"))
     #expect(result.standardError.hasSuffix("\r"))
@@ -43,7 +43,27 @@ final class ManualClock: @unchecked Sendable {
       progress.finish()
       return 0
     }
-    #expect(result.standardError == "kswap-learn: learn  epoch 1/2  step 100/100  loss 0.125  10.0 steps/s\n")
+    // The ETA covers the epoch still to come.
+    #expect(result.standardError == "kswap-learn: learn  epoch 1/2  step 100/100  loss 0.125  10.0 steps/s  ETA 10s\n")
+  }
+
+  @Test func rateIsMeasuredWithinEachEpoch() {
+    let clock = ManualClock()
+    let result = capture(stderrIsTerminal: false) { () -> Int32 in
+      let progress = ProgressReporter(tool: "kswap-learn", quiet: false, clock: { clock.now })
+      for epoch in 1...2 {
+        for step in 1...100 {
+          clock.now += epoch == 1 ? 0.1 : 0.05  // the second epoch runs twice as fast
+          progress.update(event(step: step, epoch: epoch))
+        }
+        progress.endEpoch(event(step: 100, epoch: epoch))
+        clock.now += 60  // a long evaluation between epochs must not count
+      }
+      return 0
+    }
+    let lines = result.standardError.split(separator: "\n")
+    #expect(lines.count == 2)
+    #expect(lines.last?.hasSuffix("step 100/100  loss 0.5  20.0 steps/s") == true, "\(lines)")
   }
 
   @Test func quietPrintsNothing() {

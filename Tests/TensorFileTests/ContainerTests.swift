@@ -93,6 +93,8 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
     }
     #expect(seen == Dictionary(uniqueKeysWithValues: tensors.map { ($0.info.name, $0.bytes) }))
     #expect(reader.tensors.allSatisfy { $0.storedByteCount != nil })
+    #expect(throws: TensorFileError.self) { try reader.bytes(of: "a") }
+    #expect(throws: TensorFileError.self) { try reader.forEachTensor { _, _ in } }
   }
 
   @Test(arguments: [1, 3, 9, 19])
@@ -216,6 +218,8 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
     let bad: [(String, [UInt8])] = [
       ("rotation 0 with transform 2", record(ordinal: 0, raw: raw, transform: 2, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
       ("transform 7", record(ordinal: 0, raw: raw, transform: 7, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
+      ("lane 0", record(ordinal: 0, raw: raw, transform: 2, rotation: 1, lane: 0, planes: [])),
+      ("rotation 16", record(ordinal: 0, raw: raw, transform: 2, rotation: 16, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
       ("lane 3", record(ordinal: 0, raw: raw, transform: 1, lane: 3, planes: [(0, [0, 0, 0]), (0, [0, 0, 0]), (0, [0, 0])])),
       ("ordinal", record(ordinal: 1, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
       ("encoding", record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(5, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),

@@ -90,16 +90,17 @@ import Testing
                    PlaneLayout(transform: .none, lane: 1)] {
       // 37 lanes of 8 bytes: whole 16-lane SIMD blocks and a scalar tail.
       let raw = randomBytes(8 * 37, using: &generator)
-      let planes = raw.withUnsafeBytes { PlaneSplitter.split($0, layout: layout) }
-      #expect(planes.count == layout.lane)
-      #expect(PlaneSplitter.join(planes, layout: layout) == raw)
+      let flat = raw.withUnsafeBytes { PlaneSplitter.split($0, layout: layout) }
+      let n = raw.count / layout.lane
+      let planes = (0..<layout.lane).map { Array(flat[$0 * n..<($0 + 1) * n]) }
+      #expect(PlaneSplitter.join(planes, count: n, layout: layout) == raw)
     }
     // The sign move puts a float's exponent in the top plane: 1.0f (3f800000) -> 7f000000.
     let one: [UInt8] = [0, 0, 0x80, 0x3F]
     let planes = one.withUnsafeBytes { PlaneSplitter.split($0, layout: PlaneLayout.forDType(.f32, level: 3)) }
-    #expect(planes == [[0], [0], [0], [0x7F]])
+    #expect(planes == [0, 0, 0, 0x7F])
     // Rotated by three (strong levels): 3f800000 -> fc000001.
     let strong = one.withUnsafeBytes { PlaneSplitter.split($0, layout: PlaneLayout.forDType(.f32, level: 9)) }
-    #expect(strong == [[0x01], [0], [0], [0xFC]])
+    #expect(strong == [0x01, 0, 0, 0xFC])
   }
 }

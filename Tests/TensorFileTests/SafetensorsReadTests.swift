@@ -113,6 +113,14 @@ private let u8Entry = #"{"dtype":"U8","shape":[2],"data_offsets":[0,2]}"#
     #expect(readError(safetensorsBytes(#"{"a":{"dtype":"U8","shape":[2,18446744073709551614],"data_offsets":[0,0]}}"#)) != nil)
   }
 
+  @Test func tensorsLargerThanAnyFile() {
+    // Eight tensors of 2^60 - 1 bytes each: consistent offsets ending near 2^63, so checking them
+    // against the file's size must not overflow.
+    let size = (1 << 60) - 1
+    let entries = (0..<8).map { #""t\#($0)":{"dtype":"U8","shape":[\#(size)],"data_offsets":[\#($0 * size),\#(($0 + 1) * size)]}"# }
+    #expect(readError(safetensorsBytes("{" + entries.joined(separator: ",") + "}", data: [1, 2]))?.kind == .metadataIncompleteBuffer)
+  }
+
   @Test func subByteMisaligned() {
     #expect(readError(safetensorsBytes(#"{"a":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}"#, data: [0, 0]))?.kind == .misalignedSlice)
     #expect(readError(safetensorsBytes(#"{"a":{"dtype":"F6_E2M3","shape":[3],"data_offsets":[0,3]}}"#, data: [0, 0, 0]))?.kind == .misalignedSlice)

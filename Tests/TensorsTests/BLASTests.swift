@@ -36,6 +36,21 @@ import Testing
         #expect(worst < 1e-4)
     }
 
+    /// Products big enough to be split over threads (by rows, then by columns) give the same bits
+    /// as one single-threaded call, for every transpose combination.
+    @Test(arguments: [(300, 200, 100), (40, 600, 100)])
+    func splitProductsEqualSerialOnes(m: Int, n: Int, k: Int) {
+        var rng = SeededGenerator(seed: 9)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = Tensor.uniform(shape: ta ? [k, m] : [m, k], low: -1, high: 1, generator: &rng)
+            let b = Tensor.uniform(shape: tb ? [n, k] : [k, n], low: -1, high: 1, generator: &rng)
+            let c1 = Tensor(shape: [m, n], repeating: 0.5), c2 = Tensor(shape: [m, n], repeating: 0.5)
+            BLAS.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a.pointer, lda: a.shape[1], b: b.pointer, ldb: b.shape[1], beta: 0.3, c: c1.pointer, ldc: n)
+            BLAS.gemmSerial(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a.pointer, lda: a.shape[1], b: b.pointer, ldb: b.shape[1], beta: 0.3, c: c2.pointer, ldc: n)
+            #expect(c1.scalars == c2.scalars, "split \(m)x\(n)x\(k) trans \(ta) \(tb)")
+        }
+    }
+
     @Test func gemmOnStridedViewsAndBeta() {
         // One "head" (columns 4..<8) of a (5, 12) buffer times the transpose of another head.
         var rng = SeededGenerator(seed: 3)
@@ -51,6 +66,18 @@ import Testing
                 #expect(abs(c[i, j] - (0.5 * s + 2)) < 1e-5)
             }
         }
+    }
+
+    @Test func fastKernelRestartOnlyWhenItHelps() {
+        #expect(BLASRuntime.restartNeeded(userCoreType: nil, activeCore: "Prescott", cpuHasAVX512: true))
+        #expect(!BLASRuntime.restartNeeded(userCoreType: "Prescott", activeCore: "Prescott", cpuHasAVX512: true))
+        #expect(!BLASRuntime.restartNeeded(userCoreType: nil, activeCore: "Prescott", cpuHasAVX512: false))
+        #expect(!BLASRuntime.restartNeeded(userCoreType: nil, activeCore: "SkylakeX", cpuHasAVX512: true))
+        #expect(!BLASRuntime.restartNeeded(userCoreType: nil, activeCore: "Cooperlake", cpuHasAVX512: true))
+        // This machine: the flags must agree with /proc/cpuinfo's.
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        #expect(BLASRuntime.cpuHasAVX512() == (info.contains(" avx512f ") && info.contains(" avx512bw ")
+            && info.contains(" avx512dq ") && info.contains(" avx512vl ")))
     }
 
     @Test func runtimeReportsCoreAndThreads() {

@@ -159,3 +159,21 @@ func randomBs(_ model: VisionTransformer, seed: UInt64) {
         #expect(GradientClipping.clipGlobalNorm([p], maxNorm: 10) < 1.0001)
     }
 }
+
+@Suite struct HeadTests {
+    @Test func resizeHeadKeepsOldRowsAndDrawsNewOnes() throws {
+        let model = tinyModel()
+        let old = model.head!.weight.value.scalars
+        var rng = SeededGenerator(seed: 8)
+        model.resizeHead(classes: 5, generator: &rng)
+        let w = model.head!.weight.value
+        #expect(w.shape == [5, 8] && Array(w.scalars[0..<24]) == old)
+        let bound = (6.0 / Float(8 + 2)).squareRoot()
+        #expect(w.scalars[24...].allSatisfy { abs($0) <= bound } && w.scalars[24...].contains { $0 != 0 })
+        #expect(model.head!.bias!.value.scalars[3...].allSatisfy { $0 == 0 })
+        var images = SeededGenerator(seed: 2)
+        #expect(model.forward(Tensor.uniform(shape: [2, 2, 8, 8], low: -1, high: 1, generator: &images)).shape == [2, 5])
+        let json = Checkpoint.modelMetadata(model)[ViTConfig.metadataKey] ?? ""
+        #expect(ViTConfig.fromJSON(json)?.classes == 5)
+    }
+}

@@ -21,6 +21,7 @@ expect 0 kswap-pack model.safetensors.index.json --compress -o joined.kst
 kswap-pack joined.kst --plain -o joined.safetensors
 same_tensors expected.safetensors joined.safetensors
 expect 0 kswap-inspect model.safetensors.index.json
+out_has "file: model.safetensors.index.json (sharded)"
 out_has "total: 5 tensors"
 rm model-00002-of-00002.safetensors
 expect 2 kswap-pack model.safetensors.index.json -o broken.kst

@@ -53,7 +53,7 @@ public struct Inspect: Tool {
       file: file, format: reader.format, fileBytes: reader.format == .sharded ? nil : fileSize(file),
       metadata: reader.metadata,
       filter: filter, rows: rows, withStatistics: stats)
-    Console.current.write(json.json ? report.json().rendered() + "\n" : report.table())
+    Console.current.write(json.json ? report.json().text() + "\n" : report.table())
   }
 
   /// Reads the listed tensors one at a time: by random access on a file, in one pass on a pipe.

@@ -22,7 +22,7 @@ struct Report {
   /// The JSON object of Formats/inspect-json.md, version 1.
   func json() -> JSON {
     .object([
-      ("version", .int(1)),
+      ("version", .integer(1)),
       ("file", .string(file)),
       ("format", .string(formatName)),
       ("file_bytes", .integer(fileBytes)),
@@ -32,9 +32,9 @@ struct Report {
       (
         "totals",
         .object([
-          ("tensors", .int(rows.count)),
-          ("elements", .int(totalElements)),
-          ("bytes", .int(totalBytes)),
+          ("tensors", .integer(rows.count)),
+          ("elements", .integer(totalElements)),
+          ("bytes", .integer(totalBytes)),
           ("stored_bytes", .integer(totalStoredBytes)),
         ])
       ),
@@ -45,9 +45,9 @@ struct Report {
     var members: [(String, JSON)] = [
       ("name", .string(row.info.name)),
       ("dtype", .string(row.info.dtype.name)),
-      ("shape", .array(row.info.shape.map { .int($0) })),
-      ("elements", .int(row.info.elementCount)),
-      ("bytes", .int(row.info.byteCount)),
+      ("shape", .array(row.info.shape.map { .integer($0) })),
+      ("elements", .integer(row.info.elementCount)),
+      ("bytes", .integer(row.info.byteCount)),
       ("stored_bytes", .integer(row.info.storedByteCount)),
       ("codec", .string(row.info.codec.rawValue)),
     ]
@@ -63,9 +63,9 @@ struct Report {
             ("mean", .number(decoded ? statistics?.mean : nil)),
             ("std", .number(decoded ? statistics?.standardDeviation : nil)),
             ("l2", .number(decoded ? statistics?.l2 : nil)),
-            ("nan", .int(statistics?.nan ?? 0)),
-            ("inf", .int(statistics?.inf ?? 0)),
-            ("zeros", .int(statistics?.zeros ?? 0)),
+            ("nan", .integer(statistics?.nan ?? 0)),
+            ("inf", .integer(statistics?.inf ?? 0)),
+            ("zeros", .integer(statistics?.zeros ?? 0)),
           ])
         ))
     }

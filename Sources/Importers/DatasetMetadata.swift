@@ -1,4 +1,5 @@
 import Foundation
+import TensorFile
 
 /// The `__metadata__` keys of a dataset file (Formats/dataset.md): all values are strings, as
 /// safetensors requires; lists are JSON arrays inside the string.
@@ -63,29 +64,14 @@ extension Dataset {
     Double(String(format: "%.6g", value))!
   }
 
-  /// JSON written by hand so it cannot fail and stays byte-stable: strings escaped, numbers in
-  /// Swift's shortest round-trip form, null for nil or a non-finite number.
+  /// Class names, null for a label this file does not name.
   private static func json(_ names: [String?]) -> String {
-    "[" + names.map { $0.map(jsonString) ?? "null" }.joined(separator: ",") + "]"
+    JSON.array(names.map { $0.map(JSON.string) ?? .null }).text()
   }
 
+  /// Numbers in Swift's shortest round-trip form (`1.0` keeps its fraction, as kswap-pack has always
+  /// written it); null for a non-finite number.
   private static func json(_ numbers: [Double]) -> String {
-    "[" + numbers.map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ",") + "]"
-  }
-
-  private static func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      case "\r": out += "\\r"
-      case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    return out + "\""
+    JSON.array(numbers.map { $0.isFinite ? .number("\($0)") : .null }).text()
   }
 }

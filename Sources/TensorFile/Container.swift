@@ -23,10 +23,10 @@ enum ContainerFormat {
   }
 
   static func headerJSON(metadata: [String: String], tensors: [TensorInfo]) -> [UInt8] {
-    let entries = tensors.map {
-      "{\"name\":\(JSONWriter.quoted($0.name)),\"dtype\":\"\($0.dtype.name)\",\"shape\":\(JSONWriter.intArray($0.shape))}"
+    let entries: [JSON] = tensors.map {
+      .object([("name", .string($0.name)), ("dtype", .string($0.dtype.name)), ("shape", .array($0.shape.map { .integer($0) }))])
     }
-    return Array("{\"__metadata__\":\(JSONWriter.stringMap(metadata)),\"tensors\":[\(entries.joined(separator: ","))]}".utf8)
+    return Array(JSON.object([("__metadata__", .sortedStrings(metadata)), ("tensors", .array(entries))]).text().utf8)
   }
 
   /// Parses the header JSON strictly: exactly the keys the spec lists, no duplicates, unique names.
@@ -36,14 +36,13 @@ enum ContainerFormat {
     }
     guard let text = String(validating: bytes, as: UTF8.self) else { throw fail("not UTF-8") }
     let json: JSON
-    do { json = try JSONParser.parse(text.utf8) } catch let error as JSONSyntaxError { throw fail(error.message) }
+    do { json = try JSON(parsing: text) } catch let error as JSONSyntaxError { throw fail(error.message) }
     guard case let .object(members) = json, members.count == 2,
           members[0].key == "__metadata__", case let .object(metadataPairs) = members[0].value,
           members[1].key == "tensors", case let .array(entries) = members[1].value
     else { throw fail("expected {\"__metadata__\": {...}, \"tensors\": [...]}") }
     var metadata: [String: String] = [:]
-    for pair in metadataPairs {
-      let (key, value) = (pair.key, pair.value)
+    for (key, value) in metadataPairs {
       guard case let .string(string) = value else { throw fail("__metadata__ value of '\(key)' must be a string") }
       guard metadata.updateValue(string, forKey: key) == nil else { throw fail("duplicate __metadata__ key '\(key)'") }
     }

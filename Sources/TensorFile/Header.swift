@@ -29,7 +29,7 @@ struct SafetensorsHeader {
     }
     let json: JSON
     do {
-      json = try JSONParser.parse(text.utf8)
+      json = try JSON(parsing: text)
     } catch let error as JSONSyntaxError {
       throw deserializationError("not JSON: \(error.message)")
     }
@@ -40,8 +40,7 @@ struct SafetensorsHeader {
     var metadata: [String: String]?
     var sawMetadata = false
     var declared: [String: (info: TensorInfo, begin: Int, end: Int)] = [:]
-    for member in members {
-      let (key, value) = (member.key, member.value)
+    for (key, value) in members {
       if key == "__metadata__" {
         guard !sawMetadata else { throw deserializationError("duplicate field `__metadata__`") }
         sawMetadata = true
@@ -86,8 +85,7 @@ struct SafetensorsHeader {
       return nil  // serde reads `null` as an absent Option
     case let .object(pairs):
       var map: [String: String] = [:]
-      for pair in pairs {
-        let (key, entry) = (pair.key, pair.value)
+      for (key, entry) in pairs {
         guard case let .string(text) = entry else {
           throw TensorFileError(.invalidHeaderDeserialization, file: file,
                                 "invalid header: __metadata__ value of '\(key)' must be a string")
@@ -112,8 +110,7 @@ struct SafetensorsHeader {
     var shape: [Int]?
     var offsets: [Int]?
     var seen = Set<String>()
-    for member in fields {
-      let (key, field) = (member.key, member.value)
+    for (key, field) in fields {
       guard ["dtype", "shape", "data_offsets"].contains(key) else { continue }  // unknown fields are ignored, as in the reference
       guard seen.insert(key).inserted else { throw fail("duplicate field `\(key)`") }
       switch key {
@@ -172,21 +169,22 @@ struct SafetensorsHeader {
 
   /// The 8-byte length prefix and the padded JSON for `tensors` laid out in the given order.
   static func encode(metadata: [String: String], tensors: [TensorInfo], file: String) throws -> [UInt8] {
-    var json = "{"
-    var parts: [String] = []
-    if !metadata.isEmpty { parts.append("\"__metadata__\":" + JSONWriter.stringMap(metadata)) }
+    var members: [(key: String, value: JSON)] = []
+    if !metadata.isEmpty { members.append(("__metadata__", .sortedStrings(metadata))) }
     var offset = 0
     for tensor in tensors {
       let (end, overflow) = offset.addingReportingOverflow(tensor.byteCount)
       guard !overflow else {
         throw TensorFileError(.validationOverflow, file: file, tensor: tensor.name, "total data size overflows")
       }
-      parts.append(JSONWriter.quoted(tensor.name) + ":{\"dtype\":\"\(tensor.dtype.name)\",\"shape\":"
-        + JSONWriter.intArray(tensor.shape) + ",\"data_offsets\":[\(offset),\(end)]}")
+      members.append((tensor.name, .object([
+        ("dtype", .string(tensor.dtype.name)),
+        ("shape", .array(tensor.shape.map { .integer($0) })),
+        ("data_offsets", .array([.integer(offset), .integer(end)])),
+      ])))
       offset = end
     }
-    json += parts.joined(separator: ",") + "}"
-    var bytes = Array(json.utf8)
+    var bytes = Array(JSON.object(members).text().utf8)
     let padded = (bytes.count + 7) / 8 * 8
     bytes += Array(repeating: UInt8(ascii: " "), count: padded - bytes.count)
     guard bytes.count <= maxHeaderSize else {

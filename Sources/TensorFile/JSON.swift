@@ -3,18 +3,90 @@
 // (Foundation turns big integers into doubles and lets duplicate keys silently collapse), the
 // whitespace set, the escape rules, lone surrogates and the nesting limit all match serde_json.
 
-struct JSONMember {
-  let key: String
-  let value: JSON
-}
+// The one JSON value of the toolchain: the safetensors header needs a reader and writer exactly as
+// strict as the reference (serde_json), so it is written here rather than taken from Foundation:
+// numbers are kept as their literal text (Foundation turns big integers into doubles and lets
+// duplicate keys silently collapse), the whitespace set, the escape rules, lone surrogates and the
+// nesting limit all match serde_json. The tools build their `--json` output, adapter configs and
+// metadata values with the same type, so every JSON kswap writes comes from one renderer.
 
-enum JSON {
-  case object([JSONMember])  // in document order, duplicates kept
+/// A JSON value whose objects keep their members in document order, duplicates included.
+///
+/// Numbers hold their literal text, validated against the JSON grammar when parsed; build them with
+/// `number(_:)` and `integer(_:)`. Two values are equal when they have the same structure and the
+/// same number text.
+public indirect enum JSON: Equatable, Sendable {
+  case object([(key: String, value: JSON)])
   case array([JSON])
   case string(String)
-  case number(String)  // the literal text, validated against the JSON grammar
+  case number(String)
   case bool(Bool)
   case null
+
+  public static func == (a: JSON, b: JSON) -> Bool {
+    switch (a, b) {
+    case (.null, .null): return true
+    case let (.bool(x), .bool(y)): return x == y
+    case let (.number(x), .number(y)): return x == y
+    case let (.string(x), .string(y)): return x == y
+    case let (.array(x), .array(y)): return x == y
+    case let (.object(x), .object(y)):
+      return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    default: return false
+    }
+  }
+
+  // MARK: building
+
+  /// A double in its shortest round-trip form (integral values below 9e15 without `.0`, negative
+  /// zero as `-0`), or `null` when there is none or it is not finite, which JSON cannot express.
+  public static func number(_ value: Double?) -> JSON {
+    guard let value, value.isFinite else { return .null }
+    if value == value.rounded(), abs(value) < 9.0e15 {
+      return .number(value == 0 && value.sign == .minus ? "-0" : String(Int64(value)))
+    }
+    return .number("\(value)")
+  }
+
+  /// A count or size, or `null` when unknown.
+  public static func integer(_ value: Int?) -> JSON {
+    value.map { .number(String($0)) } ?? .null
+  }
+
+  /// An object of strings with its keys sorted by their UTF-8 bytes (deterministic bytes).
+  public static func sortedStrings(_ map: [String: String]) -> JSON {
+    .object(map.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+      .map { ($0.key, .string($0.value)) })
+  }
+
+  // MARK: reading
+
+  /// Parses one JSON document (see `JSONSyntaxError` for what is refused).
+  public init(parsing text: String) throws {
+    self = try JSONParser.parse(text.utf8)
+  }
+
+  /// The first member called `key` of an object; nil for a missing key or a value that is no object.
+  public subscript(key: String) -> JSON? {
+    if case let .object(members) = self { return members.first { $0.key == key }?.value }
+    return nil
+  }
+
+  public var stringValue: String? { if case let .string(s) = self { return s } else { return nil } }
+  public var boolValue: Bool? { if case let .bool(b) = self { return b } else { return nil } }
+  public var arrayValue: [JSON]? { if case let .array(items) = self { return items } else { return nil } }
+
+  /// A number as a finite double; nil for other values and for literals too large for a double.
+  public var doubleValue: Double? {
+    guard case let .number(text) = self, let value = Double(text), value.isFinite else { return nil }
+    return value
+  }
+
+  /// An integer literal (no fraction or exponent) that fits an `Int`.
+  public var intValue: Int? {
+    guard case let .number(text) = self else { return nil }
+    return Int(text)
+  }
 
   /// The value as a non-negative integer the way serde reads a `usize`: digits only, no sign,
   /// fraction or exponent (serde_json even reads "-0" as a float), at most UInt64.max. Values above
@@ -32,9 +104,12 @@ enum JSON {
   }
 }
 
-struct JSONSyntaxError: Error {
-  let message: String
-  let offset: Int
+/// Why a text is not JSON, and the byte offset where that was found.
+public struct JSONSyntaxError: Error, CustomStringConvertible {
+  /// The reason followed by "at byte N".
+  public let message: String
+  public let offset: Int
+  public var description: String { "invalid JSON: \(message)" }
 }
 
 /// Parses one JSON value from UTF-8 bytes (already checked to be valid UTF-8), allowing JSON
@@ -100,7 +175,7 @@ struct JSONParser {
   private mutating func parseObject(depth: Int) throws -> JSON {
     guard depth <= JSONParser.maxDepth else { throw error("recursion limit exceeded") }
     index += 1
-    var members: [JSONMember] = []
+    var members: [(key: String, value: JSON)] = []
     skipWhitespace()
     if current == UInt8(ascii: "}") {
       index += 1
@@ -114,7 +189,7 @@ struct JSONParser {
       guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
       index += 1
       skipWhitespace()
-      members.append(JSONMember(key: key, value: try parseValue(depth: depth)))
+      members.append((key, try parseValue(depth: depth)))
       skipWhitespace()
       switch current {
       case UInt8(ascii: ","): index += 1
@@ -244,10 +319,48 @@ struct JSONParser {
   }
 }
 
-/// JSON text the way serde_json writes it: no spaces; only '"', '\\' and control characters escaped.
-enum JSONWriter {
-  static func quoted(_ string: String) -> String {
-    var out = "\""
+extension JSON {
+  /// The text the way serde_json writes it: compact, no spaces; only '"', '\\' and control
+  /// characters escaped. `indent` > 0 pretty-prints with that many spaces per level instead.
+  public func text(indent: Int = 0) -> String {
+    var out = ""
+    write(to: &out, indent: indent, level: 0)
+    return out
+  }
+
+  private func write(to out: inout String, indent: Int, level: Int) {
+    let newline = indent > 0 ? "\n" : ""
+    let pad = { (n: Int) in String(repeating: " ", count: indent * n) }
+    switch self {
+    case .null: out += "null"
+    case let .bool(b): out += b ? "true" : "false"
+    case let .number(text): out += text
+    case let .string(s): JSON.quote(s, into: &out)
+    case let .array(items):
+      if items.isEmpty { out += "[]"; return }
+      out += "[" + newline
+      for (i, item) in items.enumerated() {
+        out += pad(level + 1)
+        item.write(to: &out, indent: indent, level: level + 1)
+        out += (i + 1 < items.count ? "," : "") + newline
+      }
+      out += pad(level) + "]"
+    case let .object(members):
+      if members.isEmpty { out += "{}"; return }
+      out += "{" + newline
+      for (i, member) in members.enumerated() {
+        out += pad(level + 1)
+        JSON.quote(member.key, into: &out)
+        out += indent > 0 ? ": " : ":"
+        member.value.write(to: &out, indent: indent, level: level + 1)
+        out += (i + 1 < members.count ? "," : "") + newline
+      }
+      out += pad(level) + "}"
+    }
+  }
+
+  private static func quote(_ string: String, into out: inout String) {
+    out += "\""
     for scalar in string.unicodeScalars {
       switch scalar {
       case "\"": out += "\\\""
@@ -263,16 +376,6 @@ enum JSONWriter {
       default: out.unicodeScalars.append(scalar)
       }
     }
-    return out + "\""
-  }
-
-  static func stringMap(_ map: [String: String]) -> String {
-    let entries = map.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
-      .map { quoted($0.key) + ":" + quoted($0.value) }
-    return "{" + entries.joined(separator: ",") + "}"
-  }
-
-  static func intArray(_ values: [Int]) -> String {
-    "[" + values.map(String.init).joined(separator: ",") + "]"
+    out += "\""
   }
 }

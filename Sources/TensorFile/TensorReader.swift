@@ -194,7 +194,7 @@ public final class TensorReader {
     }
     let bytes = try input.read(at: 0, count: size, what: "the index")
     guard let text = String(validating: bytes, as: UTF8.self),
-          case let .object(members)? = try? JSONParser.parse(text.utf8),
+          case let .object(members)? = try? JSON(parsing: text),
           case let .object(weightMap)? = members.last(where: { $0.key == "weight_map" })?.value
     else {
       throw TensorFileError(.invalidHeaderDeserialization, file: indexPath,
@@ -203,8 +203,7 @@ public final class TensorReader {
     let directory = indexPath.lastIndex(of: "/").map { String(indexPath[...$0]) } ?? ""
     var shardNames: [String] = []
     var assigned: [String: String] = [:]
-    for member in weightMap {
-      let (tensor, value) = (member.key, member.value)
+    for (tensor, value) in weightMap {
       guard case let .string(shard) = value, !shard.isEmpty, !shard.hasPrefix("/"),
             !shard.split(separator: "/").contains("..")
       else {

@@ -71,7 +71,7 @@ public struct AdapterFile: Sendable {
         throw AdapterError(config, "cannot read the adapter configuration")
       }
       do {
-        settings = try LoRASettings(config: JSONValue(parsing: String(decoding: data, as: UTF8.self)))
+        settings = try LoRASettings(config: JSON(parsing: String(decoding: data, as: UTF8.self)))
       } catch {
         throw AdapterError(config, "\(error)")
       }
@@ -120,7 +120,7 @@ public struct AdapterFile: Sendable {
 
     var modelMetadata: [(String, String)] = []
     if let text = metadata[Self.modelMetadataKey] {
-      guard case let .object(members)? = try? JSONValue(parsing: text),
+      guard case let .object(members)? = try? JSON(parsing: text),
         members.allSatisfy({ $0.1.stringValue != nil })
       else { throw AdapterError(source, "metadata \(Self.modelMetadataKey) is not a JSON object of strings") }
       modelMetadata = members.map { ($0.0, $0.1.stringValue!) }

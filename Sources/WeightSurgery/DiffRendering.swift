@@ -1,6 +1,7 @@
 // kswap-diff's three views of a DiffReport: the aligned table, JSON (Formats/diff-json.md) and the chart.
 
 import Foundation
+import TensorFile
 
 public enum DiffMetric: String, CaseIterable, Sendable {
   case l2, relative, cosine
@@ -174,42 +175,41 @@ extension DiffReport {
 
   // MARK: JSON
 
-  public func json() -> JSONValue {
-    func number(_ value: Double?) -> JSONValue { value.map { $0.isFinite ? .number($0) : .null } ?? .null }
-    func figures(_ sums: DiffSums) -> [(String, JSONValue)] {
+  public func json() -> JSON {
+    func figures(_ sums: DiffSums) -> [(String, JSON)] {
       [
-        ("l2", number(sums.l2)), ("relative", number(sums.relative)), ("cosine", number(sums.cosine)),
-        ("max_abs", number(sums.maxAbsDifference)), ("reference_l2", number(sums.referenceSquares.squareRoot())),
-        ("other_l2", number(sums.otherSquares.squareRoot())), ("elements", .number(Double(sums.count))),
-        ("non_finite", .number(Double(sums.nonFinite))),
+        ("l2", .number(sums.l2)), ("relative", .number(sums.relative)), ("cosine", .number(sums.cosine)),
+        ("max_abs", .number(sums.maxAbsDifference)), ("reference_l2", .number(sums.referenceSquares.squareRoot())),
+        ("other_l2", .number(sums.otherSquares.squareRoot())), ("elements", .integer(sums.count)),
+        ("non_finite", .integer(sums.nonFinite)),
       ]
     }
-    let tensorItems: [JSONValue] = tensors.map { entry in
+    let tensorItems: [JSON] = tensors.map { entry in
       .object([
         ("name", .string(entry.name)), ("group", .string(entry.group.description)),
-        ("shapes", .array(entry.shapes.map { $0.map { .array($0.map { .number(Double($0)) }) } ?? .null })),
+        ("shapes", .array(entry.shapes.map { $0.map { .array($0.map { .integer($0) }) } ?? .null })),
         ("changes", .array(entry.changes.enumerated().map { i, change in
-          .object([("file", .number(Double(i + 1))), ("status", .string(change.status.rawValue))]
+          .object([("file", .integer(i + 1)), ("status", .string(change.status.rawValue))]
             + (change.status == .compared ? figures(change.sums) : []))
         })),
       ])
     }
-    let blockItems: [JSONValue] = blocks.map { block in
-      var members: [(String, JSONValue)] = [
+    let blockItems: [JSON] = blocks.map { block in
+      var members: [(String, JSON)] = [
         ("group", .string(block.group.description)),
         ("changes", .array(block.changes.enumerated().map { i, sums in
-          .object([("file", .number(Double(i + 1)))] + figures(sums))
+          .object([("file", .integer(i + 1))] + figures(sums))
         })),
       ]
       if mode == .adapters {
         members.append(("lora", .array(files.indices.map { file in
-          .object([("file", .number(Double(file))), ("norm", number(block.normSums[file])),
-            ("delta", number(block.deltaNorms[file]))])
+          .object([("file", .integer(file)), ("norm", .number(block.normSums[file])),
+            ("delta", .number(block.deltaNorms[file]))])
         })))
       }
       return .object(members)
     }
-    var members: [(String, JSONValue)] = [
+    var members: [(String, JSON)] = [
       ("version", .number(1)), ("mode", .string(mode.rawValue)),
       ("files", .array(files.map { .string($0) })), ("reference", .number(0)),
       ("tolerance", .number(tolerance)), ("differs", .bool(differs)),
@@ -220,11 +220,11 @@ extension DiffReport {
         .object([
           ("module", .string(module.module)), ("group", .string(module.group.description)),
           ("lora", .array(module.norms.enumerated().map { file, norms in
-            guard let norms else { return .object([("file", .number(Double(file)))]) }
+            guard let norms else { return .object([("file", .integer(file))]) }
             return .object([
-              ("file", .number(Double(file))), ("rank", .number(Double(norms.rank))), ("scale", number(norms.scale)),
-              ("a_norm", number(norms.aNorm)), ("b_norm", number(norms.bNorm)), ("norm", number(norms.normSum)),
-              ("delta", number(norms.deltaNorm)),
+              ("file", .integer(file)), ("rank", .integer(norms.rank)), ("scale", .number(norms.scale)),
+              ("a_norm", .number(norms.aNorm)), ("b_norm", .number(norms.bNorm)), ("norm", .number(norms.normSum)),
+              ("delta", .number(norms.deltaNorm)),
             ])
           })),
         ])

@@ -2,6 +2,7 @@
 // adapter's __metadata__) and the scale they give each module. Formats/adapter.md is the spec.
 
 import Foundation
+import TensorFile
 
 public struct LoRASettings: Equatable, Sendable {
   public var rank: Int?
@@ -59,9 +60,9 @@ extension LoRASettings {
   ]
 
   /// Reads settings from a parsed adapter_config.json object.
-  public init(config: JSONValue) throws {
+  public init(config: JSON) throws {
     guard case let .object(members) = config else { throw LoRASettingsError.badField("adapter_config", "not an object") }
-    var fields: [String: JSONValue] = [:]
+    var fields: [String: JSON] = [:]
     for (key, value) in members { fields[key] = value }
     try self.init(fields: fields)
   }
@@ -70,17 +71,17 @@ extension LoRASettings {
   /// Returns nil when the metadata does not describe a LoRA adapter (no `peft_type`).
   public init?(metadata: [String: String]) throws {
     guard metadata["peft_type"] != nil else { return nil }
-    var fields: [String: JSONValue] = [:]
+    var fields: [String: JSON] = [:]
     for key in LoRASettings.fieldNames {
       guard let text = metadata[key] else { continue }
-      do { fields[key] = try JSONValue(parsing: text) } catch {
+      do { fields[key] = try JSON(parsing: text) } catch {
         throw LoRASettingsError.badField(key, "metadata value is not JSON: \(text)")
       }
     }
     try self.init(fields: fields)
   }
 
-  private init(fields: [String: JSONValue]) throws {
+  private init(fields: [String: JSON]) throws {
     self.init()
     if let type = fields["peft_type"], type != .null, type.stringValue != "LORA" {
       throw LoRASettingsError.unsupported("peft_type \(type.text())")
@@ -110,14 +111,14 @@ extension LoRASettings {
     }
   }
 
-  private static func positiveInt(_ value: JSONValue, _ field: String) throws -> Int {
+  private static func positiveInt(_ value: JSON, _ field: String) throws -> Int {
     guard let n = value.doubleValue, n >= 1, n == n.rounded(), n < 1e9 else {
       throw LoRASettingsError.badField(field, "not a positive integer")
     }
     return Int(n)
   }
 
-  private static func flag(_ value: JSONValue?, _ field: String) throws -> Bool {
+  private static func flag(_ value: JSON?, _ field: String) throws -> Bool {
     switch value {
     case nil, .null?: return false
     case let .bool(b)?: return b
@@ -126,7 +127,7 @@ extension LoRASettings {
   }
 
   /// `target_modules` may also be one regex string or "all-linear" in PEFT; kept as one entry.
-  private static func names(_ value: JSONValue?, _ field: String) throws -> [String] {
+  private static func names(_ value: JSON?, _ field: String) throws -> [String] {
     switch value {
     case nil, .null?: return []
     case let .string(s)?: return [s]
@@ -143,12 +144,12 @@ extension LoRASettings {
   public var metadata: [String: String] {
     var out: [String: String] = ["peft_type": "\"LORA\""]
     if let rank { out["r"] = String(rank) }
-    if let alpha { out["lora_alpha"] = JSONValue.format(alpha) }
+    if let alpha { out["lora_alpha"] = JSON.number(alpha).text() }
     out["use_rslora"] = useRSLoRA ? "true" : "false"
-    out["target_modules"] = JSONValue.array(targetModules.map { .string($0) }).text()
-    out["modules_to_save"] = JSONValue.array(modulesToSave.map { .string($0) }).text()
-    out["rank_pattern"] = JSONValue.object(rankPattern.map { ($0.0, .number(Double($0.1))) }).text()
-    out["alpha_pattern"] = JSONValue.object(alphaPattern.map { ($0.0, .number($0.1)) }).text()
+    out["target_modules"] = JSON.array(targetModules.map { .string($0) }).text()
+    out["modules_to_save"] = JSON.array(modulesToSave.map { .string($0) }).text()
+    out["rank_pattern"] = JSON.object(rankPattern.map { ($0.0, .integer($0.1)) }).text()
+    out["alpha_pattern"] = JSON.object(alphaPattern.map { ($0.0, .number($0.1)) }).text()
     return out
   }
 

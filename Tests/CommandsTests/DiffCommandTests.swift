@@ -36,7 +36,7 @@ final class DiffCommandTests: XCTestCase {
     let (a, b) = try makePair(dir)
     let result = run([dir.file("a.safetensors"), dir.file("b.safetensors"), "--json"])
     XCTAssertEqual(result.status, 0, result.standardError)
-    let json = try JSONValue(parsing: result.text)
+    let json = try JSON(parsing: result.text)
     XCTAssertEqual(json["version"], .number(1))
     XCTAssertEqual(json["differs"], .bool(true))
     guard case let .array(tensors)? = json["tensors"], case let .array(changes)? = tensors[0]["changes"] else {
@@ -97,7 +97,7 @@ final class DiffCommandTests: XCTestCase {
     ], metadata: settings)
     let result = run([dir.file("learn.safetensors"), "--json"])
     XCTAssertEqual(result.status, 0, result.standardError)
-    let json = try JSONValue(parsing: result.text)
+    let json = try JSON(parsing: result.text)
     XCTAssertEqual(json["mode"], .string("adapters"))
     guard case let .array(blocks)? = json["blocks"], case let .array(lora)? = blocks[0]["lora"] else { return XCTFail(result.text) }
     // ||A0|| = sqrt(2), ||B0|| = 5, ||A1|| = 2, ||B1|| = sqrt(2); B0 A0 = [[3,0,0],[0,4,0]] -> 5, times scale 2 = 10;

@@ -1,5 +1,6 @@
 // The table and JSON renderings of a hand-built report: exact text, so format changes are deliberate.
 
+import TensorFile
 import WeightSurgery
 import XCTest
 
@@ -46,6 +47,6 @@ final class DiffReportTests: XCTestCase {
     XCTAssertEqual(changes[0].text(), #"{"file":1,"status":"missing"}"#)
     XCTAssertEqual(tensors[1]["shapes"], .array([.array([.number(2)]), .null]))
     // Round trip through text: the writer's output is valid JSON that parses to the same value.
-    XCTAssertEqual(try JSONValue(parsing: json.text(indent: 2)), json)
+    XCTAssertEqual(try JSON(parsing: json.text(indent: 2)), json)
   }
 }

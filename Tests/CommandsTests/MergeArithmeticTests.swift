@@ -2,6 +2,7 @@
 // PEFT's scaling and pattern rules, and the fingerprint computed by Formats/adapter.md's Python.
 
 import XCTest
+import TensorFile
 import WeightSurgery
 
 final class MergeArithmeticTests: XCTestCase {
@@ -73,14 +74,14 @@ final class MergeArithmeticTests: XCTestCase {
   }
 
   func testScaleFollowsPEFT() throws {
-    let plain = try LoRASettings(config: JSONValue(parsing: #"{"r": 8, "lora_alpha": 16}"#))
+    let plain = try LoRASettings(config: JSON(parsing: #"{"r": 8, "lora_alpha": 16}"#))
     XCTAssertEqual(try plain.scale(module: "blocks.0.mlp.fc1", rank: 8), 2)
-    let rs = try LoRASettings(config: JSONValue(parsing: #"{"r": 16, "lora_alpha": 8, "use_rslora": true}"#))
+    let rs = try LoRASettings(config: JSON(parsing: #"{"r": 16, "lora_alpha": 8, "use_rslora": true}"#))
     XCTAssertEqual(try rs.scale(module: "blocks.0.mlp.fc1", rank: 16), 2)
   }
 
   func testPatternsTakeTheFirstMatchingKeyInFileOrder() throws {
-    let settings = try LoRASettings(config: JSONValue(parsing: #"""
+    let settings = try LoRASettings(config: JSON(parsing: #"""
       {"r": 8, "lora_alpha": 8, "rank_pattern": {"blocks.1.mlp.fc2": 4, "fc2": 2},
        "alpha_pattern": {"fc2": 6, "blocks\\.1\\..*": 100}}
       """#))
@@ -96,10 +97,10 @@ final class MergeArithmeticTests: XCTestCase {
   }
 
   func testSettingsRefuseWhatTheyCannotMerge() throws {
-    XCTAssertThrowsError(try LoRASettings(config: JSONValue(parsing: #"{"r": 0, "lora_alpha": 1}"#)))
-    XCTAssertThrowsError(try LoRASettings(config: JSONValue(parsing: #"{"peft_type": "IA3"}"#)))
-    XCTAssertThrowsError(try LoRASettings(config: JSONValue(parsing: #"{"rank_pattern": {"(": 2}}"#)))
-    let noAlpha = try LoRASettings(config: JSONValue(parsing: #"{"r": 4}"#))
+    XCTAssertThrowsError(try LoRASettings(config: JSON(parsing: #"{"r": 0, "lora_alpha": 1}"#)))
+    XCTAssertThrowsError(try LoRASettings(config: JSON(parsing: #"{"peft_type": "IA3"}"#)))
+    XCTAssertThrowsError(try LoRASettings(config: JSON(parsing: #"{"rank_pattern": {"(": 2}}"#)))
+    let noAlpha = try LoRASettings(config: JSON(parsing: #"{"r": 4}"#))
     XCTAssertThrowsError(try noAlpha.scale(module: "m", rank: 4)) { XCTAssertEqual($0 as? LoRASettingsError, .missingAlpha) }
   }
 
@@ -138,10 +139,10 @@ final class MergeArithmeticTests: XCTestCase {
   }
 
   func testJSONKeepsKeyOrderAndEscapes() throws {
-    let value = try JSONValue(parsing: #"{"b": [1, 2.5, true, null], "a": "x\"\u00e9\n"}"#)
+    let value = try JSON(parsing: #"{"b": [1, 2.5, true, null], "a": "x\"\u00e9\n"}"#)
     XCTAssertEqual(value.text(), #"{"b":[1,2.5,true,null],"a":"x\"é\n"}"#)
-    XCTAssertThrowsError(try JSONValue(parsing: #"{"a": 1"#))
-    XCTAssertThrowsError(try JSONValue(parsing: "[1] x"))
+    XCTAssertThrowsError(try JSON(parsing: #"{"a": 1"#))
+    XCTAssertThrowsError(try JSON(parsing: "[1] x"))
   }
 }
 

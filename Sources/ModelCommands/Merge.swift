@@ -90,20 +90,11 @@ public struct Merge: ModelTool {
         weights: weights, dtype: dtype.flatMap { DType(name: $0.uppercased()) }, unmerge: unmerge,
         ignoreFingerprint: output.force))
 
-    let destination = try output.destination(binary: true)
-    let path: String
-    switch destination {
-    case .standardOutput:
-      path = "-"
-    case let .file(file):
-      if let input = operands.first(where: { sameFile($0, file) }) {
-        throw ToolError("\(file): is also the input \(input); write the merged model elsewhere")
-      }
-      if !output.force, fileExists(file) { throw ToolError("\(file): already exists; use -f to replace it") }
-      path = file
-    }
+    let path = try output.resolvedPath(inputs: operands)
     let writer = try TensorWriter(
       path: path, metadata: merge.outputMetadata, tensors: merge.outputTensors, order: base.isSeekable ? .aligned : .asGiven)
+    let cleanup = InterruptCleanup(temporaryFile: writer.temporaryPath)
+    defer { cleanup.release() }
     // A live "tensor i/n" line on a terminal only: a merge has no epochs to log.
     let progress = ProgressReporter(tool: Self.toolName, quiet: quietOption.quiet)
     defer { progress.finish() }

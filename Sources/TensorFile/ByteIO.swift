@@ -184,7 +184,8 @@ final class InputFile {
 final class OutputFile {
   let displayName: String
   private let target: String?
-  private var temporaryPath: String?
+  /// The file the bytes go to until `commit` renames it; nil for stdout, a device, or once done.
+  private(set) var temporaryPath: String?
   private var fd: Int32
   private var ownsDescriptor = false
   private(set) var bytesWritten = 0

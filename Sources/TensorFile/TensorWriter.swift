@@ -30,6 +30,9 @@ public final class TensorWriter {
   /// The declared tensors in the order their bytes must be written.
   public let tensors: [TensorInfo]
   private let output: OutputFile
+  /// The temporary file beside `path` that `finish` renames into place, for a caller that must remove
+  /// it on a signal; nil when writing to stdout or a device, and once finished or aborted.
+  public var temporaryPath: String? { output.temporaryPath }
   private let container: ContainerWriter?
   private var written = 0
   private var finished = false

@@ -75,8 +75,8 @@ extension OutputOptions {
   }
 }
 
-/// Whether two paths name the same existing file (same device and inode).
-func sameFile(_ first: String, _ second: String) -> Bool {
+/// Whether two paths name the same existing file (same device and inode); never for "-".
+public func sameFile(_ first: String, _ second: String) -> Bool {
   guard first != "-", second != "-" else { return false }
   var a = stat()
   var b = stat()

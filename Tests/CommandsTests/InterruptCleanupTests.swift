@@ -1,4 +1,4 @@
-// InterruptCleanup finds the temporary file a TensorWriter holds open beside its destination.
+// InterruptCleanup watches the temporary file a TensorWriter holds open beside its destination.
 
 import Foundation
 import Testing
@@ -12,7 +12,7 @@ import ToolSupport
     // A stale file of the same pattern that this process does not hold open must be left alone.
     _ = FileManager.default.createFile(atPath: scratch.file(".out.safetensors.tmp-stale1"), contents: Data())
     let writer = try TensorWriter(path: destination, tensors: [try TensorInfo(name: "w", dtype: .f32, shape: [1])])
-    let cleanup = InterruptCleanup(temporaryFileBeside: destination)
+    let cleanup = InterruptCleanup(temporaryFile: writer.temporaryPath)
     #expect(cleanup.paths.count == 1)
     #expect(cleanup.paths.allSatisfy { $0.hasPrefix("\(scratch.path)/.out.safetensors.") && !$0.hasSuffix("stale1") })
     #expect(cleanup.paths.allSatisfy { FileManager.default.fileExists(atPath: $0) })
@@ -23,6 +23,6 @@ import ToolSupport
   }
 
   @Test func standardOutputNeedsNoCleanup() {
-    #expect(InterruptCleanup(temporaryFileBeside: "-").paths.isEmpty)
+    #expect(InterruptCleanup(temporaryFile: nil).paths.isEmpty)
   }
 }

@@ -16,8 +16,14 @@ let ownDirectory = URL(fileURLWithPath: Bundle.main.executablePath ?? arguments[
 let searchPath: [String] =
   [ownDirectory] + (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
 
+/// A regular file we may execute (the build folder also holds `kswap-<verb>.product` directories).
+func isExecutableFile(_ path: String) -> Bool {
+  var info = stat()
+  return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
+}
+
 func toolPath(_ verb: String) -> String? {
-  searchPath.lazy.map { "\($0)/kswap-\(verb)" }.first { access($0, X_OK) == 0 }
+  searchPath.lazy.map { "\($0)/kswap-\(verb)" }.first(where: isExecutableFile)
 }
 
 /// Every `kswap-<verb>` found, first occurrence of each verb wins.
@@ -27,7 +33,7 @@ func installedVerbs() -> [String] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
     for name in names.sorted() where name.hasPrefix("kswap-") {
       let verb = String(name.dropFirst("kswap-".count))
-      if !verbs.contains(verb), access("\(directory)/\(name)", X_OK) == 0 { verbs.append(verb) }
+      if !verbs.contains(verb), isExecutableFile("\(directory)/\(name)") { verbs.append(verb) }
     }
   }
   return verbs
@@ -41,6 +47,7 @@ let abstracts = [
   "eval": "top-1 accuracy of a model (plus adapters) on dataset files",
   "merge": "fold LoRA adapters into base weights, or take them out again",
   "diff": "per-tensor and per-block change between checkpoints or adapters",
+  "pretrain": "train a small ViT from scratch, every parameter trainable",
 ]
 
 func printUsage() {

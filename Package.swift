@@ -30,8 +30,7 @@ let package = Package(
     // Libraries, leaves first.
     .target(name: "TensorFile", dependencies: ["CZstd"]),
     .target(name: "Importers", dependencies: ["TensorFile", "CArchive", "CPNG", "CJPEG"]),
-    .target(name: "CKernels"),  // AVX-512 elementwise loops for Tensors, chosen at run time
-    .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"]),
+    .target(name: "Tensors", dependencies: ["COpenBLAS"]),
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile"]),
     .target(name: "Swap", dependencies: ["ViT"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),

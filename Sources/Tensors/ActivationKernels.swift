@@ -1,5 +1,3 @@
-import CKernels
-
 /// GELU with the exact erf form (torch's default `approximate='none'`), fused with the bias add.
 ///
 /// gelu(z) = z · Φ(z) = 0.5 · z · (1 + erf(z / √2)); gelu'(z) = Φ(z) + z · φ(z).
@@ -10,8 +8,6 @@ public enum GELUKernel {
         y: UnsafeMutablePointer<Float>, rows: Int, dim: Int
     ) {
         Parallel.forRows(rows, cost: dim * 8) { range in
-            let o = range.lowerBound * dim
-            if kswap_gelu_bias_forward(x + o, bias, preActivation + o, y + o, range.count, dim) != 0 { return }
             for r in range {
                 let xr = x + r * dim, zr = preActivation + r * dim, yr = y + r * dim
                 if let bias {
@@ -40,7 +36,6 @@ public enum GELUKernel {
         Parallel.forRows(count / 1024 + 1, cost: 1024 * 10) { range in
             let lo = range.lowerBound * 1024, hi = min(count, range.upperBound * 1024)
             if lo >= hi { return }
-            if kswap_gelu_backward(dy + lo, z + lo, dz + lo, hi - lo) != 0 { return }
             var i = lo
             while i + 8 <= hi {
                 let v = FastMath.load(z + i)

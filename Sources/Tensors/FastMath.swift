@@ -1,8 +1,5 @@
 /// Branch-free float approximations of exp and erf that the compiler vectorises.
 ///
-/// On CPUs with AVX-512 the GELU and softmax loops run the same formulas from the C target
-/// `CKernels` instead (sixteen lanes, fused multiply-add; results differ by float rounding).
-///
 /// libm's `expf`/`erff` are calls per element and dominate softmax and GELU; these are pure
 /// arithmetic, so loops over them auto-vectorise. Accuracy: `exp` within 2 ulp over the float
 /// range (inputs below -87.3 give 0); `erf` within 5e-7 absolute (Abramowitz and Stegun

@@ -1,17 +1,14 @@
-import CKernels
-
 /// Softmax over the last dimension and the cross-entropy loss on logits.
 public enum SoftmaxKernel {
     /// y = softmax(x) row by row; `y` may be `x`.
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
         Parallel.forRows(rows, cost: dim * 6) { range in
-            forwardSerial(x: x + range.lowerBound * dim, y: y + range.lowerBound * dim, rows: range.count, dim: dim)
+            for r in range { row(x + r * dim, y + r * dim, dim) }
         }
     }
 
     /// Softmax of `rows` rows on the calling thread (for callers already running in parallel).
     public static func forwardSerial(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
-        if kswap_softmax_rows(x, y, rows, dim) != 0 { return }
         for r in 0..<rows { row(x + r * dim, y + r * dim, dim) }
     }
 

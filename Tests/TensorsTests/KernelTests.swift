@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import Tensors
-import CKernels
 
 @Suite struct KernelTests {
     @Test func fastExpMatchesLibm() {
@@ -141,37 +140,5 @@ import CKernels
             for r in range { hits.pointer[r] += 1 }
         }
         #expect(hits.scalars.allSatisfy { $0 == 1 })
-    }
-}
-
-/// The AVX-512 C loops against the portable Swift ones (both run here when the CPU has AVX-512).
-@Suite struct NativeKernelTests {
-    @Test func avx512LoopsMatchPortableOnes() throws {
-        var rng = SeededGenerator(seed: 12)
-        let (rows, dim) = (3, 37)  // 37: two full 16-lane blocks and a masked tail
-        let x = Tensor.uniform(shape: [rows, dim], low: -6, high: 6, generator: &rng)
-        let bias = Tensor.uniform(shape: [dim], low: -1, high: 1, generator: &rng)
-        let z = Tensor(shape: [rows, dim]), y = Tensor(shape: [rows, dim])
-        guard kswap_gelu_bias_forward(x.pointer, bias.pointer, z.pointer, y.pointer, rows, dim) != 0 else {
-            print("no AVX-512 on this CPU: the portable loops are the ones in use")
-            return
-        }
-        let yRef = Tensor(shape: [rows, dim])
-        for r in 0..<rows { geluRow(z.pointer + r * dim, yRef.pointer + r * dim, dim) }
-        let dz = Tensor(shape: [rows, dim])
-        #expect(kswap_gelu_backward(x.pointer, z.pointer, dz.pointer, rows * dim) == 1)
-        let p = Tensor(shape: [rows, dim]), pRef = Tensor(shape: [rows, dim])
-        #expect(kswap_softmax_rows(x.pointer, p.pointer, rows, dim) == 1)
-        for r in 0..<rows { SoftmaxKernel.row(x.pointer + r * dim, pRef.pointer + r * dim, dim) }
-        var worst: Float = 0
-        for i in 0..<(rows * dim) {
-            #expect(z.pointer[i] == x.pointer[i] + bias.pointer[i % dim])
-            worst = max(worst, abs(y.pointer[i] - yRef.pointer[i]), abs(p.pointer[i] - pRef.pointer[i]) / pRef.pointer[i])
-            let v = z.pointer[i]
-            let slope = 0.5 * (1 + FastMath.erf(v * 0.70710678)) + v * 0.39894228 * FastMath.exp(-0.5 * v * v)
-            worst = max(worst, abs(dz.pointer[i] - x.pointer[i] * slope) / max(1, abs(x.pointer[i] * slope)))
-        }
-        print("AVX-512 GELU/softmax vs portable loops: largest difference \(worst)")
-        #expect(worst < 2e-6)
     }
 }

@@ -50,16 +50,7 @@ public struct Pretrain: ModelTool {
   }
 
   public func run() throws {
-    let destination = try output.destination(binary: true)
-    let path: String
-    switch destination {
-    case .file(let file):
-      if !output.force && FileManager.default.fileExists(atPath: file) {
-        throw ToolError("\(file): already exists; use -f to replace it")
-      }
-      path = file
-    case .standardOutput: path = "-"
-    }
+    let path = try output.resolvedPath(inputs: [train] + (test.map { [$0] } ?? []))
     // Normalisation: the training set's own mean and std, rounded so the metadata reads well.
     let raw = try DatasetFile(path: train, mean: [0], std: [1])
     let channels = raw.images.channels
@@ -109,7 +100,7 @@ public struct Pretrain: ModelTool {
     let metadata = [ViTConfig.metadataKey: config.jsonString(), SwapMetadata.classes: jsonArray(raw.classes),
                     SwapMetadata.mean: "[" + mean.map { "\($0)" }.joined(separator: ",") + "]",
                     SwapMetadata.std: "[" + std.map { "\($0)" }.joined(separator: ",") + "]"]
-    try TensorWriter.write(path: path, metadata: metadata, tensors: tensors)
+    try TensorWriter.writeCleaningUpOnInterrupt(path: path, metadata: metadata, tensors: tensors)
   }
 
   /// Per-channel mean and std on the [0, 1] scale, rounded to three decimals.

@@ -6,6 +6,7 @@ import Foundation
 import Swap
 import TensorFile
 import Tensors
+import ToolSupport
 import ViT
 import WeightSurgery
 
@@ -222,7 +223,7 @@ func writeAdapter(
   metadata[SwapMetadata.classes] = classList
   metadata["kswap.model_metadata"] = jsonObject([SwapMetadata.classes: classList])
   metadata[SwapMetadata.training] = jsonObject(training)
-  try TensorWriter.write(path: path, metadata: metadata, tensors: tensors)
+  try TensorWriter.writeCleaningUpOnInterrupt(path: path, metadata: metadata, tensors: tensors)
 }
 
 /// JSON text of a list of strings, keys unsorted, slashes unescaped: stable bytes.

@@ -27,15 +27,9 @@ struct SwapStage {
 
   func run() throws {
     guard !retainPaths.isEmpty else { throw ToolError("at least one --retain dataset is needed") }
-    let destination = try output.destination(binary: true)
-    let outputPath: String
-    switch destination {
-    case .file(let path): outputPath = path
-    case .standardOutput: outputPath = "-"
-    }
-    if case .file(let path) = destination, !output.force, !options.resume, FileManager.default.fileExists(atPath: path) {
-      throw ToolError("\(path): already exists; use -f to replace it")
-    }
+    // A resumed run may replace the output it started.
+    let inputs = [modelPath, stagePath] + retainPaths + (adapterPath.map { [$0] } ?? [])
+    let outputPath = try output.resolvedPath(inputs: inputs, existingAllowed: options.resume)
     if options.resume && outputPath == "-" { throw ToolError("--resume needs -o FILE (the state is kept beside it)") }
     let statePath = outputPath + ".state"
     let progress = ProgressReporter(tool: tool, quiet: quiet)

@@ -114,8 +114,13 @@ public final class TensorWriter {
   public static func write(path: String, format: Format = .safetensors, metadata: [String: String] = [:],
                            tensors: [(info: TensorInfo, bytes: [UInt8])]) throws {
     let writer = try TensorWriter(path: path, format: format, metadata: metadata, tensors: tensors.map(\.info))
+    try writer.writeAll(tensors)
+  }
+
+  /// Writes the declared tensors from memory, given in any order, and finishes the file.
+  public func writeAll(_ tensors: [(info: TensorInfo, bytes: [UInt8])]) throws {
     let byName = Dictionary(tensors.map { ($0.info.name, $0.bytes) }, uniquingKeysWith: { first, _ in first })
-    for tensor in writer.tensors { try writer.write(tensor.name, bytes: byName[tensor.name]!) }
-    try writer.finish()
+    for tensor in self.tensors { try write(tensor.name, bytes: byName[tensor.name]!) }
+    try finish()
   }
 }

@@ -1,6 +1,7 @@
 // Interrupt cleanup for temporary files that a library (TensorWriter) creates beside an output.
 
 import Glibc
+import TensorFile
 
 /// Removes, if the process is interrupted (SIGINT, SIGTERM, SIGHUP), the temporary file that a
 /// library opened beside an output and has not renamed yet. Create it right after the writer,
@@ -27,5 +28,19 @@ public final class InterruptCleanup {
 
   deinit {
     release()
+  }
+}
+
+extension TensorWriter {
+  /// `write(path:format:metadata:tensors:)` for a tool: a signal that ends the process mid-write
+  /// removes the temporary file instead of leaving it beside the output.
+  public static func writeCleaningUpOnInterrupt(
+    path: String, format: Format = .safetensors, metadata: [String: String] = [:],
+    tensors: [(info: TensorInfo, bytes: [UInt8])]
+  ) throws {
+    let writer = try TensorWriter(path: path, format: format, metadata: metadata, tensors: tensors.map(\.info))
+    let cleanup = InterruptCleanup(temporaryFile: writer.temporaryPath)
+    defer { cleanup.release() }
+    try writer.writeAll(tensors)
   }
 }

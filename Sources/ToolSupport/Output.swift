@@ -24,18 +24,23 @@ extension OutputOptions {
   /// The path to hand a writer that does its own temp-file-and-rename (TensorWriter): `-` for
   /// stdout, else the file, after the same checks `write` makes (binary to a terminal, an existing
   /// file or an input without `-f`, a directory).
-  public func resolvedPath(binary: Bool = true, inputs: [String] = [], console: Console = .current) throws -> String {
+  ///
+  /// - Parameter existingAllowed: an existing file that is not an input may be replaced without
+  ///   `-f` (a resumed run finishing the output it started).
+  public func resolvedPath(
+    binary: Bool = true, inputs: [String] = [], existingAllowed: Bool = false, console: Console = .current
+  ) throws -> String {
     switch try destination(binary: binary, console: console) {
     case .standardOutput:
       return "-"
     case .file(let path):
-      try checkReplaceable(path, inputs: inputs)
+      try checkReplaceable(path, inputs: inputs, existingAllowed: existingAllowed)
       return path
     }
   }
 
   /// Refuses a directory, and an existing file or an input without `-f`.
-  func checkReplaceable(_ path: String, inputs: [String]) throws {
+  func checkReplaceable(_ path: String, inputs: [String], existingAllowed: Bool = false) throws {
     var info = stat()
     guard lstat(path, &info) == 0 else { return }
     if (info.st_mode & S_IFMT) == S_IFDIR {
@@ -45,6 +50,7 @@ extension OutputOptions {
     if let input = inputs.first(where: { sameFile($0, path) }) {
       throw ToolError("\(path): is also the input \(input); write elsewhere, or use -f to replace it")
     }
+    guard !existingAllowed else { return }
     throw ToolError("\(path): already exists; use -f to replace it")
   }
 

@@ -82,7 +82,7 @@ struct SwapStage {
     let newClasses = classMap.names.count - classes.count
     if newClasses > 0 { extendHead(model, newRows: newClasses, seed: seed) }
     if !model.blocks.contains(where: { $0.fc1.lora != nil || $0.fc2.lora != nil }) {
-      var generator = SeededGenerator(seed: TrainingRandom(seed: seed).derived("lora init").state)
+      var generator = SeededGenerator(seed: seed).derived("lora init")
       model.addLoRA(LoRAConfig(rank: rank, alpha: loraAlpha, initialization: .paper), generator: &generator)
     }
     let network = ViTNetwork(model: model)
@@ -172,9 +172,9 @@ func extendHead(_ model: VisionTransformer, newRows: Int, seed: UInt64) {
   let (rows, width) = (head.outFeatures, head.inFeatures)
   let weight = Tensor(shape: [rows + newRows, width])
   weight.pointer.update(from: head.weight.value.pointer, count: rows * width)
-  var generator = TrainingRandom(seed: seed).derived("new head rows")
+  var generator = SeededGenerator(seed: seed).derived("new head rows")
   let bound = (6 / Float(width + newRows)).squareRoot()
-  for i in (rows * width)..<((rows + newRows) * width) { weight.pointer[i] = (generator.unitFloat() * 2 - 1) * bound }
+  for i in (rows * width)..<((rows + newRows) * width) { weight.pointer[i] = (generator.uniform(0, 1) * 2 - 1) * bound }
   let bias = Tensor(shape: [rows + newRows])
   if let old = head.bias { bias.pointer.update(from: old.value.pointer, count: rows) }
   model.head = Linear(name: "head", weight: weight, bias: bias)

@@ -85,10 +85,10 @@ enum TrainingStateFile {
     let stage = state.stageOrder, retain = state.retainOrder
     state.stageOrder = BatchOrder(count: stage.count, batchSize: stage.batchSize,
                                   order: try indices("order/stage", count: stage.count),
-                                  position: try int("stage_position"), generator: TrainingRandom(seed: try word("stage_random")))
+                                  position: try int("stage_position"), generator: SeededGenerator(seed: try word("stage_random")))
     state.retainOrder = BatchOrder(count: retain.count, batchSize: retain.batchSize,
                                    order: try indices("order/retain", count: retain.count),
-                                   position: try int("retain_position"), generator: TrainingRandom(seed: try word("retain_random")))
+                                   position: try int("retain_position"), generator: SeededGenerator(seed: try word("retain_random")))
     trainer.state = state
   }
 }

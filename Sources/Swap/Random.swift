@@ -1,21 +1,9 @@
-// A small seeded generator whose whole state is one UInt64, so training state files can save and
-// restore it exactly and `--seed` reproduces a run to the byte on every platform.
+// Sampling on the engine's seeded generator (SplitMix64): integers without bias, a shuffle and
+// derived streams, all written out so `--seed` reproduces a run to the byte on every platform.
 
-/// SplitMix64 (Steele, Lea, Flood 2014), with its state public so it can be saved and restored (the
-/// engine's generator for initialisation keeps its state private).
-public struct TrainingRandom: RandomNumberGenerator, Sendable, Equatable {
-  public var state: UInt64
+import Tensors
 
-  public init(seed: UInt64) { state = seed }
-
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
+extension SeededGenerator {
   /// Uniform integer in 0..<bound without modulo bias (rejection on the low range).
   public mutating func below(_ bound: Int) -> Int {
     precondition(bound > 0)
@@ -25,11 +13,6 @@ public struct TrainingRandom: RandomNumberGenerator, Sendable, Equatable {
       let x = next()
       if x < limit { return Int(x % b) }
     }
-  }
-
-  /// Uniform Float in [0, 1) from the top 24 bits.
-  public mutating func unitFloat() -> Float {
-    Float(next() >> 40) * (1.0 / 16_777_216.0)
   }
 
   /// Fisher-Yates shuffle written out so the order does not depend on the standard library's
@@ -42,10 +25,10 @@ public struct TrainingRandom: RandomNumberGenerator, Sendable, Equatable {
   }
 
   /// A fresh generator for a named purpose, so adding one use of randomness does not shift the others.
-  public func derived(_ purpose: String) -> TrainingRandom {
+  public func derived(_ purpose: String) -> SeededGenerator {
     var h: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a over the purpose
     for byte in purpose.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01B3 }
-    var g = TrainingRandom(seed: state ^ h)
+    var g = SeededGenerator(seed: state ^ h)
     _ = g.next()
     return g
   }

@@ -1,5 +1,7 @@
 // Seeded, resumable batch orders and subsets.
 
+import Tensors
+
 /// Shuffled passes over `count` items in batches of `batchSize`; the last batch of a pass may be short
 /// (PyTorch's DataLoader without drop_last). `cycling` reshuffles and starts a new pass when one is
 /// exhausted, which is how the paper draws the learn or forget batch that goes with each retain batch.
@@ -8,9 +10,9 @@ public struct BatchOrder: Sendable, Equatable {
   public let batchSize: Int
   public private(set) var order: [Int]
   public private(set) var position: Int
-  public var generator: TrainingRandom
+  public var generator: SeededGenerator
 
-  public init(count: Int, batchSize: Int, generator: TrainingRandom) {
+  public init(count: Int, batchSize: Int, generator: SeededGenerator) {
     precondition(count > 0 && batchSize > 0)
     self.count = count
     self.batchSize = batchSize
@@ -20,7 +22,7 @@ public struct BatchOrder: Sendable, Equatable {
   }
 
   /// Restores a saved order (from a training state file).
-  public init(count: Int, batchSize: Int, order: [Int], position: Int, generator: TrainingRandom) {
+  public init(count: Int, batchSize: Int, order: [Int], position: Int, generator: SeededGenerator) {
     self.count = count
     self.batchSize = batchSize
     self.order = order
@@ -49,7 +51,7 @@ public struct BatchOrder: Sendable, Equatable {
 
 /// A seeded stratified subset: from each class, `fraction` of its items (rounded, at least one when the
 /// class is present and fraction > 0), chosen at random. Returns indices in ascending order.
-public func stratifiedSubset(labels: [Int], fraction: Double, generator: inout TrainingRandom) -> [Int] {
+public func stratifiedSubset(labels: [Int], fraction: Double, generator: inout SeededGenerator) -> [Int] {
   guard fraction < 1 else { return Array(labels.indices) }
   var byClass: [Int: [Int]] = [:]
   for (i, label) in labels.enumerated() { byClass[label, default: []].append(i) }

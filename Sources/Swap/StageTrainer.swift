@@ -4,6 +4,7 @@
 // by callback and never prints; the caller saves `state` between epochs to make runs resumable.
 
 import Foundation
+import Tensors
 import ViT
 
 public struct StageSettings: Sendable {
@@ -68,7 +69,7 @@ public final class StageTrainer {
     self.settings = settings
     self.stageSet = stageSet
     self.retainSet = retainSet
-    let root = TrainingRandom(seed: seed)
+    let root = SeededGenerator(seed: seed)
     var adam = optimizer ?? ResumableAdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
     adam.weightDecay = settings.weightDecay
     state = StageState(

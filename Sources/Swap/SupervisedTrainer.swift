@@ -2,6 +2,7 @@
 // step): how the demo's base model is pretrained in full-parameter mode. Reports by callback.
 
 import Foundation
+import Tensors
 import ViT
 
 public struct SupervisedSettings: Sendable {
@@ -35,7 +36,7 @@ public final class SupervisedTrainer {
     self.set = set
     optimizer = ResumableAdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
     order = BatchOrder(count: set.count, batchSize: settings.batchSize,
-                       generator: TrainingRandom(seed: seed).derived("pretrain order"))
+                       generator: SeededGenerator(seed: seed).derived("pretrain order"))
   }
 
   public var finished: Bool { epoch >= settings.epochs }

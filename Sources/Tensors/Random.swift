@@ -1,8 +1,10 @@
 /// A small, seeded random number generator (SplitMix64) for reproducible initialisation and shuffles.
 ///
 /// Same seed, same sequence on every platform; that is what makes `--seed` outputs byte-identical.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
+    /// The whole state: `SeededGenerator(seed: state)` continues the sequence exactly, which is how
+    /// training state files save and restore a generator.
+    public var state: UInt64
 
     /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) { state = seed }

@@ -14,7 +14,7 @@ import ViT
   }
 
   @Test func batchOrderVisitsEveryItemOncePerPass() {
-    var order = BatchOrder(count: 10, batchSize: 4, generator: TrainingRandom(seed: 1))
+    var order = BatchOrder(count: 10, batchSize: 4, generator: SeededGenerator(seed: 1))
     #expect(order.batchesPerPass == 3)
     let batches = (0..<3).map { _ in order.next() }
     #expect(batches.map(\.count) == [4, 4, 2])
@@ -26,20 +26,20 @@ import ViT
   }
 
   @Test func batchOrderIsReproducible() {
-    var a = BatchOrder(count: 50, batchSize: 8, generator: TrainingRandom(seed: 42))
-    var b = BatchOrder(count: 50, batchSize: 8, generator: TrainingRandom(seed: 42))
+    var a = BatchOrder(count: 50, batchSize: 8, generator: SeededGenerator(seed: 42))
+    var b = BatchOrder(count: 50, batchSize: 8, generator: SeededGenerator(seed: 42))
     for _ in 0..<20 { #expect(a.next() == b.next()) }
   }
 
   @Test func stratifiedSubsetTakesTheFractionOfEachClass() {
     let labels = Array(repeating: 0, count: 100) + Array(repeating: 1, count: 30) + [2]
-    var generator = TrainingRandom(seed: 5)
+    var generator = SeededGenerator(seed: 5)
     let subset = stratifiedSubset(labels: labels, fraction: 0.1, generator: &generator)
     #expect(subset.filter { labels[$0] == 0 }.count == 10)
     #expect(subset.filter { labels[$0] == 1 }.count == 3)
     #expect(subset.filter { labels[$0] == 2 }.count == 1)
     #expect(subset == subset.sorted())
-    var same = TrainingRandom(seed: 5)
+    var same = SeededGenerator(seed: 5)
     #expect(stratifiedSubset(labels: labels, fraction: 0.1, generator: &same) == subset)
   }
 

@@ -20,11 +20,11 @@ final class TinyNetwork: SwapNetwork {
     self.rank = rank
     classCount = classes
     scale = 1
-    var g = TrainingRandom(seed: seed)
-    w = (0..<(hidden * inputs)).map { _ in (g.unitFloat() - 0.5) * 1.0 }
-    head = (0..<(classes * hidden)).map { _ in (g.unitFloat() - 0.5) * 1.0 }
+    var g = SeededGenerator(seed: seed)
+    w = (0..<(hidden * inputs)).map { _ in (g.uniform(0, 1) - 0.5) * 1.0 }
+    head = (0..<(classes * hidden)).map { _ in (g.uniform(0, 1) - 0.5) * 1.0 }
     headBias = [Float](repeating: 0, count: classes)
-    a = Parameter(name: "lora_A.weight", value: Tensor(shape: [rank, inputs], values: (0..<(rank * inputs)).map { _ in (g.unitFloat() - 0.5) * 0.5 }))
+    a = Parameter(name: "lora_A.weight", value: Tensor(shape: [rank, inputs], values: (0..<(rank * inputs)).map { _ in (g.uniform(0, 1) - 0.5) * 0.5 }))
     b = Parameter(name: "lora_B.weight", value: Tensor(shape: [hidden, rank]))
     a.isTrainable = true
     b.isTrainable = true
@@ -94,14 +94,14 @@ final class TinyNetwork: SwapNetwork {
 
 /// Points around one centre per class: images of 1 x 1 x `inputs`, as floats with identity normalisation.
 func clusters(classes: [Int], perClass: Int, inputs: Int, seed: UInt64) -> LabeledImages {
-  var g = TrainingRandom(seed: seed)
-  var centres = TrainingRandom(seed: 99)
-  let centre = (0..<20).map { _ in (0..<inputs).map { _ in centres.unitFloat() * 4 - 2 } }
+  var g = SeededGenerator(seed: seed)
+  var centres = SeededGenerator(seed: 99)
+  let centre = (0..<20).map { _ in (0..<inputs).map { _ in centres.uniform(0, 1) * 4 - 2 } }
   var pixels: [Float] = []
   var labels: [Int] = []
   for c in classes {
     for _ in 0..<perClass {
-      pixels += centre[c].map { $0 + (g.unitFloat() - 0.5) * 0.6 }
+      pixels += centre[c].map { $0 + (g.uniform(0, 1) - 0.5) * 0.6 }
       labels.append(c)
     }
   }

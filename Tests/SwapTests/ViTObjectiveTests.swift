@@ -15,9 +15,9 @@ import ViT
     for layer in model.linears { if let b = layer.lora?.b.value { for i in 0..<b.count { b.pointer[i] = generator.uniform(-0.5, 0.5) } } }
     let network = ViTNetwork(model: model)
     network.setTrainable(.lora)
-    var random = TrainingRandom(seed: 1)
+    var random = SeededGenerator(seed: 1)
     func set(_ labels: [Int]) -> LabeledImages {
-      LabeledImages(pixels: .floats((0..<(labels.count * 16)).map { _ in random.unitFloat() }), labels: labels,
+      LabeledImages(pixels: .floats((0..<(labels.count * 16)).map { _ in random.uniform(0, 1) }), labels: labels,
                     channels: 1, height: 4, width: 4, mean: [0.5], std: [0.25])
     }
     var settings = StageSettings(kind: kind)
@@ -70,11 +70,11 @@ import ViT
     model.addLoRA(LoRAConfig(rank: 2, alpha: 1, initialization: .paper), generator: &generator)
     let network = ViTNetwork(model: model)
     network.setTrainable(.lora)
-    var random = TrainingRandom(seed: 1)
-    let images = (0..<(3 * 16)).map { _ in random.unitFloat() }
+    var random = SeededGenerator(seed: 1)
+    let images = (0..<(3 * 16)).map { _ in random.uniform(0, 1) }
     _ = network.trainingForward(images, shape: [3, 1, 4, 4])
     for p in network.trainable { p.zeroGradient() }
-    network.backward((0..<12).map { _ in random.unitFloat() - 0.5 })
+    network.backward((0..<12).map { _ in random.uniform(0, 1) - 0.5 })
     for p in network.trainable where p.name.contains("lora_B") {
       #expect(p.requiredGradient.scalars.contains { $0 != 0 }, "\(p.name) has no gradient")
     }
@@ -89,9 +89,9 @@ extension FreshAdapterTests {
     model.addLoRA(LoRAConfig(rank: 2, alpha: 1, initialization: .paper), generator: &generator)
     let network = ViTNetwork(model: model)
     network.setTrainable(.lora)
-    var random = TrainingRandom(seed: 1)
+    var random = SeededGenerator(seed: 1)
     func set(_ labels: [Int]) -> LabeledImages {
-      LabeledImages(pixels: .floats((0..<(labels.count * 16)).map { _ in random.unitFloat() }), labels: labels,
+      LabeledImages(pixels: .floats((0..<(labels.count * 16)).map { _ in random.uniform(0, 1) }), labels: labels,
                     channels: 1, height: 4, width: 4, mean: [0.5], std: [0.25])
     }
     let trainer = StageTrainer(network: network, settings: StageSettings(kind: .forget), stageSet: set([0, 0]),

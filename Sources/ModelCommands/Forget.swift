@@ -15,18 +15,10 @@ public struct Forget: ModelTool {
       """,
     version: versionText)
 
-  @Argument(help: ArgumentHelp("The base model (a kswap ViT tensor file).", valueName: "model"))
-  var model: String
-
-  @Option(help: ArgumentHelp("Continue this adapter instead of starting a fresh one. Default: a fresh one.",
-                             valueName: "path"))
-  var adapter: String?
+  @OptionGroup var inputs: StageInputs
 
   @Option(help: ArgumentHelp("The dataset of classes to forget (required).", valueName: "path"))
   var forget: String
-
-  @Option(help: ArgumentHelp("A dataset of classes to keep; repeat for several (at least one).", valueName: "path"))
-  var retain: [String] = []
 
   @Option(help: ArgumentHelp("Weight of the bounded forgetting term.", valueName: "b"))
   var beta: Float = 0.2
@@ -42,14 +34,13 @@ public struct Forget: ModelTool {
   public init() {}
 
   public func validate() throws {
-    guard !retain.isEmpty else { throw ValidationError("at least one --retain dataset is needed") }
     guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be finite and not negative") }
     guard bound > 0, bound.isFinite else { throw ValidationError("--bound must be positive") }
   }
 
   public func run() throws {
-    try SwapStage(kind: .forget, tool: Self.toolName, modelPath: model, adapterPath: adapter, stagePath: forget,
-                  retainPaths: retain, options: training, beta: beta, bound: bound, trainHead: false,
+    try SwapStage(kind: .forget, tool: Self.toolName, modelPath: inputs.model, adapterPath: inputs.adapter, stagePath: forget,
+                  retainPaths: inputs.retain, options: training, beta: beta, bound: bound, trainHead: false,
                   seed: seed.seed, output: output, quiet: quiet.quiet).run()
   }
 }

@@ -14,18 +14,10 @@ public struct Learn: ModelTool {
       """,
     version: versionText)
 
-  @Argument(help: ArgumentHelp("The base model (a kswap ViT tensor file).", valueName: "model"))
-  var model: String
-
-  @Option(help: ArgumentHelp("Continue this adapter instead of starting a fresh one. Default: a fresh one.",
-                             valueName: "path"))
-  var adapter: String?
+  @OptionGroup var inputs: StageInputs
 
   @Option(help: ArgumentHelp("The dataset of new classes (required).", valueName: "path"))
   var learn: String
-
-  @Option(help: ArgumentHelp("A dataset of classes to keep; repeat for several (at least one).", valueName: "path"))
-  var retain: [String] = []
 
   @Option(help: ArgumentHelp("Weight of the retain cross-entropy.", valueName: "b"))
   var beta: Float = 0.2
@@ -41,13 +33,12 @@ public struct Learn: ModelTool {
   public init() {}
 
   public func validate() throws {
-    guard !retain.isEmpty else { throw ValidationError("at least one --retain dataset is needed") }
     guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be finite and not negative") }
   }
 
   public func run() throws {
-    try SwapStage(kind: .learn, tool: Self.toolName, modelPath: model, adapterPath: adapter, stagePath: learn,
-                  retainPaths: retain, options: training, beta: beta, bound: 0, trainHead: trainHead,
+    try SwapStage(kind: .learn, tool: Self.toolName, modelPath: inputs.model, adapterPath: inputs.adapter, stagePath: learn,
+                  retainPaths: inputs.retain, options: training, beta: beta, bound: 0, trainHead: trainHead,
                   seed: seed.seed, output: output, quiet: quiet.quiet).run()
   }
 }

@@ -1,4 +1,4 @@
-// The options kswap-learn and kswap-forget share: the paper's defaults, each overridable.
+// The options kswap-learn and kswap-forget share: their inputs, and the paper's defaults, each overridable.
 
 import ArgumentParser
 import Swap
@@ -61,6 +61,23 @@ struct TrainingOptions: ParsableArguments {
     settings.weightDecay = weightDecay
     settings.weights = LossWeights(beta: beta, alpha: alpha, bound: bound)
     return settings
+  }
+}
+
+/// The inputs kswap-learn and kswap-forget share: the base model, the adapter to continue, the retain sets.
+struct StageInputs: ParsableArguments {
+  @Argument(help: ArgumentHelp("The base model (a kswap ViT tensor file).", valueName: "model"))
+  var model: String
+
+  @Option(help: ArgumentHelp("Continue this adapter instead of starting a fresh one. Default: a fresh one.",
+                             valueName: "path"))
+  var adapter: String?
+
+  @Option(help: ArgumentHelp("A dataset of classes to keep; repeat for several (at least one).", valueName: "path"))
+  var retain: [String] = []
+
+  func validate() throws {
+    guard !retain.isEmpty else { throw ValidationError("at least one --retain dataset is needed") }
   }
 }
 

@@ -3,6 +3,7 @@
 
 import Foundation
 import Swap
+import TensorFile
 
 struct EvaluatedSet {
   var name: String
@@ -36,12 +37,7 @@ enum EvalReport {
   }
 
   static func json(model: String, adapters: [String], classes: [String], sets: [EvaluatedSet]) -> String {
-    func string(_ s: String) -> String {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.withoutEscapingSlashes]
-      let data = (try? encoder.encode(s)) ?? Data("\"\"".utf8)
-      return String(decoding: data, as: UTF8.self)
-    }
+    func string(_ s: String) -> String { JSON.string(s).text() }
     func number(_ value: Double) -> String { String(format: "%.4g", value) }
     var lines: [String] = ["{"]
     lines.append("  \"model\": \(string(model)),")

@@ -98,8 +98,8 @@ public struct Pretrain: ModelTool {
                       try FloatConversion.bytes(from: tensor.scalars, dtype: .f32, file: path, tensor: name)))
     }
     let metadata = [ViTConfig.metadataKey: config.jsonString(), SwapMetadata.classes: jsonArray(raw.classes),
-                    SwapMetadata.mean: "[" + mean.map { "\($0)" }.joined(separator: ",") + "]",
-                    SwapMetadata.std: "[" + std.map { "\($0)" }.joined(separator: ",") + "]"]
+                    SwapMetadata.mean: JSON.array(mean.map { .number("\($0)") }).text(),
+                    SwapMetadata.std: JSON.array(std.map { .number("\($0)") }).text()]
     try TensorWriter.writeCleaningUpOnInterrupt(path: path, metadata: metadata, tensors: tensors)
   }
 

@@ -226,28 +226,12 @@ func writeAdapter(
   try TensorWriter.writeCleaningUpOnInterrupt(path: path, metadata: metadata, tensors: tensors)
 }
 
-/// JSON text of a list of strings, keys unsorted, slashes unescaped: stable bytes.
+/// JSON text of a list of strings, in order.
 func jsonArray(_ items: [String]) -> String {
-  "[" + items.map(jsonString).joined(separator: ",") + "]"
+  JSON.array(items.map(JSON.string)).text()
 }
 
 /// JSON text of an object of string values with sorted keys.
 func jsonObject(_ members: [String: String]) -> String {
-  "{" + members.keys.sorted().map { jsonString($0) + ":" + jsonString(members[$0]!) }.joined(separator: ",") + "}"
-}
-
-func jsonString(_ text: String) -> String {
-  var out = "\""
-  for scalar in text.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\t": out += "\\t"
-    case "\r": out += "\\r"
-    case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-    default: out.unicodeScalars.append(scalar)
-    }
-  }
-  return out + "\""
+  JSON.sortedStrings(members).text()
 }

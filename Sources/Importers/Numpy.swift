@@ -149,23 +149,7 @@ public struct NumpyArray: Equatable, Sendable {
   private static func cOrder(fromFortran data: [UInt8], shape: [Int], itemSize: Int) -> [UInt8] {
     var fortranStrides = [Int](repeating: 1, count: shape.count)
     for axis in 1..<shape.count { fortranStrides[axis] = fortranStrides[axis - 1] * shape[axis - 1] }
-    var out = [UInt8](repeating: 0, count: data.count)
-    var index = [Int](repeating: 0, count: shape.count)
-    var offset = 0  // of `index` in the Fortran layout
-    for element in 0..<(data.count / itemSize) {
-      for byte in 0..<itemSize { out[element * itemSize + byte] = data[offset * itemSize + byte] }
-      // Advance the row-major multi-index, last axis fastest.
-      var axis = shape.count - 1
-      while axis >= 0 {
-        index[axis] += 1
-        offset += fortranStrides[axis]
-        if index[axis] < shape[axis] { break }
-        offset -= fortranStrides[axis] * shape[axis]
-        index[axis] = 0
-        axis -= 1
-      }
-    }
-    return out
+    return gatherRowMajor(data, itemSize: itemSize, shape: shape, strides: fortranStrides)
   }
 }
 

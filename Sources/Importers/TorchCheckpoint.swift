@@ -163,25 +163,34 @@ struct TorchTensor {
     if stride == rowMajor || size.count == 0 {
       return Array(storage[offset * width..<(offset + count) * width])
     }
-    var out = [UInt8](repeating: 0, count: count * width)
-    var index = [Int](repeating: 0, count: size.count)
-    var source = offset
-    storage.withUnsafeBufferPointer { from in
-      out.withUnsafeMutableBufferPointer { to in
-        for element in 0..<count {
-          for byte in 0..<width { to[element * width + byte] = from[source * width + byte] }
-          var axis = size.count - 1
-          while axis >= 0 {
-            index[axis] += 1
-            source += stride[axis]
-            if index[axis] < size[axis] { break }
-            source -= stride[axis] * size[axis]
-            index[axis] = 0
-            axis -= 1
-          }
+    return gatherRowMajor(storage, itemSize: width, shape: size, strides: stride, offset: offset)
+  }
+}
+
+/// The elements of a strided view of `storage` (starting at element `offset`, `strides` in elements
+/// per axis) copied out in row-major order, last axis fastest. The caller has checked that the view
+/// lies inside `storage`. Used for PyTorch views and numpy's Fortran-order arrays.
+func gatherRowMajor(_ storage: [UInt8], itemSize: Int, shape: [Int], strides: [Int], offset: Int = 0) -> [UInt8] {
+  let count = shape.reduce(1, *)
+  var out = [UInt8](repeating: 0, count: count * itemSize)
+  var index = [Int](repeating: 0, count: shape.count)
+  var source = offset
+  storage.withUnsafeBufferPointer { from in
+    out.withUnsafeMutableBufferPointer { to in
+      for element in 0..<count {
+        for byte in 0..<itemSize { to[element * itemSize + byte] = from[source * itemSize + byte] }
+        // Advance the row-major multi-index, last axis fastest.
+        var axis = shape.count - 1
+        while axis >= 0 {
+          index[axis] += 1
+          source += strides[axis]
+          if index[axis] < shape[axis] { break }
+          source -= strides[axis] * shape[axis]
+          index[axis] = 0
+          axis -= 1
         }
       }
     }
-    return out
   }
+  return out
 }

@@ -72,13 +72,7 @@ public struct Eval: ModelTool {
     let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
     for spec in set {
       let (name, path) = namedPath(spec)
-      try InputPath.check(path)
-      let file = try DatasetFile(path: path, mean: base.mean, std: base.std)
-      let c = base.config
-      guard file.images.channels == c.channels, file.images.height == c.imageSize, file.images.width == c.imageSize else {
-        throw SwapInputError("\(path): images are \(file.images.channels)x\(file.images.height)x\(file.images.width); "
-          + "\(model) takes \(c.channels)x\(c.imageSize)x\(c.imageSize)")
-      }
+      let file = try base.loadDataset(path)
       let images = try relabel(file, rows: try classMap.knownRows(for: presentClasses(file), file: path))
       var collected: [Float] = []
       let accuracy = evaluate(network, on: images, batchSize: batchSize,

@@ -96,6 +96,20 @@ struct BaseModel {
   }
 }
 
+extension BaseModel {
+  /// A dataset normalised for this model, refused unless its images fit it.
+  func loadDataset(_ path: String) throws -> DatasetFile {
+    try InputPath.check(path)
+    let file = try DatasetFile(path: path, mean: mean, std: std)
+    guard file.images.channels == config.channels, file.images.height == config.imageSize,
+          file.images.width == config.imageSize else {
+      throw SwapInputError("\(path): images are \(file.images.channels)x\(file.images.height)x\(file.images.width); "
+        + "\(self.path) takes \(config.channels)x\(config.imageSize)x\(config.imageSize)")
+    }
+    return file
+  }
+}
+
 /// An adapter file: LoRA matrices by module, its settings, an optional full head, and its classes.
 struct SwapAdapter {
   let path: String

@@ -52,7 +52,7 @@ struct SwapStage {
       }
     }
     var classMap = ClassMap(names: classes)
-    let stageFile = try loadChecked(stagePath, base: base)
+    let stageFile = try base.loadDataset(stagePath)
     let stageRows: [Int]
     switch kind {
     case .learn: stageRows = try classMap.appendNew(presentClasses(stageFile), file: stagePath)
@@ -61,7 +61,7 @@ struct SwapStage {
     let stageSet = try relabel(stageFile, rows: stageRows)
     var retainParts: [LabeledImages] = []
     for path in retainPaths {
-      let file = try loadChecked(path, base: base)
+      let file = try base.loadDataset(path)
       retainParts.append(try relabel(file, rows: try classMap.knownRows(for: presentClasses(file), file: path)))
     }
     let retainSet = LabeledImages.joined(retainParts)
@@ -74,7 +74,7 @@ struct SwapStage {
     var evalSets: [(name: String, set: LabeledImages)] = []
     for spec in options.evalSets {
       let (name, path) = namedPath(spec)
-      let file = try loadChecked(path, base: base)
+      let file = try base.loadDataset(path)
       evalSets.append((name, try relabel(file, rows: try classMap.knownRows(for: presentClasses(file), file: path))))
     }
 
@@ -122,18 +122,6 @@ struct SwapStage {
   func lossValues(_ terms: LossTerms) -> [(String, Double)] {
     [(kind == .learn ? "ce_learn" : "ce_forget", Double(terms.stageCE)), ("ce_retain", Double(terms.retainCE)),
      ("group_sparse", Double(terms.groupSparse)), ("loss", Double(terms.total))]
-  }
-
-  /// A dataset, refused unless its images fit the model.
-  func loadChecked(_ path: String, base: BaseModel) throws -> DatasetFile {
-    try InputPath.check(path)
-    let file = try DatasetFile(path: path, mean: base.mean, std: base.std)
-    let c = base.config
-    guard file.images.channels == c.channels, file.images.height == c.imageSize, file.images.width == c.imageSize else {
-      throw SwapInputError("\(path): images are \(file.images.channels)x\(file.images.height)x\(file.images.width); "
-        + "\(base.path) takes \(c.channels)x\(c.imageSize)x\(c.imageSize)")
-    }
-    return file
   }
 
   /// Settings recorded in the adapter and compared on --resume.

@@ -52,9 +52,7 @@ public struct Eval: ModelTool {
 
   public func run() throws {
     try InputPath.check(model)
-    if let logits, !force, FileManager.default.fileExists(atPath: logits) {
-      throw ToolError("\(logits): already exists; use -f to replace it")
-    }
+    if let logits { try checkOutputPath(logits, force: force, inputs: [model] + adapter) }
     let base = try BaseModel(path: model)
     let vit = try base.makeModel()
     var classes = base.classes

@@ -41,17 +41,7 @@ extension OutputOptions {
 
   /// Refuses a directory, and an existing file or an input without `-f`.
   func checkReplaceable(_ path: String, inputs: [String], existingAllowed: Bool = false) throws {
-    var info = stat()
-    guard lstat(path, &info) == 0 else { return }
-    if (info.st_mode & S_IFMT) == S_IFDIR {
-      throw ToolError("\(path): is a directory; expected a file path for the output")
-    }
-    guard !force else { return }
-    if let input = inputs.first(where: { sameFile($0, path) }) {
-      throw ToolError("\(path): is also the input \(input); write elsewhere, or use -f to replace it")
-    }
-    guard !existingAllowed else { return }
-    throw ToolError("\(path): already exists; use -f to replace it")
+    try checkOutputPath(path, force: force, inputs: inputs, existingAllowed: existingAllowed)
   }
 
   /// Writes the product: `body` gets a descriptor to write to (stdout, or a temporary file that is
@@ -79,6 +69,23 @@ extension OutputOptions {
       }
     }
   }
+}
+
+/// Refuses `path` as an output file: a directory always; without `force`, one of `inputs` or (unless
+/// `existingAllowed`) any existing file. For an output that has a flag of its own, like kswap-eval's
+/// --logits; -o goes through `OutputOptions`.
+public func checkOutputPath(_ path: String, force: Bool, inputs: [String] = [], existingAllowed: Bool = false) throws {
+  var info = stat()
+  guard lstat(path, &info) == 0 else { return }
+  if (info.st_mode & S_IFMT) == S_IFDIR {
+    throw ToolError("\(path): is a directory; expected a file path for the output")
+  }
+  guard !force else { return }
+  if let input = inputs.first(where: { sameFile($0, path) }) {
+    throw ToolError("\(path): is also the input \(input); write elsewhere, or use -f to replace it")
+  }
+  guard !existingAllowed else { return }
+  throw ToolError("\(path): already exists; use -f to replace it")
 }
 
 /// Whether two paths name the same existing file (same device and inode); never for "-".

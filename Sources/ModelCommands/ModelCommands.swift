@@ -1,1 +1,0 @@
-// ModelCommands: the tools that compute on weights (kswap-learn, -forget, -eval, -merge, -diff).

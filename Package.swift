@@ -28,11 +28,12 @@ let package = Package(
     .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
 
     // Libraries, leaves first.
+    .target(name: "SeededRandom"),
     .target(name: "TensorFile", dependencies: ["CZstd"]),
-    .target(name: "Importers", dependencies: ["TensorFile", "CArchive", "CPNG", "CJPEG"]),
-    .target(name: "Tensors", dependencies: ["COpenBLAS"]),
-    .target(name: "ViT", dependencies: ["Tensors", "TensorFile"]),
-    .target(name: "Swap", dependencies: ["ViT"]),
+    .target(name: "Importers", dependencies: ["TensorFile", "SeededRandom", "CArchive", "CPNG", "CJPEG"]),
+    .target(name: "Tensors", dependencies: ["COpenBLAS", "SeededRandom"]),
+    .target(name: "ViT", dependencies: ["Tensors", "TensorFile", "SeededRandom"]),
+    .target(name: "Swap", dependencies: ["ViT", "Tensors", "TensorFile", "SeededRandom"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
     .target(name: "WeightSurgery", dependencies: ["TensorFile"]),  // merge and diff, no BLAS
     .target(name: "FileCommands", dependencies: ["ToolSupport", "Importers"]),
@@ -41,15 +42,15 @@ let package = Package(
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
     .executableTarget(name: "kswap"),
     // Benchmark (Scripts/bench-train), not a product: the training step timed in-process.
-    .executableTarget(name: "bench-train", dependencies: ["ViT"], path: "Benchmarks/TrainBench"),
+    .executableTarget(name: "bench-train", dependencies: ["ViT", "SeededRandom"], path: "Benchmarks/TrainBench"),
 
     // Tests, one target per module.
     .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),
     .testTarget(name: "ImportersTests", dependencies: ["Importers"]),
-    .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-    .testTarget(name: "ViTTests", dependencies: ["ViT"]),
-    .testTarget(name: "SwapTests", dependencies: ["Swap"]),
-    .testTarget(name: "CommandsTests", dependencies: ["FileCommands", "ModelCommands", "WeightSurgery"]),
+    .testTarget(name: "TensorsTests", dependencies: ["SeededRandom", "Tensors"]),
+    .testTarget(name: "ViTTests", dependencies: ["SeededRandom", "ViT"]),
+    .testTarget(name: "SwapTests", dependencies: ["SeededRandom", "Swap"]),
+    .testTarget(name: "CommandsTests", dependencies: ["SeededRandom", "FileCommands", "ModelCommands", "WeightSurgery"]),
   ]
     + fileTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["FileCommands"]) }
     + modelTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["ModelCommands"]) }

@@ -3,6 +3,7 @@
 import Foundation
 import Tensors
 import ViT
+import SeededRandom
 
 BLASRuntime.selectFastKernels()
 

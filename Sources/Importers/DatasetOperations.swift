@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Dataset operations kswap-pack applies after importing, in this order: pick classes, split,
 /// take a fraction, relabel, resize (Formats/dataset.md). Each keeps the images' original order.
 extension Dataset {
@@ -111,47 +113,12 @@ extension Dataset {
     for (index, label) in labels.enumerated() { byClass[label, default: []].append(index) }
     var chosen = [Bool](repeating: false, count: count)
     for (label, members) in byClass {
-      var generator = SplitMix64(seed: (seed ^ stream) &+ UInt64(bitPattern: label) &* 0x9E37_79B9_7F4A_7C15)
+      var generator = SeededGenerator(seed: (seed ^ stream) &+ UInt64(bitPattern: label) &* 0x9E37_79B9_7F4A_7C15)
       var order = members
       generator.shuffle(&order)
       let take = Int((fraction * Double(members.count)).rounded())
       for index in order.prefix(take) { chosen[index] = true }
     }
     return chosen
-  }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small generator with a fixed, documented sequence, so
-/// a seed gives the same split on every platform and Swift version (the standard library's
-/// generators and shuffle make no such promise).
-struct SplitMix64 {
-  private var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// A uniform integer in 0..<bound (bound > 0), by rejection so there is no modulo bias.
-  mutating func below(_ bound: Int) -> Int {
-    let limit = UInt64(bound)
-    let threshold = (0 &- limit) % limit
-    while true {
-      let value = next()
-      if value >= threshold { return Int(value % limit) }
-    }
-  }
-
-  /// Fisher-Yates, from the last element down.
-  mutating func shuffle<T>(_ values: inout [T]) {
-    guard values.count > 1 else { return }
-    for i in stride(from: values.count - 1, to: 0, by: -1) {
-      values.swapAt(i, below(i + 1))
-    }
   }
 }

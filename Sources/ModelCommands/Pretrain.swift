@@ -9,6 +9,7 @@ import TensorFile
 import Tensors
 import ToolSupport
 import ViT
+import SeededRandom
 
 public struct Pretrain: ModelTool {
   public static let configuration = CommandConfiguration(

@@ -8,6 +8,7 @@ import TensorFile
 import Tensors
 import ToolSupport
 import ViT
+import SeededRandom
 
 struct SwapStage {
   var kind: StageKind

@@ -8,6 +8,7 @@ import TensorFile
 import Tensors
 import ToolSupport
 import ViT
+import SeededRandom
 
 enum TrainingStateFile {
   static func save(_ trainer: StageTrainer, invocation: String, to path: String) throws {

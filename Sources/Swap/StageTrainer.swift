@@ -6,6 +6,7 @@
 import Foundation
 import Tensors
 import ViT
+import SeededRandom
 
 public struct StageSettings: Sendable {
   public var kind: StageKind

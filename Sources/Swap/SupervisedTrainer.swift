@@ -4,6 +4,7 @@
 import Foundation
 import Tensors
 import ViT
+import SeededRandom
 
 public struct SupervisedSettings: Sendable {
   public var epochs = 10

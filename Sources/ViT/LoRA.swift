@@ -1,4 +1,5 @@
 import Tensors
+import SeededRandom
 
 /// How LoRA adapters are placed, sized, scaled and initialised.
 ///

@@ -1,4 +1,5 @@
 import Tensors
+import SeededRandom
 
 // Shape legend for this file: B batch, C channels, H×W image, p patch, N = 1 + (H/p)(W/p) tokens
 // (class token first), D width, K classes.

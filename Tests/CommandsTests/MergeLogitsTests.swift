@@ -9,6 +9,7 @@ import WeightSurgery
 import XCTest
 
 @testable import ModelCommands
+import SeededRandom
 
 final class MergeLogitsTests: XCTestCase {
   func testMergedModelLogitsEqualBasePlusAdapterLogits() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Tensors
 import Testing
 @testable import Swap
+import SeededRandom
 
 @Suite struct LossTests {
   @Test func crossEntropyMatchesHandComputation() {

@@ -2,6 +2,7 @@ import Testing
 import Tensors
 import ViT
 @testable import Swap
+import SeededRandom
 
 @Suite struct ScheduleAndSamplingTests {
   @Test func cosineMatchesThePapersPerEpochRates() {

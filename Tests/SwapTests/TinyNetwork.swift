@@ -1,6 +1,7 @@
 import Tensors
 import ViT
 @testable import Swap
+import SeededRandom
 
 /// A two-layer classifier with a LoRA update on its first layer and everything else frozen, small
 /// enough to train in milliseconds: logits = H relu(W x + s B A x) + c. It lets the trainer's tests

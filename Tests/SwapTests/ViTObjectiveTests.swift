@@ -2,6 +2,7 @@ import Testing
 import Tensors
 import ViT
 @testable import Swap
+import SeededRandom
 
 /// The gradient a stage step applies (loss terms back-propagated through the ViT plus alpha times the
 /// group-sparse gradient) against central finite differences of the whole objective, for both stages.

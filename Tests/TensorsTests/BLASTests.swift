@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Tensors
+import SeededRandom
 
 @Suite struct BLASTests {
     /// Naive Double product of op(A)·op(B) for the row-major matrices given with their strides.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Tensors
+import SeededRandom
 
 @Suite struct KernelTests {
     @Test func fastExpMatchesLibm() {

@@ -1,6 +1,7 @@
 import Testing
 import Tensors
 @testable import ViT
+import SeededRandom
 
 /// Each layer's backward on its own against central differences (tiny shapes, Float, ε = 1e-2).
 @Suite struct LayerGradientTests {

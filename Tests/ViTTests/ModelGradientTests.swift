@@ -1,6 +1,7 @@
 import Testing
 import Tensors
 @testable import ViT
+import SeededRandom
 
 /// A tiny model for gradient checks: B=2, 8×8 images with 2 channels, patch 4 (N = 5), D = 8,
 /// 2 heads, depth 2, MLP 16, 3 classes.

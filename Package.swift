@@ -32,7 +32,7 @@ let package = Package(
     .target(name: "TensorFile", dependencies: ["CZstd"]),
     .target(name: "Importers", dependencies: ["TensorFile", "SeededRandom", "CArchive", "CPNG", "CJPEG"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS", "SeededRandom"]),
-    .target(name: "ViT", dependencies: ["Tensors", "TensorFile", "SeededRandom"]),
+    .target(name: "ViT", dependencies: ["Tensors", "TensorFile", "WeightSurgery", "SeededRandom"]),
     .target(name: "Swap", dependencies: ["ViT", "Tensors", "TensorFile", "SeededRandom"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
     .target(name: "WeightSurgery", dependencies: ["TensorFile"]),  // merge and diff, no BLAS
@@ -42,13 +42,13 @@ let package = Package(
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
     .executableTarget(name: "kswap"),
     // Benchmark (Scripts/bench-train), not a product: the training step timed in-process.
-    .executableTarget(name: "bench-train", dependencies: ["ViT", "SeededRandom"], path: "Benchmarks/TrainBench"),
+    .executableTarget(name: "bench-train", dependencies: ["Swap", "ViT", "Tensors", "SeededRandom"], path: "Benchmarks/TrainBench"),
 
     // Tests, one target per module.
     .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),
     .testTarget(name: "ImportersTests", dependencies: ["Importers"]),
     .testTarget(name: "TensorsTests", dependencies: ["SeededRandom", "Tensors"]),
-    .testTarget(name: "ViTTests", dependencies: ["SeededRandom", "ViT"]),
+    .testTarget(name: "ViTTests", dependencies: ["SeededRandom", "ViT", "WeightSurgery"]),
     .testTarget(name: "SwapTests", dependencies: ["SeededRandom", "Swap"]),
     .testTarget(name: "CommandsTests", dependencies: ["SeededRandom", "FileCommands", "ModelCommands", "WeightSurgery"]),
   ]

@@ -2,6 +2,7 @@
 // Driven by Scripts/bench-train, which runs PyTorch on the same configuration in the same run.
 import Foundation
 import Tensors
+import Swap
 import ViT
 import SeededRandom
 
@@ -38,7 +39,7 @@ var rng = SeededGenerator(seed: 0)
 let model = VisionTransformer(config: config, generator: &rng)
 model.addLoRA(LoRAConfig(rank: rank, alpha: 1), generator: &rng)
 model.setTrainable(.lora)
-let optimizer = AdamW(parameters: model.trainableParameters, learningRate: 1e-3, weightDecay: 0.05)
+var optimizer = AdamW(parameters: model.trainableParameters, weightDecay: 0.05)
 let images = Tensor.uniform(shape: [batch, channels, image, image], low: -1, high: 1, generator: &rng)
 let labels = (0..<batch).map { $0 % classes }
 let dLogits = Tensor(shape: [batch, classes])
@@ -53,9 +54,9 @@ func cpuTime() -> Double {
 @MainActor func trainStep() -> Float {
     model.zeroGradients()
     let logits = model.forward(images, training: true)
-    let loss = CrossEntropy.loss(logits: logits, labels: labels, dLogits: dLogits)
+    let loss = crossEntropy(logits: logits, rows: 0..<batch, labels: labels, gradient: dLogits)
     model.backward(dLogits)
-    optimizer.step()
+    optimizer.update(model.trainableParameters, rate: 1e-3)
     return loss
 }
 

@@ -74,7 +74,7 @@ public struct Eval: ModelTool {
       let images = try relabel(file, rows: try classMap.knownRows(for: presentClasses(file), file: path))
       var collected: [Float] = []
       let accuracy = evaluate(network, on: images, batchSize: batchSize,
-                              logitsSink: logits == nil ? nil : { collected += $0 })
+                              logitsSink: logits == nil ? nil : { collected += $0.buffer })
       progress.message("\(name): \(EvalReport.percent(accuracy.percent))% of \(accuracy.total)")
       results.append(EvaluatedSet(name: name, file: path, accuracy: accuracy))
       if let logits {

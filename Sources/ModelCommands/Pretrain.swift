@@ -108,7 +108,7 @@ public struct Pretrain: ModelTool {
   static func statistics(_ images: LabeledImages) -> ([Float], [Float]) {
     let plane = images.height * images.width
     var mean: [Float] = [], std: [Float] = []
-    let all = images.batch(Array(0..<images.count))  // identity normalisation: raw [0, 1] values
+    let all = images.batch(Array(0..<images.count)).buffer  // identity normalisation: raw [0, 1] values
     for c in 0..<images.channels {
       var sum = 0.0, squares = 0.0, n = 0.0
       for i in 0..<images.count {

@@ -188,8 +188,7 @@ struct SwapAdapter {
       let scale: Double
       do { scale = try settings.scale(module: module, rank: rank) } catch { throw SwapInputError("\(path): \(error)") }
       do {
-        try model.loadLoRA([LoRANames.peftPrefix + module + ".lora_A.weight": pair.a,
-                            LoRANames.peftPrefix + module + ".lora_B.weight": pair.b], scaling: Float(scale))
+        try model.loadLoRA([AdapterNames.loraA(module): pair.a, AdapterNames.loraB(module): pair.b], scaling: Float(scale))
       } catch {
         throw SwapInputError("\(path): \(error)")
       }

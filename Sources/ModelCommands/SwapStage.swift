@@ -81,7 +81,8 @@ struct SwapStage {
 
     // The network: new head rows, LoRA, what trains.
     let newClasses = classMap.names.count - classes.count
-    if newClasses > 0 { extendHead(model, newRows: newClasses, seed: seed) }
+    var headGenerator = SeededGenerator(seed: seed).derived("new head rows")
+    model.appendHeadRows(newClasses, generator: &headGenerator)
     if !model.blocks.contains(where: { $0.fc1.lora != nil || $0.fc2.lora != nil }) {
       var generator = SeededGenerator(seed: seed).derived("lora init")
       model.addLoRA(LoRAConfig(rank: rank, alpha: loraAlpha, initialization: .paper), generator: &generator)
@@ -152,19 +153,4 @@ func relabel(_ file: DatasetFile, rows: [Int]) throws -> LabeledImages {
   var table = [Int](repeating: -1, count: file.classes.count)
   for (label, row) in zip(file.presentLabels, rows) { table[label] = row }
   return try file.images.relabeled(table, file: file.path)
-}
-
-/// Appends `newRows` classifier rows as the paper's code does: Xavier-uniform weights on the new rows'
-/// slice (bound sqrt(6 / (width + new rows))), zero bias; the existing rows are kept.
-func extendHead(_ model: VisionTransformer, newRows: Int, seed: UInt64) {
-  guard let head = model.head else { return }
-  let (rows, width) = (head.outFeatures, head.inFeatures)
-  let weight = Tensor(shape: [rows + newRows, width])
-  weight.pointer.update(from: head.weight.value.pointer, count: rows * width)
-  var generator = SeededGenerator(seed: seed).derived("new head rows")
-  let bound = (6 / Float(width + newRows)).squareRoot()
-  for i in (rows * width)..<((rows + newRows) * width) { weight.pointer[i] = (generator.uniform(0, 1) * 2 - 1) * bound }
-  let bias = Tensor(shape: [rows + newRows])
-  if let old = head.bias { bias.pointer.update(from: old.value.pointer, count: rows) }
-  model.head = Linear(name: "head", weight: weight, bias: bias)
 }

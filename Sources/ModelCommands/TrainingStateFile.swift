@@ -27,14 +27,14 @@ enum TrainingStateFile {
     for (index, parameter) in trainer.network.trainable.enumerated() {
       let shape = parameter.value.shape
       try addFloats("value/" + parameter.name, shape, parameter.value.scalars)
-      try addFloats("adam_m/" + parameter.name, shape, state.optimizer.firstMoments[index])
-      try addFloats("adam_v/" + parameter.name, shape, state.optimizer.secondMoments[index])
+      try addFloats("adam_m/" + parameter.name, shape, state.optimizer.state.firstMoments[index])
+      try addFloats("adam_v/" + parameter.name, shape, state.optimizer.state.secondMoments[index])
     }
     try addIndices("order/stage", state.stageOrder.order)
     try addIndices("order/retain", state.retainOrder.order)
     let metadata = [
       "kswap.state": "1", "invocation": invocation, "epoch": String(state.epoch),
-      "adam_step": String(state.optimizer.step),
+      "adam_step": String(state.optimizer.state.step),
       "stage_position": String(state.stageOrder.position), "stage_random": String(state.stageOrder.generator.state),
       "retain_position": String(state.retainOrder.position), "retain_random": String(state.retainOrder.generator.state),
     ]
@@ -78,10 +78,10 @@ enum TrainingStateFile {
       let count = parameter.value.count
       let values = try floats("value/" + parameter.name, count: count)
       values.withUnsafeBufferPointer { parameter.value.pointer.update(from: $0.baseAddress!, count: count) }
-      state.optimizer.firstMoments[index] = try floats("adam_m/" + parameter.name, count: count)
-      state.optimizer.secondMoments[index] = try floats("adam_v/" + parameter.name, count: count)
+      state.optimizer.state.firstMoments[index] = try floats("adam_m/" + parameter.name, count: count)
+      state.optimizer.state.secondMoments[index] = try floats("adam_v/" + parameter.name, count: count)
     }
-    state.optimizer.step = try int("adam_step")
+    state.optimizer.state.step = try int("adam_step")
     state.epoch = try int("epoch")
     let stage = state.stageOrder, retain = state.retainOrder
     state.stageOrder = BatchOrder(count: stage.count, batchSize: stage.batchSize,

@@ -1,6 +1,8 @@
 // Top-1 accuracy over a set, overall and per class; the argmax runs over all of the network's classes
 // and labels must match exactly (the paper's `eval_data`).
 
+import Tensors
+
 public struct Accuracy: Sendable, Equatable {
   /// Per label value: (correct, total).
   public var perClass: [Int: (correct: Int, total: Int)] = [:]
@@ -18,30 +20,31 @@ public struct Accuracy: Sendable, Equatable {
   }
 }
 
-/// Index of the largest logit in each row (the first on ties).
-public func argmaxRows(_ logits: [Float], classes: Int) -> [Int] {
-  let rows = logits.count / classes
+/// Index of the largest logit in each row of `logits` (R x K) (the first on ties).
+public func argmaxRows(_ logits: Tensor) -> [Int] {
+  let (rows, classes) = (logits.shape[0], logits.shape[1])
   return (0..<rows).map { r in
+    let x = logits.pointer + r * classes
     var best = 0
-    var top = logits[r * classes]
-    for k in 1..<classes where logits[r * classes + k] > top {
-      top = logits[r * classes + k]
-      best = k
-    }
+    for k in 1..<classes where x[k] > x[best] { best = k }
     return best
   }
 }
 
-/// Accuracy of `network` on `set`, in batches; `logitsSink` receives each batch's logits in order.
+/// Accuracy of `network` on `set`, in batches; `logitsSink` receives each batch's logits in order
+/// (valid during the call only).
 public func evaluate(_ network: SwapNetwork, on set: LabeledImages, batchSize: Int = 256,
-                     logitsSink: (([Float]) -> Void)? = nil) -> Accuracy {
+                     logitsSink: ((Tensor) -> Void)? = nil) -> Accuracy {
   var accuracy = Accuracy()
+  let images = ReusedTensor()
   var start = 0
   while start < set.count {
     let indices = Array(start..<min(start + batchSize, set.count))
-    let logits = network.logits(set.batch(indices), shape: set.batchShape(indices.count))
+    let batch = images.shaped(set.batchShape(indices.count))
+    set.write(indices, into: batch)
+    let logits = network.logits(batch)
     logitsSink?(logits)
-    for (index, predicted) in zip(indices, argmaxRows(logits, classes: network.classCount)) {
+    for (index, predicted) in zip(indices, argmaxRows(logits)) {
       let label = set.labels[index]
       let hit = predicted == label
       accuracy.correct += hit ? 1 : 0

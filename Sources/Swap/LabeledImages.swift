@@ -1,6 +1,8 @@
 // An in-memory classification set: images as stored (U8 keeps 60k Fashion-MNIST images in 47 MB)
 // and normalised batch by batch into the Float32 the network reads.
 
+import Tensors
+
 public struct LabeledImages: Sendable {
   public enum Pixels: Sendable {
     /// 0...255, scaled to [0, 1] before normalisation.
@@ -31,32 +33,38 @@ public struct LabeledImages: Sendable {
   public var count: Int { labels.count }
   public var imageSize: Int { channels * height * width }
 
-  /// The normalised images at `indices`, (indices.count, C, H, W) row-major.
-  public func batch(_ indices: [Int]) -> [Float] {
+  /// Writes the normalised images at `indices` into `rows` consecutive images of `destination`
+  /// ((C, H, W) each, row-major), starting at image `offset`.
+  public func write(_ indices: [Int], into destination: Tensor, at offset: Int = 0) {
     let size = imageSize
     let plane = height * width
-    var out = [Float](repeating: 0, count: indices.count * size)
-    out.withUnsafeMutableBufferPointer { dst in
-      for (row, index) in indices.enumerated() {
-        for c in 0..<channels {
-          let scale = 1 / std[c]
-          let shift = mean[c]
-          let from = index * size + c * plane
-          let to = row * size + c * plane
-          switch pixels {
-          case .bytes(let bytes):
-            bytes.withUnsafeBufferPointer { src in
-              for i in 0..<plane { dst[to + i] = (Float(src[from + i]) * (1 / 255) - shift) * scale }
-            }
-          case .floats(let floats):
-            floats.withUnsafeBufferPointer { src in
-              for i in 0..<plane { dst[to + i] = (src[from + i] - shift) * scale }
-            }
+    precondition((offset + indices.count) * size <= destination.count, "batch does not fit \(destination.shape)")
+    let dst = destination.pointer + offset * size
+    for (row, index) in indices.enumerated() {
+      for c in 0..<channels {
+        let scale = 1 / std[c]
+        let shift = mean[c]
+        let from = index * size + c * plane
+        let to = row * size + c * plane
+        switch pixels {
+        case .bytes(let bytes):
+          bytes.withUnsafeBufferPointer { src in
+            for i in 0..<plane { dst[to + i] = (Float(src[from + i]) * (1 / 255) - shift) * scale }
+          }
+        case .floats(let floats):
+          floats.withUnsafeBufferPointer { src in
+            for i in 0..<plane { dst[to + i] = (src[from + i] - shift) * scale }
           }
         }
       }
     }
-    return out
+  }
+
+  /// The normalised images at `indices` as a new (indices.count, C, H, W) tensor.
+  public func batch(_ indices: [Int]) -> Tensor {
+    let images = Tensor(shape: batchShape(indices.count))
+    write(indices, into: images)
+    return images
   }
 
   /// The shape (count, C, H, W) of a batch of `count` images.
@@ -97,7 +105,7 @@ public struct LabeledImages: Sendable {
     }
     // Mixed storage or normalisation: store normalised floats with the identity normalisation.
     var floats: [Float] = []
-    for set in sets { floats += set.batch(Array(0..<set.count)) }
+    for set in sets { floats += set.batch(Array(0..<set.count)).scalars }
     return LabeledImages(pixels: .floats(floats), labels: labels, channels: first.channels, height: first.height,
       width: first.width, mean: Array(repeating: 0, count: first.channels), std: Array(repeating: 1, count: first.channels))
   }

@@ -1,32 +1,45 @@
+// The three loss terms of knowledge swapping on the engine's tensors. Each writes its gradient where
+// the backward pass reads it: cross-entropy into rows of d(loss)/d(logits), the group-sparse term
+// straight into the LoRA matrices' gradients.
+
 import Foundation
+import Tensors
+import ViT
 
-// The three loss terms of knowledge swapping, as pure functions on flat Float buffers, each returning
-// its value and its gradient, so tests can check them against hand computation.
-
-/// Batch-mean softmax cross-entropy over `rows` rows of `classes` logits.
-/// Returns the loss and dLoss/dLogits ((softmax - onehot) / rows), computed with the max-shift
-/// so large logits (the forgetting stage drives them far apart) stay finite.
-public func crossEntropy(logits: [Float], labels: [Int], classes: Int) -> (loss: Float, gradient: [Float]) {
-  let rows = labels.count
-  precondition(logits.count == rows * classes, "logits do not match labels x classes")
-  guard rows > 0 else { return (0, []) }
-  var gradient = [Float](repeating: 0, count: logits.count)
+/// Batch-mean softmax cross-entropy of the rows `rows` of `logits` (R x K) against `labels` (one per
+/// row, model rows). Writes `weight` * dCE/dLogits = weight * (softmax - onehot) / rows.count into the
+/// same rows of `gradient` (zeros when `weight` is 0). Sums run in Double with the max-shift, so the
+/// large logits the forgetting stage produces stay finite.
+@discardableResult
+public func crossEntropy(
+  logits: Tensor, rows: Range<Int>, labels: [Int], weight: Float = 1, gradient: Tensor? = nil
+) -> Float {
+  precondition(logits.rank == 2 && rows.count == labels.count && rows.upperBound <= logits.shape[0],
+               "cross-entropy: \(labels.count) labels for rows \(rows) of logits \(logits.shape)")
+  let classes = logits.shape[1]
+  guard !rows.isEmpty else { return 0 }
+  let scale = 1.0 / Double(rows.count)
   var total = 0.0
-  let scale = 1.0 / Double(rows)
-  for r in 0..<rows {
-    let base = r * classes
+  for (row, label) in zip(rows, labels) {
+    precondition(label >= 0 && label < classes, "label \(label) outside 0..<\(classes)")
+    let x = logits.pointer + row * classes
     var peak = -Float.infinity
-    for k in 0..<classes { peak = max(peak, logits[base + k]) }
+    for k in 0..<classes { peak = max(peak, x[k]) }
     var sum = 0.0
-    for k in 0..<classes { sum += exp(Double(logits[base + k] - peak)) }
-    let label = labels[r]
-    total += log(sum) - Double(logits[base + label] - peak)
+    for k in 0..<classes { sum += exp(Double(x[k] - peak)) }
+    total += log(sum) - Double(x[label] - peak)
+    guard let gradient else { continue }
+    let g = gradient.pointer + row * classes
+    if weight == 0 {
+      g.update(repeating: 0, count: classes)
+      continue
+    }
     for k in 0..<classes {
-      let p = exp(Double(logits[base + k] - peak)) / sum
-      gradient[base + k] = Float((p - (k == label ? 1 : 0)) * scale)
+      let p = exp(Double(x[k] - peak)) / sum
+      g[k] = weight * Float((p - (k == label ? 1 : 0)) * scale)
     }
   }
-  return (Float(total * scale), gradient)
+  return Float(total * scale)
 }
 
 /// The bounded forgetting term relu(bound - ce) (GS-LoRA, used by the paper). Minimising it raises the
@@ -36,19 +49,27 @@ public func boundedForgetting(crossEntropy ce: Float, bound: Float) -> (value: F
   ce < bound ? (bound - ce, -1) : (0, 0)
 }
 
-/// Group-sparse (L2,1) regulariser: sum over groups of sqrt(sum of squared Frobenius norms of the
-/// group's matrices). Returns the value and, per group and matrix, the gradient M / ||group||.
-/// A group whose norm is exactly zero gets the zero subgradient (the minimum of the norm is there).
-public func groupSparse(_ groups: [[[Float]]]) -> (value: Float, gradients: [[[Float]]]) {
+/// The group-sparse (L2,1) regulariser: the sum over groups of sqrt(sum of the squared Frobenius norms
+/// of the group's matrices). Adds `weight` * M / ||group|| to each matrix's gradient (nothing when
+/// `weight` is 0); a group whose norm is exactly zero gets the zero subgradient (its minimum).
+@discardableResult
+public func groupSparse(_ groups: [[Parameter]], gradientWeight weight: Float = 0) -> Float {
   var value = 0.0
-  var gradients: [[[Float]]] = []
   for group in groups {
     var squares = 0.0
-    for matrix in group { for x in matrix { squares += Double(x) * Double(x) } }
+    for matrix in group {
+      let x = matrix.value.pointer
+      for i in 0..<matrix.value.count { squares += Double(x[i]) * Double(x[i]) }
+    }
     let norm = squares.squareRoot()
     value += norm
+    guard weight != 0 else { continue }
     let inverse = norm > 0 ? Float(1 / norm) : 0
-    gradients.append(group.map { matrix in matrix.map { $0 * inverse } })
+    for matrix in group {
+      guard let gradient = matrix.gradient else { continue }
+      let (x, g) = (matrix.value.pointer, gradient.pointer)
+      for i in 0..<matrix.value.count { g[i] += weight * (x[i] * inverse) }
+    }
   }
-  return (Float(value), gradients)
+  return Float(value)
 }

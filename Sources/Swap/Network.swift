@@ -12,12 +12,13 @@ public protocol SwapNetwork: AnyObject {
   var trainable: [Parameter] { get }
   /// The group-sparse groups (for LoRA: one block's four matrices each); may be empty.
   var sparseGroups: [[Parameter]] { get }
-  /// Logits (B x classCount) for normalised images of `shape` (B, C, H, W), keeping what `backward` needs.
-  func trainingForward(_ images: [Float], shape: [Int]) -> [Float]
+  /// Logits (B, classCount) of normalised images (B, C, H, W), keeping what `backward` needs. The
+  /// result belongs to the network and is overwritten by the next call.
+  func trainingForward(_ images: Tensor) -> Tensor
   /// Adds d(loss)/d(parameter) for the last `trainingForward` into each trainable parameter's gradient.
-  func backward(_ logitGradient: [Float])
-  /// Logits for evaluation (no state kept).
-  func logits(_ images: [Float], shape: [Int]) -> [Float]
+  func backward(_ dLogits: Tensor)
+  /// Logits for evaluation (no state kept); overwritten by the next call.
+  func logits(_ images: Tensor) -> Tensor
 }
 
 extension Parameter {
@@ -28,5 +29,16 @@ extension Parameter {
   var requiredGradient: Tensor {
     guard let gradient else { preconditionFailure("\(name) is not trainable") }
     return gradient
+  }
+}
+
+/// A tensor reused from step to step while the shape stays the same (every batch but an epoch's
+/// last, shorter one), so a training step allocates nothing.
+final class ReusedTensor {
+  private var tensor = Tensor(shape: [0])
+
+  func shaped(_ shape: [Int]) -> Tensor {
+    if tensor.shape != shape { tensor = Tensor(shape: shape) }
+    return tensor
   }
 }

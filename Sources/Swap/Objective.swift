@@ -7,6 +7,8 @@
 //
 // The group-sparse term acts on parameters, not logits, and is added by the trainer.
 
+import Tensors
+
 public enum StageKind: String, Sendable, Codable {
   case learn, forget
 }
@@ -36,35 +38,31 @@ public struct LossTerms: Sendable, Equatable {
   public init() {}
 }
 
-/// Loss and dLoss/dLogits of a stage on a joined batch of `stageRows` + `retainLabels.count` rows.
-/// The returned terms leave `groupSparse` at zero and `total` without it.
+/// The stage's loss on a joined batch of `stageLabels.count` + `retainLabels.count` rows of `logits`,
+/// and d(loss)/d(logits) written into `gradient` (same shape). The returned terms leave
+/// `groupSparse` at zero and `total` without it.
 public func stageObjective(
-  _ kind: StageKind, logits: [Float], stageLabels: [Int], retainLabels: [Int], classes: Int,
-  weights: LossWeights
-) -> (terms: LossTerms, gradient: [Float]) {
-  let split = stageLabels.count * classes
-  let stage = crossEntropy(logits: Array(logits[..<split]), labels: stageLabels, classes: classes)
-  let retain = crossEntropy(logits: Array(logits[split...]), labels: retainLabels, classes: classes)
+  _ kind: StageKind, logits: Tensor, stageLabels: [Int], retainLabels: [Int], weights: LossWeights,
+  gradient: Tensor
+) -> LossTerms {
+  precondition(gradient.shape == logits.shape, "gradient \(gradient.shape) for logits \(logits.shape)")
+  let stageRows = 0..<stageLabels.count
+  let retainRows = stageLabels.count..<(stageLabels.count + retainLabels.count)
   var terms = LossTerms()
-  terms.stageCE = stage.loss
-  terms.retainCE = retain.loss
-  let stageScale: Float
-  let retainScale: Float
   switch kind {
   case .learn:
-    stageScale = 1
-    retainScale = weights.beta
-    terms.total = stage.loss + weights.beta * retain.loss
+    terms.stageCE = crossEntropy(logits: logits, rows: stageRows, labels: stageLabels, gradient: gradient)
+    terms.retainCE = crossEntropy(
+      logits: logits, rows: retainRows, labels: retainLabels, weight: weights.beta, gradient: gradient)
+    terms.total = terms.stageCE + weights.beta * terms.retainCE
   case .forget:
-    let bounded = boundedForgetting(crossEntropy: stage.loss, bound: weights.bound)
-    stageScale = weights.beta * bounded.slope
-    retainScale = 1
-    terms.total = retain.loss + weights.beta * bounded.value
+    // The forget rows' weight depends on their loss, so measure it before writing their gradient.
+    terms.stageCE = crossEntropy(logits: logits, rows: stageRows, labels: stageLabels)
+    let bounded = boundedForgetting(crossEntropy: terms.stageCE, bound: weights.bound)
+    crossEntropy(
+      logits: logits, rows: stageRows, labels: stageLabels, weight: weights.beta * bounded.slope, gradient: gradient)
+    terms.retainCE = crossEntropy(logits: logits, rows: retainRows, labels: retainLabels, gradient: gradient)
+    terms.total = terms.retainCE + weights.beta * bounded.value
   }
-  var gradient = [Float](repeating: 0, count: logits.count)
-  if stageScale != 0 {
-    for i in 0..<split { gradient[i] = stageScale * stage.gradient[i] }
-  }
-  for i in 0..<retain.gradient.count { gradient[split + i] = retainScale * retain.gradient[i] }
-  return (terms, gradient)
+  return terms
 }

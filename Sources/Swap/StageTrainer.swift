@@ -23,7 +23,7 @@ public struct StageSettings: Sendable {
 public struct StageState: Sendable {
   /// Completed epochs.
   public var epoch: Int
-  public var optimizer: ResumableAdamW
+  public var optimizer: AdamW
   public var stageOrder: BatchOrder
   public var retainOrder: BatchOrder
 }
@@ -60,18 +60,19 @@ public final class StageTrainer {
   public let retainSet: LabeledImages
   public var state: StageState
   private var secondsPerStep: Double = 0
+  private let images = ReusedTensor(), dLogits = ReusedTensor()
 
   /// `optimizer` carries moments over from an earlier stage (the paper keeps one AdamW for both
   /// stages); nil starts fresh ones.
   public init(network: SwapNetwork, settings: StageSettings, stageSet: LabeledImages, retainSet: LabeledImages,
-              seed: UInt64, optimizer: ResumableAdamW? = nil) {
+              seed: UInt64, optimizer: AdamW? = nil) {
     precondition(stageSet.count > 0 && retainSet.count > 0, "empty training set")
     self.network = network
     self.settings = settings
     self.stageSet = stageSet
     self.retainSet = retainSet
     let root = SeededGenerator(seed: seed)
-    var adam = optimizer ?? ResumableAdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
+    var adam = optimizer ?? AdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
     adam.weightDecay = settings.weightDecay
     state = StageState(
       epoch: 0, optimizer: adam,
@@ -126,7 +127,7 @@ public final class StageTrainer {
   }
 
   /// One optimisation step on a joined batch; returns the loss terms before the update.
-  func trainStep(stageIndices: [Int], retainIndices: [Int], rate: Float) -> LossTerms {
+  public func trainStep(stageIndices: [Int], retainIndices: [Int], rate: Float) -> LossTerms {
     let terms = computeGradients(stageIndices: stageIndices, retainIndices: retainIndices)
     state.optimizer.update(network.trainable, rate: rate)
     return terms
@@ -135,32 +136,18 @@ public final class StageTrainer {
   /// The stage objective on a joined batch and its gradient in every trainable parameter (replacing
   /// what the gradients held): back-propagated loss terms plus alpha times the group-sparse gradient.
   public func computeGradients(stageIndices: [Int], retainIndices: [Int]) -> LossTerms {
-    let classes = network.classCount
-    let images = stageSet.batch(stageIndices) + retainSet.batch(retainIndices)
-    let count = stageIndices.count + retainIndices.count
-    let logits = network.trainingForward(images, shape: stageSet.batchShape(count))
-    var (terms, gradient) = stageObjective(
+    let batch = images.shaped(stageSet.batchShape(stageIndices.count + retainIndices.count))
+    stageSet.write(stageIndices, into: batch)
+    retainSet.write(retainIndices, into: batch, at: stageIndices.count)
+    let logits = network.trainingForward(batch)
+    let gradient = dLogits.shaped(logits.shape)
+    var terms = stageObjective(
       settings.kind, logits: logits, stageLabels: stageIndices.map { stageSet.labels[$0] },
-      retainLabels: retainIndices.map { retainSet.labels[$0] }, classes: classes, weights: settings.weights)
-    let parameters = network.trainable
-    for p in parameters { p.zeroGradient() }
+      retainLabels: retainIndices.map { retainSet.labels[$0] }, weights: settings.weights, gradient: gradient)
+    for p in network.trainable { p.zeroGradient() }
     network.backward(gradient)
-    gradient = []
-    let groups = network.sparseGroups
-    if !groups.isEmpty {
-      let sparse = groupSparse(groups.map { $0.map(\.value.scalars) })
-      terms.groupSparse = sparse.value
-      terms.total += settings.weights.alpha * sparse.value
-      let alpha = settings.weights.alpha
-      if alpha != 0 {
-        for (group, grads) in zip(groups, sparse.gradients) {
-          for (p, g) in zip(group, grads) {
-            let pointer = p.requiredGradient.pointer
-            for i in 0..<g.count { pointer[i] += alpha * g[i] }
-          }
-        }
-      }
-    }
+    terms.groupSparse = groupSparse(network.sparseGroups, gradientWeight: settings.weights.alpha)
+    terms.total += settings.weights.alpha * terms.groupSparse
     return terms
   }
 

@@ -27,15 +27,16 @@ public final class SupervisedTrainer {
   public let network: SwapNetwork
   public let settings: SupervisedSettings
   public let set: LabeledImages
-  public var optimizer: ResumableAdamW
+  public var optimizer: AdamW
   public var order: BatchOrder
   public private(set) var epoch = 0
+  private let images = ReusedTensor(), dLogits = ReusedTensor()
 
   public init(network: SwapNetwork, settings: SupervisedSettings, set: LabeledImages, seed: UInt64) {
     self.network = network
     self.settings = settings
     self.set = set
-    optimizer = ResumableAdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
+    optimizer = AdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
     order = BatchOrder(count: set.count, batchSize: settings.batchSize,
                        generator: SeededGenerator(seed: seed).derived("pretrain order"))
   }
@@ -52,9 +53,12 @@ public final class SupervisedTrainer {
     let parameters = network.trainable
     for step in 1...steps {
       let indices = order.next()
-      let logits = network.trainingForward(set.batch(indices), shape: set.batchShape(indices.count))
-      let (loss, gradient) = crossEntropy(logits: logits, labels: indices.map { set.labels[$0] },
-                                          classes: network.classCount)
+      let batch = images.shaped(set.batchShape(indices.count))
+      set.write(indices, into: batch)
+      let logits = network.trainingForward(batch)
+      let gradient = dLogits.shaped(logits.shape)
+      let loss = crossEntropy(logits: logits, rows: 0..<indices.count, labels: indices.map { set.labels[$0] },
+                              gradient: gradient)
       for p in parameters { p.zeroGradient() }
       network.backward(gradient)
       let rate = settings.rate(step: epoch * steps + step - 1, total: total)

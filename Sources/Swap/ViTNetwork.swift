@@ -26,15 +26,9 @@ public final class ViTNetwork: SwapNetwork {
     }
   }
 
-  public func trainingForward(_ images: [Float], shape: [Int]) -> [Float] {
-    model.forward(Tensor(shape: shape, values: images), training: true).scalars
-  }
+  public func trainingForward(_ images: Tensor) -> Tensor { model.forward(images, training: true) }
 
-  public func backward(_ logitGradient: [Float]) {
-    model.backward(Tensor(shape: [logitGradient.count / classCount, classCount], values: logitGradient))
-  }
+  public func backward(_ dLogits: Tensor) { model.backward(dLogits) }
 
-  public func logits(_ images: [Float], shape: [Int]) -> [Float] {
-    model.forward(Tensor(shape: shape, values: images), training: false).scalars
-  }
+  public func logits(_ images: Tensor) -> Tensor { model.forward(images, training: false) }
 }

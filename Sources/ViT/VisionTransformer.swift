@@ -1,5 +1,6 @@
-import Tensors
 import SeededRandom
+import Tensors
+import WeightSurgery
 
 // Shape legend for this file: B batch, C channels, H×W image, p patch, N = 1 + (H/p)(W/p) tokens
 // (class token first), D width, K classes.
@@ -15,15 +16,11 @@ import SeededRandom
 /// var rng = SeededGenerator(seed: 0)
 /// model.addLoRA(LoRAConfig(rank: 8), generator: &rng)           // fc1/fc2 of every block, B = 0
 /// model.setTrainable(.lora)                                      // or .loraAnd(["head"]), .all
-/// let optimizer = AdamW(parameters: model.trainableParameters, learningRate: 1e-2, weightDecay: 0.05)
-/// for (images, labels) in batches {                              // images: Tensor (B, C, H, W)
+/// for (images, dLoss) in batches {                               // images: Tensor (B, C, H, W)
 ///     model.zeroGradients()
 ///     let logits = model.forward(images, training: true)        // (B, K), owned by the model
-///     let dLogits = Tensor(shape: logits.shape)
-///     let loss = CrossEntropy.loss(logits: logits, labels: labels, dLogits: dLogits)
-///     model.backward(dLogits)                                    // fills Parameter.gradient
-///     GradientClipping.clipGlobalNorm(model.trainableParameters, maxNorm: 1)
-///     optimizer.step()
+///     model.backward(dLoss(logits))                              // fills Parameter.gradient
+///     // update model.trainableParameters (Swap's AdamW does this for the tools)
 /// }
 /// let adapter = model.loraTensors()                              // PEFT names → tensors
 /// ```
@@ -189,23 +186,19 @@ public final class VisionTransformer {
         }
     }
 
-    /// Replaces the head with one of `classes` rows: the old rows are kept, new rows drawn as the
-    /// paper's code does (xavier-uniform over the new rows' slice, U(±√(6 / (D + new rows))),
-    /// bias 0). With fewer classes than before, the head is cut to the first `classes` rows.
-    public func resizeHead(classes: Int, generator: inout SeededGenerator) {
-        precondition(classes > 0, "a head needs at least one class")
-        let d = config.dim, old = head?.outFeatures ?? 0
-        let weight = Tensor(shape: [classes, d]), bias = Tensor(shape: [classes])
-        let kept = min(old, classes)
-        if let head, kept > 0 {
-            weight.pointer.update(from: head.weight.value.pointer, count: kept * d)
-            if let b = head.bias { bias.pointer.update(from: b.value.pointer, count: kept) }
+    /// Appends `count` classifier rows for new classes, as the paper's code initialises them:
+    /// Xavier-uniform over the new rows' slice, U(±√(6 / (D + count))), bias 0; existing rows are kept.
+    public func appendHeadRows(_ count: Int, generator: inout SeededGenerator) {
+        guard let head, count > 0 else { return }
+        let (rows, width) = (head.outFeatures, head.inFeatures)
+        let weight = Tensor(shape: [rows + count, width]), bias = Tensor(shape: [rows + count])
+        weight.pointer.update(from: head.weight.value.pointer, count: rows * width)
+        if let old = head.bias { bias.pointer.update(from: old.value.pointer, count: rows) }
+        let bound = (6 / Float(width + count)).squareRoot()
+        for i in (rows * width)..<((rows + count) * width) {
+            weight.pointer[i] = (generator.uniform(0, 1) * 2 - 1) * bound
         }
-        if classes > kept {
-            let bound = (6 / Float(d + classes - kept)).squareRoot()
-            for i in (kept * d)..<(classes * d) { weight.pointer[i] = generator.uniform(-bound, bound) }
-        }
-        head = Linear(name: "head", weight: weight, bias: bias)
+        self.head = Linear(name: "head", weight: weight, bias: bias)
     }
 
     // MARK: - LoRA
@@ -225,7 +218,7 @@ public final class VisionTransformer {
     /// Attaches adapters from tensors named `<module>.lora_A.weight` / `.lora_B.weight`, with or
     /// without PEFT's `base_model.model.` prefix; throws on a missing partner or a bad shape.
     public func loadLoRA(_ tensors: [String: Tensor], scaling: Float) throws {
-        let prefix = LoRANames.peftPrefix
+        let prefix = AdapterNames.prefix
         var byName: [String: Tensor] = [:]
         for (k, v) in tensors { byName[k.hasPrefix(prefix) ? String(k.dropFirst(prefix.count)) : k] = v }
         let layers = Dictionary(uniqueKeysWithValues: linears.map { ($0.name, $0) })
@@ -248,8 +241,8 @@ public final class VisionTransformer {
     public func loraTensors() -> [String: Tensor] {
         var out: [String: Tensor] = [:]
         for adapter in linears.compactMap(\.lora) {
-            out[LoRANames.peftPrefix + adapter.a.name] = adapter.a.value
-            out[LoRANames.peftPrefix + adapter.b.name] = adapter.b.value
+            out[AdapterNames.prefix + adapter.a.name] = adapter.a.value
+            out[AdapterNames.prefix + adapter.b.name] = adapter.b.value
         }
         return out
     }
@@ -345,10 +338,4 @@ public enum TrainableSet: Sendable, Equatable {
     case loraAnd([String])
     /// Every parameter (full fine-tuning or training from scratch).
     case all
-}
-
-/// PEFT's naming of adapter tensors.
-public enum LoRANames {
-    /// The prefix PEFT puts before module names in adapter files.
-    public static let peftPrefix = "base_model.model."
 }

@@ -21,7 +21,7 @@ import Testing
     #expect(try images.relabeled([7, 9], file: "d").labels == [9, 7])
     #expect(throws: SwapInputError.self) { try images.relabeled([7], file: "d") }
     // Bytes are scaled to [0, 1], then normalised: (0 - 0.5) / 0.5 = -1, (1 - 0.5) / 0.5 = 1.
-    #expect(images.batch([1, 0]) == [-1, 1, -1, 1])
+    #expect(images.batch([1, 0]).scalars == [-1, 1, -1, 1])
   }
 
   @Test func joiningSetsWithDifferentNormalisationKeepsEachOnesValues() {
@@ -29,6 +29,6 @@ import Testing
     let b = LabeledImages(pixels: .bytes([255]), labels: [1], channels: 1, height: 1, width: 1, mean: [0.5], std: [0.25])
     let joined = LabeledImages.joined([a, b])
     #expect(joined.labels == [0, 1])
-    #expect(joined.batch([0, 1]) == [1, 2])
+    #expect(joined.batch([0, 1]).scalars == [1, 2])
   }
 }

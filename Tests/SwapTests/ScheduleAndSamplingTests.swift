@@ -50,15 +50,19 @@ import SeededRandom
     p.isTrainable = true
     p.gradient!.pointer[0] = 0.5
     p.gradient!.pointer[1] = -3
-    var adam = ResumableAdamW(parameters: [p], weightDecay: 0.1)
+    var adam = AdamW(parameters: [p], weightDecay: 0.1)
     adam.update([p], rate: 0.01)
     #expect(abs(p.value.pointer[0] - (1 * 0.999 - 0.01)) < 1e-6)
     #expect(abs(p.value.pointer[1] - (-2 * 0.999 + 0.01)) < 1e-6)
+    // Step 2, same gradient: m-hat = g and v-hat = g^2 again after bias correction.
+    adam.update([p], rate: 0.01)
+    #expect(adam.state.step == 2)
+    #expect(abs(p.value.pointer[0] - ((1 * 0.999 - 0.01) * 0.999 - 0.01)) < 1e-6)
     // A 1-D parameter (bias) is not decayed.
     let bias = Parameter(name: "b", value: Tensor(shape: [1], values: [1]))
     bias.isTrainable = true
     bias.gradient!.pointer[0] = 1
-    var adam2 = ResumableAdamW(parameters: [bias], weightDecay: 0.1)
+    var adam2 = AdamW(parameters: [bias], weightDecay: 0.1)
     adam2.update([bias], rate: 0.01)
     #expect(abs(bias.value.pointer[0] - 0.99) < 1e-6)
   }

@@ -59,19 +59,22 @@ final class TinyNetwork: SwapNetwork {
     return (projected, pre, logits)
   }
 
-  func trainingForward(_ images: [Float], shape: [Int]) -> [Float] {
-    let count = shape[0]
-    let r = run(images, count: count)
-    lastInput = images
+  func trainingForward(_ images: Tensor) -> Tensor {
+    let count = images.shape[0]
+    let r = run(images.scalars, count: count)
+    lastInput = images.scalars
     lastProjected = r.projected
     lastPre = r.pre
     lastCount = count
-    return r.logits
+    return Tensor(shape: [count, classCount], values: r.logits)
   }
 
-  func logits(_ images: [Float], shape: [Int]) -> [Float] { run(images, count: shape[0]).logits }
+  func logits(_ images: Tensor) -> Tensor {
+    Tensor(shape: [images.shape[0], classCount], values: run(images.scalars, count: images.shape[0]).logits)
+  }
 
-  func backward(_ logitGradient: [Float]) {
+  func backward(_ dLogits: Tensor) {
+    let logitGradient = dLogits.scalars
     for n in 0..<lastCount {
       var dPre = [Float](repeating: 0, count: hidden)
       for o in 0..<hidden where lastPre[n * hidden + o] > 0 {

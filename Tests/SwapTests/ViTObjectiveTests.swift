@@ -72,10 +72,9 @@ import SeededRandom
     let network = ViTNetwork(model: model)
     network.setTrainable(.lora)
     var random = SeededGenerator(seed: 1)
-    let images = (0..<(3 * 16)).map { _ in random.uniform(0, 1) }
-    _ = network.trainingForward(images, shape: [3, 1, 4, 4])
+    _ = network.trainingForward(Tensor.uniform(shape: [3, 1, 4, 4], low: 0, high: 1, generator: &random))
     for p in network.trainable { p.zeroGradient() }
-    network.backward((0..<12).map { _ in random.uniform(0, 1) - 0.5 })
+    network.backward(Tensor.uniform(shape: [3, 4], low: -0.5, high: 0.5, generator: &random))
     for p in network.trainable where p.name.contains("lora_B") {
       #expect(p.requiredGradient.scalars.contains { $0 != 0 }, "\(p.name) has no gradient")
     }

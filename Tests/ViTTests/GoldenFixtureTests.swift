@@ -3,6 +3,7 @@ import Testing
 import Tensors
 import TensorFile
 @testable import ViT
+import WeightSurgery
 
 /// Tests/Fixtures, found from this file's path (fixtures are committed, made by Scripts/make-vit-fixtures.py).
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -45,7 +46,7 @@ func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
         errors.append(("loss", relativeError(Tensor(shape: [1], values: [loss]), c["loss"]!)))
         model.backward(dLogits)
         for p in model.parameters {
-            let name = p.name.contains(".lora_") ? LoRANames.peftPrefix + p.name : p.name
+            let name = p.name.contains(".lora_") ? AdapterNames.prefix + p.name : p.name
             guard let expected = c["grad." + p.name] ?? c["grad." + name] else {
                 Issue.record("fixture has no gradient for \(p.name)")
                 continue

@@ -49,7 +49,7 @@ let package = Package(
     .testTarget(name: "ImportersTests", dependencies: ["Importers"]),
     .testTarget(name: "TensorsTests", dependencies: ["SeededRandom", "Tensors"]),
     .testTarget(name: "ViTTests", dependencies: ["SeededRandom", "ViT", "WeightSurgery"]),
-    .testTarget(name: "SwapTests", dependencies: ["SeededRandom", "Swap"]),
+    .testTarget(name: "SwapTests", dependencies: ["SeededRandom", "Swap", "ViT", "Tensors", "TensorFile", "WeightSurgery"]),
     .testTarget(name: "CommandsTests", dependencies: ["SeededRandom", "FileCommands", "ModelCommands", "WeightSurgery"]),
   ]
     + fileTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["FileCommands"]) }

@@ -4,6 +4,7 @@ import Tensors
 import TensorFile
 import ViT
 import Swap
+import WeightSurgery
 
 // The training step kswap-learn and kswap-forget run, against PyTorch (Tests/Fixtures/swap-step, made by
 // Scripts/make-step-fixtures.py; CI does not run the script, the fixtures are committed): a ViT with LoRA on
@@ -118,7 +119,7 @@ private func termErrors(_ a: Tensor, _ b: Tensor) -> [Double] {
       weights: LossWeights(beta: Float(meta["beta"]!)!, alpha: Float(meta["alpha"]!)!, bound: Float(meta["bound"]!)!),
       rate: Float(meta["lr"]!)!, weightDecay: Float(meta["weight_decay"]!)!)
     // The base's values (head) and the adapter's (LoRA, PEFT prefix dropped).
-    let initial = adapter.tensors.reduce(into: model.tensors) { $0[String($1.key.dropFirst(LoRANames.peftPrefix.count))] = $1.value }
+    let initial = adapter.tensors.reduce(into: model.tensors) { $0[String($1.key.dropFirst(AdapterNames.prefix.count))] = $1.value }
     let names = ref.keys.filter { $0.hasPrefix("grad1.") }.map { String($0.dropFirst(6)) }.sorted()
     return (c, ref, model, adapter, initial, names)
   }

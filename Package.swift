@@ -3,17 +3,18 @@ import PackageDescription
 
 // kswap: knowledge swapping and weight-file surgery for vision transformers.
 // Dependencies point one way: format and tensors at the bottom, commands at the top.
-// `kswap-inspect` and `kswap-pack` only move bytes and must not link BLAS, so the
-// commands live in two libraries: FileCommands (no BLAS) and ModelCommands.
+// Only the tools that run the model link BLAS, so the commands live in three libraries:
+// FileCommands (inspect, pack), SurgeryCommands (merge, diff; no BLAS) and ModelCommands.
 
 let fileTools = ["inspect", "pack"]  // built on FileCommands
-let modelTools: [String] = ["learn", "forget", "eval", "pretrain", "merge", "diff"]  // built on ModelCommands
+let surgeryTools = ["merge", "diff"]  // built on SurgeryCommands
+let modelTools = ["learn", "forget", "eval", "pretrain"]  // built on ModelCommands
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
   name: "kswap",
-  products: (["kswap"] + (fileTools + modelTools).map { "kswap-\($0)" })
+  products: (["kswap"] + (fileTools + surgeryTools + modelTools).map { "kswap-\($0)" })
     .map { .executable(name: $0, targets: [$0]) }
     + [.library(name: "TensorFile", targets: ["TensorFile"])],  // also used by Benchmarks/harness
   dependencies: [
@@ -33,11 +34,14 @@ let package = Package(
     .target(name: "Importers", dependencies: ["TensorFile", "SeededRandom", "CArchive", "CPNG", "CJPEG"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS", "SeededRandom"]),
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile", "WeightSurgery", "SeededRandom"]),
-    .target(name: "Swap", dependencies: ["ViT", "Tensors", "TensorFile", "SeededRandom"]),
+    .target(name: "Swap", dependencies: ["ViT", "Tensors", "TensorFile", "WeightSurgery", "SeededRandom"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
     .target(name: "WeightSurgery", dependencies: ["TensorFile"]),  // merge and diff, no BLAS
     .target(name: "FileCommands", dependencies: ["ToolSupport", "Importers"]),
-    .target(name: "ModelCommands", dependencies: ["ToolSupport", "Swap", "WeightSurgery"]),
+    .target(name: "SurgeryCommands", dependencies: ["ToolSupport", "WeightSurgery", "TensorFile", argumentParser]),
+    .target(
+      name: "ModelCommands",
+      dependencies: ["ToolSupport", "Swap", "ViT", "Tensors", "TensorFile", "WeightSurgery", "SeededRandom", argumentParser]),
 
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
     .executableTarget(name: "kswap"),
@@ -50,8 +54,12 @@ let package = Package(
     .testTarget(name: "TensorsTests", dependencies: ["SeededRandom", "Tensors"]),
     .testTarget(name: "ViTTests", dependencies: ["SeededRandom", "ViT", "WeightSurgery"]),
     .testTarget(name: "SwapTests", dependencies: ["SeededRandom", "Swap", "ViT", "Tensors", "TensorFile", "WeightSurgery"]),
-    .testTarget(name: "CommandsTests", dependencies: ["SeededRandom", "FileCommands", "ModelCommands", "WeightSurgery"]),
+    .testTarget(
+      name: "CommandsTests",
+      dependencies: ["SeededRandom", "FileCommands", "SurgeryCommands", "ModelCommands", "WeightSurgery", "ToolSupport",
+                     "TensorFile", "Tensors", "ViT"]),
   ]
     + fileTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["FileCommands"]) }
+    + surgeryTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["SurgeryCommands"]) }
     + modelTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["ModelCommands"]) }
 )

@@ -54,24 +54,16 @@ public struct Eval: ModelTool {
     try InputPath.check(model)
     if let logits { try checkOutputPath(logits, force: force, inputs: [model] + adapter) }
     let base = try BaseModel(path: model)
-    let vit = try base.makeModel()
-    var classes = base.classes
-    for (index, path) in adapter.enumerated() {
-      let file = try SwapAdapter(path: path)
-      try file.check(against: base)
-      // One LoRA slot per layer: fold the earlier adapters in before the next one goes on.
-      if index > 0 { vit.mergeLoRA() }
-      classes = try file.apply(to: vit, classes: classes)
-    }
-    let network = ViTNetwork(model: vit)
+    let adapted = try AdaptedModel(base: base, adapters: try adapter.map(AdaptedModel.readAdapter))
+    let classes = adapted.classes
+    let network = ViTNetwork(model: adapted.model)
     let classMap = ClassMap(names: classes)
     var results: [EvaluatedSet] = []
     var logitTensors: [(info: TensorInfo, bytes: [UInt8])] = []
     let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
     for spec in set {
       let (name, path) = namedPath(spec)
-      let file = try base.loadDataset(path)
-      let images = try relabel(file, rows: try classMap.knownRows(for: presentClasses(file), file: path))
+      let images = try loadDataset(path, for: base).labeled(by: classMap)
       var collected: [Float] = []
       let accuracy = evaluate(network, on: images, batchSize: batchSize,
                               logitsSink: logits == nil ? nil : { collected += $0.buffer })
@@ -83,7 +75,7 @@ public struct Eval: ModelTool {
       }
     }
     if let logits {
-      try TensorWriter.writeCleaningUpOnInterrupt(path: logits, metadata: [SwapMetadata.classes: jsonArray(classes)], tensors: logitTensors)
+      try TensorWriter.writeCleaningUpOnInterrupt(path: logits, metadata: [SwapMetadata.classes: SwapMetadata.array(classes)], tensors: logitTensors)
     }
     Console.current.write(json.json
       ? EvalReport.json(model: model, adapters: adapter, classes: classes, sets: results)

@@ -1,4 +1,4 @@
-// The entry point every model tool shares (learn, forget, eval, merge, diff): get OpenBLAS's fast
+// The entry point every model tool shares (learn, forget, eval, pretrain): get OpenBLAS's fast
 // kernels first, then run the command through ToolSupport's exit-status runner.
 
 import Glibc

@@ -65,7 +65,7 @@ public struct Pretrain: ModelTool {
     var testSet: LabeledImages?
     if let test {
       let file = try DatasetFile(path: test, mean: mean, std: std)
-      testSet = try relabel(file, rows: try ClassMap(names: raw.classes).knownRows(for: presentClasses(file), file: test))
+      testSet = try file.labeled(by: ClassMap(names: raw.classes))
     }
     let config = ViTConfig(imageSize: raw.images.height, patchSize: patch, channels: channels, dim: dim, depth: depth,
                            heads: heads, mlpDim: mlpDim, classes: raw.classes.count)
@@ -98,7 +98,7 @@ public struct Pretrain: ModelTool {
       tensors.append((try TensorInfo(name: name, dtype: .f32, shape: tensor.shape, file: path),
                       try FloatConversion.bytes(from: tensor.scalars, dtype: .f32, file: path, tensor: name)))
     }
-    let metadata = [ViTConfig.metadataKey: config.jsonString(), SwapMetadata.classes: jsonArray(raw.classes),
+    let metadata = [ViTConfig.metadataKey: config.jsonString(), SwapMetadata.classes: SwapMetadata.array(raw.classes),
                     SwapMetadata.mean: JSON.array(mean.map { .number("\($0)") }).text(),
                     SwapMetadata.std: JSON.array(std.map { .number("\($0)") }).text()]
     try TensorWriter.writeCleaningUpOnInterrupt(path: path, metadata: metadata, tensors: tensors)

@@ -37,58 +37,31 @@ struct SwapStage {
 
     // Inputs, all checked before any training.
     let base = try BaseModel(path: modelPath)
-    let model = try base.makeModel()
-    var classes = base.classes
-    var rank = options.rank
-    var loraAlpha = options.loraAlpha
-    var adapterHasHead = false
-    if let adapterPath {
-      let adapter = try SwapAdapter(path: adapterPath)
-      try adapter.check(against: base)
-      classes = try adapter.apply(to: model, classes: classes)
-      adapterHasHead = adapter.head != nil
-      if let first = adapter.lora.values.first {
-        rank = adapter.settings.rank ?? first.a.shape[0]
-        loraAlpha = Float(adapter.settings.alpha ?? Double(loraAlpha))
-      }
-    }
-    var classMap = ClassMap(names: classes)
-    let stageFile = try base.loadDataset(stagePath)
-    let stageRows: [Int]
+    let adapted = try AdaptedModel(base: base, adapters: try adapterPath.map { [try AdaptedModel.readAdapter($0)] } ?? [])
+    let rank = adapted.adapterLoRA?.rank ?? options.rank
+    let loraAlpha = adapted.adapterLoRA?.alpha.map(Float.init) ?? options.loraAlpha
+    var classMap = ClassMap(names: adapted.classes)
+    let stageFile = try loadDataset(stagePath, for: base)
+    let stageSet: LabeledImages
     switch kind {
-    case .learn: stageRows = try classMap.appendNew(presentClasses(stageFile), file: stagePath)
-    case .forget: stageRows = try classMap.knownRows(for: presentClasses(stageFile), file: stagePath)
+    case .learn: stageSet = try stageFile.relabeled(rows: try classMap.appendNew(stageFile.presentClasses, file: stagePath))
+    case .forget: stageSet = try stageFile.labeled(by: classMap)
     }
-    let stageSet = try relabel(stageFile, rows: stageRows)
-    var retainParts: [LabeledImages] = []
-    for path in retainPaths {
-      let file = try base.loadDataset(path)
-      retainParts.append(try relabel(file, rows: try classMap.knownRows(for: presentClasses(file), file: path)))
-    }
-    let retainSet = LabeledImages.joined(retainParts)
+    let retainSet = LabeledImages.joined(try retainPaths.map { try loadDataset($0, for: base).labeled(by: classMap) })
     if kind == .forget {
       let forgotten = Set(stageSet.labels), kept = Set(retainSet.labels)
       if let both = forgotten.intersection(kept).min() {
         throw SwapInputError("class '\(classMap.names[both])' is in both the forget set \(stagePath) and a retain set")
       }
     }
-    var evalSets: [(name: String, set: LabeledImages)] = []
-    for spec in options.evalSets {
+    let evalSets = try options.evalSets.map { spec in
       let (name, path) = namedPath(spec)
-      let file = try base.loadDataset(path)
-      evalSets.append((name, try relabel(file, rows: try classMap.knownRows(for: presentClasses(file), file: path))))
+      return (name: name, set: try loadDataset(path, for: base).labeled(by: classMap))
     }
 
     // The network: new head rows, LoRA, what trains.
-    let newClasses = classMap.names.count - classes.count
-    var headGenerator = SeededGenerator(seed: seed).derived("new head rows")
-    model.appendHeadRows(newClasses, generator: &headGenerator)
-    if !model.blocks.contains(where: { $0.fc1.lora != nil || $0.fc2.lora != nil }) {
-      var generator = SeededGenerator(seed: seed).derived("lora init")
-      model.addLoRA(LoRAConfig(rank: rank, alpha: loraAlpha, initialization: .paper), generator: &generator)
-    }
-    let network = ViTNetwork(model: model)
-    network.setTrainable(trainHead ? .loraAnd(["head"]) : .lora)
+    let newClasses = Array(classMap.names[adapted.classes.count...])
+    let network = adapted.prepareStage(newClasses: newClasses, rank: rank, alpha: loraAlpha, trainHead: trainHead, seed: seed)
     let settings = options.stageSettings(kind, beta: beta, bound: bound)
     let trainer = StageTrainer(network: network, settings: settings, stageSet: stageSet, retainSet: retainSet, seed: seed)
     let invocation = describeRun(base: base, classes: classMap.names, settings: settings)
@@ -115,9 +88,10 @@ struct SwapStage {
     }
     progress.finish()
 
-    try writeAdapter(model: model, path: outputPath, rank: rank, alpha: loraAlpha,
-                     includeHead: newClasses > 0 || trainHead || adapterHasHead, classes: classMap.names, base: base,
-                     training: trainingMetadata(settings: settings))
+    let adapter = try adapted.adapterContents(
+      rank: rank, alpha: loraAlpha, includeHead: !newClasses.isEmpty || trainHead || adapted.hasAdapterHead,
+      training: trainingMetadata(settings: settings), file: outputPath)
+    try TensorWriter.writeCleaningUpOnInterrupt(path: outputPath, metadata: adapter.metadata, tensors: adapter.tensors)
     if outputPath != "-" { try? FileManager.default.removeItem(atPath: statePath) }
   }
 
@@ -133,24 +107,18 @@ struct SwapStage {
      "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)",
      "bound": kind == .forget ? "\(settings.weights.bound)" : "", "seed": String(seed),
      "train_head": trainHead ? "true" : "false",
-     "stage_set": stagePath, "retain_sets": jsonArray(retainPaths), "adapter": adapterPath ?? ""]
+     "stage_set": stagePath, "retain_sets": SwapMetadata.array(retainPaths), "adapter": adapterPath ?? ""]
   }
 
   func describeRun(base: BaseModel, classes: [String], settings: StageSettings) -> String {
-    jsonObject(trainingMetadata(settings: settings).merging(
-      ["base": base.fingerprint, "classes": jsonArray(classes), "rank": String(options.rank),
+    SwapMetadata.object(trainingMetadata(settings: settings).merging(
+      ["base": base.fingerprint, "classes": SwapMetadata.array(classes), "rank": String(options.rank),
        "lora_alpha": "\(options.loraAlpha)"], uniquingKeysWith: { a, _ in a }))
   }
 }
 
-/// Names of the classes that have images in the file, in label order, and the file's label of each.
-func presentClasses(_ file: DatasetFile) -> [String] {
-  file.presentLabels.map { file.classes[$0] }
-}
-
-/// The file's images with labels moved to model rows; `rows` follows `presentClasses(file)`.
-func relabel(_ file: DatasetFile, rows: [Int]) throws -> LabeledImages {
-  var table = [Int](repeating: -1, count: file.classes.count)
-  for (label, row) in zip(file.presentLabels, rows) { table[label] = row }
-  return try file.images.relabeled(table, file: file.path)
+/// A dataset for `base`, after the command-line check of its path.
+func loadDataset(_ path: String, for base: BaseModel) throws -> DatasetFile {
+  try InputPath.check(path)
+  return try base.loadDataset(path)
 }

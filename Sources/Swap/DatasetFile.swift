@@ -78,3 +78,20 @@ public struct DatasetFile: Sendable {
     }
   }
 }
+
+extension DatasetFile {
+  /// Names of the classes that have images in the file, in label order.
+  public var presentClasses: [String] { presentLabels.map { classes[$0] } }
+
+  /// The images with labels moved to model rows; `rows` follows `presentClasses`.
+  public func relabeled(rows: [Int]) throws -> LabeledImages {
+    var table = [Int](repeating: -1, count: classes.count)
+    for (label, row) in zip(presentLabels, rows) { table[label] = row }
+    return try images.relabeled(table, file: path)
+  }
+
+  /// The images labelled with the model's rows; every class in the file must be one of `map`'s.
+  public func labeled(by map: ClassMap) throws -> LabeledImages {
+    try relabeled(rows: map.knownRows(for: presentClasses, file: path))
+  }
+}

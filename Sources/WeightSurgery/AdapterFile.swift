@@ -15,6 +15,16 @@ public struct LoRAModule: Sendable {
   public var a: [Float]
   public var b: [Float]
   public var scale: Double
+
+  public init(module: String, rank: Int, aShape: [Int], bShape: [Int], a: [Float], b: [Float], scale: Double) {
+    self.module = module
+    self.rank = rank
+    self.aShape = aShape
+    self.bShape = bShape
+    self.a = a
+    self.b = b
+    self.scale = scale
+  }
 }
 
 public struct AdapterFile: Sendable {
@@ -28,6 +38,8 @@ public struct AdapterFile: Sendable {
   public var baseFingerprint: String?
   /// `kswap.model_metadata`: entries to set in a merged model's metadata.
   public var modelMetadata: [(String, String)]
+  /// The file's own `__metadata__` (settings included), for keys a tool adds, such as kswap's classes.
+  public var metadata: [String: String] = [:]
 
   public static let modelMetadataKey = "kswap.model_metadata"
   public static let peftWeightsName = "adapter_model.safetensors"
@@ -77,7 +89,8 @@ public struct AdapterFile: Sendable {
       }
     }
     guard let settings else {
-      throw AdapterError(source, "no LoRA settings: the metadata has no peft_type and there is no \(Self.peftConfigName) beside it")
+      throw AdapterError(
+        source, "not an adapter: no LoRA settings (no peft_type in its metadata, no \(Self.peftConfigName) beside it)")
     }
     if settings.fanInFanOut { throw AdapterError(source, "fan_in_fan_out (GPT-2 style transposed) adapters are not supported") }
     if settings.useDoRA { throw AdapterError(source, "DoRA adapters (use_dora) are not supported") }
@@ -128,6 +141,7 @@ public struct AdapterFile: Sendable {
     self.init(
       source: source, settings: settings, modules: modules, fullTensors: full,
       baseFingerprint: metadata[BaseFingerprint.metadataKey], modelMetadata: modelMetadata)
+    self.metadata = metadata
   }
 
   public init(
@@ -140,6 +154,36 @@ public struct AdapterFile: Sendable {
     self.fullTensors = fullTensors
     self.baseFingerprint = baseFingerprint
     self.modelMetadata = modelMetadata
+  }
+}
+
+extension AdapterFile {
+  /// The adapter as a tensor file's contents, in PEFT's layout (Formats/adapter.md): each module's
+  /// lora_A and lora_B in F32 sorted by name, then the full tensors; `metadata` is the settings, the
+  /// base fingerprint, `kswap.model_metadata` and `extraMetadata`.
+  public func fileContents(extraMetadata: [String: String] = [:]) throws
+    -> (metadata: [String: String], tensors: [(info: TensorInfo, bytes: [UInt8])])
+  {
+    var lora: [(String, [Int], [Float])] = []
+    for module in modules {
+      lora.append((AdapterNames.loraA(module.module), module.aShape, module.a))
+      lora.append((AdapterNames.loraB(module.module), module.bShape, module.b))
+    }
+    var tensors: [(info: TensorInfo, bytes: [UInt8])] = []
+    for (name, shape, values) in lora.sorted(by: { $0.0 < $1.0 }) {
+      tensors.append((try TensorInfo(name: name, dtype: .f32, shape: shape, file: source),
+                      try FloatConversion.bytes(from: values, dtype: .f32, file: source, tensor: name)))
+    }
+    for (info, bytes) in fullTensors {
+      let name = AdapterNames.full(info.name)
+      tensors.append((try TensorInfo(name: name, dtype: info.dtype, shape: info.shape, file: source), bytes))
+    }
+    var metadata = settings.metadata.merging(extraMetadata) { _, extra in extra }
+    metadata[BaseFingerprint.metadataKey] = baseFingerprint
+    if !modelMetadata.isEmpty {
+      metadata[Self.modelMetadataKey] = JSON.object(modelMetadata.map { ($0.0, JSON.string($0.1)) }).text()
+    }
+    return (metadata, tensors)
   }
 }
 

@@ -1,3 +1,3 @@
-import ModelCommands
+import SurgeryCommands
 
 Diff.main()

@@ -6,7 +6,7 @@ import TensorFile
 import WeightSurgery
 import XCTest
 
-@testable import ModelCommands
+@testable import SurgeryCommands
 
 final class DiffCommandTests: XCTestCase {
   func write(_ path: String, _ tensors: [(String, [Int], [Float])], metadata: [String: String] = [:]) throws {

@@ -6,7 +6,7 @@ import TensorFile
 import WeightSurgery
 import XCTest
 
-@testable import ModelCommands
+@testable import SurgeryCommands
 
 final class MergeCommandTests: XCTestCase {
   typealias Random = MergeArithmeticTests.Random

@@ -8,7 +8,7 @@ import ViT
 import WeightSurgery
 import XCTest
 
-@testable import ModelCommands
+@testable import SurgeryCommands
 import SeededRandom
 
 final class MergeLogitsTests: XCTestCase {

@@ -7,7 +7,7 @@ import WeightSurgery
 
 extension DiffMetric: ExpressibleByArgument {}
 
-public struct Diff: ModelTool {
+public struct Diff: Tool {
   public enum Rows: String, ExpressibleByArgument, CaseIterable, Sendable {
     case tensor, block
   }
@@ -24,7 +24,7 @@ public struct Diff: ModelTool {
 
       Exit status: 0 same or report written, 1 differs (--check), 2 trouble, 64 usage.
       """,
-    version: versionText)
+    version: ToolVersion.text())
 
   @Argument(help: ArgumentHelp("The reference file, then the files to compare with it ('-' for stdin, once).", valueName: "file"))
   var files: [String]

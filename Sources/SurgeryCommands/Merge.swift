@@ -5,7 +5,7 @@ import TensorFile
 import ToolSupport
 import WeightSurgery
 
-public struct Merge: ModelTool {
+public struct Merge: Tool {
   public static let configuration = CommandConfiguration(
     commandName: "kswap-merge",
     abstract: "Fold LoRA adapters into base weights, or take them out again.",
@@ -22,7 +22,7 @@ public struct Merge: ModelTool {
       merges an adapter whose recorded fingerprint differs. Formats/adapter.md has the layout, \
       man kswap-merge the details.
       """,
-    version: versionText)
+    version: ToolVersion.text())
 
   @Argument(help: ArgumentHelp("The base model, then one or more adapters ('-' for stdin, once).", valueName: "base adapter"))
   var operands: [String]

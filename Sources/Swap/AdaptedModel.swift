@@ -1,0 +1,136 @@
+// Building the model a tool works on, in one place: the base model, the adapters applied in order
+// (each one's LoRA and head), and, for a training stage, the new classes' head rows, fresh LoRA where
+// there is none, and what trains. Writing the adapter a stage produces is here too.
+
+import TensorFile
+import Tensors
+import SeededRandom
+import ViT
+import WeightSurgery
+
+/// A base model with adapters applied, unmerged (W x + s B A x, an adapter's head replacing the base's).
+public final class AdaptedModel {
+  public let base: BaseModel
+  public let model: VisionTransformer
+  /// The model's classes in head-row order.
+  public private(set) var classes: [String]
+  /// The LoRA rank and alpha (nil when its settings do not say) of the last adapter applied; nil
+  /// without an adapter.
+  public private(set) var adapterLoRA: (rank: Int, alpha: Double?)?
+  /// Whether an applied adapter carried a full head.
+  public private(set) var hasAdapterHead = false
+
+  /// The base model with `adapters` applied in order; earlier adapters are folded into the weights
+  /// before the next one goes on (one LoRA slot per layer). Refuses an adapter of another base.
+  public init(base: BaseModel, adapters: [AdapterFile]) throws {
+    self.base = base
+    model = try base.makeModel()
+    classes = base.classes
+    for (index, adapter) in adapters.enumerated() {
+      if index > 0 { model.mergeLoRA() }
+      try apply(adapter)
+    }
+  }
+
+  /// Reads an adapter file for the swap tools: LoRA matrices and at most a replaced head.
+  public static func readAdapter(_ path: String) throws -> AdapterFile {
+    let adapter: AdapterFile
+    do { adapter = try AdapterFile.load(path: path) } catch { throw SwapInputError("\(error)") }
+    if let other = adapter.fullTensors.map(\.info.name).sorted().first(where: { $0 != "head.weight" && $0 != "head.bias" }) {
+      throw SwapInputError("\(path): full tensor '\(other)': the swap tools only read a replaced head")
+    }
+    return adapter
+  }
+
+  private func apply(_ adapter: AdapterFile) throws {
+    let path = adapter.source
+    if let fingerprint = adapter.baseFingerprint, fingerprint != base.fingerprint {
+      throw SwapInputError(
+        "\(path): adapter for another base model: its base fingerprint is \(fingerprint), \(base.path) has \(base.fingerprint)")
+    }
+    for module in adapter.modules.sorted(by: { $0.module < $1.module }) {
+      do {
+        try model.loadLoRA(
+          [AdapterNames.loraA(module.module): Tensor(shape: module.aShape, values: module.a),
+           AdapterNames.loraB(module.module): Tensor(shape: module.bShape, values: module.b)],
+          scaling: Float(module.scale))
+      } catch {
+        throw SwapInputError("\(path): \(error)")
+      }
+    }
+    if let first = adapter.modules.first {
+      adapterLoRA = (adapter.settings.rank ?? first.rank, adapter.settings.alpha)
+    }
+    var own: [String]?
+    if let text = adapter.metadata[SwapMetadata.classes] {
+      guard let names = SwapMetadata.names(text) else {
+        throw SwapInputError("\(path): metadata 'classes' is not a JSON array of names")
+      }
+      own = names
+    }
+    let full = Dictionary(adapter.fullTensors.map { ($0.info.name, $0) }, uniquingKeysWith: { first, _ in first })
+    guard let weight = full["head.weight"], let bias = full["head.bias"] else {
+      if let own, own != classes {
+        throw SwapInputError("\(path): the adapter's classes (\(own.count)) differ from the model's (\(classes.count))")
+      }
+      return
+    }
+    let w = try Checkpoint.tensor(info: weight.info, bytes: weight.bytes, file: path)
+    let b = try Checkpoint.tensor(info: bias.info, bytes: bias.bytes, file: path)
+    let dim = model.config.dim
+    guard w.rank == 2, w.shape[1] == dim, b.shape == [w.shape[0]], w.shape[0] >= classes.count else {
+      throw SwapInputError("\(path): head \(w.shape) does not fit the model (width \(dim), \(classes.count) classes)")
+    }
+    if let own, own.count != w.shape[0] {
+      throw SwapInputError("\(path): metadata 'classes' names \(own.count) classes; its head has \(w.shape[0]) rows")
+    }
+    model.head = Linear(name: "head", weight: w, bias: b)
+    classes = own ?? classes + (classes.count..<w.shape[0]).map(String.init)
+    hasAdapterHead = true
+  }
+
+  /// Makes the model ready to train a stage: head rows for `newClasses` (appended in order, drawn as
+  /// the paper's code does), fresh LoRA (`rank`, `alpha`, the paper's init) where no adapter brought
+  /// one, and the trainable set (LoRA, and the head with `trainHead`). Returns the network to train.
+  public func prepareStage(newClasses: [String], rank: Int, alpha: Float, trainHead: Bool, seed: UInt64) -> ViTNetwork {
+    var headRows = SeededGenerator(seed: seed).derived("new head rows")
+    model.appendHeadRows(newClasses.count, generator: &headRows)
+    classes += newClasses
+    if !model.blocks.contains(where: { $0.fc1.lora != nil || $0.fc2.lora != nil }) {
+      var generator = SeededGenerator(seed: seed).derived("lora init")
+      model.addLoRA(LoRAConfig(rank: rank, alpha: alpha, initialization: .paper), generator: &generator)
+    }
+    let network = ViTNetwork(model: model)
+    network.setTrainable(trainHead ? .loraAnd(["head"]) : .lora)
+    return network
+  }
+
+  /// The adapter the model now holds, as a tensor file's contents (Formats/adapter.md): every LoRA
+  /// matrix, the head when `includeHead`, the settings, the base fingerprint, the class list (which
+  /// kswap-merge carries into the merged model) and `training`, the run's settings.
+  public func adapterContents(
+    rank: Int, alpha: Float, includeHead: Bool, training: [String: String], file: String
+  ) throws -> (metadata: [String: String], tensors: [(info: TensorInfo, bytes: [UInt8])]) {
+    let lora = model.linears.compactMap { layer in layer.lora.map { (layer.name, $0) } }
+    let modules = lora.map { name, adapter in
+      LoRAModule(module: name, rank: adapter.rank, aShape: adapter.a.value.shape, bShape: adapter.b.value.shape,
+                 a: adapter.a.value.scalars, b: adapter.b.value.scalars, scale: Double(adapter.scaling))
+    }
+    var settings = LoRASettings(rank: rank, alpha: Double(alpha))
+    settings.targetModules = Set(lora.map { $0.0.split(separator: ".").suffix(2).joined(separator: ".") }).sorted()
+    settings.modulesToSave = includeHead ? ["head"] : []
+    var full: [(info: TensorInfo, bytes: [UInt8])] = []
+    if includeHead, let head = model.head {
+      for parameter in head.parameters {
+        let t = parameter.value
+        full.append((try TensorInfo(name: parameter.name, dtype: .f32, shape: t.shape, file: file),
+                     try FloatConversion.bytes(from: t.scalars, dtype: .f32, file: file, tensor: parameter.name)))
+      }
+    }
+    let classList = SwapMetadata.array(classes)
+    let adapter = AdapterFile(source: file, settings: settings, modules: modules, fullTensors: full,
+                              baseFingerprint: base.fingerprint, modelMetadata: [(SwapMetadata.classes, classList)])
+    return try adapter.fileContents(
+      extraMetadata: [SwapMetadata.classes: classList, SwapMetadata.training: SwapMetadata.object(training)])
+  }
+}

@@ -41,7 +41,7 @@ let package = Package(
     .target(name: "SurgeryCommands", dependencies: ["ToolSupport", "WeightSurgery", "TensorFile", argumentParser]),
     .target(
       name: "ModelCommands",
-      dependencies: ["ToolSupport", "Swap", "ViT", "Tensors", "TensorFile", "WeightSurgery", "SeededRandom", argumentParser]),
+      dependencies: ["ToolSupport", "Swap", "ViT", "Tensors", "TensorFile", "SeededRandom", argumentParser]),
 
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
     .executableTarget(name: "kswap"),
@@ -50,14 +50,14 @@ let package = Package(
 
     // Tests, one target per module.
     .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),
-    .testTarget(name: "ImportersTests", dependencies: ["Importers"]),
+    .testTarget(name: "ImportersTests", dependencies: ["Importers", "TensorFile"]),
     .testTarget(name: "TensorsTests", dependencies: ["SeededRandom", "Tensors"]),
-    .testTarget(name: "ViTTests", dependencies: ["SeededRandom", "ViT", "WeightSurgery"]),
+    .testTarget(name: "ViTTests", dependencies: ["SeededRandom", "Tensors", "TensorFile", "ViT", "WeightSurgery"]),
     .testTarget(name: "SwapTests", dependencies: ["SeededRandom", "Swap", "ViT", "Tensors", "TensorFile", "WeightSurgery"]),
     .testTarget(
       name: "CommandsTests",
       dependencies: ["SeededRandom", "FileCommands", "SurgeryCommands", "ModelCommands", "WeightSurgery", "ToolSupport",
-                     "TensorFile", "Tensors", "ViT"]),
+                     "TensorFile", "Tensors", "ViT", argumentParser]),
   ]
     + fileTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["FileCommands"]) }
     + surgeryTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["SurgeryCommands"]) }

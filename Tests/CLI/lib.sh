@@ -6,6 +6,43 @@ fail() {
   exit 1
 }
 
+# skip REASON: stops the case and reports it as skipped (SKIP in Tests/CLI/run's output, counted in its
+# closing line). For what a machine may lack and a test cannot do without, never to hide a failure.
+skip() {
+  echo "$*" >>"${SKIP_LOG:-/dev/stderr}"
+  exit 77
+}
+
+# skip_part REASON: reports that one part of the case was skipped; the case goes on.
+skip_part() {
+  echo "$*" >>"${SKIP_LOG:-/dev/stderr}"
+}
+
+# need TOOL...: skips the case when a tool is not on PATH. With CI=true that is a failure instead:
+# Scripts/setup installs every tool the cases use, so a missing one in CI is a broken set-up.
+need() {
+  local tool missing=()
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  [ "${CI:-}" != true ] || fail "CI=true and ${missing[*]} not installed (Scripts/setup installs it)"
+  skip "${missing[*]} not installed (Scripts/setup installs it)"
+}
+
+# need_part TOOL...: like need, for one part of a case: returns 1 (after reporting the skip) when a tool
+# is missing, so the caller writes `if need_part script; then ...; fi`. With CI=true a missing tool fails.
+need_part() {
+  local tool missing=()
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  [ "${CI:-}" != true ] || fail "CI=true and ${missing[*]} not installed (Scripts/setup installs it)"
+  skip_part "${missing[*]} not installed (Scripts/setup installs it)"
+  return 1
+}
+
 # expect STATUS COMMAND...: runs COMMAND with stdout in ./out and stderr in ./err, checks the status.
 expect() {
   local want=$1 got=0

@@ -4,11 +4,11 @@
 import Foundation
 import TensorFile
 import WeightSurgery
-import XCTest
+import Testing
 
 @testable import SurgeryCommands
 
-final class DiffCommandTests: XCTestCase {
+@Suite struct DiffCommandTests {
   func write(_ path: String, _ tensors: [(String, [Int], [Float])], metadata: [String: String] = [:]) throws {
     try TensorWriter.write(path: path, metadata: metadata, tensors: tensors.map { name, shape, values in
       (try TensorInfo(name: name, dtype: .f32, shape: shape), try FloatConversion.bytes(from: values, dtype: .f32))
@@ -31,16 +31,17 @@ final class DiffCommandTests: XCTestCase {
     return (a, b)
   }
 
-  func testJSONFiguresMatchFloat64() throws {
+  @Test func jsonFiguresMatchFloat64() throws {
     let dir = ScratchDirectory()
     let (a, b) = try makePair(dir)
     let result = run([dir.file("a.safetensors"), dir.file("b.safetensors"), "--json"])
-    XCTAssertEqual(result.status, 0, result.standardError)
+    #expect(result.status == 0, "\(result.standardError)")
     let json = try JSON(parsing: result.text)
-    XCTAssertEqual(json["version"], .number(1))
-    XCTAssertEqual(json["differs"], .bool(true))
+    #expect(json["version"] == .number(1))
+    #expect(json["differs"] == .bool(true))
     guard case let .array(tensors)? = json["tensors"], case let .array(changes)? = tensors[0]["changes"] else {
-      return XCTFail(result.text)
+      Issue.record(Comment(rawValue: result.text))
+      return
     }
     let change = changes[0]
     let diff = zip(a, b).map { Double($1) - Double($0) }
@@ -48,45 +49,47 @@ final class DiffCommandTests: XCTestCase {
     let normA = a.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
     let normB = b.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
     let dot = zip(a, b).map { Double($0) * Double($1) }.reduce(0, +)
-    XCTAssertEqual(change["l2"]!.doubleValue!, l2, accuracy: 1e-6 * l2)
-    XCTAssertEqual(change["relative"]!.doubleValue!, l2 / normA, accuracy: 1e-6 * l2 / normA)
-    XCTAssertEqual(change["cosine"]!.doubleValue!, dot / (normA * normB), accuracy: 1e-6)
-    XCTAssertEqual(change["max_abs"]!.doubleValue!, diff.map(abs).max()!, accuracy: 1e-7)
+    let gotL2 = try #require(change["l2"]?.doubleValue), relative = try #require(change["relative"]?.doubleValue)
+    let cosine = try #require(change["cosine"]?.doubleValue), maxAbs = try #require(change["max_abs"]?.doubleValue)
+    #expect(abs(gotL2 - l2) <= 1e-6 * l2)
+    #expect(abs(relative - l2 / normA) <= 1e-6 * l2 / normA)
+    #expect(abs(cosine - dot / (normA * normB)) <= 1e-6)
+    #expect(abs(maxAbs - diff.map(abs).max()!) <= 1e-7)
     let statuses = tensors.map { $0["changes"].flatMap { if case let .array(c) = $0 { return c[0]["status"]?.stringValue } else { return nil } } }
-    XCTAssertEqual(statuses, ["compared", "compared", "compared", "missing", "added"])
+    #expect(statuses == ["compared", "compared", "compared", "missing", "added"])
   }
 
-  func testTableListsTensorsInOneFileOnly() throws {
+  @Test func tableListsTensorsInOneFileOnly() throws {
     let dir = ScratchDirectory()
     _ = try makePair(dir)
     let result = run([dir.file("a.safetensors"), dir.file("b.safetensors")])
-    XCTAssertEqual(result.status, 0)
-    XCTAssertTrue(result.text.contains("only in a.safetensors, not in b.safetensors: old"), result.text)
-    XCTAssertTrue(result.text.contains("only in b.safetensors, not in a.safetensors: new"), result.text)
+    #expect(result.status == 0)
+    #expect(result.text.contains("only in a.safetensors, not in b.safetensors: old"), "\(result.text)")
+    #expect(result.text.contains("only in b.safetensors, not in a.safetensors: new"), "\(result.text)")
     let blocks = run([dir.file("a.safetensors"), dir.file("b.safetensors"), "--by", "block", "--metric", "l2"])
     let rows = blocks.text.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
-    XCTAssertEqual(rows.first { $0.first == "1" }?.last, "0", blocks.text)
-    XCTAssertNotEqual(rows.first { $0.first == "0" }?.last, "0", blocks.text)
+    #expect(rows.first { $0.first == "1" }?.last == "0", "\(blocks.text)")
+    #expect(rows.first { $0.first == "0" }?.last != "0", "\(blocks.text)")
   }
 
-  func testCheckExitStatuses() throws {
+  @Test func checkExitStatuses() throws {
     let dir = ScratchDirectory()
     _ = try makePair(dir)
-    XCTAssertEqual(run([dir.file("a.safetensors"), dir.file("a.safetensors"), "--check"]).status, 0)
+    #expect(run([dir.file("a.safetensors"), dir.file("a.safetensors"), "--check"]).status == 0)
     let differs = run([dir.file("a.safetensors"), dir.file("b.safetensors"), "--check"])
-    XCTAssertEqual(differs.status, 1)
-    XCTAssertEqual(differs.text, "")
+    #expect(differs.status == 1)
+    #expect(differs.text == "")
     try write(dir.file("c.safetensors"), [("x", [3], [1, 2, 3])])
     try write(dir.file("d.safetensors"), [("x", [3], [1, 2, 3.001])])
-    XCTAssertEqual(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--check", "--tolerance", "0.01"]).status, 0)
-    XCTAssertEqual(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--check", "--tolerance", "0.0001"]).status, 1)
-    XCTAssertEqual(run([dir.file("c.safetensors"), dir.file("missing.safetensors")]).status, 2)
-    XCTAssertEqual(run([dir.file("c.safetensors")]).status, 64)
-    XCTAssertEqual(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--metric", "norm"]).status, 64)
-    XCTAssertEqual(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--tolerance", "-1"]).status, 64)
+    #expect(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--check", "--tolerance", "0.01"]).status == 0)
+    #expect(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--check", "--tolerance", "0.0001"]).status == 1)
+    #expect(run([dir.file("c.safetensors"), dir.file("missing.safetensors")]).status == 2)
+    #expect(run([dir.file("c.safetensors")]).status == 64)
+    #expect(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--metric", "norm"]).status == 64)
+    #expect(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--tolerance", "-1"]).status == 64)
   }
 
-  func testAdapterNormsPerModuleAndBlock() throws {
+  @Test func adapterNormsPerModuleAndBlock() throws {
     let dir = ScratchDirectory()
     let settings = LoRASettings(rank: 2, alpha: 4).metadata
     let a0: [Float] = [1, 0, 0, 0, 1, 0], b0: [Float] = [3, 0, 0, 4]  // A (2x3), B (2x2)
@@ -96,27 +99,31 @@ final class DiffCommandTests: XCTestCase {
       (AdapterNames.loraA("blocks.0.mlp.fc2"), [2, 3], a1), (AdapterNames.loraB("blocks.0.mlp.fc2"), [2, 2], b1),
     ], metadata: settings)
     let result = run([dir.file("learn.safetensors"), "--json"])
-    XCTAssertEqual(result.status, 0, result.standardError)
+    #expect(result.status == 0, "\(result.standardError)")
     let json = try JSON(parsing: result.text)
-    XCTAssertEqual(json["mode"], .string("adapters"))
-    guard case let .array(blocks)? = json["blocks"], case let .array(lora)? = blocks[0]["lora"] else { return XCTFail(result.text) }
+    #expect(json["mode"] == .string("adapters"))
+    guard case let .array(blocks)? = json["blocks"], case let .array(lora)? = blocks[0]["lora"] else {
+      Issue.record(Comment(rawValue: result.text))
+      return
+    }
     // ||A0|| = sqrt(2), ||B0|| = 5, ||A1|| = 2, ||B1|| = sqrt(2); B0 A0 = [[3,0,0],[0,4,0]] -> 5, times scale 2 = 10;
     // B1 A1 = [[0,2,0],[0,0,0]] -> 2, times 2 = 4.
-    XCTAssertEqual(lora[0]["norm"]!.doubleValue!, 2.0.squareRoot() + 5 + 2 + 2.0.squareRoot(), accuracy: 1e-9)
-    XCTAssertEqual(lora[0]["delta"]!.doubleValue!, (100.0 + 16).squareRoot(), accuracy: 1e-9)
+    let norm = try #require(lora[0]["norm"]?.doubleValue), delta = try #require(lora[0]["delta"]?.doubleValue)
+    #expect(abs(norm - (2.0.squareRoot() + 5 + 2 + 2.0.squareRoot())) <= 1e-9)
+    #expect(abs(delta - (100.0 + 16).squareRoot()) <= 1e-9)
     let table = run([dir.file("learn.safetensors"), "--by", "block"])
-    XCTAssertTrue(table.text.contains("10.7703"), table.text)
+    #expect(table.text.contains("10.7703"), "\(table.text)")
   }
 
-  func testSVGIsWrittenAndValid() throws {
+  @Test func svgIsWrittenAndValid() throws {
     let dir = ScratchDirectory()
     _ = try makePair(dir)
     let result = run([dir.file("a.safetensors"), dir.file("b.safetensors"), dir.file("a.safetensors"), "--svg", dir.file("chart.svg")])
-    XCTAssertEqual(result.status, 0, result.standardError)
+    #expect(result.status == 0, "\(result.standardError)")
     let svg = try String(contentsOfFile: dir.file("chart.svg"), encoding: .utf8)
-    XCTAssertTrue(svg.hasPrefix("<?xml"))
-    XCTAssertTrue(svg.contains("<polyline"))
-    XCTAssertTrue(result.text.contains("b.safetensors"))
-    XCTAssertEqual(run([dir.file("a.safetensors"), dir.file("b.safetensors"), "--svg", dir.file("a.safetensors")]).status, 2)
+    #expect(svg.hasPrefix("<?xml"))
+    #expect(svg.contains("<polyline"))
+    #expect(result.text.contains("b.safetensors"))
+    #expect(run([dir.file("a.safetensors"), dir.file("b.safetensors"), "--svg", dir.file("a.safetensors")]).status == 2)
   }
 }

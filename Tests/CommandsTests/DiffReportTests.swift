@@ -2,9 +2,9 @@
 
 import TensorFile
 import WeightSurgery
-import XCTest
+import Testing
 
-final class DiffReportTests: XCTestCase {
+@Suite struct DiffReportTests {
   func report() -> DiffReport {
     var report = DiffReport(mode: .checkpoints, files: ["dir/a.safetensors", "b.safetensors"])
     var sums = DiffSums()
@@ -16,8 +16,8 @@ final class DiffReportTests: XCTestCase {
     return report
   }
 
-  func testTable() {
-    XCTAssertEqual(report().table(byBlock: false, metrics: [.l2, .relative]), """
+  @Test func table() {
+    #expect(report().table(byBlock: false, metrics: [.l2, .relative]) == """
       reference: a.safetensors
       tensor                   ||B-A||  ||B-A||/||A||
       blocks.0.mlp.fc1.weight        1            0.2
@@ -26,7 +26,7 @@ final class DiffReportTests: XCTestCase {
 
       """)
     // cos = (9 + 20) / (5 * sqrt(34))
-    XCTAssertEqual(report().table(byBlock: true, metrics: [.cosine]), """
+    #expect(report().table(byBlock: true, metrics: [.cosine]) == """
       reference: a.safetensors
       block    cosine
       0      0.994692
@@ -36,17 +36,18 @@ final class DiffReportTests: XCTestCase {
       """)
   }
 
-  func testJSON() throws {
+  @Test func json() throws {
     let json = report().json()
-    XCTAssertEqual(json["version"], .number(1))
-    XCTAssertEqual(json["differs"], .bool(true))
-    XCTAssertEqual(json["files"], .array([.string("dir/a.safetensors"), .string("b.safetensors")]))
+    #expect(json["version"] == .number(1))
+    #expect(json["differs"] == .bool(true))
+    #expect(json["files"] == .array([.string("dir/a.safetensors"), .string("b.safetensors")]))
     guard case let .array(tensors)? = json["tensors"], case let .array(changes)? = tensors[1]["changes"] else {
-      return XCTFail(json.text())
+      Issue.record(Comment(rawValue: json.text()))
+      return
     }
-    XCTAssertEqual(changes[0].text(), #"{"file":1,"status":"missing"}"#)
-    XCTAssertEqual(tensors[1]["shapes"], .array([.array([.number(2)]), .null]))
+    #expect(changes[0].text() == #"{"file":1,"status":"missing"}"#)
+    #expect(tensors[1]["shapes"] == .array([.array([.number(2)]), .null]))
     // Round trip through text: the writer's output is valid JSON that parses to the same value.
-    XCTAssertEqual(try JSON(parsing: json.text(indent: 2)), json)
+    #expect(try JSON(parsing: json.text(indent: 2)) == json)
   }
 }

@@ -1,11 +1,11 @@
 // The merge arithmetic and adapter settings against independent references: a float64 product,
 // PEFT's scaling and pattern rules, and the fingerprint computed by Formats/adapter.md's Python.
 
-import XCTest
+import Testing
 import TensorFile
 import WeightSurgery
 
-final class MergeArithmeticTests: XCTestCase {
+@Suite struct MergeArithmeticTests {
   /// A deterministic generator so failures reproduce.
   struct Random {
     var state: UInt64
@@ -16,7 +16,7 @@ final class MergeArithmeticTests: XCTestCase {
     mutating func array(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in next() * scale } }
   }
 
-  func testUpdateMatchesFloat64Reference() {
+  @Test func updateMatchesFloat64Reference() {
     var random = Random(state: 7)
     let rows = 13, columns = 37
     let w = random.array(rows * columns)
@@ -32,33 +32,33 @@ final class MergeArithmeticTests: XCTestCase {
           for k in 0..<t.rank { dot += Double(t.b[o * t.rank + k]) * Double(t.a[k * columns + i]) }
           expected += Double(t.factor) * dot
         }
-        XCTAssertEqual(Double(merged[o * columns + i]), expected, accuracy: 2e-6 * max(1, abs(expected)), "row \(o) col \(i)")
+        #expect(abs(Double(merged[o * columns + i]) - expected) <= 2e-6 * max(1, abs(expected)), "row \(o) col \(i)")
       }
     }
   }
 
   /// In float32, unmerge(merge(W)) is W up to one rounding of W + delta: each element is within one
   /// ulp of max(|W|, |W'|), and exact wherever the delta is exactly representable at W's scale.
-  func testUnmergeRestoresBaseWithinOneUlp() {
+  @Test func unmergeRestoresBaseWithinOneUlp() {
     var random = Random(state: 11)
     let rows = 64, columns = 48
     let w = random.array(rows * columns, scale: 0.02)
     let term = LowRankTerm(rank: 8, a: random.array(8 * columns), b: random.array(rows * 8, scale: 0.01), factor: 2)
     var merged = w
     merged.withUnsafeMutableBufferPointer { LowRankUpdate.apply([term], to: $0, rows: rows, columns: columns) }
-    XCTAssertNotEqual(merged, w)
+    #expect(merged != w)
     var restored = merged
     restored.withUnsafeMutableBufferPointer { LowRankUpdate.apply([term], to: $0, rows: rows, columns: columns, sign: -1) }
     var exact = 0
     for i in w.indices {
       let bound = max(abs(w[i]), abs(merged[i])).ulp
-      XCTAssertLessThanOrEqual(abs(restored[i] - w[i]), bound, "element \(i)")
+      #expect(abs(restored[i] - w[i]) <= bound, "element \(i)")
       if restored[i] == w[i] { exact += 1 }
     }
-    XCTAssertGreaterThan(exact, w.count / 2)
+    #expect(exact > w.count / 2)
   }
 
-  func testFrobeniusNormOfProductMatchesDirectProduct() {
+  @Test func frobeniusNormOfProductMatchesDirectProduct() {
     var random = Random(state: 3)
     let rows = 9, columns = 17, r = 3
     let a = random.array(r * columns), b = random.array(rows * r)
@@ -70,79 +70,82 @@ final class MergeArithmeticTests: XCTestCase {
         direct += dot * dot
       }
     }
-    XCTAssertEqual(LowRankUpdate.frobeniusNorm(rank: r, a: a, b: b, rows: rows, columns: columns), direct.squareRoot(), accuracy: 1e-9)
+    #expect(abs(LowRankUpdate.frobeniusNorm(rank: r, a: a, b: b, rows: rows, columns: columns) - direct.squareRoot()) <= 1e-9)
   }
 
-  func testScaleFollowsPEFT() throws {
+  @Test func scaleFollowsPEFT() throws {
     let plain = try LoRASettings(config: JSON(parsing: #"{"r": 8, "lora_alpha": 16}"#))
-    XCTAssertEqual(try plain.scale(module: "blocks.0.mlp.fc1", rank: 8), 2)
+    #expect(try plain.scale(module: "blocks.0.mlp.fc1", rank: 8) == 2)
     let rs = try LoRASettings(config: JSON(parsing: #"{"r": 16, "lora_alpha": 8, "use_rslora": true}"#))
-    XCTAssertEqual(try rs.scale(module: "blocks.0.mlp.fc1", rank: 16), 2)
+    #expect(try rs.scale(module: "blocks.0.mlp.fc1", rank: 16) == 2)
   }
 
-  func testPatternsTakeTheFirstMatchingKeyInFileOrder() throws {
+  @Test func patternsTakeTheFirstMatchingKeyInFileOrder() throws {
     let settings = try LoRASettings(config: JSON(parsing: #"""
       {"r": 8, "lora_alpha": 8, "rank_pattern": {"blocks.1.mlp.fc2": 4, "fc2": 2},
        "alpha_pattern": {"fc2": 6, "blocks\\.1\\..*": 100}}
       """#))
-    XCTAssertEqual(try settings.scale(module: "blocks.1.mlp.fc2", rank: 4), 6.0 / 4)
-    XCTAssertEqual(try settings.scale(module: "blocks.0.mlp.fc2", rank: 2), 6.0 / 2)
-    XCTAssertEqual(try settings.scale(module: "blocks.1.mlp.fc1", rank: 8), 100.0 / 8)
-    XCTAssertEqual(try settings.scale(module: "blocks.0.mlp.fc1", rank: 8), 1)
+    #expect(try settings.scale(module: "blocks.1.mlp.fc2", rank: 4) == 6.0 / 4)
+    #expect(try settings.scale(module: "blocks.0.mlp.fc2", rank: 2) == 6.0 / 2)
+    #expect(try settings.scale(module: "blocks.1.mlp.fc1", rank: 8) == 100.0 / 8)
+    #expect(try settings.scale(module: "blocks.0.mlp.fc1", rank: 8) == 1)
     // "fc2" must match a whole name component: "xfc2" is another module.
-    XCTAssertEqual(try settings.scale(module: "blocks.0.mlp.xfc2", rank: 8), 1)
-    XCTAssertThrowsError(try settings.scale(module: "blocks.0.mlp.fc2", rank: 8)) { error in
-      XCTAssertEqual(error as? LoRASettingsError, .rankMismatch(module: "blocks.0.mlp.fc2", shapes: 8, settings: 2))
+    #expect(try settings.scale(module: "blocks.0.mlp.xfc2", rank: 8) == 1)
+    #expect(throws: LoRASettingsError.rankMismatch(module: "blocks.0.mlp.fc2", shapes: 8, settings: 2)) {
+      try settings.scale(module: "blocks.0.mlp.fc2", rank: 8)
     }
   }
 
-  func testSettingsRefuseWhatTheyCannotMerge() throws {
-    XCTAssertThrowsError(try LoRASettings(config: JSON(parsing: #"{"r": 0, "lora_alpha": 1}"#)))
-    XCTAssertThrowsError(try LoRASettings(config: JSON(parsing: #"{"peft_type": "IA3"}"#)))
-    XCTAssertThrowsError(try LoRASettings(config: JSON(parsing: #"{"rank_pattern": {"(": 2}}"#)))
+  @Test func settingsRefuseWhatTheyCannotMerge() throws {
+    #expect(throws: (any Error).self) { try LoRASettings(config: JSON(parsing: #"{"r": 0, "lora_alpha": 1}"#)) }
+    #expect(throws: (any Error).self) { try LoRASettings(config: JSON(parsing: #"{"peft_type": "IA3"}"#)) }
+    #expect(throws: (any Error).self) { try LoRASettings(config: JSON(parsing: #"{"rank_pattern": {"(": 2}}"#)) }
     let noAlpha = try LoRASettings(config: JSON(parsing: #"{"r": 4}"#))
-    XCTAssertThrowsError(try noAlpha.scale(module: "m", rank: 4)) { XCTAssertEqual($0 as? LoRASettingsError, .missingAlpha) }
+    #expect(throws: LoRASettingsError.missingAlpha) { try noAlpha.scale(module: "m", rank: 4) }
   }
 
-  func testSettingsRoundTripThroughMetadata() throws {
+  @Test func settingsRoundTripThroughMetadata() throws {
     var settings = LoRASettings(rank: 8, alpha: 16, useRSLoRA: true)
     settings.targetModules = ["mlp.fc1", "mlp.fc2"]
     settings.modulesToSave = ["head"]
     settings.rankPattern = [("blocks.11.mlp.fc2", 4)]
     settings.alphaPattern = [("fc2", 32)]
-    XCTAssertEqual(settings.metadata["r"], "8")
-    XCTAssertEqual(settings.metadata["target_modules"], #"["mlp.fc1","mlp.fc2"]"#)
-    XCTAssertEqual(try LoRASettings(metadata: settings.metadata), settings)
-    XCTAssertNil(try LoRASettings(metadata: ["format": "pt"]))
+    #expect(settings.metadata["r"] == "8")
+    #expect(settings.metadata["target_modules"] == #"["mlp.fc1","mlp.fc2"]"#)
+    #expect(try LoRASettings(metadata: settings.metadata) == settings)
+    #expect(try LoRASettings(metadata: ["format": "pt"]) == nil)
   }
 
-  func testAdapterNameRoles() {
-    XCTAssertEqual(AdapterNames.role(of: "base_model.model.blocks.0.mlp.fc1.lora_A.weight"), .loraA(module: "blocks.0.mlp.fc1"))
-    XCTAssertEqual(AdapterNames.role(of: "base_model.model.blocks.0.mlp.fc1.lora_B.weight"), .loraB(module: "blocks.0.mlp.fc1"))
-    XCTAssertEqual(AdapterNames.role(of: "base_model.model.head.weight"), .full(baseName: "head.weight"))
+  @Test func adapterNameRoles() {
+    #expect(AdapterNames.role(of: "base_model.model.blocks.0.mlp.fc1.lora_A.weight") == .loraA(module: "blocks.0.mlp.fc1"))
+    #expect(AdapterNames.role(of: "base_model.model.blocks.0.mlp.fc1.lora_B.weight") == .loraB(module: "blocks.0.mlp.fc1"))
+    #expect(AdapterNames.role(of: "base_model.model.head.weight") == .full(baseName: "head.weight"))
     for name in ["base_model.model.blocks.0.mlp.fc1.lora_B.bias", "base_model.model.emb.lora_embedding_A",
       "base_model.model.blocks.0.mlp.fc1.lora_magnitude_vector", "blocks.0.mlp.fc1.weight"]
     {
-      guard case .unsupported = AdapterNames.role(of: name) else { return XCTFail(name) }
+      guard case .unsupported = AdapterNames.role(of: name) else {
+        Issue.record(Comment(rawValue: name))
+        return
+      }
     }
-    XCTAssertEqual(AdapterNames.loraA("head"), "base_model.model.head.lora_A.weight")
+    #expect(AdapterNames.loraA("head") == "base_model.model.head.lora_A.weight")
   }
 
   /// The expected value comes from the Python function in Formats/adapter.md on the same tensors.
-  func testFingerprintMatchesTheSpecsPython() {
+  @Test func fingerprintMatchesTheSpecsPython() {
     var fingerprint = BaseFingerprint()
     fingerprint.add(name: "steps", shape: [], sample: nil)
     fingerprint.add(name: "head.weight", shape: [3, 4], sample: (0..<12).map { Float($0) * 0.5 - 1 })
     fingerprint.add(name: "cls_token", shape: [1], sample: [Float(Double(1e-3))])
     fingerprint.add(name: "blocks.0.mlp.fc1.weight", shape: [2, 2], sample: [1, -2, 0.25, 3])
-    XCTAssertEqual(fingerprint.value, "fnv1a64:bc2ca7f7d3da7eb7")
+    #expect(fingerprint.value == "fnv1a64:bc2ca7f7d3da7eb7")
   }
 
-  func testJSONKeepsKeyOrderAndEscapes() throws {
+  @Test func jsonKeepsKeyOrderAndEscapes() throws {
     let value = try JSON(parsing: #"{"b": [1, 2.5, true, null], "a": "x\"\u00e9\n"}"#)
-    XCTAssertEqual(value.text(), #"{"b":[1,2.5,true,null],"a":"x\"é\n"}"#)
-    XCTAssertThrowsError(try JSON(parsing: #"{"a": 1"#))
-    XCTAssertThrowsError(try JSON(parsing: "[1] x"))
+    #expect(value.text() == #"{"b":[1,2.5,true,null],"a":"x\"é\n"}"#)
+    #expect(throws: (any Error).self) { try JSON(parsing: #"{"a": 1"#) }
+    #expect(throws: (any Error).self) { try JSON(parsing: "[1] x") }
   }
 }
 

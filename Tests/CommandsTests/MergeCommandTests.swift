@@ -4,11 +4,11 @@
 import Foundation
 import TensorFile
 import WeightSurgery
-import XCTest
+import Testing
 
 @testable import SurgeryCommands
 
-final class MergeCommandTests: XCTestCase {
+@Suite struct MergeCommandTests {
   typealias Random = MergeArithmeticTests.Random
 
   func write(_ path: String, _ tensors: [(String, DType, [Int], [Float])], metadata: [String: String] = [:]) throws {
@@ -59,84 +59,84 @@ final class MergeCommandTests: XCTestCase {
 
   func run(_ arguments: [String]) -> Captured { capture { Merge.execute(arguments) } }
 
-  func testMergeMatchesFloat64ReferenceAndCopiesTheRest() throws {
+  @Test func mergeMatchesFloat64ReferenceAndCopiesTheRest() throws {
     let dir = ScratchDirectory()
     let s = try makeSetup(dir)
     let result = run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("out.safetensors")])
-    XCTAssertEqual(result.status, 0, result.standardError)
+    #expect(result.status == 0, "\(result.standardError)")
     let fc1 = try read(dir.file("out.safetensors"), "blocks.0.mlp.fc1.weight")
     let fc2 = try read(dir.file("out.safetensors"), "blocks.0.mlp.fc2.weight")
     for (got, want) in zip(fc1, reference(s.w1, s.a1, s.b1, rows: 6, columns: 5, rank: 3, factor: 6.0 / 3)) {
-      XCTAssertEqual(Double(got), want, accuracy: 2e-6 * max(1, abs(want)))
+      #expect(abs(Double(got) - want) <= 2e-6 * max(1, abs(want)))
     }
     for (got, want) in zip(fc2, reference(s.w2, s.a2, s.b2, rows: 5, columns: 6, rank: 2, factor: 6.0 / 2)) {
-      XCTAssertEqual(Double(got), want, accuracy: 2e-6 * max(1, abs(want)))
+      #expect(abs(Double(got) - want) <= 2e-6 * max(1, abs(want)))
     }
     let out = try TensorReader(path: dir.file("out.safetensors"))
     let base = try TensorReader(path: dir.file("base.safetensors"))
     for name in ["blocks.0.mlp.fc1.bias", "steps", "head.weight"] {
-      XCTAssertEqual(try out.bytes(of: name), try base.bytes(of: name), name)
+      #expect(try out.bytes(of: name) == base.bytes(of: name), "\(name)")
     }
   }
 
   /// BF16 base: the float32 result is rounded once, so it equals round_bf16(float64 reference)
   /// except where the reference sits within float32 noise of a rounding boundary.
-  func testBF16BaseIsRoundedOnce() throws {
+  @Test func bf16BaseIsRoundedOnce() throws {
     let dir = ScratchDirectory()
     let s = try makeSetup(dir, baseType: .bf16)
-    XCTAssertEqual(run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("out.safetensors")]).status, 0)
+    #expect(run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("out.safetensors")]).status == 0)
     let out = try TensorReader(path: dir.file("out.safetensors"))
-    XCTAssertEqual(out.info("blocks.0.mlp.fc1.weight")?.dtype, .bf16)
+    #expect(out.info("blocks.0.mlp.fc1.weight")?.dtype == .bf16)
     let w1 = s.w1.map { FloatConversion.float(bfloat16Bits: FloatConversion.bfloat16Bits($0)) }
     let want = reference(w1, s.a1, s.b1, rows: 6, columns: 5, rank: 3, factor: 2)
     let got = try out.floats(of: "blocks.0.mlp.fc1.weight")
     var exact = 0
     for (g, w) in zip(got, want) {
       let rounded = FloatConversion.float(bfloat16Bits: FloatConversion.bfloat16Bits(w))
-      if g == rounded { exact += 1 } else { XCTAssertEqual(Double(g), w, accuracy: Double(rounded.ulp)) }
+      if g == rounded { exact += 1 } else { #expect(abs(Double(g) - w) <= Double(rounded.ulp)) }
     }
-    XCTAssertGreaterThanOrEqual(exact, 28)
+    #expect(exact >= 28)
   }
 
-  func testDtypeOptionConvertsEveryFloatTensor() throws {
+  @Test func dtypeOptionConvertsEveryFloatTensor() throws {
     let dir = ScratchDirectory()
     _ = try makeSetup(dir)
-    XCTAssertEqual(run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "--dtype", "f16", "-o", dir.file("out.safetensors")]).status, 0)
+    #expect(run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "--dtype", "f16", "-o", dir.file("out.safetensors")]).status == 0)
     let out = try TensorReader(path: dir.file("out.safetensors"))
-    XCTAssertEqual(out.info("blocks.0.mlp.fc1.weight")?.dtype, .f16)
-    XCTAssertEqual(out.info("blocks.0.mlp.fc1.bias")?.dtype, .f16)
-    XCTAssertEqual(out.info("steps")?.dtype, .i64)
+    #expect(out.info("blocks.0.mlp.fc1.weight")?.dtype == .f16)
+    #expect(out.info("blocks.0.mlp.fc1.bias")?.dtype == .f16)
+    #expect(out.info("steps")?.dtype == .i64)
   }
 
-  func testUnmergeRestoresF32BaseWithinOneUlp() throws {
+  @Test func unmergeRestoresF32BaseWithinOneUlp() throws {
     let dir = ScratchDirectory()
     let s = try makeSetup(dir)
-    XCTAssertEqual(run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("merged.safetensors")]).status, 0)
-    XCTAssertEqual(run(["--unmerge", dir.file("merged.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("back.safetensors")]).status, 0)
+    #expect(run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("merged.safetensors")]).status == 0)
+    #expect(run(["--unmerge", dir.file("merged.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("back.safetensors")]).status == 0)
     let merged = try read(dir.file("merged.safetensors"), "blocks.0.mlp.fc1.weight")
     let back = try read(dir.file("back.safetensors"), "blocks.0.mlp.fc1.weight")
-    XCTAssertNotEqual(merged, s.w1)
+    #expect(merged != s.w1)
     for i in s.w1.indices {
-      XCTAssertLessThanOrEqual(abs(back[i] - s.w1[i]), max(abs(s.w1[i]), abs(merged[i])).ulp)
+      #expect(abs(back[i] - s.w1[i]) <= max(abs(s.w1[i]), abs(merged[i])).ulp)
     }
   }
 
-  func testWeightsScaleEachAdapterAndAddUp() throws {
+  @Test func weightsScaleEachAdapterAndAddUp() throws {
     let dir = ScratchDirectory()
     let s = try makeSetup(dir)
     let args = [dir.file("base.safetensors"), dir.file("adapter.safetensors"), dir.file("adapter.safetensors"),
       "--weight", "0.25", "--weight=-1", "-o", dir.file("out.safetensors")]
     let result = run(args)
-    XCTAssertEqual(result.status, 0, result.standardError)
+    #expect(result.status == 0, "\(result.standardError)")
     let got = try read(dir.file("out.safetensors"), "blocks.0.mlp.fc1.weight")
     for (g, w) in zip(got, reference(s.w1, s.a1, s.b1, rows: 6, columns: 5, rank: 3, factor: 2 * (0.25 - 1))) {
-      XCTAssertEqual(Double(g), w, accuracy: 2e-6 * max(1, abs(w)))
+      #expect(abs(Double(g) - w) <= 2e-6 * max(1, abs(w)))
     }
     let wrongCount = run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "--weight", "1", "--weight", "2", "-o", dir.file("x.safetensors")])
-    XCTAssertEqual(wrongCount.status, 64)
+    #expect(wrongCount.status == 64)
   }
 
-  func testHeadWithNewRowsReplacesTheBaseHeadAndMetadataFollows() throws {
+  @Test func headWithNewRowsReplacesTheBaseHeadAndMetadataFollows() throws {
     let dir = ScratchDirectory()
     _ = try makeSetup(dir)
     var metadata = LoRASettings(rank: 3, alpha: 6).metadata
@@ -145,19 +145,19 @@ final class MergeCommandTests: XCTestCase {
     try write(dir.file("head.safetensors"), [
       (AdapterNames.full("head.weight"), .f32, [3, 5], head),
     ], metadata: metadata)
-    XCTAssertEqual(run([dir.file("base.safetensors"), dir.file("head.safetensors"), "-o", dir.file("out.safetensors")]).status, 0)
+    #expect(run([dir.file("base.safetensors"), dir.file("head.safetensors"), "-o", dir.file("out.safetensors")]).status == 0)
     let out = try TensorReader(path: dir.file("out.safetensors"))
-    XCTAssertEqual(out.info("head.weight")?.shape, [3, 5])
-    XCTAssertEqual(try out.floats(of: "head.weight"), head)
-    XCTAssertEqual(out.metadata["num_classes"], "3")
+    #expect(out.info("head.weight")?.shape == [3, 5])
+    #expect(try out.floats(of: "head.weight") == head)
+    #expect(out.metadata["num_classes"] == "3")
 
     try write(dir.file("small.safetensors"), [(AdapterNames.full("head.weight"), .f32, [1, 5], [1, 2, 3, 4, 5])], metadata: metadata)
     let refused = run([dir.file("base.safetensors"), dir.file("small.safetensors"), "-o", dir.file("bad.safetensors")])
-    XCTAssertEqual(refused.status, 2)
-    XCTAssertTrue(refused.standardError.contains("head.weight"), refused.standardError)
+    #expect(refused.status == 2)
+    #expect(refused.standardError.contains("head.weight"), "\(refused.standardError)")
   }
 
-  func testRefusalsNameTheProblemAndWriteNothing() throws {
+  @Test func refusalsNameTheProblemAndWriteNothing() throws {
     let dir = ScratchDirectory()
     _ = try makeSetup(dir)
     let settings = LoRASettings(rank: 3, alpha: 6).metadata
@@ -181,32 +181,32 @@ final class MergeCommandTests: XCTestCase {
     ]
     for (adapter, expected) in cases {
       let result = run([dir.file("base.safetensors"), dir.file(adapter), "-o", dir.file("out.safetensors")])
-      XCTAssertEqual(result.status, 2, adapter)
-      XCTAssertTrue(result.standardError.contains(expected), "\(adapter): \(result.standardError)")
-      XCTAssertTrue(result.standardError.contains(adapter), "\(adapter): \(result.standardError)")
-      XCTAssertFalse(dir.listing().contains { $0.hasPrefix("out") || $0.hasPrefix(".out") }, "\(dir.listing())")
+      #expect(result.status == 2, "\(adapter)")
+      #expect(result.standardError.contains(expected), "\(adapter): \(result.standardError)")
+      #expect(result.standardError.contains(adapter), "\(adapter): \(result.standardError)")
+      #expect(!(dir.listing().contains { $0.hasPrefix("out") || $0.hasPrefix(".out") }), "\(dir.listing())")
     }
   }
 
-  func testFingerprintMismatchIsRefusedUnlessForced() throws {
+  @Test func fingerprintMismatchIsRefusedUnlessForced() throws {
     let dir = ScratchDirectory()
     _ = try makeSetup(dir)
     var metadata = LoRASettings(rank: 3, alpha: 6).metadata
     metadata[BaseFingerprint.metadataKey] = "fnv1a64:0123456789abcdef"
     _ = try makeSetup(dir, adapterMetadata: metadata)
     let refused = run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("out.safetensors")])
-    XCTAssertEqual(refused.status, 2)
-    XCTAssertTrue(refused.standardError.contains("fnv1a64:0123456789abcdef"), refused.standardError)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("out.safetensors")))
-    XCTAssertEqual(dir.listing().filter { $0.hasPrefix(".") }, [])
+    #expect(refused.status == 2)
+    #expect(refused.standardError.contains("fnv1a64:0123456789abcdef"), "\(refused.standardError)")
+    #expect(!FileManager.default.fileExists(atPath: dir.file("out.safetensors")))
+    #expect(dir.listing().filter { $0.hasPrefix(".") } == [])
     let forced = run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-f", "-o", dir.file("out.safetensors")])
-    XCTAssertEqual(forced.status, 0, forced.standardError)
-    XCTAssertTrue(forced.standardError.contains("merged anyway"), forced.standardError)
+    #expect(forced.status == 0, "\(forced.standardError)")
+    #expect(forced.standardError.contains("merged anyway"), "\(forced.standardError)")
   }
 
   /// The fingerprint the merge computes while streaming equals the one the library computes from
   /// the file, and an adapter carrying it merges without -f.
-  func testMatchingFingerprintMerges() throws {
+  @Test func matchingFingerprintMerges() throws {
     let dir = ScratchDirectory()
     _ = try makeSetup(dir)
     let base = try TensorReader(path: dir.file("base.safetensors"))
@@ -219,11 +219,11 @@ final class MergeCommandTests: XCTestCase {
     metadata[BaseFingerprint.metadataKey] = fingerprint.value
     _ = try makeSetup(dir, adapterMetadata: metadata)
     let result = run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("out.safetensors")])
-    XCTAssertEqual(result.status, 0, result.standardError)
-    XCTAssertEqual(result.standardError, "")
+    #expect(result.status == 0, "\(result.standardError)")
+    #expect(result.standardError == "")
   }
 
-  func testNonFiniteResultIsRefusedNamingTheTensor() throws {
+  @Test func nonFiniteResultIsRefusedNamingTheTensor() throws {
     let dir = ScratchDirectory()
     _ = try makeSetup(dir)
     try write(dir.file("nan.safetensors"), [
@@ -231,15 +231,15 @@ final class MergeCommandTests: XCTestCase {
       (AdapterNames.loraB("blocks.0.mlp.fc1"), .f32, [6, 3], [.nan] + Array(repeating: 0, count: 17)),
     ], metadata: LoRASettings(rank: 3, alpha: 6).metadata)
     let result = run([dir.file("base.safetensors"), dir.file("nan.safetensors"), "-o", dir.file("out.safetensors")])
-    XCTAssertEqual(result.status, 2)
-    XCTAssertTrue(result.standardError.contains("blocks.0.mlp.fc1.weight"), result.standardError)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("out.safetensors")))
+    #expect(result.status == 2)
+    #expect(result.standardError.contains("blocks.0.mlp.fc1.weight"), "\(result.standardError)")
+    #expect(!FileManager.default.fileExists(atPath: dir.file("out.safetensors")))
   }
 
-  func testUsageErrors() {
-    XCTAssertEqual(run(["only-base.safetensors"]).status, 64)
-    XCTAssertEqual(run(["-", "-"]).status, 64)
-    XCTAssertEqual(run(["a", "b", "--dtype", "I8"]).status, 64)
-    XCTAssertEqual(run(["a", "b", "--bogus"]).status, 64)
+  @Test func usageErrors() {
+    #expect(run(["only-base.safetensors"]).status == 64)
+    #expect(run(["-", "-"]).status == 64)
+    #expect(run(["a", "b", "--dtype", "I8"]).status == 64)
+    #expect(run(["a", "b", "--bogus"]).status == 64)
   }
 }

@@ -6,13 +6,13 @@ import Tensors
 import TensorFile
 import ViT
 import WeightSurgery
-import XCTest
+import Testing
 
 @testable import SurgeryCommands
 import SeededRandom
 
-final class MergeLogitsTests: XCTestCase {
-  func testMergedModelLogitsEqualBasePlusAdapterLogits() throws {
+@Suite struct MergeLogitsTests {
+  @Test func mergedModelLogitsEqualBasePlusAdapterLogits() throws {
     let dir = ScratchDirectory()
     let config = ViTConfig(imageSize: 8, patchSize: 4, dim: 16, depth: 2, heads: 2, mlpDim: 32, classes: 5)
     var generator = SeededGenerator(seed: 42)
@@ -45,7 +45,7 @@ final class MergeLogitsTests: XCTestCase {
     let withAdapter = model.forward(images).scalars
 
     let result = capture { Merge.execute([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("merged.safetensors")]) }
-    XCTAssertEqual(result.status, 0, result.standardError)
+    #expect(result.status == 0, "\(result.standardError)")
     let reader = try TensorReader(path: dir.file("merged.safetensors"))
     var merged: [String: Tensor] = [:]
     for info in reader.tensors { merged[info.name] = Tensor(shape: info.shape, values: try reader.floats(of: info.name)) }
@@ -54,9 +54,9 @@ final class MergeLogitsTests: XCTestCase {
     let plain = try VisionTransformer(config: config, tensors: baseTensors.mapValues { $0.copy() }).forward(images).scalars
     let scale = withAdapter.map(abs).max()!
     let adapterEffect = zip(withAdapter, plain).map { abs($0 - $1) }.max()!
-    XCTAssertGreaterThan(adapterEffect, 1e-2 * scale, "the adapter must change the logits for the test to mean anything")
+    #expect(adapterEffect > 1e-2 * scale, "the adapter must change the logits for the test to mean anything")
     for (got, want) in zip(mergedLogits, withAdapter) {
-      XCTAssertEqual(got, want, accuracy: 1e-5 * scale)
+      #expect(abs(got - want) <= 1e-5 * scale)
     }
   }
 }

@@ -1,6 +1,14 @@
 import Testing
 @testable import Swap
 
+/// The accuracy thresholds below leave room for float rounding: each is at least 10 items away from
+/// the value measured with these seeds (accuracies are over the training sets: 80 learn items, 1.25%
+/// each; 40 forget items, 2.5% each; 120 retain items). A change of kernel rounding moves a result by
+/// an item or two; a broken trainer misses them by far. Measured (seeds as written), and over seven
+/// other seed sets in brackets:
+/// - learning: learn 0% -> 100% [50-100%: one seed set learns only one of the two classes];
+/// - forgetting: forget 100% -> 0% [90-100% -> 0%], retain 93.3% -> 100% [81-100% -> 100%],
+///   forget-set cross-entropy 1.77 -> 10.3 [rises 4-9 times over].
 @Suite struct TrainerTests {
   func settings(_ kind: StageKind, epochs: Int) -> StageSettings {
     var s = StageSettings(kind: kind)
@@ -21,10 +29,11 @@ import Testing
     while !trainer.finished { trainer.runEpoch() }
     let after = evaluate(network, on: learn).percent
     #expect(after > before + 20, "learn accuracy \(before)% -> \(after)%")
-    #expect(after >= 90)
+    // 75%: halfway between learning one of the two classes (50%) and both (100%, measured).
+    #expect(after >= 75, "learn accuracy \(before)% -> \(after)%")
   }
 
-  @Test func forgettingDropsForgetAccuracyAndKeepsRetain() {
+  @Test func forgettingDropsForgetAccuracyAndKeepsRetain() throws {
     let network = TinyNetwork(inputs: 6, hidden: 16, classes: 4, rank: 4, seed: 4)
     let all = clusters(classes: [0, 1, 2, 3], perClass: 40, inputs: 6, seed: 5)
     // First teach the tiny network all four classes (so there is something to forget).
@@ -41,9 +50,10 @@ import Testing
     while !trainer.finished { reports.append(trainer.runEpoch()) }
     let forgetAfter = evaluate(network, on: forget).percent
     let retainAfter = evaluate(network, on: retain).percent
-    #expect(forgetBefore >= 80 && forgetAfter <= 5, "forget \(forgetBefore)% -> \(forgetAfter)%")
+    #expect(forgetBefore >= 75 && forgetAfter <= 25, "forget \(forgetBefore)% -> \(forgetAfter)%")
     #expect(retainAfter >= retainBefore - 10, "retain \(retainBefore)% -> \(retainAfter)%")
-    #expect(reports.last!.mean.stageCE > reports.first!.mean.stageCE)
+    let first = try #require(reports.first), last = try #require(reports.last)
+    #expect(last.mean.stageCE > first.mean.stageCE, "forget-set cross-entropy \(first.mean.stageCE) -> \(last.mean.stageCE)")
   }
 
   @Test func sameSeedGivesIdenticalParameters() {

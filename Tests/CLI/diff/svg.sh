@@ -1,4 +1,6 @@
 # The chart is valid XML and renders (rsvg-convert, librsvg2-bin) to a non-empty PNG.
+. "$ROOT/Tests/CLI/lib.sh"
+need rsvg-convert
 F=$ROOT/Tests/Fixtures/peft
 kswap-diff "$F/plain" "$F/rslora" --by block --svg norms.svg > table.txt
 grep -q "^0 " table.txt

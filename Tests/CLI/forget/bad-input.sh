@@ -1,5 +1,6 @@
 # Bad input is refused before any training, with exit status 2, a message naming the file and the
 # problem, and no output file left behind.
+. "$ROOT/Tests/CLI/lib.sh"
 blobs="$ROOT/Tests/CLI/learn/make-blobs.py"
 $PY "$blobs" base.st a,b,c,d 10 1
 $PY "$blobs" forget.st a 10 2
@@ -40,7 +41,8 @@ refused "not an adapter" kswap-forget vit.st --adapter retain.st --forget forget
 kswap-forget -q vit.st --forget forget.st --retain retain.st --epochs 1 -o adapter.st
 refused "adapter for another base model" kswap-forget other.st --adapter adapter.st --forget forget.st --retain retain.st
 set +e; kswap-eval other.st --adapter adapter.st --set retain.st 2>err.txt; status=$?; set -e
-[ "$status" = 2 ] && grep -q "adapter for another base model" err.txt
+[ "$status" = 2 ] || fail "kswap-eval with a foreign adapter: status $status, expected 2"
+grep -q "adapter for another base model" err.txt
 
 # Usage errors are status 64.
 set +e; kswap-learn vit.st --learn forget.st -o out.st 2>/dev/null; status=$?; set -e

@@ -1,12 +1,15 @@
 # Writes small synthetic dataset files for the swap CLI cases: 1x8x8 grey images, class k is a bright
-# 2x2 blob at its own place plus noise, so a tiny ViT learns them in seconds.
+# 2x2 blob at its own place plus noise, so a tiny ViT learns them in seconds. Each blob lies inside one
+# 4x4 patch at an offset within the patch that no other class uses, so with --patch 4 the patch
+# embedding alone separates the classes (blobs told apart only by which patch they are in would leave
+# it to the position embedding, and training then sometimes merges two classes).
 # Usage: make-blobs.py OUT.safetensors CLASS[,CLASS...] PER_CLASS SEED
 import json, sys
 import numpy as np
 from safetensors.numpy import save_file
 
 names = "abcdefgh"
-places = [(0, 0), (0, 4), (4, 0), (4, 4), (2, 2), (0, 2), (6, 6), (2, 6)]
+places = [(0, 0), (0, 6), (6, 0), (6, 6), (5, 5), (0, 5), (5, 0), (2, 1)]  # in-patch offsets all differ
 out, classes, per_class, seed = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), int(sys.argv[4])
 rng = np.random.default_rng(seed)
 images, labels = [], []

@@ -1,7 +1,8 @@
 # The EXAMPLES of kswap(1), kswap-inspect(1) and kswap-pack(1) run as written, in order, on small
-# fixture files (vit.safetensors with timm-style names, a sharded checkpoint). An example whose input
-# files are not among the fixtures (downloaded datasets, a wheel) is skipped and named. Each page's
-# examples run in their own copy of the fixtures.
+# fixture files (vit.safetensors with timm-style names, a sharded checkpoint, a photo folder, and
+# Fashion-MNIST's test set from its Debian package). An example whose input files are not among the
+# fixtures (a wheel to download) is skipped and reported through skip_part. Each page's examples run
+# in their own copy of the fixtures.
 . "$ROOT/Tests/CLI/lib.sh"
 mkdir fixtures
 cd fixtures
@@ -20,7 +21,28 @@ shards = {"model-00001-of-00002.safetensors": names[:3], "model-00002-of-00002.s
 for shard, members in shards.items():
     save_file({n: vit[n] for n in members}, shard)
 json.dump({"weight_map": {n: s for s, members in shards.items() for n in members}}, open("model.safetensors.index.json", "w"))
+# A photo folder, one sub-folder per class: 2 tiny grey PNGs each, written with zlib alone.
+import os, struct, zlib
+def png(path, pixels):
+    h, w = pixels.shape
+    raw = b"".join(b"\0" + bytes(row) for row in pixels)
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+for name in ["cat", "dog"]:
+    os.makedirs(f"photos/{name}")
+    for i in range(2):
+        png(f"photos/{name}/{i}.png", rng.integers(0, 256, size=(32, 40), dtype=np.uint8))
 PY
+# Fashion-MNIST's test set from the Debian package dataset-fashion-mnist (Scripts/setup installs it),
+# and a dataset file cut from it standing in for fmnist-train.kst. Without the package the examples
+# that need them are reported as skipped.
+fmnist=/usr/share/datasets/fashion-mnist
+if [ -e "$fmnist/t10k-images-idx3-ubyte.gz" ] && [ -e "$fmnist/t10k-labels-idx1-ubyte.gz" ]; then
+  cp "$fmnist"/t10k-images-idx3-ubyte.gz "$fmnist"/t10k-labels-idx1-ubyte.gz .
+  kswap-pack -q t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz \
+    --class-names 'T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot' -o fmnist-train.kst
+fi
 "$PY" - "$ROOT/Man/kswap.1" "$ROOT/Man/kswap-inspect.1" "$ROOT/Man/kswap-pack.1" <<'PY' >../examples.list
 import os, re, sys
 FILE = re.compile(r"[\w./-]+\.(?:safetensors|kst|json|gz|whl|npy|npz|csv|pt|pth|svg)\b|[\w.-]+/(?=\s|$)")
@@ -60,11 +82,10 @@ while IFS=$'\t' read -r name inputs text; do
     [ "$input" = - ] || [ -e "run-$page/$input" ] || missing+=("$input")
   done
   if ((${#missing[@]})); then
-    echo "$name: skip: needs ${missing[*]}"
+    skip_part "$name: needs ${missing[*]} (not among the fixtures)"
     continue
   fi
-  if [[ $command == *jq* ]] && ! command -v jq >/dev/null; then
-    echo "$name: skip: jq is not installed"
+  if [[ $command == *jq* ]] && ! need_part jq; then
     continue
   fi
   (cd "run-$page" && bash -euo pipefail -c "$command") >example.out 2>example.err || {
@@ -74,4 +95,4 @@ while IFS=$'\t' read -r name inputs text; do
   ran=$((ran + 1))
 done <examples.list
 echo "ran $ran examples"
-[ "$ran" -ge 8 ] || fail "expected at least 8 runnable examples"
+[ "$ran" -ge 10 ] || fail "expected at least 10 runnable examples"

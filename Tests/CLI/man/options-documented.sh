@@ -1,5 +1,7 @@
 # Every built kswap-<verb> has Man/kswap-<verb>.1; the page renders without warnings; every option the
 # tool accepts (from --experimental-dump-help) appears in the rendered page; kswap.1 names every tool.
+. "$ROOT/Tests/CLI/lib.sh"
+need man col
 bin=$(dirname "$(command -v kswap)")
 tools=()
 for path in "$bin"/kswap-*; do

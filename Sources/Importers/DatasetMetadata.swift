@@ -1,34 +1,16 @@
 import Foundation
 import TensorFile
 
-/// The `__metadata__` keys of a dataset file (Formats/dataset.md): all values are strings, as
-/// safetensors requires; lists are JSON arrays inside the string.
-public enum DatasetMetadataKey {
-  /// "1": marks the file as a kswap dataset, format version 1.
-  public static let dataset = "dataset"
-  /// JSON array, index = label: a class name, or null for a label this file does not name.
-  public static let classes = "classes"
-  /// JSON arrays of per-channel numbers on the [0, 1] pixel scale.
-  public static let mean = "mean"
-  public static let std = "std"
-  public static let source = "source"
-  public static let split = "split"
-}
-
 extension Dataset {
-  /// The names of the two tensors.
-  public static let imagesName = "images"
-  public static let labelsName = "labels"
-
   /// The file's `__metadata__` for this dataset; other keys in `extra` are kept.
   public func metadata(extra: [String: String] = [:]) -> [String: String] {
     var metadata = extra
-    metadata[DatasetMetadataKey.dataset] = "1"
-    metadata[DatasetMetadataKey.classes] = Self.json(classes)
-    if let mean { metadata[DatasetMetadataKey.mean] = Self.json(mean) }
-    if let std { metadata[DatasetMetadataKey.std] = Self.json(std) }
-    if let source { metadata[DatasetMetadataKey.source] = source }
-    if let split { metadata[DatasetMetadataKey.split] = split }
+    metadata[DatasetLayout.Key.dataset] = DatasetLayout.version
+    metadata[DatasetLayout.Key.classes] = Self.json(classes)
+    if let mean { metadata[DatasetLayout.Key.mean] = Self.json(mean) }
+    if let std { metadata[DatasetLayout.Key.std] = Self.json(std) }
+    if let source { metadata[DatasetLayout.Key.source] = source }
+    if let split { metadata[DatasetLayout.Key.split] = split }
     return metadata
   }
 
@@ -44,10 +26,10 @@ extension Dataset {
         throw ImportError(file, "metadata \"\(key)\" is not a JSON array of the right kind: \(text.prefix(80))")
       }
     }
-    return (try decode(DatasetMetadataKey.classes, as: [String?].self) ?? [],
-            try decode(DatasetMetadataKey.mean, as: [Double].self),
-            try decode(DatasetMetadataKey.std, as: [Double].self),
-            metadata[DatasetMetadataKey.source], metadata[DatasetMetadataKey.split])
+    return (try decode(DatasetLayout.Key.classes, as: [String?].self) ?? [],
+            try decode(DatasetLayout.Key.mean, as: [Double].self),
+            try decode(DatasetLayout.Key.std, as: [Double].self),
+            metadata[DatasetLayout.Key.source], metadata[DatasetLayout.Key.split])
   }
 
   /// Fills in mean and std from the images themselves where they are not set.

@@ -57,18 +57,18 @@ extension Dataset {
     }
     let labelBytes = labels.map { $0.littleEndian }.withUnsafeBytes { [UInt8]($0) }
     return ImportedTensors(metadata: metadata(extra: extra), tensors: [
-      (try TensorInfo(name: Self.imagesName, dtype: dtype, shape: [count, channels, height, width], file: file), imageBytes),
-      (try TensorInfo(name: Self.labelsName, dtype: .i64, shape: [count], file: file), labelBytes),
+      (try TensorInfo(name: DatasetLayout.images, dtype: dtype, shape: [count, channels, height, width], file: file), imageBytes),
+      (try TensorInfo(name: DatasetLayout.labels, dtype: .i64, shape: [count], file: file), labelBytes),
     ])
   }
 
   /// Reads a dataset file (Formats/dataset.md) through an open TensorReader, checking its layout.
   public init(reader: TensorReader) throws {
     let file = reader.path
-    guard let imagesInfo = reader.info(Self.imagesName), let labelsInfo = reader.info(Self.labelsName) else {
+    guard let imagesInfo = reader.info(DatasetLayout.images), let labelsInfo = reader.info(DatasetLayout.labels) else {
       throw ImportError(file, "not a dataset: it needs tensors \"images\" and \"labels\"")
     }
-    if let other = reader.tensors.first(where: { $0.name != Self.imagesName && $0.name != Self.labelsName }) {
+    if let other = reader.tensors.first(where: { $0.name != DatasetLayout.images && $0.name != DatasetLayout.labels }) {
       throw ImportError(file, "not a dataset: unexpected tensor \"\(other.name)\" besides images and labels")
     }
     guard imagesInfo.shape.count == 4, imagesInfo.dtype == .u8 || imagesInfo.dtype == .f32 else {
@@ -80,7 +80,7 @@ extension Dataset {
     var imageBytes: [UInt8] = []
     var labelBytes: [UInt8] = []
     try reader.forEachTensor { info, bytes in
-      if info.name == Self.imagesName { imageBytes = bytes } else { labelBytes = bytes }
+      if info.name == DatasetLayout.images { imageBytes = bytes } else { labelBytes = bytes }
     }
     let labels = labelBytes.withUnsafeBytes { raw in
       (0..<labelsInfo.elementCount).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }

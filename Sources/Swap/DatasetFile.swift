@@ -16,7 +16,7 @@ public struct DatasetFile: Sendable {
   public init(path: String, mean: [Float], std: [Float]) throws {
     self.path = path
     let reader = try TensorReader(path: path)
-    guard let imageInfo = reader.info("images"), let labelInfo = reader.info("labels") else {
+    guard let imageInfo = reader.info(DatasetLayout.images), let labelInfo = reader.info(DatasetLayout.labels) else {
       throw SwapInputError("\(path): not a dataset file: it needs tensors 'images' (N, C, H, W) and 'labels' (N)")
     }
     guard imageInfo.shape.count == 4 else {
@@ -29,17 +29,17 @@ public struct DatasetFile: Sendable {
     }
     let pixels: LabeledImages.Pixels
     switch imageInfo.dtype {
-    case .u8: pixels = .bytes(try reader.bytes(of: "images"))
+    case .u8: pixels = .bytes(try reader.bytes(of: DatasetLayout.images))
     case .f16, .bf16, .f32, .f64:
-      let values = try reader.floats(of: "images")
+      let values = try reader.floats(of: DatasetLayout.images)
       guard values.allSatisfy({ $0.isFinite }) else { throw SwapInputError("\(path): 'images' holds NaN or infinity") }
       pixels = .floats(values)
     default:
       throw SwapInputError("\(path): tensor 'images' is \(imageInfo.dtype.name); expected U8 or a float type")
     }
-    let labels = try Self.integers(reader.bytes(of: "labels"), dtype: labelInfo.dtype, file: path)
+    let labels = try Self.integers(reader.bytes(of: DatasetLayout.labels), dtype: labelInfo.dtype, file: path)
     var names: [String?] = []
-    if let text = reader.metadata["classes"] {
+    if let text = reader.metadata[DatasetLayout.Key.classes] {
       guard let decoded = try? JSONDecoder().decode([String?].self, from: Data(text.utf8)) else {
         throw SwapInputError("\(path): metadata 'classes' is not a JSON array of names")
       }

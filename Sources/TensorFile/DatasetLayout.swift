@@ -1,0 +1,27 @@
+// The names a dataset file uses (Formats/dataset.md), in one place for the tools that write datasets
+// (kswap-pack) and the tools that read them (the swap tools).
+
+/// A dataset is a tensor file with two tensors and a few `__metadata__` keys; every metadata value
+/// is a string, as safetensors requires, and lists are JSON arrays inside the string.
+public enum DatasetLayout {
+  /// `images` (N, C, H, W), U8 (0...255) or a float type.
+  public static let images = "images"
+  /// `labels` (N), I64: indices into the class list.
+  public static let labels = "labels"
+
+  /// The `__metadata__` keys.
+  public enum Key {
+    /// "1": marks the file as a kswap dataset, format version 1.
+    public static let dataset = "dataset"
+    /// JSON array, index = label: a class name, or null for a label this file does not name.
+    public static let classes = "classes"
+    /// JSON arrays of per-channel numbers on the [0, 1] pixel scale.
+    public static let mean = "mean"
+    public static let std = "std"
+    public static let source = "source"
+    public static let split = "split"
+  }
+
+  /// The value of `Key.dataset` this version writes.
+  public static let version = "1"
+}

@@ -63,7 +63,8 @@ public struct Eval: ModelTool {
     let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
     for spec in set {
       let (name, path) = namedPath(spec)
-      let images = try loadDataset(path, for: base).labeled(by: classMap)
+      try InputPath.check(path)
+      let images = try base.loadDataset(path).labeled(by: classMap)
       var collected: [Float] = []
       let accuracy = evaluate(network, on: images, batchSize: batchSize,
                               logitsSink: logits == nil ? nil : { collected += $0.buffer })

@@ -36,35 +36,20 @@ struct SwapStage {
     let progress = ProgressReporter(tool: tool, quiet: quiet)
 
     // Inputs, all checked before any training.
+    let evalPaths = options.evalSets.map(namedPath)
+    for path in [stagePath] + retainPaths + evalPaths.map(\.path) { try InputPath.check(path) }
     let base = try BaseModel(path: modelPath)
     let adapted = try AdaptedModel(base: base, adapters: try adapterPath.map { [try AdaptedModel.readAdapter($0)] } ?? [])
+    let data = try StageData(kind: kind, base: base, classes: adapted.classes, stagePath: stagePath,
+                             retainPaths: retainPaths, evalSets: evalPaths)
     let rank = adapted.adapterLoRA?.rank ?? options.rank
     let loraAlpha = adapted.adapterLoRA?.alpha.map(Float.init) ?? options.loraAlpha
-    var classMap = ClassMap(names: adapted.classes)
-    let stageFile = try loadDataset(stagePath, for: base)
-    let stageSet: LabeledImages
-    switch kind {
-    case .learn: stageSet = try stageFile.relabeled(rows: try classMap.appendNew(stageFile.presentClasses, file: stagePath))
-    case .forget: stageSet = try stageFile.labeled(by: classMap)
-    }
-    let retainSet = LabeledImages.joined(try retainPaths.map { try loadDataset($0, for: base).labeled(by: classMap) })
-    if kind == .forget {
-      let forgotten = Set(stageSet.labels), kept = Set(retainSet.labels)
-      if let both = forgotten.intersection(kept).min() {
-        throw SwapInputError("class '\(classMap.names[both])' is in both the forget set \(stagePath) and a retain set")
-      }
-    }
-    let evalSets = try options.evalSets.map { spec in
-      let (name, path) = namedPath(spec)
-      return (name: name, set: try loadDataset(path, for: base).labeled(by: classMap))
-    }
-
-    // The network: new head rows, LoRA, what trains.
-    let newClasses = Array(classMap.names[adapted.classes.count...])
-    let network = adapted.prepareStage(newClasses: newClasses, rank: rank, alpha: loraAlpha, trainHead: trainHead, seed: seed)
+    let network = adapted.prepareStage(
+      newClasses: data.newClasses, rank: rank, alpha: loraAlpha, trainHead: trainHead, seed: seed)
     let settings = options.stageSettings(kind, beta: beta, bound: bound)
-    let trainer = StageTrainer(network: network, settings: settings, stageSet: stageSet, retainSet: retainSet, seed: seed)
-    let invocation = describeRun(base: base, classes: classMap.names, settings: settings)
+    let trainer = StageTrainer(
+      network: network, settings: settings, stageSet: data.stageSet, retainSet: data.retainSet, seed: seed)
+    let invocation = describeRun(base: base, classes: data.classes, settings: settings)
     if options.resume {
       try TrainingStateFile.restore(from: statePath, into: trainer, invocation: invocation)
       progress.message("resuming \(statePath) after epoch \(trainer.state.epoch) of \(settings.epochs)")
@@ -79,7 +64,7 @@ struct SwapStage {
           values: lossValues(step.terms) + [("img/s", step.imagesPerSecond.rounded())]))
       }
       var values = lossValues(report.mean) + [("lr", Double(report.rate))]
-      for (name, set) in evalSets { values.append(("\(name)%", evaluate(network, on: set).percent)) }
+      for (name, set) in data.evalSets { values.append(("\(name)%", evaluate(network, on: set).percent)) }
       progress.endEpoch(ProgressEvent(stage: stageName, epoch: report.epoch, epochs: report.epochs,
                                       step: trainer.stepsPerEpoch, steps: trainer.stepsPerEpoch, values: values))
       if outputPath != "-" && !trainer.finished {
@@ -89,7 +74,7 @@ struct SwapStage {
     progress.finish()
 
     let adapter = try adapted.adapterContents(
-      rank: rank, alpha: loraAlpha, includeHead: !newClasses.isEmpty || trainHead || adapted.hasAdapterHead,
+      rank: rank, alpha: loraAlpha, includeHead: !data.newClasses.isEmpty || trainHead || adapted.hasAdapterHead,
       training: trainingMetadata(settings: settings), file: outputPath)
     try TensorWriter.writeCleaningUpOnInterrupt(path: outputPath, metadata: adapter.metadata, tensors: adapter.tensors)
     if outputPath != "-" { try? FileManager.default.removeItem(atPath: statePath) }
@@ -115,10 +100,4 @@ struct SwapStage {
       ["base": base.fingerprint, "classes": SwapMetadata.array(classes), "rank": String(options.rank),
        "lora_alpha": "\(options.loraAlpha)"], uniquingKeysWith: { a, _ in a }))
   }
-}
-
-/// A dataset for `base`, after the command-line check of its path.
-func loadDataset(_ path: String, for base: BaseModel) throws -> DatasetFile {
-  try InputPath.check(path)
-  return try base.loadDataset(path)
 }

@@ -237,7 +237,7 @@ func writeAdapter(
   metadata[SwapMetadata.classes] = classList
   metadata["kswap.model_metadata"] = jsonObject([SwapMetadata.classes: classList])
   metadata[SwapMetadata.training] = jsonObject(training)
-  try TensorWriter.writeCleaningUpOnInterrupt(path: path, metadata: metadata, tensors: tensors)
+  try TensorWriter.write(path: path, metadata: metadata, tensors: tensors)
 }
 
 /// JSON text of a list of strings, in order.

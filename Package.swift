@@ -3,13 +3,20 @@ import PackageDescription
 
 // kswap: knowledge swapping and weight-file surgery for vision transformers.
 // Dependencies point one way: format and tensors at the bottom, commands at the top.
-// `kswap-inspect` and `kswap-pack` only move bytes and must not link BLAS, so the
-// commands live in two libraries: FileCommands (no BLAS) and ModelCommands.
+// `kswap-inspect` and `kswap-pack` only move bytes and must not link BLAS, so the commands live
+// in three libraries: InspectCommand (no BLAS, no image codecs, no Foundation: inspect starts in a
+// few ms), FileCommands (pack, with the importers) and ModelCommands.
 
-let fileTools = ["inspect", "pack"]  // built on FileCommands
+let fileTools = ["inspect", "pack"]  // built on InspectCommand and FileCommands
 let modelTools: [String] = ["learn", "forget", "eval", "pretrain", "merge", "diff"]  // built on ModelCommands
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+// -static-stdlib links the Swift runtime into the executable. The modules are still compiled
+// against the shared runtime, so the static FoundationEssentials (which swift-argument-parser
+// imports) does not name its own dependencies: they are listed here.
+let staticSwiftRuntime: [LinkerSetting] = [
+  .unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-lswiftSynchronization"])
+]
 
 let package = Package(
   name: "kswap",
@@ -35,11 +42,16 @@ let package = Package(
     .target(name: "Swap", dependencies: ["ViT"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
     .target(name: "WeightSurgery", dependencies: ["TensorFile"]),  // merge and diff, no BLAS
+    .target(name: "InspectCommand", dependencies: ["ToolSupport", "TensorFile", argumentParser]),
     .target(name: "FileCommands", dependencies: ["ToolSupport", "Importers"]),
     .target(name: "ModelCommands", dependencies: ["ToolSupport", "Swap", "WeightSurgery"]),
 
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
-    .executableTarget(name: "kswap"),
+    // The two that run most often link the Swift runtime statically: loading libswiftCore and
+    // friends is most of a short run's time (Benchmarks/inspect.md).
+    .executableTarget(name: "kswap", linkerSettings: staticSwiftRuntime),
+    .executableTarget(name: "kswap-inspect", dependencies: ["InspectCommand"], linkerSettings: staticSwiftRuntime),
+    .executableTarget(name: "kswap-pack", dependencies: ["FileCommands"]),
     // Benchmark (Scripts/bench-train), not a product: the training step timed in-process.
     .executableTarget(name: "bench-train", dependencies: ["ViT"], path: "Benchmarks/TrainBench"),
 
@@ -49,8 +61,7 @@ let package = Package(
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(name: "ViTTests", dependencies: ["ViT"]),
     .testTarget(name: "SwapTests", dependencies: ["Swap"]),
-    .testTarget(name: "CommandsTests", dependencies: ["FileCommands", "ModelCommands", "WeightSurgery"]),
+    .testTarget(name: "CommandsTests", dependencies: ["InspectCommand", "FileCommands", "ModelCommands", "WeightSurgery"]),
   ]
-    + fileTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["FileCommands"]) }
     + modelTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["ModelCommands"]) }
 )

@@ -5,7 +5,8 @@ import PackageDescription
 // Dependencies point one way: format and tensors at the bottom, commands at the top.
 // `kswap-inspect` and `kswap-pack` only move bytes and must not link BLAS, so the commands live
 // in three libraries: InspectCommand (no BLAS, no image codecs, no Foundation: inspect starts in a
-// few ms), FileCommands (pack, with the importers) and ModelCommands.
+// few ms), FileCommands (pack, with the importers) and ModelCommands. Every target lists each
+// module it imports.
 
 let fileTools = ["inspect", "pack"]  // built on InspectCommand and FileCommands
 let modelTools: [String] = ["learn", "forget", "eval", "pretrain", "merge", "diff"]  // built on ModelCommands
@@ -39,12 +40,14 @@ let package = Package(
     .target(name: "Importers", dependencies: ["TensorFile", "CArchive", "CPNG", "CJPEG"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile"]),
-    .target(name: "Swap", dependencies: ["ViT"]),
+    .target(name: "Swap", dependencies: ["ViT", "Tensors", "TensorFile"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
     .target(name: "WeightSurgery", dependencies: ["TensorFile"]),  // merge and diff, no BLAS
     .target(name: "InspectCommand", dependencies: ["ToolSupport", "TensorFile", argumentParser]),
-    .target(name: "FileCommands", dependencies: ["ToolSupport", "Importers"]),
-    .target(name: "ModelCommands", dependencies: ["ToolSupport", "Swap", "WeightSurgery"]),
+    .target(name: "FileCommands", dependencies: ["ToolSupport", "Importers", "TensorFile", argumentParser]),
+    .target(
+      name: "ModelCommands",
+      dependencies: ["ToolSupport", "Swap", "WeightSurgery", "ViT", "Tensors", "TensorFile", argumentParser]),
 
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
     // The two that run most often link the Swift runtime statically: loading libswiftCore and
@@ -53,15 +56,20 @@ let package = Package(
     .executableTarget(name: "kswap-inspect", dependencies: ["InspectCommand"], linkerSettings: staticSwiftRuntime),
     .executableTarget(name: "kswap-pack", dependencies: ["FileCommands"]),
     // Benchmark (Scripts/bench-train), not a product: the training step timed in-process.
-    .executableTarget(name: "bench-train", dependencies: ["ViT"], path: "Benchmarks/TrainBench"),
+    .executableTarget(name: "bench-train", dependencies: ["ViT", "Tensors"], path: "Benchmarks/TrainBench"),
 
     // Tests, one target per module.
     .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),
-    .testTarget(name: "ImportersTests", dependencies: ["Importers"]),
+    .testTarget(name: "ImportersTests", dependencies: ["Importers", "TensorFile"]),
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-    .testTarget(name: "ViTTests", dependencies: ["ViT"]),
-    .testTarget(name: "SwapTests", dependencies: ["Swap"]),
-    .testTarget(name: "CommandsTests", dependencies: ["InspectCommand", "FileCommands", "ModelCommands", "WeightSurgery"]),
+    .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensors", "TensorFile"]),
+    .testTarget(name: "SwapTests", dependencies: ["Swap", "ViT", "Tensors"]),
+    .testTarget(
+      name: "CommandsTests",
+      dependencies: [
+        "InspectCommand", "FileCommands", "ModelCommands", "WeightSurgery", "ToolSupport", "TensorFile", "Tensors",
+        "ViT", argumentParser,
+      ]),
   ]
     + modelTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["ModelCommands"]) }
 )

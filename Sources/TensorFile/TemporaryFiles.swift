@@ -37,7 +37,7 @@ enum TemporaryFiles {
     var code = EEXIST
     for _ in 0..<100 {
       var name = Array(prefix.utf8)
-      for _ in 0..<6 { name.append(characters.randomElement()!) }
+      for _ in 0..<6 { name.append(characters[Int.random(in: 0..<characters.count)]) }
       let path = String(decoding: name, as: UTF8.self)
       let descriptor = withSignalsBlocked { () -> Int32 in
         guard let slot = register(name) else {

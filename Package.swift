@@ -3,18 +3,25 @@ import PackageDescription
 
 // kswap: knowledge swapping and weight-file surgery for vision transformers.
 // Dependencies point one way: format and tensors at the bottom, commands at the top.
-// Only the tools that run the model link BLAS, so the commands live in three libraries:
-// FileCommands (inspect, pack), SurgeryCommands (merge, diff; no BLAS) and ModelCommands.
+// Only the tools that run the model link BLAS, so the commands live in four libraries:
+// InspectCommand (no BLAS, no image codecs, no Foundation: inspect starts in a few ms),
+// FileCommands (pack, with the importers), SurgeryCommands (merge, diff; no BLAS) and ModelCommands.
+// Every target lists each module it imports.
 
-let fileTools = ["inspect", "pack"]  // built on FileCommands
 let surgeryTools = ["merge", "diff"]  // built on SurgeryCommands
 let modelTools = ["learn", "forget", "eval", "pretrain"]  // built on ModelCommands
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+// -static-stdlib links the Swift runtime into the executable. The modules are still compiled
+// against the shared runtime, so the static FoundationEssentials (which swift-argument-parser
+// imports) does not name its own dependencies: they are listed here.
+let staticSwiftRuntime: [LinkerSetting] = [
+  .unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-lswiftSynchronization"])
+]
 
 let package = Package(
   name: "kswap",
-  products: (["kswap"] + (fileTools + surgeryTools + modelTools).map { "kswap-\($0)" })
+  products: (["kswap"] + (["inspect", "pack"] + surgeryTools + modelTools).map { "kswap-\($0)" })
     .map { .executable(name: $0, targets: [$0]) }
     + [.library(name: "TensorFile", targets: ["TensorFile"])],  // also used by Benchmarks/harness
   dependencies: [
@@ -36,15 +43,20 @@ let package = Package(
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile", "WeightSurgery", "SeededRandom"]),
     .target(name: "Swap", dependencies: ["ViT", "Tensors", "TensorFile", "WeightSurgery", "SeededRandom"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
-    .target(name: "WeightSurgery", dependencies: ["TensorFile"]),  // merge and diff, no BLAS
-    .target(name: "FileCommands", dependencies: ["ToolSupport", "Importers"]),
+    .target(name: "WeightSurgery", dependencies: ["TensorFile"]),  // adapters, merge and diff, no BLAS
+    .target(name: "InspectCommand", dependencies: ["ToolSupport", "TensorFile", argumentParser]),
+    .target(name: "FileCommands", dependencies: ["ToolSupport", "Importers", "TensorFile", argumentParser]),
     .target(name: "SurgeryCommands", dependencies: ["ToolSupport", "WeightSurgery", "TensorFile", argumentParser]),
     .target(
       name: "ModelCommands",
       dependencies: ["ToolSupport", "Swap", "ViT", "Tensors", "TensorFile", "SeededRandom", argumentParser]),
 
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
-    .executableTarget(name: "kswap"),
+    // The two that run most often link the Swift runtime statically: loading libswiftCore and
+    // friends is most of a short run's time (Benchmarks/inspect.md).
+    .executableTarget(name: "kswap", linkerSettings: staticSwiftRuntime),
+    .executableTarget(name: "kswap-inspect", dependencies: ["InspectCommand"], linkerSettings: staticSwiftRuntime),
+    .executableTarget(name: "kswap-pack", dependencies: ["FileCommands"]),
     // Benchmark (Scripts/bench-train), not a product: the training step timed in-process.
     .executableTarget(name: "bench-train", dependencies: ["Swap", "ViT", "Tensors", "SeededRandom"], path: "Benchmarks/TrainBench"),
 
@@ -56,10 +68,11 @@ let package = Package(
     .testTarget(name: "SwapTests", dependencies: ["SeededRandom", "Swap", "ViT", "Tensors", "TensorFile", "WeightSurgery"]),
     .testTarget(
       name: "CommandsTests",
-      dependencies: ["SeededRandom", "FileCommands", "SurgeryCommands", "ModelCommands", "WeightSurgery", "ToolSupport",
-                     "TensorFile", "Tensors", "ViT", argumentParser]),
+      dependencies: [
+        "SeededRandom", "InspectCommand", "FileCommands", "SurgeryCommands", "ModelCommands", "WeightSurgery",
+        "ToolSupport", "TensorFile", "Tensors", "ViT", argumentParser,
+      ]),
   ]
-    + fileTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["FileCommands"]) }
     + surgeryTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["SurgeryCommands"]) }
     + modelTools.map { .executableTarget(name: "kswap-\($0)", dependencies: ["ModelCommands"]) }
 )

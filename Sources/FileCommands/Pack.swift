@@ -104,8 +104,6 @@ public struct Pack: Tool {
     let path = try output.resolvedPath(inputs: [input])
     let writer = try TensorWriter(
       path: path, format: outputFormat(source), metadata: plan.metadata, tensors: plan.tensors.map(\.output))
-    let cleanup = InterruptCleanup(temporaryFile: writer.temporaryPath)
-    defer { cleanup.release() }
     do {
       try copy(plan, from: source, to: writer)
       try writer.finish()

@@ -76,7 +76,7 @@ public struct Eval: ModelTool {
       }
     }
     if let logits {
-      try TensorWriter.writeCleaningUpOnInterrupt(path: logits, metadata: [SwapMetadata.classes: SwapMetadata.array(classes)], tensors: logitTensors)
+      try TensorWriter.write(path: logits, metadata: [SwapMetadata.classes: SwapMetadata.array(classes)], tensors: logitTensors)
     }
     Console.current.write(json.json
       ? EvalReport.json(model: model, adapters: adapter, classes: classes, sets: results)

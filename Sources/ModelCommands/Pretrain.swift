@@ -101,7 +101,7 @@ public struct Pretrain: ModelTool {
     let metadata = [ViTConfig.metadataKey: config.jsonString(), SwapMetadata.classes: SwapMetadata.array(raw.classes),
                     SwapMetadata.mean: JSON.array(mean.map { .number("\($0)") }).text(),
                     SwapMetadata.std: JSON.array(std.map { .number("\($0)") }).text()]
-    try TensorWriter.writeCleaningUpOnInterrupt(path: path, metadata: metadata, tensors: tensors)
+    try TensorWriter.write(path: path, metadata: metadata, tensors: tensors)
   }
 
   /// Per-channel mean and std on the [0, 1] scale, rounded to three decimals.

@@ -76,7 +76,7 @@ struct SwapStage {
     let adapter = try adapted.adapterContents(
       rank: rank, alpha: loraAlpha, includeHead: !data.newClasses.isEmpty || trainHead || adapted.hasAdapterHead,
       training: trainingMetadata(settings: settings), file: outputPath)
-    try TensorWriter.writeCleaningUpOnInterrupt(path: outputPath, metadata: adapter.metadata, tensors: adapter.tensors)
+    try TensorWriter.write(path: outputPath, metadata: adapter.metadata, tensors: adapter.tensors)
     if outputPath != "-" { try? FileManager.default.removeItem(atPath: statePath) }
   }
 

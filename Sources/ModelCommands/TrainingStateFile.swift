@@ -38,7 +38,7 @@ enum TrainingStateFile {
       "stage_position": String(state.stageOrder.position), "stage_random": String(state.stageOrder.generator.state),
       "retain_position": String(state.retainOrder.position), "retain_random": String(state.retainOrder.generator.state),
     ]
-    try TensorWriter.writeCleaningUpOnInterrupt(path: path, metadata: metadata, tensors: tensors)
+    try TensorWriter.write(path: path, metadata: metadata, tensors: tensors)
   }
 
   static func restore(from path: String, into trainer: StageTrainer, invocation: String) throws {

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Glibc
+import TensorFile
 import ToolSupport
 import WeightSurgery
 
@@ -83,7 +84,7 @@ public struct Diff: Tool {
         if let input = files.first(where: { sameFile($0, svg) }) {
           throw ToolError("\(svg): is also the input \(input); write the chart elsewhere")
         }
-        let output = try AtomicOutput(destination: svg, force: true)
+        let output = try OutputFile(path: svg)
         do {
           try writeAll(output.fileDescriptor, Array(text.utf8), path: svg)
           try output.commit()

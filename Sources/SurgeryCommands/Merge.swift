@@ -93,8 +93,6 @@ public struct Merge: Tool {
     let path = try output.resolvedPath(inputs: operands)
     let writer = try TensorWriter(
       path: path, metadata: merge.outputMetadata, tensors: merge.outputTensors, order: base.isSeekable ? .aligned : .asGiven)
-    let cleanup = InterruptCleanup(temporaryFile: writer.temporaryPath)
-    defer { cleanup.release() }
     // A live "tensor i/n" line on a terminal only: a merge has no epochs to log.
     let progress = ProgressReporter(tool: Self.toolName, quiet: quietOption.quiet)
     defer { progress.finish() }

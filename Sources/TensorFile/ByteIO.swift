@@ -1,6 +1,5 @@
 // Plain POSIX file access: positional reads on regular files (random access without a shared file
-// offset), sequential reads on pipes, and a writer that goes to a temporary file beside the target
-// and renames it into place only when everything was written.
+// offset) and sequential reads on pipes. Writing is OutputFile's job.
 
 #if canImport(Glibc)
 import Glibc
@@ -176,103 +175,5 @@ final class InputFile {
   func seek(to offset: Int) {
     precondition(isSeekable)
     position = offset
-  }
-}
-
-/// Where a writer's bytes go: a temporary file beside the target (renamed into place by `commit`),
-/// or standard output for "-".
-final class OutputFile {
-  let displayName: String
-  private let target: String?
-  /// The file the bytes go to until `commit` renames it; nil for stdout, a device, or once done.
-  private(set) var temporaryPath: String?
-  private var fd: Int32
-  private var ownsDescriptor = false
-  private(set) var bytesWritten = 0
-
-  init(path: String) throws {
-    if path == "-" {
-      displayName = "<stdout>"
-      target = nil
-      fd = 1
-      return
-    }
-    displayName = path
-    // An existing FIFO, terminal or device (/dev/stdout, /dev/null) is written directly: it cannot
-    // be replaced by a rename, and a reader may already be waiting on it.
-    var status = stat()
-    if stat(path, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG {
-      guard (status.st_mode & S_IFMT) != S_IFDIR else { throw TensorFileError(.io, file: path, "is a directory") }
-      target = nil
-      fd = open(path, O_WRONLY | O_CLOEXEC)
-      guard fd >= 0 else { throw InputFile.osError(path, "cannot open for writing") }
-      ownsDescriptor = true
-      return
-    }
-    target = path
-    ownsDescriptor = true
-    let slash = path.lastIndex(of: "/")
-    let directory = slash.map { String(path[...$0]) } ?? ""
-    let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-    var template = Array("\(directory).\(base).tmp-XXXXXX".utf8CString)
-    fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    guard fd >= 0 else { throw InputFile.osError(path, "cannot create a temporary file beside it") }
-    temporaryPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    // mkstemp makes the file 0600; give it the usual 0666 minus umask.
-    let mask = umask(0)
-    umask(mask)
-    fchmod(fd, 0o666 & ~mask)
-  }
-
-  deinit {
-    discard()
-    if ownsDescriptor && fd >= 0 { close(fd) }
-  }
-
-  func write(_ bytes: UnsafeRawBufferPointer) throws {
-    var done = 0
-    while done < bytes.count {
-      let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw InputFile.osError(displayName, "write failed")
-      }
-      done += n
-    }
-    bytesWritten += bytes.count
-  }
-
-  func write(_ bytes: [UInt8]) throws {
-    try bytes.withUnsafeBytes { try write($0) }
-  }
-
-  /// Flushes and renames the temporary file onto the target.
-  func commit() throws {
-    guard let temporaryPath, let target else {
-      if ownsDescriptor && fd >= 0 {
-        let status = close(fd)
-        fd = -1
-        guard status == 0 else { throw InputFile.osError(displayName, "cannot close") }
-      }
-      return
-    }
-    guard fsync(fd) == 0 || errno == EINVAL else { throw InputFile.osError(displayName, "cannot flush") }
-    guard close(fd) == 0 else {
-      fd = -1
-      throw InputFile.osError(displayName, "cannot close")
-    }
-    fd = -1
-    guard rename(temporaryPath, target) == 0 else { throw InputFile.osError(target, "cannot rename into place") }
-    self.temporaryPath = nil
-  }
-
-  /// Removes the temporary file; the target is left as it was.
-  func discard() {
-    if let temporaryPath {
-      if fd >= 0 { close(fd) }
-      unlink(temporaryPath)
-      self.temporaryPath = nil
-      fd = -1
-    }
   }
 }

@@ -1,5 +1,5 @@
-// Writing tensor files, plain safetensors or the compressed container, to a path (atomically: a
-// temporary file beside the target, renamed into place by `finish`) or to "-" (stdout). Tensors are
+// Writing tensor files, plain safetensors or the compressed container, to a path (atomically, through
+// OutputFile: a temporary file beside the target, renamed into place by `finish`) or to "-" (stdout). Tensors are
 // declared up front, then their bytes are written one at a time in `tensors` order, so a file can
 // stream to a pipe holding one tensor in memory.
 
@@ -30,8 +30,8 @@ public final class TensorWriter {
   /// The declared tensors in the order their bytes must be written.
   public let tensors: [TensorInfo]
   private let output: OutputFile
-  /// The temporary file beside `path` that `finish` renames into place, for a caller that must remove
-  /// it on a signal; nil when writing to stdout or a device, and once finished or aborted.
+  /// The temporary file beside `path` that `finish` renames into place (removed on an error, an
+  /// `abort`, SIGINT, SIGTERM or SIGHUP); nil when writing to stdout or a device, and once done.
   public var temporaryPath: String? { output.temporaryPath }
   private let container: ContainerWriter?
   private var written = 0

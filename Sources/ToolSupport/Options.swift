@@ -5,7 +5,7 @@ import ArgumentParser
 /// `-o/--output PATH|-` and `-f/--force`: where a tool's binary product goes.
 ///
 /// With no `-o` the product goes to stdout, unless stdout is a terminal: then the tool refuses with a
-/// hint. A path is written atomically (see `AtomicOutput`), and an existing file there is replaced only
+/// hint. A path is written atomically (see TensorFile's `OutputFile`), and an existing file there is replaced only
 /// with `-f`.
 public struct OutputOptions: ParsableArguments {
   @Option(

@@ -1,12 +1,13 @@
 // Resolving -o/--output into a destination, and writing a product there safely.
 
 import Glibc
+import TensorFile
 
 /// Where a tool's product goes.
 public enum OutputDestination: Equatable {
   /// The console's stdout (no `-o`, or `-o -`).
   case standardOutput
-  /// A file, written through `AtomicOutput`.
+  /// A file, written through `OutputFile` (a temporary file renamed into place).
   case file(String)
 }
 
@@ -58,7 +59,7 @@ extension OutputOptions {
       return try body(console.standardOutput)
     case .file(let path):
       try checkReplaceable(path, inputs: inputs)
-      let output = try AtomicOutput(destination: path, force: force)
+      let output = try OutputFile(path: path)
       do {
         let result = try body(output.fileDescriptor)
         try output.commit()

@@ -1,6 +1,6 @@
 // The progress line of long work: redrawn on a terminal, a plain log line per epoch otherwise.
 
-import Foundation
+import Glibc
 
 /// Where a long job stands: which stage, epoch and step, and the values worth watching.
 public struct ProgressEvent: Sendable {
@@ -52,13 +52,20 @@ public final class ProgressReporter {
 
   public init(
     tool: String, quiet: Bool, console: Console = .current, redrawInterval: Double = 0.1,
-    clock: @escaping () -> Double = { Date().timeIntervalSince1970 }
+    clock: @escaping () -> Double = ProgressReporter.monotonicSeconds
   ) {
     self.tool = tool
     self.quiet = quiet
     self.console = console
     self.redrawInterval = redrawInterval
     self.clock = clock
+  }
+
+  /// The default clock: seconds that only move forward, so a rate cannot jump when the wall clock is set.
+  public static func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
   }
 
   /// Whether updates are drawn as a live line.
@@ -109,7 +116,7 @@ public final class ProgressReporter {
     parts.append(event.steps.map { "step \(event.step)/\($0)" } ?? "step \(event.step)")
     for (name, value) in event.values { parts.append("\(name) \(formatValue(value))") }
     if let rate = rate(event, now: now) {
-      parts.append(String(format: "%.1f steps/s", rate))
+      parts.append(formatFixed(rate, digits: 1) + " steps/s")
       if let remaining = remainingSteps(event), remaining > 0, rate > 0 {
         parts.append("ETA " + formatDuration(Double(remaining) / rate))
       }
@@ -152,7 +159,7 @@ public final class ProgressReporter {
 
 /// Four significant digits, so a loss and an accuracy read the same way in every tool.
 func formatValue(_ value: Double) -> String {
-  String(format: "%.4g", value)
+  formatSignificant(value, digits: 4)
 }
 
 /// `42s`, `3m07s`, `2h05m`.
@@ -160,6 +167,11 @@ func formatDuration(_ seconds: Double) -> String {
   guard seconds.isFinite else { return "?" }
   let total = Int(seconds.rounded())
   if total < 60 { return "\(total)s" }
-  if total < 3600 { return String(format: "%dm%02ds", total / 60, total % 60) }
-  return String(format: "%dh%02dm", total / 3600, (total % 3600) / 60)
+  if total < 3600 { return "\(total / 60)m" + twoDigits(total % 60) + "s" }
+  return "\(total / 3600)h" + twoDigits((total % 3600) / 60) + "m"
 }
+
+private func twoDigits(_ value: Int) -> String {
+  value < 10 ? "0\(value)" : "\(value)"
+}
+

@@ -1,3 +1,3 @@
-import FileCommands
+import InspectCommand
 
 Inspect.main()

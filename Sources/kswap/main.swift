@@ -1,20 +1,24 @@
 // `kswap <verb> [args...]` runs `kswap-<verb> [args...]`, the way `git <verb>` does.
-// The tool is looked for beside this executable first, then on PATH.
+// The tool is looked for beside this executable first, then on PATH. Plain libc, no Foundation:
+// `kswap inspect` should start as fast as `kswap-inspect`.
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import Foundation
 
 let arguments = CommandLine.arguments
-let ownDirectory = URL(fileURLWithPath: Bundle.main.executablePath ?? arguments[0])
-  .resolvingSymlinksInPath().deletingLastPathComponent().path
+
+/// The directory of this executable, symbolic links resolved.
+let ownDirectory: String = {
+  let resolved = realpath("/proc/self/exe", nil) ?? realpath(arguments[0], nil)
+  guard let resolved else { return "." }
+  defer { free(resolved) }
+  let path = String(cString: resolved)
+  guard let slash = path.lastIndex(of: "/") else { return "." }
+  return slash == path.startIndex ? "/" : String(path[..<slash])
+}()
 
 /// Directories searched for `kswap-<verb>`, in order.
 let searchPath: [String] =
-  [ownDirectory] + (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+  [ownDirectory] + (getenv("PATH").map { String(cString: $0) } ?? "").split(separator: ":").map(String.init)
 
 /// A regular file we may execute (the build folder also holds `kswap-<verb>.product` directories).
 func isExecutableFile(_ path: String) -> Bool {
@@ -30,13 +34,29 @@ func toolPath(_ verb: String) -> String? {
 func installedVerbs() -> [String] {
   var verbs: [String] = []
   for directory in searchPath {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-    for name in names.sorted() where name.hasPrefix("kswap-") {
+    for name in directoryEntries(directory).sorted() where name.hasPrefix("kswap-") {
       let verb = String(name.dropFirst("kswap-".count))
       if !verbs.contains(verb), isExecutableFile("\(directory)/\(name)") { verbs.append(verb) }
     }
   }
   return verbs
+}
+
+/// The names in `directory`; none when it cannot be read.
+func directoryEntries(_ directory: String) -> [String] {
+  guard let stream = opendir(directory) else { return [] }
+  defer { closedir(stream) }
+  var names: [String] = []
+  while let entry = readdir(stream) {
+    names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+  }
+  return names
+}
+
+/// Writes a line to stderr.
+func complain(_ text: String) {
+  let bytes = Array((text + "\n").utf8)
+  _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
 let abstracts = [
@@ -61,7 +81,7 @@ func printUsage() {
 
     """
   for verb in installedVerbs() {
-    text += "  " + verb.padding(toLength: 10, withPad: " ", startingAt: 0) + (abstracts[verb] ?? "") + "\n"
+    text += "  " + verb + String(repeating: " ", count: max(0, 10 - verb.count)) + (abstracts[verb] ?? "") + "\n"
   }
   text += "\nEach verb is its own program, kswap-<verb>; see 'kswap-<verb> --help' or man kswap-<verb>.\n"
   print(text, terminator: "")
@@ -69,12 +89,12 @@ func printUsage() {
 
 func run(verb: String, arguments: [String]) -> Never {
   guard let path = toolPath(verb) else {
-    FileHandle.standardError.write(Data("kswap: '\(verb)' is not a kswap verb; see 'kswap --help'\n".utf8))
+    complain("kswap: '\(verb)' is not a kswap verb; see 'kswap --help'")
     exit(64)
   }
   let argv = ([path] + arguments).map { strdup($0) } + [nil]
   execv(path, argv)
-  FileHandle.standardError.write(Data("kswap: cannot run \(path): \(String(cString: strerror(errno)))\n".utf8))
+  complain("kswap: cannot run \(path): \(String(cString: strerror(errno)))")
   exit(2)
 }
 

@@ -5,7 +5,7 @@ import Testing
 import TensorFile
 import ToolSupport
 
-@testable import FileCommands
+@testable import InspectCommand
 
 func floatBytes(_ values: [Float]) -> [UInt8] {
   values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }

@@ -21,7 +21,7 @@ final class ScratchDirectory {
   @discardableResult
   func write(_ name: String, _ bytes: [UInt8]) -> String {
     let target = file(name)
-    FileManager.default.createFile(atPath: target, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: target, contents: Data(bytes))
     return target
   }
 

@@ -125,7 +125,7 @@ public final class StageTrainer {
   }
 
   /// One optimisation step on a joined batch; returns the loss terms before the update.
-  func trainStep(stageIndices: [Int], retainIndices: [Int], rate: Float) -> LossTerms {
+  public func trainStep(stageIndices: [Int], retainIndices: [Int], rate: Float) -> LossTerms {
     let terms = computeGradients(stageIndices: stageIndices, retainIndices: retainIndices)
     state.optimizer.update(network.trainable, rate: rate)
     return terms

@@ -30,7 +30,8 @@ let package = Package(
     // Libraries, leaves first.
     .target(name: "TensorFile", dependencies: ["CZstd"]),
     .target(name: "Importers", dependencies: ["TensorFile", "CArchive", "CPNG", "CJPEG"]),
-    .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+    .target(name: "CKernels"),  // AVX-512 elementwise kernels with a run-time fallback
+    .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"]),
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile"]),
     .target(name: "Swap", dependencies: ["ViT"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
@@ -41,7 +42,7 @@ let package = Package(
     // Executables: `kswap` dispatches `kswap <verb>` to `kswap-<verb>`; each tool's main is two lines.
     .executableTarget(name: "kswap"),
     // Benchmark (Scripts/bench-train), not a product: the training step timed in-process.
-    .executableTarget(name: "bench-train", dependencies: ["ViT"], path: "Benchmarks/TrainBench"),
+    .executableTarget(name: "bench-train", dependencies: ["Swap"], path: "Benchmarks/TrainBench"),
 
     // Tests, one target per module.
     .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),

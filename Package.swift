@@ -39,7 +39,8 @@ let package = Package(
     .target(name: "SeededRandom"),
     .target(name: "TensorFile", dependencies: ["CZstd"]),
     .target(name: "Importers", dependencies: ["TensorFile", "SeededRandom", "CArchive", "CPNG", "CJPEG"]),
-    .target(name: "Tensors", dependencies: ["COpenBLAS", "SeededRandom"]),
+    .target(name: "CKernels"),  // AVX-512 elementwise kernels with a run-time fallback
+    .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels", "SeededRandom"]),
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile", "WeightSurgery", "SeededRandom"]),
     .target(name: "Swap", dependencies: ["ViT", "Tensors", "TensorFile", "WeightSurgery", "SeededRandom"]),
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
@@ -58,7 +59,8 @@ let package = Package(
     .executableTarget(name: "kswap-inspect", dependencies: ["InspectCommand"], linkerSettings: staticSwiftRuntime),
     .executableTarget(name: "kswap-pack", dependencies: ["FileCommands"]),
     // Benchmark (Scripts/bench-train), not a product: the training step timed in-process.
-    .executableTarget(name: "bench-train", dependencies: ["Swap", "ViT", "Tensors", "SeededRandom"], path: "Benchmarks/TrainBench"),
+    .executableTarget(
+      name: "bench-train", dependencies: ["Swap", "ViT", "Tensors", "SeededRandom"], path: "Benchmarks/TrainBench"),
 
     // Tests, one target per module.
     .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),

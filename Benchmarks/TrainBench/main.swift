@@ -1,10 +1,12 @@
-// Times kswap's LoRA training step and forward pass on one ViT configuration; prints one JSON line.
-// Driven by Scripts/bench-train, which runs PyTorch on the same configuration in the same run.
+// Times what `kswap-learn` and `kswap-eval` run, on one ViT configuration; prints one JSON line.
+// Train: `StageTrainer.trainStep` of a learning stage (forward on the joined learn + retain batch, the
+// stage objective with the group-sparse term, backward, AdamW). Forward: `ViTNetwork.logits`.
+// Driven by Scripts/bench-train, which runs PyTorch eager and torch.compile on the same configuration.
 import Foundation
-import Tensors
-import Swap
-import ViT
 import SeededRandom
+import Swap
+import Tensors
+import ViT
 
 BLASRuntime.selectFastKernels()
 
@@ -14,18 +16,28 @@ func argument(_ name: String, _ fallback: Int) -> Int {
     return v
 }
 
-// --sgemm N: the machine's sgemm ceiling (N x N x N, best of 3), then exit.
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+func cpuTime() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+// --threads N: kswap's thread count (default: OpenBLAS's, i.e. OPENBLAS_NUM_THREADS or the cores).
+if argument("threads", 0) > 0 { BLASRuntime.setThreadCount(argument("threads", 0)) }
+
+// --sgemm N: the machine's sgemm ceiling (N x N x N through BLAS.gemm, best of 4), then exit.
 if CommandLine.arguments.contains("--sgemm") {
     let n = argument("sgemm", 2048)
     var g = SeededGenerator(seed: 1)
     let a = Tensor.uniform(shape: [n, n], low: 0, high: 1, generator: &g), b = a.copy(), c = Tensor(shape: [n, n])
     var best = Double.infinity
     for _ in 0..<4 {
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        let t0 = now()
         BLAS.gemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
-        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        best = min(best, now() - t0)
     }
-    print("{\"sgemm_gflops\":\(2 * Double(n * n * n) / best / 1e9)}")
+    print("{\"sgemm_gflops\":\(2 * Double(n * n * n) / best / 1e9),\"blas\":\"\(BLASRuntime.summary)\"}")
     exit(0)
 }
 
@@ -35,71 +47,72 @@ let classes = argument("classes", 100), batch = argument("batch", 32), steps = a
 let warmup = argument("warmup", 1), rank = argument("rank", 8)
 let config = ViTConfig(imageSize: image, patchSize: patch, channels: channels, dim: dim, depth: depth, heads: heads, classes: classes)
 
+// The model and trainer exactly as `kswap-learn` builds them (random weights instead of a checkpoint).
 var rng = SeededGenerator(seed: 0)
 let model = VisionTransformer(config: config, generator: &rng)
-model.addLoRA(LoRAConfig(rank: rank, alpha: 1), generator: &rng)
-model.setTrainable(.lora)
-var optimizer = AdamW(parameters: model.trainableParameters, weightDecay: 0.05)
-let images = Tensor.uniform(shape: [batch, channels, image, image], low: -1, high: 1, generator: &rng)
-let labels = (0..<batch).map { $0 % classes }
-let dLogits = Tensor(shape: [batch, classes])
+model.addLoRA(LoRAConfig(rank: rank, alpha: 1, initialization: .paper), generator: &rng)
+let network = ViTNetwork(model: model)
+network.setTrainable(.lora)
 
-func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-func cpuTime() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+// Two sets of random U8 images, each big enough for one half-batch per step without cycling.
+let half = batch / 2, perSet = half * (warmup + steps)
+@MainActor func randomSet() -> LabeledImages {
+    let bytes = (0..<(perSet * channels * image * image)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    return LabeledImages(
+        pixels: .bytes(bytes), labels: (0..<perSet).map { $0 % classes }, channels: channels, height: image,
+        width: image, mean: Array(repeating: 0.5, count: channels), std: Array(repeating: 0.25, count: channels))
 }
+let learnSet = randomSet(), retainSet = randomSet()
+var settings = StageSettings(kind: .learn)
+settings.batchSize = half
+let trainer = StageTrainer(network: network, settings: settings, stageSet: learnSet, retainSet: retainSet, seed: 0)
 
-@MainActor func trainStep() -> Float {
-    model.zeroGradients()
-    let logits = model.forward(images, training: true)
-    let loss = crossEntropy(logits: logits, rows: 0..<batch, labels: labels, gradient: dLogits)
-    model.backward(dLogits)
-    optimizer.update(model.trainableParameters, rate: 1e-3)
-    return loss
-}
-
-for _ in 0..<warmup { _ = trainStep() }
-var best = Double.infinity, total = 0.0
-let cpu0 = cpuTime()
-for _ in 0..<steps {
+var trainTimes: [Double] = []
+var lastTotal: Float = 0
+var cpu0 = cpuTime()
+for s in 0..<(warmup + steps) {
+    if s == warmup { cpu0 = cpuTime() }
+    let indices = Array((s * half)..<((s + 1) * half))
     let t0 = now()
-    _ = trainStep()
-    let t = now() - t0
-    best = min(best, t)
-    total += t
+    lastTotal = trainer.trainStep(stageIndices: indices, retainIndices: indices, rate: 1e-2).total
+    if s >= warmup { trainTimes.append(now() - t0) }
 }
 let cpuPerStep = (cpuTime() - cpu0) / Double(steps)
-var forwardBest = Double.infinity
-for _ in 0..<max(2, steps / 2) {
+
+// Forward: the evaluation path on the first batch (normalised once, outside the timing).
+let evalImages = learnSet.batch(Array(0..<min(batch, perSet)))
+var forwardTimes: [Double] = []
+for s in 0..<(1 + max(3, steps)) {
     let t0 = now()
-    _ = model.forward(images)
-    forwardBest = min(forwardBest, now() - t0)
+    _ = network.logits(evalImages)
+    if s > 0 { forwardTimes.append(now() - t0) }
 }
 
-// Matrix-product FLOPs per image: forward, and the LoRA-mode training step (forward, input
-// gradients through every frozen layer above the patch embedding, LoRA weight gradients).
+// Matrix-product FLOPs per image of the forward pass and of the LoRA training step. Backward computes
+// input gradients through every frozen layer down to block 0, whose attention branch it skips (nothing
+// below trains), plus the LoRA weight gradients (dB, d(hidden), dA, and the adapter's dx).
 let n = 1 + (image / patch) * (image / patch), d = Double(dim), m = Double(4 * dim), nt = Double(n)
-let perBlock = 2 * nt * d * 3 * d + 4 * nt * nt * d + 2 * nt * d * d + 4 * nt * d * m
-let loraForward = Double(depth) * 2 * (2 * nt * Double(rank) * (d + m))
-let forwardFlops = 2 * Double(n - 1) * d * Double(channels * patch * patch) + Double(depth) * perBlock + 2 * d * Double(classes) + loraForward
-let backwardFlops = Double(depth) * (perBlock + 4 * nt * nt * d) + 2 * d * Double(classes) + 2 * loraForward
+let attentionFlops = 2 * nt * d * 3 * d + 4 * nt * nt * d + 2 * nt * d * d
+let mlpFlops = 4 * nt * d * m
+let loraForward = Double(depth) * 4 * nt * Double(rank) * (d + m)
+let forwardFlops = 2 * Double(n - 1) * d * Double(channels * patch * patch) + Double(depth) * (attentionFlops + mlpFlops)
+    + 2 * d * Double(classes) + loraForward
+let backwardFlops = Double(depth - 1) * (attentionFlops + 4 * nt * nt * d) + Double(depth) * mlpFlops
+    + 2 * d * Double(classes) + 2 * loraForward
 let trainFlops = forwardFlops + backwardFlops
 
 func peakRSSMiB() -> Double {
     guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
     for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        return Double(line.split(separator: " ")[1]).map { $0 / 1024 } ?? 0
+        return Double(line.split(separator: " ", omittingEmptySubsequences: true)[1]).map { $0 / 1024 } ?? 0
     }
     return 0
 }
 
 let result: [String: Any] = [
-    "train_img_s": Double(batch) / best, "cpu_s_per_step": cpuPerStep, "train_img_s_mean": Double(batch * steps) / total,
-    "forward_img_s": Double(batch) / forwardBest,
-    "train_gflops": trainFlops * Double(batch) / best / 1e9, "forward_gflops": forwardFlops * Double(batch) / forwardBest / 1e9,
-    "train_gflop_per_img": trainFlops / 1e9, "peak_mib": peakRSSMiB(), "blas": BLASRuntime.summary,
+    "train_s": trainTimes, "forward_s": forwardTimes, "cpu_s_per_step": cpuPerStep, "batch": batch,
+    "train_gflop_per_img": trainFlops / 1e9, "forward_gflop_per_img": forwardFlops / 1e9,
+    "peak_mib": peakRSSMiB(), "blas": BLASRuntime.summary, "last_loss": Double(lastTotal),
 ]
 let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
 print(String(decoding: json, as: UTF8.self))

@@ -1,3 +1,5 @@
+import CKernels
+
 /// GELU with the exact erf form (torch's default `approximate='none'`), fused with the bias add.
 ///
 /// gelu(z) = z · Φ(z) = 0.5 · z · (1 + erf(z / √2)); gelu'(z) = Φ(z) + z · φ(z).
@@ -8,24 +10,8 @@ public enum GELUKernel {
         y: UnsafeMutablePointer<Float>, rows: Int, dim: Int
     ) {
         Parallel.forRows(rows, cost: dim * 8) { range in
-            for r in range {
-                let xr = x + r * dim, zr = preActivation + r * dim, yr = y + r * dim
-                if let bias {
-                    for i in 0..<dim { zr[i] = xr[i] + bias[i] }
-                } else if UnsafePointer(zr) != xr {
-                    zr.update(from: xr, count: dim)
-                }
-                geluRow(UnsafePointer(zr), yr, dim)
-            }
-        }
-    }
-
-    /// y = gelu(z) for `count` elements, without a bias (recomputing a stored pre-activation).
-    public static func forward(z: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forRows(count / 1024 + 1, cost: 1024 * 8) { range in
-            let lo = range.lowerBound * 1024, hi = min(count, range.upperBound * 1024)
-            if lo >= hi { return }
-            geluRow(z + lo, y + lo, hi - lo)
+            let o = range.lowerBound * dim
+            kswap_gelu_rows(x + o, bias, preActivation + o, y + o, range.count, dim)
         }
     }
 
@@ -36,38 +22,8 @@ public enum GELUKernel {
         Parallel.forRows(count / 1024 + 1, cost: 1024 * 10) { range in
             let lo = range.lowerBound * 1024, hi = min(count, range.upperBound * 1024)
             if lo >= hi { return }
-            var i = lo
-            while i + 8 <= hi {
-                let v = FastMath.load(z + i)
-                let (erf, g) = FastMath.erfAndGaussian(v * 0.70710678118654752)
-                let slope = 0.5 * (1 + erf) + v * (0.3989422804014327 * g)
-                FastMath.store(FastMath.load(dy + i) * slope, dz + i)
-                i += 8
-            }
-            while i < hi {
-                let v = z[i]
-                let cdf = 0.5 * (1 + FastMath.erf(v * 0.70710678118654752))
-                let pdf = 0.3989422804014327 * FastMath.exp(-0.5 * v * v)
-                dz[i] = dy[i] * (cdf + v * pdf)
-                i += 1
-            }
+            kswap_gelu_backward(dy + lo, z + lo, dz + lo, hi - lo)
         }
-    }
-}
-
-/// y = gelu(z) for n elements, eight lanes at a time.
-@inlinable @inline(__always)
-func geluRow(_ z: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    var i = 0
-    while i + 8 <= n {
-        let v = FastMath.load(z + i)
-        FastMath.store(0.5 * v * (1 + FastMath.erfAndGaussian(v * 0.70710678118654752).erf), y + i)
-        i += 8
-    }
-    while i < n {
-        let v = z[i]
-        y[i] = 0.5 * v * (1 + FastMath.erf(v * 0.70710678118654752))
-        i += 1
     }
 }
 

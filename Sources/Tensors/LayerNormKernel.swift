@@ -1,3 +1,5 @@
+import CKernels
+
 /// Layer normalisation over the last dimension, forward and backward, on row-major buffers.
 ///
 /// Shapes: x, y, dy, dx (rows, dim); gamma, beta, dgamma, dbeta (dim); mean, rstd (rows).
@@ -10,18 +12,9 @@ public enum LayerNormKernel {
         rstd: UnsafeMutablePointer<Float>, rows: Int, dim: Int, eps: Float
     ) {
         Parallel.forRows(rows, cost: dim * 3) { range in
-            for r in range {
-                let xr = x + r * dim, yr = y + r * dim
-                var s: Float = 0
-                for i in 0..<dim { s += xr[i] }
-                let m = s / Float(dim)
-                var v: Float = 0
-                for i in 0..<dim { let d = xr[i] - m; v += d * d }
-                let rs = 1 / (v / Float(dim) + eps).squareRoot()
-                for i in 0..<dim { yr[i] = (xr[i] - m) * rs * gamma[i] + beta[i] }
-                mean[r] = m
-                rstd[r] = rs
-            }
+            let o = range.lowerBound
+            kswap_layernorm_rows(
+                x + o * dim, gamma, beta, y + o * dim, mean + o, rstd + o, range.count, dim, eps)
         }
     }
 
@@ -37,21 +30,9 @@ public enum LayerNormKernel {
         rows: Int, dim: Int
     ) {
         Parallel.forRows(rows, cost: dim * 4) { range in
-            for r in range {
-                let xr = x + r * dim, dyr = dy + r * dim, dxr = dx + r * dim
-                let m = mean[r], rs = rstd[r]
-                var sg: Float = 0, sgx: Float = 0
-                for i in 0..<dim {
-                    let g = dyr[i] * gamma[i]
-                    sg += g
-                    sgx += g * (xr[i] - m) * rs
-                }
-                let mg = sg / Float(dim), mgx = sgx / Float(dim)
-                for i in 0..<dim {
-                    let xh = (xr[i] - m) * rs
-                    dxr[i] += rs * (dyr[i] * gamma[i] - mg - xh * mgx)
-                }
-            }
+            let o = range.lowerBound
+            kswap_layernorm_backward_rows(
+                dy + o * dim, x + o * dim, gamma, mean + o, rstd + o, dx + o * dim, range.count, dim)
         }
         // Parameter gradients reduce over rows: one pass, row order fixed, no threads (deterministic).
         if let dgamma, let dbeta {

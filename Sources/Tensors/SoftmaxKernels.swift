@@ -1,46 +1,25 @@
+import CKernels
+
 /// Softmax over the last dimension and the cross-entropy loss on logits.
 public enum SoftmaxKernel {
     /// y = softmax(x) row by row; `y` may be `x`.
     public static func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
         Parallel.forRows(rows, cost: dim * 6) { range in
-            for r in range { row(x + r * dim, y + r * dim, dim) }
+            let o = range.lowerBound * dim
+            kswap_softmax_rows(x + o, y + o, range.count, dim)
         }
     }
 
     /// Softmax of `rows` rows on the calling thread (for callers already running in parallel).
     public static func forwardSerial(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
-        for r in 0..<rows { row(x + r * dim, y + r * dim, dim) }
+        kswap_softmax_rows(x, y, rows, dim)
     }
 
     /// The backward pass on the calling thread; `dx` may be `dy`.
     public static func backwardSerial(
         y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, dim: Int
     ) {
-        for r in 0..<rows {
-            let yr = y + r * dim, dyr = dy + r * dim, dxr = dx + r * dim
-            var s: Float = 0
-            for i in 0..<dim { s += yr[i] * dyr[i] }
-            for i in 0..<dim { dxr[i] = yr[i] * (dyr[i] - s) }
-        }
-    }
-
-    @inlinable @inline(__always)
-    static func row(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ dim: Int) {
-        var m = -Float.infinity
-        for i in 0..<dim { m = max(m, x[i]) }
-        var s: Float = 0
-        var i = 0
-        var lanes = Lanes8()
-        while i + 8 <= dim {
-            let e = FastMath.exp(FastMath.load(x + i) - m)
-            FastMath.store(e, y + i)
-            lanes += e
-            i += 8
-        }
-        s = lanes.sum()
-        while i < dim { let e = FastMath.exp(x[i] - m); y[i] = e; s += e; i += 1 }
-        let inv = 1 / s
-        for i in 0..<dim { y[i] *= inv }
+        kswap_softmax_backward_rows(y, dy, dx, rows, dim)
     }
 
     /// dx = y ⊙ (dy - Σ dy·y) row by row, written into `dx` (which may be `dy`).
@@ -48,12 +27,8 @@ public enum SoftmaxKernel {
         y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, dim: Int
     ) {
         Parallel.forRows(rows, cost: dim * 3) { range in
-            for r in range {
-                let yr = y + r * dim, dyr = dy + r * dim, dxr = dx + r * dim
-                var s: Float = 0
-                for i in 0..<dim { s += yr[i] * dyr[i] }
-                for i in 0..<dim { dxr[i] = yr[i] * (dyr[i] - s) }
-            }
+            let o = range.lowerBound * dim
+            kswap_softmax_backward_rows(y + o, dy + o, dx + o, range.count, dim)
         }
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 @testable import Tensors
@@ -26,6 +27,24 @@ import SeededRandom
         }
         print("FastMath.erf: largest absolute error \(worst)")
         #expect(worst < 1e-6)
+    }
+
+    /// The C kernels' exp and erf (AVX-512 or generic build, whichever this CPU runs) keep FastMath's accuracy.
+    @Test func vectorKernelsExpAndErfMatchLibm() {
+        let x = (0..<12_800).map { Float(-87 + 0.0137 * Double($0)) }, e = [Float](unsafeUninitializedCapacity: x.count) {
+            kswap_exp(x, $0.baseAddress, x.count); $1 = x.count
+        }
+        let worstExp = zip(x, e).map { Float(abs(Double($1) - Foundation.exp(Double($0))) / Foundation.exp(Double($0))) }.max()!
+        let z = (0..<12_001).map { Float(-6 + 0.001 * Double($0)) }, erf = [Float](unsafeUninitializedCapacity: z.count) {
+            kswap_erf(z, $0.baseAddress, z.count); $1 = z.count
+        }
+        let worstErf = zip(z, erf).map { abs(Double($1) - Foundation.erf(Double($0))) }.max()!
+        print("C kernels (AVX-512: \(kswap_kernels_use_avx512())): exp relative error \(worstExp), erf absolute \(worstErf)")
+        #expect(worstExp < 5e-7)
+        #expect(worstErf < 1e-6)
+        var below: [Float] = [-200, -88, .infinity * -1], out = [Float](repeating: 1, count: 3)
+        kswap_exp(&below, &out, 3)
+        #expect(out == [0, 0, 0])
     }
 
     @Test func eightLaneVersionsMatchScalarOnes() {

@@ -66,7 +66,8 @@ let package = Package(
     .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),
     .testTarget(name: "ImportersTests", dependencies: ["Importers", "TensorFile"]),
     .testTarget(name: "TensorsTests", dependencies: ["SeededRandom", "Tensors"]),
-    .testTarget(name: "ViTTests", dependencies: ["SeededRandom", "Tensors", "TensorFile", "ViT", "WeightSurgery"]),
+    .testTarget(
+      name: "ViTTests", dependencies: ["SeededRandom", "Tensors", "TensorFile", "ViT", "WeightSurgery", "Swap"]),  // Swap: the loss
     .testTarget(name: "SwapTests", dependencies: ["SeededRandom", "Swap", "ViT", "Tensors", "TensorFile", "WeightSurgery"]),
     .testTarget(
       name: "CommandsTests",

@@ -11,9 +11,13 @@ public enum BLAS {
     /// op(A) is (m, k), op(B) is (k, n), C is (m, n); `lda`, `ldb`, `ldc` are the row strides of the
     /// stored matrices, so strided views (one head of a fused qkv buffer) need no copy.
     ///
-    /// Big products are split into row (or column) blocks that the `Parallel` threads compute at
-    /// once, each through single-threaded OpenBLAS. Each element of C is still one dot product over
-    /// the same k (the tests check the split gives the same bits as one call).
+    /// Big products are split into blocks of rows that the `Parallel` threads compute at once, each
+    /// through single-threaded OpenBLAS. Results do not depend on the thread count: each element of
+    /// C is still one dot product over the same k, and the blocks start at multiples of 96 rows, so
+    /// every element sits at the same place of OpenBLAS's register tiles as in one call (Haswell's
+    /// kernels round by the place in their 12-row tiles; SkylakeX's take another path for small
+    /// products). Columns are never split: there the Haswell kernels' rounding moves with the split
+    /// wherever it falls. The tests check that a split gives the same bits as one call.
     public static func gemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -21,27 +25,17 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
-        let t = Parallel.threads
-        // Below ~4 MFLOP a split costs more than it saves; blocks keep at least 32 rows or columns.
-        if t == 1 || m * n * k < 2_000_000 || (m < 64 && n < 64) {
-            sgemmRaw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-            return
-        }
-        let alongRows = m >= n
-        let size = alongRows ? m : n, chunks = min(t, size / 32)
+        // Below ~4 MFLOP a split costs more than it saves.
+        let chunks = m * n * k < 2_000_000 ? 1 : min(Parallel.threads, m / 96)
         if chunks < 2 {
             sgemmRaw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
+        func boundary(_ i: Int) -> Int { i == chunks ? m : m * i / chunks / 96 * 96 }
         Parallel.forChunks(chunks) { i in
-            let lo = size * i / chunks, hi = size * (i + 1) / chunks
-            if alongRows {
-                // Rows lo..<hi of op(A) and C.
-                sgemmRaw(transA, transB, hi - lo, n, k, alpha, a + (transA ? lo : lo * lda), lda, b, ldb, beta, c + lo * ldc, ldc)
-            } else {
-                // Columns lo..<hi of op(B) and C.
-                sgemmRaw(transA, transB, m, hi - lo, k, alpha, a, lda, b + (transB ? lo * ldb : lo), ldb, beta, c + lo, ldc)
-            }
+            // Rows lo..<hi of op(A) and C.
+            let lo = boundary(i), hi = boundary(i + 1)
+            sgemmRaw(transA, transB, hi - lo, n, k, alpha, a + (transA ? lo : lo * lda), lda, b, ldb, beta, c + lo * ldc, ldc)
         }
     }
 

@@ -32,35 +32,3 @@ public enum SoftmaxKernel {
         }
     }
 }
-
-/// Mean cross-entropy of logits against integer labels, as `torch.nn.functional.cross_entropy`.
-public enum CrossEntropy {
-    /// Returns the batch-mean loss and writes d(loss)/d(logits) into `dLogits` when given.
-    ///
-    /// logits (batch, classes); labels in 0..<classes (checked by the caller). The loss uses
-    /// log-sum-exp in Double for each row; the gradient is (softmax - onehot) / batch · scale.
-    public static func loss(
-        logits: Tensor, labels: [Int], dLogits: Tensor? = nil, scale: Float = 1
-    ) -> Float {
-        precondition(logits.rank == 2 && logits.shape[0] == labels.count, "cross-entropy shapes")
-        let b = logits.shape[0], c = logits.shape[1]
-        var total = 0.0
-        for r in 0..<b {
-            let row = logits.pointer + r * c
-            var m = -Float.infinity
-            for i in 0..<c { m = max(m, row[i]) }
-            var s = 0.0
-            for i in 0..<c { s += Foundation_exp(Double(row[i] - m)) }
-            let lse = Double(m) + Foundation_log(s)
-            precondition(labels[r] >= 0 && labels[r] < c, "label \(labels[r]) out of 0..<\(c)")
-            total += lse - Double(row[labels[r]])
-            if let dLogits {
-                let d = dLogits.pointer + r * c
-                let k = scale / Float(b)
-                for i in 0..<c { d[i] = Float(Foundation_exp(Double(row[i]) - lse)) * k }
-                d[labels[r]] -= k
-            }
-        }
-        return Float(total / Double(b))
-    }
-}

@@ -37,9 +37,10 @@ import SeededRandom
         #expect(worst < 1e-4)
     }
 
-    /// Products big enough to be split over threads (by rows, then by columns) give the same bits
-    /// as one single-threaded call, for every transpose combination.
-    @Test(arguments: [(300, 200, 100), (40, 600, 100)])
+    /// Products big enough to be split over threads (by rows; a wide, short one is not split) give
+    /// the same bits as one single-threaded call, for every transpose combination and row count
+    /// around the split points. Run under each OPENBLAS_CORETYPE family to check them all.
+    @Test(arguments: [(300, 200, 100), (40, 600, 100), (191, 300, 100), (385, 150, 64), (1000, 64, 40)])
     func splitProductsEqualSerialOnes(m: Int, n: Int, k: Int) {
         var rng = SeededGenerator(seed: 9)
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -79,15 +80,5 @@ import SeededRandom
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         #expect(BLASRuntime.cpuHasAVX512() == (info.contains(" avx512f ") && info.contains(" avx512bw ")
             && info.contains(" avx512dq ") && info.contains(" avx512vl ")))
-    }
-
-    @Test func runtimeReportsCoreAndThreads() {
-        #expect(!BLASRuntime.coreName.isEmpty)
-        #expect(BLASRuntime.threadCount >= 1)
-        #expect(BLASRuntime.summary.contains(BLASRuntime.coreName))
-        // The environment decides what selectFastKernels may do; the user's value always wins.
-        if let user = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] {
-            #expect(BLASRuntime.coreName.lowercased() == user.lowercased())
-        }
     }
 }

@@ -140,20 +140,6 @@ import SeededRandom
         #expect(err < 5e-3)
     }
 
-    @Test func crossEntropyLossAndGradient() {
-        let logits = Tensor(shape: [2, 3], values: [1, 2, 3, 0, 0, 0])
-        let labels = [2, 0]
-        let d = Tensor(shape: [2, 3])
-        let loss = CrossEntropy.loss(logits: logits, labels: labels, dLogits: d)
-        let ref = (-log(exp(3.0) / (exp(1.0) + exp(2.0) + exp(3.0))) + log(3.0)) / 2
-        #expect(abs(Double(loss) - ref) < 1e-6)
-        let err = GradientCheck.largestError(of: [logits], analytic: [d], epsilon: 1e-2) {
-            Double(CrossEntropy.loss(logits: logits, labels: labels))
-        }
-        print("cross-entropy gradient: largest relative error \(err)")
-        #expect(err < 1e-3)
-    }
-
     @Test func parallelRowsCoverEveryRowOnce() {
         let hits = Tensor(shape: [1000])
         Parallel.forRows(1000, cost: 1000) { range in

@@ -1,3 +1,4 @@
+import Swap
 import Testing
 import Tensors
 @testable import ViT
@@ -28,7 +29,7 @@ func randomBs(_ model: VisionTransformer, seed: UInt64) {
         model.zeroGradients()
         let logits = model.forward(images, training: true)
         let d = Tensor(shape: logits.shape)
-        let loss = CrossEntropy.loss(logits: logits, labels: labels, dLogits: d)
+        let loss = crossEntropy(logits: logits, rows: 0..<labels.count, labels: labels, gradient: d)
         model.backward(d)
         return Double(loss)
     }
@@ -40,13 +41,13 @@ func randomBs(_ model: VisionTransformer, seed: UInt64) {
         let params = model.trainableParameters
         let analytic = params.map { $0.gradient!.copy() }
         let err = GradientCheck.largestError(of: params.map(\.value), analytic: analytic, epsilon: 1e-2) {
-            Double(CrossEntropy.loss(logits: model.forward(images), labels: labels))
+            Double(crossEntropy(logits: model.forward(images), rows: 0..<labels.count, labels: labels))
         }
         // Per-tensor report so a failure names the culprit.
         var worst = ("", 0.0)
         for (p, g) in zip(params, analytic) {
             let e = GradientCheck.largestError(of: [p.value], analytic: [g], epsilon: 1e-2) {
-                Double(CrossEntropy.loss(logits: model.forward(images), labels: labels))
+                Double(crossEntropy(logits: model.forward(images), rows: 0..<labels.count, labels: labels))
             }
             if e > worst.1 { worst = (p.name, e) }
         }

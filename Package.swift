@@ -25,7 +25,7 @@ let package = Package(
     .map { .executable(name: $0, targets: [$0]) }
     + [.library(name: "TensorFile", targets: ["TensorFile"])],  // also used by Benchmarks/harness
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0")
   ],
   targets: [
     // C libraries, found through pkg-config.
@@ -68,7 +68,8 @@ let package = Package(
     .testTarget(name: "TensorsTests", dependencies: ["SeededRandom", "Tensors"]),
     .testTarget(
       name: "ViTTests", dependencies: ["SeededRandom", "Tensors", "TensorFile", "ViT", "WeightSurgery", "Swap"]),  // Swap: the loss
-    .testTarget(name: "SwapTests", dependencies: ["SeededRandom", "Swap", "ViT", "Tensors", "TensorFile", "WeightSurgery"]),
+    .testTarget(
+      name: "SwapTests", dependencies: ["SeededRandom", "Swap", "ViT", "Tensors", "TensorFile", "WeightSurgery"]),
     .testTarget(
       name: "CommandsTests",
       dependencies: [

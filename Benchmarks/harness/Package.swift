@@ -7,6 +7,6 @@ let package = Package(
   name: "bench-compress",
   dependencies: [.package(name: "kswap", path: "../..")],
   targets: [
-    .executableTarget(name: "bench-compress", dependencies: [.product(name: "TensorFile", package: "kswap")]),
+    .executableTarget(name: "bench-compress", dependencies: [.product(name: "TensorFile", package: "kswap")])
   ]
 )

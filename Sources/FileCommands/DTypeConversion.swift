@@ -56,13 +56,21 @@ enum DTypeConversion {
       var count = 0
       switch dtype {
       case .f16:
-        for i in 0..<(raw.count / 2) where raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian & 0x7FFF == 0x7C00 { count += 1 }
+        for i in 0..<(raw.count / 2)
+        where raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian & 0x7FFF == 0x7C00 { count += 1 }
       case .bf16:
-        for i in 0..<(raw.count / 2) where raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian & 0x7FFF == 0x7F80 { count += 1 }
+        for i in 0..<(raw.count / 2)
+        where raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian & 0x7FFF == 0x7F80 { count += 1 }
       case .f32:
-        for i in 0..<(raw.count / 4) where raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian & 0x7FFF_FFFF == 0x7F80_0000 { count += 1 }
+        for i in 0..<(raw.count / 4)
+        where raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian & 0x7FFF_FFFF == 0x7F80_0000 {
+          count += 1
+        }
       case .f64:
-        for i in 0..<(raw.count / 8) where Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian).isInfinite { count += 1 }
+        for i in 0..<(raw.count / 8)
+        where Double(bitPattern: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian).isInfinite {
+          count += 1
+        }
       default: break
       }
       return count
@@ -78,12 +86,30 @@ enum DTypeConversion {
       switch dtype {
       case .bool, .u8: return convert(raw, width: 1, to: target, inexact: inexact) { UInt8($0[$1]) }
       case .i8: return convert(raw, width: 1, to: target, inexact: inexact) { Int8(bitPattern: $0[$1]) }
-      case .i16: return convert(raw, width: 2, to: target, inexact: inexact) { Int16(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int16.self)) }
-      case .u16: return convert(raw, width: 2, to: target, inexact: inexact) { UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt16.self)) }
-      case .i32: return convert(raw, width: 4, to: target, inexact: inexact) { Int32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int32.self)) }
-      case .u32: return convert(raw, width: 4, to: target, inexact: inexact) { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt32.self)) }
-      case .i64: return convert(raw, width: 8, to: target, inexact: inexact) { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int64.self)) }
-      default: return convert(raw, width: 8, to: target, inexact: inexact) { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self)) }
+      case .i16:
+        return convert(raw, width: 2, to: target, inexact: inexact) {
+          Int16(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int16.self))
+        }
+      case .u16:
+        return convert(raw, width: 2, to: target, inexact: inexact) {
+          UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt16.self))
+        }
+      case .i32:
+        return convert(raw, width: 4, to: target, inexact: inexact) {
+          Int32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int32.self))
+        }
+      case .u32:
+        return convert(raw, width: 4, to: target, inexact: inexact) {
+          UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt32.self))
+        }
+      case .i64:
+        return convert(raw, width: 8, to: target, inexact: inexact) {
+          Int64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int64.self))
+        }
+      default:
+        return convert(raw, width: 8, to: target, inexact: inexact) {
+          UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self))
+        }
       }
     }
   }

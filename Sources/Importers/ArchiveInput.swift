@@ -41,7 +41,9 @@ public enum ArchiveInput {
   }
 
   /// The bytes of member `member` of the zip archive at `path` (stored or deflated).
-  public static func readMember(_ member: String, ofZip path: String, limits: ImportLimits = .standard) throws -> [UInt8] {
+  public static func readMember(_ member: String, ofZip path: String, limits: ImportLimits = .standard) throws
+    -> [UInt8]
+  {
     var found: [UInt8]?
     try forEachZipMember(path: path) { name, read in
       guard name == member else { return true }
@@ -88,7 +90,9 @@ public enum ArchiveInput {
       guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
         throw ImportError(path, "damaged zip archive: \(message(archive))")
       }
-      guard archive_entry_filetype(entry) == 0o100000 /* AE_IFREG, a cast macro Swift cannot import */, let cName = archive_entry_pathname(entry) else { continue }
+      guard archive_entry_filetype(entry) == 0o100000 /* AE_IFREG, a cast macro Swift cannot import */,
+        let cName = archive_entry_pathname(entry)
+      else { continue }
       let name = String(cString: cName)
       let declared = archive_entry_size_is_set(entry) != 0 ? Int(archive_entry_size(entry)) : nil
       let keepGoing = try body(name) { limits in
@@ -123,7 +127,9 @@ public enum ArchiveInput {
     return try readData(archive, name: name, expected: nil, limits: limits)
   }
 
-  private static func readData(_ archive: OpaquePointer, name: String, expected: Int?, limits: ImportLimits) throws -> [UInt8] {
+  private static func readData(_ archive: OpaquePointer, name: String, expected: Int?, limits: ImportLimits) throws
+    -> [UInt8]
+  {
     if let expected, expected > limits.maxBytes {
       throw ImportError(name, "\(expected) bytes uncompressed, over the limit of \(limits.maxBytes)")
     }

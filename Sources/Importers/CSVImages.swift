@@ -26,18 +26,21 @@ extension Dataset {
   /// pixel field of it is not a number, or when the label column is given by name. Pixels that are all integers in 0...255 stay bytes, otherwise
   /// they become floats. Integer labels are used as they are; text labels become classes
   /// numbered in sorted order.
-  public static func fromCSV(bytes: [UInt8], file: String, options: CSVImageOptions = CSVImageOptions(),
-                             limits: ImportLimits = .standard) throws -> Dataset {
+  public static func fromCSV(
+    bytes: [UInt8], file: String, options: CSVImageOptions = CSVImageOptions(),
+    limits: ImportLimits = .standard
+  ) throws -> Dataset {
     var rows = try CSVRows(bytes: bytes, file: file)
     guard var first = rows.next() else { throw ImportError(file, "the CSV table is empty") }
     var header: [String]?
     // A header row has text where the pixels go; with a label column given by name it must exist.
-    let firstLabel: Int? = switch options.labelColumn {
-    case .first: 0
-    case .last: first.fields.count - 1
-    case .index(let index): index
-    case .named: nil
-    }
+    let firstLabel: Int? =
+      switch options.labelColumn {
+      case .first: 0
+      case .last: first.fields.count - 1
+      case .index(let index): index
+      case .named: nil
+      }
     let pixelFieldIsText = first.fields.indices.contains { $0 != firstLabel && rows.number(first.fields[$0]) == nil }
     if case .named(let name) = options.labelColumn, !first.fields.contains(where: { rows.number($0) == nil }) {
       throw ImportError(file, "the CSV table has no header row to find column \"\(name)\" in")
@@ -70,7 +73,10 @@ extension Dataset {
     let pixelCount = columns - 1
     let shape = try options.shape ?? squareShape(pixelCount, file: file)
     guard shape.channels * shape.height * shape.width == pixelCount else {
-      throw ImportError(file, "image shape \(shape.channels)x\(shape.height)x\(shape.width) needs \(shape.channels * shape.height * shape.width) pixel columns, the table has \(pixelCount)")
+      throw ImportError(
+        file,
+        "image shape \(shape.channels)x\(shape.height)x\(shape.width) needs \(shape.channels * shape.height * shape.width) pixel columns, the table has \(pixelCount)"
+      )
     }
 
     // Bytes while every pixel so far is an integer 0...255 (the fast, common case), floats after.
@@ -112,7 +118,8 @@ extension Dataset {
       }
       if let badColumn {
         let field = current.fields[badColumn]
-        throw ImportError(file, "line \(current.line), column \(badColumn + 1): \"\(rows.text(field))\" is not a finite number")
+        throw ImportError(
+          file, "line \(current.line), column \(badColumn + 1): \"\(rows.text(field))\" is not a finite number")
       }
       labelTexts.append(rows.text(current.fields[labelIndex]))
       row = rows.next()
@@ -129,8 +136,9 @@ extension Dataset {
       classes = names
     }
     let images: Pixels = allBytes ? .u8(bytePixels) : .f32(floatPixels)
-    return try Dataset(images: images, channels: shape.channels, height: shape.height, width: shape.width,
-                       labels: labels, classes: classes, file: file)
+    return try Dataset(
+      images: images, channels: shape.channels, height: shape.height, width: shape.width,
+      labels: labels, classes: classes, file: file)
   }
 
   private static func squareShape(_ pixels: Int, file: String) throws -> (channels: Int, height: Int, width: Int) {

@@ -40,8 +40,10 @@ public struct Dataset: Equatable, Sendable {
       throw ImportError(file, "image shape \(channels)x\(height)x\(width) has a zero or negative size")
     }
     guard let perImage = checkedProduct([channels, height, width]),
-          let total = checkedProduct([perImage, labels.count]), total == images.count else {
-      throw ImportError(file, "\(images.count) pixel values do not make \(labels.count) images of \(channels)x\(height)x\(width)")
+      let total = checkedProduct([perImage, labels.count]), total == images.count
+    else {
+      throw ImportError(
+        file, "\(images.count) pixel values do not make \(labels.count) images of \(channels)x\(height)x\(width)")
     }
     if case .f32(let values) = images, values.contains(where: { !$0.isFinite }) {
       throw ImportError(file, "image values must be finite; found NaN or infinity")

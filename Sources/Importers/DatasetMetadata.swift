@@ -26,10 +26,12 @@ extension Dataset {
         throw ImportError(file, "metadata \"\(key)\" is not a JSON array of the right kind: \(text.prefix(80))")
       }
     }
-    return (try decode(DatasetLayout.Key.classes, as: [String?].self) ?? [],
-            try decode(DatasetLayout.Key.mean, as: [Double].self),
-            try decode(DatasetLayout.Key.std, as: [Double].self),
-            metadata[DatasetLayout.Key.source], metadata[DatasetLayout.Key.split])
+    return (
+      try decode(DatasetLayout.Key.classes, as: [String?].self) ?? [],
+      try decode(DatasetLayout.Key.mean, as: [Double].self),
+      try decode(DatasetLayout.Key.std, as: [Double].self),
+      metadata[DatasetLayout.Key.source], metadata[DatasetLayout.Key.split]
+    )
   }
 
   /// Fills in mean and std from the images themselves where they are not set.

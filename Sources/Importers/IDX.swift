@@ -2,7 +2,12 @@
 /// count byte, that many big-endian u32 dimensions, then the elements, big-endian, row-major.
 public struct IDXArray: Equatable, Sendable {
   public enum ElementType: UInt8, Sendable {
-    case u8 = 0x08, i8 = 0x09, i16 = 0x0B, i32 = 0x0C, f32 = 0x0D, f64 = 0x0E
+    case u8 = 0x08
+    case i8 = 0x09
+    case i16 = 0x0B
+    case i32 = 0x0C
+    case f32 = 0x0D
+    case f64 = 0x0E
 
     public var size: Int {
       switch self {
@@ -34,18 +39,22 @@ public struct IDXArray: Equatable, Sendable {
     guard rank > 0 else { throw ImportError(file, "IDX file has no dimensions") }
     let headerSize = 4 + 4 * rank
     guard bytes.count >= headerSize else {
-      throw ImportError(file, "IDX header with \(rank) dimensions needs \(headerSize) bytes, the file has \(bytes.count)")
+      throw ImportError(
+        file, "IDX header with \(rank) dimensions needs \(headerSize) bytes, the file has \(bytes.count)")
     }
     let dims = (0..<rank).map { d in
       (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) }
     }
     guard let elements = checkedProduct(dims), elements <= limits.maxElements,
-          let dataSize = checkedProduct([elements, type.size]) else {
+      let dataSize = checkedProduct([elements, type.size])
+    else {
       throw ImportError(file, "IDX dimensions \(dims) are too large")
     }
     guard bytes.count - headerSize == dataSize else {
       let relation = bytes.count - headerSize < dataSize ? "truncated" : "has trailing bytes"
-      throw ImportError(file, "IDX data \(relation): dimensions \(dims) need \(dataSize) bytes of \(type), found \(bytes.count - headerSize)")
+      throw ImportError(
+        file,
+        "IDX data \(relation): dimensions \(dims) need \(dataSize) bytes of \(type), found \(bytes.count - headerSize)")
     }
     self.elementType = type
     self.dims = dims
@@ -93,15 +102,20 @@ public struct IDXArray: Equatable, Sendable {
 extension Dataset {
   /// A dataset from an IDX image file (N, H, W) or (N, C, H, W) of u8 (kept as bytes) or floats,
   /// and an IDX label file (N) of integers; both gzip-compressed or not.
-  public static func fromIDX(images imagesPath: String, labels labelsPath: String, classes: [String?] = [],
-                             limits: ImportLimits = .standard) throws -> Dataset {
-    try fromIDX(images: IDXArray(path: imagesPath, limits: limits), labels: IDXArray(path: labelsPath, limits: limits),
-                imagesFile: imagesPath, labelsFile: labelsPath, classes: classes)
+  public static func fromIDX(
+    images imagesPath: String, labels labelsPath: String, classes: [String?] = [],
+    limits: ImportLimits = .standard
+  ) throws -> Dataset {
+    try fromIDX(
+      images: IDXArray(path: imagesPath, limits: limits), labels: IDXArray(path: labelsPath, limits: limits),
+      imagesFile: imagesPath, labelsFile: labelsPath, classes: classes)
   }
 
   /// A dataset from parsed IDX arrays; the file names are for errors.
-  public static func fromIDX(images: IDXArray, labels labelArray: IDXArray, imagesFile imagesPath: String,
-                             labelsFile labelsPath: String, classes: [String?] = []) throws -> Dataset {
+  public static func fromIDX(
+    images: IDXArray, labels labelArray: IDXArray, imagesFile imagesPath: String,
+    labelsFile labelsPath: String, classes: [String?] = []
+  ) throws -> Dataset {
     guard labelArray.dims.count == 1 else {
       throw ImportError(labelsPath, "IDX labels must have one dimension, found \(labelArray.dims)")
     }
@@ -122,7 +136,8 @@ extension Dataset {
     case .f32, .f64: pixels = .f32(try images.floats(file: imagesPath))
     default: throw ImportError(imagesPath, "IDX images must be u8 or floats, found \(images.elementType)")
     }
-    return try Dataset(images: pixels, channels: shape[1], height: shape[2], width: shape[3], labels: labels,
-                       classes: classes, file: labelsPath)
+    return try Dataset(
+      images: pixels, channels: shape[1], height: shape[2], width: shape[3], labels: labels,
+      classes: classes, file: labelsPath)
   }
 }

@@ -37,7 +37,10 @@ public enum ImageDecoder {
     switch format(of: bytes) {
     case .png:
       return try withPNG(bytes, file: file) { image in
-        (Int(image.pointee.width), Int(image.pointee.height), image.pointee.format & 2 /* PNG_FORMAT_FLAG_COLOR */ != 0 ? 3 : 1)
+        (
+          Int(image.pointee.width), Int(image.pointee.height),
+          image.pointee.format & 2 /* PNG_FORMAT_FLAG_COLOR */ != 0 ? 3 : 1
+        )
       }
     case .jpeg:
       let info = try jpeg(bytes, channels: 1, out: nil, file: file)
@@ -48,13 +51,16 @@ public enum ImageDecoder {
   }
 
   /// Decodes to `channels` (1: grey, 3: RGB) bytes per pixel; alpha is composited onto black.
-  public static func decode(_ bytes: [UInt8], channels: Int, file: String,
-                            limits: ImportLimits = .standard) throws -> DecodedImage {
+  public static func decode(
+    _ bytes: [UInt8], channels: Int, file: String,
+    limits: ImportLimits = .standard
+  ) throws -> DecodedImage {
     precondition(channels == 1 || channels == 3, "channels must be 1 or 3")
     switch format(of: bytes) {
     case .png:
       return try withPNG(bytes, file: file) { image in
-        let size = try checkedSize(Int(image.pointee.width), Int(image.pointee.height), channels, file: file, limits: limits)
+        let size = try checkedSize(
+          Int(image.pointee.width), Int(image.pointee.height), channels, file: file, limits: limits)
         // PNG_FORMAT_GRAY = 0, PNG_FORMAT_FLAG_COLOR = 2, PNG_FORMAT_FLAG_LINEAR = 4 (macros Swift cannot
         // import). libpng takes 16-bit samples as linear light and would gamma-encode them on the way
         // to 8 bits, so 16-bit files are read as 16 bits and scaled here: v * 255 / 65535, rounded.
@@ -72,7 +78,8 @@ public enum ImageDecoder {
           let ok = pixels.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
           guard ok != 0 else { throw ImportError(file, "damaged PNG: \(pngMessage(image))") }
         }
-        return DecodedImage(width: Int(image.pointee.width), height: Int(image.pointee.height), channels: channels, pixels: pixels)
+        return DecodedImage(
+          width: Int(image.pointee.width), height: Int(image.pointee.height), channels: channels, pixels: pixels)
       }
     case .jpeg:
       let info = try jpeg(bytes, channels: channels, out: nil, file: file)
@@ -87,19 +94,25 @@ public enum ImageDecoder {
     }
   }
 
-  private static func checkedSize(_ width: Int, _ height: Int, _ channels: Int, file: String,
-                                  limits: ImportLimits) throws -> Int {
+  private static func checkedSize(
+    _ width: Int, _ height: Int, _ channels: Int, file: String,
+    limits: ImportLimits
+  ) throws -> Int {
     guard width > 0, height > 0, width * height <= limits.maxImagePixels,
-          let size = checkedProduct([width, height, channels]) else {
-      throw ImportError(file, "image size \(width)x\(height) is empty or over the limit of \(limits.maxImagePixels) pixels")
+      let size = checkedProduct([width, height, channels])
+    else {
+      throw ImportError(
+        file, "image size \(width)x\(height) is empty or over the limit of \(limits.maxImagePixels) pixels")
     }
     return size
   }
 
   /// Runs `body` on a png_image opened on `bytes`. libpng keeps pointers to both the image
   /// struct and the bytes until the read finishes, so both stay pinned for the whole call.
-  private static func withPNG<T>(_ bytes: [UInt8], file: String,
-                                 _ body: (UnsafeMutablePointer<png_image>) throws -> T) throws -> T {
+  private static func withPNG<T>(
+    _ bytes: [UInt8], file: String,
+    _ body: (UnsafeMutablePointer<png_image>) throws -> T
+  ) throws -> T {
     let image = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
     image.initialize(to: png_image())
     defer {
@@ -119,13 +132,16 @@ public enum ImageDecoder {
     withUnsafeBytes(of: &image.pointee.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
   }
 
-  private static func jpeg(_ bytes: [UInt8], channels: Int, out: UnsafeMutableBufferPointer<UInt8>?,
-                           file: String) throws -> (width: Int, height: Int, components: Int) {
+  private static func jpeg(
+    _ bytes: [UInt8], channels: Int, out: UnsafeMutableBufferPointer<UInt8>?,
+    file: String
+  ) throws -> (width: Int, height: Int, components: Int) {
     var width: Int32 = 0, height: Int32 = 0, components: Int32 = 0
     var message = [CChar](repeating: 0, count: 256)
     let status = bytes.withUnsafeBufferPointer { data in
-      kswap_jpeg_decode(data.baseAddress, UInt(data.count), Int32(channels), out?.baseAddress, out?.count ?? 0,
-                        &width, &height, &components, &message, message.count)
+      kswap_jpeg_decode(
+        data.baseAddress, UInt(data.count), Int32(channels), out?.baseAddress, out?.count ?? 0,
+        &width, &height, &components, &message, message.count)
     }
     guard status == 0 else {
       let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

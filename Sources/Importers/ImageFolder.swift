@@ -6,9 +6,11 @@ extension Dataset {
   /// case), read in sorted name order. Hidden entries and other files are skipped.
   /// `channels`: 1 (grey) or 3 (RGB); nil takes 1 when every image is grey, otherwise 3.
   /// Without `resize`, all images must have the same size; with it, each is resized on loading.
-  public static func fromImageFolder(path: String, channels: Int? = nil,
-                                     resize: (height: Int, width: Int, method: ResizeMethod)? = nil,
-                                     limits: ImportLimits = .standard) throws -> Dataset {
+  public static func fromImageFolder(
+    path: String, channels: Int? = nil,
+    resize: (height: Int, width: Int, method: ResizeMethod)? = nil,
+    limits: ImportLimits = .standard
+  ) throws -> Dataset {
     let manager = FileManager.default
     var isDirectory: ObjCBool = false
     guard manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -53,10 +55,13 @@ extension Dataset {
       let image = try ImageDecoder.decode(readFile(file.path), channels: channelCount, file: file.path, limits: limits)
       var planar = image.planar
       if let resize {
-        planar = Resizer.bytes(planar, channels: channelCount, image.height, image.width,
-                               to: resize.height, resize.width, method: resize.method)
+        planar = Resizer.bytes(
+          planar, channels: channelCount, image.height, image.width,
+          to: resize.height, resize.width, method: resize.method)
       } else if let size, size != (image.height, image.width) {
-        throw ImportError(file.path, "image is \(image.width)x\(image.height), the first was \(size.width)x\(size.height): give a resize")
+        throw ImportError(
+          file.path,
+          "image is \(image.width)x\(image.height), the first was \(size.width)x\(size.height): give a resize")
       } else {
         size = (image.height, image.width)
       }
@@ -65,8 +70,9 @@ extension Dataset {
       }
       pixels += planar
     }
-    return try Dataset(images: .u8(pixels), channels: channelCount, height: size!.height, width: size!.width,
-                       labels: files.map(\.label), classes: classNames, file: path)
+    return try Dataset(
+      images: .u8(pixels), channels: channelCount, height: size!.height, width: size!.width,
+      labels: files.map(\.label), classes: classNames, file: path)
   }
 
   private static func isImageName(_ name: String) -> Bool {

@@ -27,8 +27,10 @@ public final class ImportedTensors {
   }
 
   /// Numpy arrays as tensors of the same dtype, shape and bytes.
-  public convenience init(arrays: [(name: String, array: NumpyArray)], metadata: [String: String] = [:],
-                          file: String) throws {
+  public convenience init(
+    arrays: [(name: String, array: NumpyArray)], metadata: [String: String] = [:],
+    file: String
+  ) throws {
     var seen = Set<String>()
     let tensors = try arrays.map { name, array in
       guard seen.insert(name).inserted else { throw ImportError(file, "two arrays are named \(name)") }
@@ -56,10 +58,15 @@ extension Dataset {
       dtype = .f32
     }
     let labelBytes = labels.map { $0.littleEndian }.withUnsafeBytes { [UInt8]($0) }
-    return ImportedTensors(metadata: metadata(extra: extra), tensors: [
-      (try TensorInfo(name: DatasetLayout.images, dtype: dtype, shape: [count, channels, height, width], file: file), imageBytes),
-      (try TensorInfo(name: DatasetLayout.labels, dtype: .i64, shape: [count], file: file), labelBytes),
-    ])
+    return ImportedTensors(
+      metadata: metadata(extra: extra),
+      tensors: [
+        (
+          try TensorInfo(
+            name: DatasetLayout.images, dtype: dtype, shape: [count, channels, height, width], file: file), imageBytes
+        ),
+        (try TensorInfo(name: DatasetLayout.labels, dtype: .i64, shape: [count], file: file), labelBytes),
+      ])
   }
 
   /// Reads a dataset file (Formats/dataset.md) through an open TensorReader, checking its layout.
@@ -72,7 +79,8 @@ extension Dataset {
       throw ImportError(file, "not a dataset: unexpected tensor \"\(other.name)\" besides images and labels")
     }
     guard imagesInfo.shape.count == 4, imagesInfo.dtype == .u8 || imagesInfo.dtype == .f32 else {
-      throw ImportError(file, "tensor images must be U8 or F32 (N, C, H, W), found \(imagesInfo.dtype.name) \(imagesInfo.shape)")
+      throw ImportError(
+        file, "tensor images must be U8 or F32 (N, C, H, W), found \(imagesInfo.dtype.name) \(imagesInfo.shape)")
     }
     guard labelsInfo.shape.count == 1, labelsInfo.dtype == .i64 else {
       throw ImportError(file, "tensor labels must be I64 (N), found \(labelsInfo.dtype.name) \(labelsInfo.shape)")
@@ -83,20 +91,27 @@ extension Dataset {
       if info.name == DatasetLayout.images { imageBytes = bytes } else { labelBytes = bytes }
     }
     let labels = labelBytes.withUnsafeBytes { raw in
-      (0..<labelsInfo.elementCount).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+      (0..<labelsInfo.elementCount).map {
+        Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))
+      }
     }
-    let pixels: Pixels = imagesInfo.dtype == .u8
+    let pixels: Pixels =
+      imagesInfo.dtype == .u8
       ? .u8(imageBytes)
-      : .f32(imageBytes.withUnsafeBytes { raw in
-          (0..<imagesInfo.elementCount).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+      : .f32(
+        imageBytes.withUnsafeBytes { raw in
+          (0..<imagesInfo.elementCount).map {
+            Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+          }
         })
     let parsed = try Self.parseMetadata(reader.metadata, file: file)
     let shape = imagesInfo.shape
     guard shape[0] == labels.count else {
       throw ImportError(file, "\(labels.count) labels for \(shape[0]) images")
     }
-    try self.init(images: pixels, channels: shape[1], height: shape[2], width: shape[3], labels: labels,
-                  classes: parsed.classes, mean: parsed.mean, std: parsed.std, source: parsed.source,
-                  split: parsed.split, file: file)
+    try self.init(
+      images: pixels, channels: shape[1], height: shape[2], width: shape[3], labels: labels,
+      classes: parsed.classes, mean: parsed.mean, std: parsed.std, source: parsed.source,
+      split: parsed.split, file: file)
   }
 }

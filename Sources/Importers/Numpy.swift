@@ -4,7 +4,10 @@
 /// The elements are returned little-endian and in C (row-major) order whatever the file used.
 public struct NumpyArray: Equatable, Sendable {
   public enum Kind: Character, Sendable {
-    case bool = "b", int = "i", uint = "u", float = "f"
+    case bool = "b"
+    case int = "i"
+    case uint = "u"
+    case float = "f"
   }
 
   public var kind: Kind
@@ -55,18 +58,21 @@ public struct NumpyArray: Equatable, Sendable {
     }
     guard headerLength <= 1 << 20 else { throw ImportError(file, ".npy header of \(headerLength) bytes is too large") }
     guard bytes.count >= headerStart + headerLength else {
-      throw ImportError(file, ".npy header claims \(headerLength) bytes, the file has \(bytes.count - headerStart) after the preamble")
+      throw ImportError(
+        file, ".npy header claims \(headerLength) bytes, the file has \(bytes.count - headerStart) after the preamble")
     }
     let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
     let fields = try NumpyHeader.parse(header, file: file)
     let (kind, itemSize, bigEndian) = try NumpyHeader.dtype(fields.descr, file: file)
     guard let elements = checkedProduct(fields.shape), elements <= limits.maxElements,
-          let size = checkedProduct([elements, itemSize]) else {
+      let size = checkedProduct([elements, itemSize])
+    else {
       throw ImportError(file, ".npy shape \(fields.shape) is too large")
     }
     let dataStart = headerStart + headerLength
     guard bytes.count - dataStart == size else {
-      throw ImportError(file, ".npy data has \(bytes.count - dataStart) bytes, shape \(fields.shape) of \(fields.descr) needs \(size)")
+      throw ImportError(
+        file, ".npy data has \(bytes.count - dataStart) bytes, shape \(fields.shape) of \(fields.descr) needs \(size)")
     }
     var data = Array(bytes[dataStart...])
     if bigEndian && itemSize > 1 {
@@ -85,7 +91,9 @@ public struct NumpyArray: Equatable, Sendable {
 
   /// The arrays of an .npz archive (a zip of NAME.npy members, stored or deflated), by NAME, in
   /// archive order.
-  public static func readNPZ(path: String, limits: ImportLimits = .standard) throws -> [(name: String, array: NumpyArray)] {
+  public static func readNPZ(path: String, limits: ImportLimits = .standard) throws -> [(
+    name: String, array: NumpyArray
+  )] {
     var arrays: [(name: String, array: NumpyArray)] = []
     try ArchiveInput.forEachZipMember(path: path) { member, read in
       guard member.hasSuffix(".npy") else {
@@ -182,10 +190,16 @@ enum NumpyHeader {
       guard let key = scanner.quoted(), scanner.take(":") else { throw fail("is malformed") }
       switch key {
       case "descr":
-        guard let value = scanner.quoted() else { throw fail("has a descr that is not a simple dtype string (records are not supported)") }
+        guard let value = scanner.quoted() else {
+          throw fail("has a descr that is not a simple dtype string (records are not supported)")
+        }
         descr = value
       case "fortran_order":
-        if scanner.word("True") { fortran = true } else if scanner.word("False") { fortran = false } else {
+        if scanner.word("True") {
+          fortran = true
+        } else if scanner.word("False") {
+          fortran = false
+        } else {
           throw fail("has a fortran_order that is not True or False")
         }
       case "shape":
@@ -206,7 +220,8 @@ enum NumpyHeader {
   static func dtype(_ descr: String, file: String) throws -> (NumpyArray.Kind, Int, Bool) {
     let chars = Array(descr)
     guard chars.count >= 3, "<>|=".contains(chars[0]), let kind = NumpyArray.Kind(rawValue: chars[1]),
-          let size = Int(String(chars[2...])) else {
+      let size = Int(String(chars[2...]))
+    else {
       throw ImportError(file, "numpy dtype '\(descr)' is not supported (bool, integers and floats are)")
     }
     let valid: Set<Int> = kind == .bool ? [1] : kind == .float ? [2, 4, 8] : [1, 2, 4, 8]
@@ -257,7 +272,8 @@ enum NumpyHeader {
         while at < bytes.count, bytes[at] >= 0x30 && bytes[at] <= 0x39 { at += 1 }
         if at < bytes.count, bytes[at] == 0x4C { at += 1 }  // Python 2's long suffix, 3L
         guard at > start, at - start <= 18,
-              let value = Int(String(decoding: bytes[start..<at].filter { $0 != 0x4C }, as: UTF8.self)) else { return nil }
+          let value = Int(String(decoding: bytes[start..<at].filter { $0 != 0x4C }, as: UTF8.self))
+        else { return nil }
         values.append(value)
         if !take(",") {
           guard take(")") else { return nil }
@@ -280,8 +296,10 @@ extension String {
 extension Dataset {
   /// A dataset from numpy arrays: images (N, H, W) or (N, C, H, W) and labels (N) of integers.
   /// Images of u8, or of integers all within 0...255, stay bytes; others become F32.
-  public static func fromNumpy(images: NumpyArray, labels labelArray: NumpyArray, imagesFile: String,
-                               labelsFile: String, classes: [String?] = []) throws -> Dataset {
+  public static func fromNumpy(
+    images: NumpyArray, labels labelArray: NumpyArray, imagesFile: String,
+    labelsFile: String, classes: [String?] = []
+  ) throws -> Dataset {
     guard labelArray.shape.count == 1 else {
       throw ImportError(labelsFile, "labels must have one dimension, found shape \(labelArray.shape)")
     }
@@ -306,7 +324,8 @@ extension Dataset {
         pixels = .f32(values.map { Float($0) })
       }
     }
-    return try Dataset(images: pixels, channels: shape[1], height: shape[2], width: shape[3], labels: labels,
-                       classes: classes, file: labelsFile)
+    return try Dataset(
+      images: pixels, channels: shape[1], height: shape[2], width: shape[3], labels: labels,
+      classes: classes, file: labelsFile)
   }
 }

@@ -52,8 +52,10 @@ final class PickleDict {
 enum Pickle {
   /// Runs the pickle program in `bytes` and returns the value STOP leaves; `file` names it in errors.
   /// `reduce` may turn a call into a value (e.g. an OrderedDict into a dict); return nil to keep it.
-  static func load(_ bytes: [UInt8], file: String,
-                   reduce: (String, String, [PickleValue]) throws -> PickleValue? = { _, _, _ in nil }) throws -> PickleValue {
+  static func load(
+    _ bytes: [UInt8], file: String,
+    reduce: (String, String, [PickleValue]) throws -> PickleValue? = { _, _, _ in nil }
+  ) throws -> PickleValue {
     var stack: [PickleValue] = []
     var marks: [Int] = []
     var memo: [Int: PickleValue] = [:]
@@ -192,7 +194,9 @@ enum Pickle {
         try append(values, to: target)
       case 0x90:  // ADDITEMS (sets): ignored content
         _ = try popToMark()
-      case 0x91: _ = try popToMark(); stack.append(.tuple([]))  // FROZENSET
+      case 0x91:
+        _ = try popToMark()
+        stack.append(.tuple([]))  // FROZENSET
       case 0x30: _ = try pop()  // POP
       case 0x31: _ = try popToMark()  // POP_MARK
       case 0x32:  // DUP

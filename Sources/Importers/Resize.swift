@@ -11,8 +11,10 @@ public enum ResizeMethod: String, CaseIterable, Sendable {
 
 enum Resizer {
   /// Resizes one (inHeight, inWidth) plane.
-  static func plane(_ source: UnsafeBufferPointer<Float>, _ inHeight: Int, _ inWidth: Int,
-                    to outHeight: Int, _ outWidth: Int, method: ResizeMethod) -> [Float] {
+  static func plane(
+    _ source: UnsafeBufferPointer<Float>, _ inHeight: Int, _ inWidth: Int,
+    to outHeight: Int, _ outWidth: Int, method: ResizeMethod
+  ) -> [Float] {
     var out = [Float](repeating: 0, count: outHeight * outWidth)
     switch method {
     case .bilinear:
@@ -52,12 +54,15 @@ enum Resizer {
   }
 
   /// Resizes planar (C, H, W) bytes.
-  static func bytes(_ source: [UInt8], channels: Int, _ inHeight: Int, _ inWidth: Int,
-                    to outHeight: Int, _ outWidth: Int, method: ResizeMethod) -> [UInt8] {
+  static func bytes(
+    _ source: [UInt8], channels: Int, _ inHeight: Int, _ inWidth: Int,
+    to outHeight: Int, _ outWidth: Int, method: ResizeMethod
+  ) -> [UInt8] {
     let floats = source.map { Float($0) }
     return floats.withUnsafeBufferPointer { buffer in
       (0..<channels).flatMap { channel in
-        let plane = UnsafeBufferPointer(rebasing: buffer[channel * inHeight * inWidth..<(channel + 1) * inHeight * inWidth])
+        let plane = UnsafeBufferPointer(
+          rebasing: buffer[channel * inHeight * inWidth..<(channel + 1) * inHeight * inWidth])
         return Self.plane(plane, inHeight, inWidth, to: outHeight, outWidth, method: method)
           .map { UInt8(min(max($0.rounded(), 0), 255)) }
       }
@@ -67,7 +72,8 @@ enum Resizer {
 
 extension Dataset {
   /// Every image resized to height x width.
-  public func resized(height outHeight: Int, width outWidth: Int, method: ResizeMethod, file: String) throws -> Dataset {
+  public func resized(height outHeight: Int, width outWidth: Int, method: ResizeMethod, file: String) throws -> Dataset
+  {
     guard outHeight > 0, outWidth > 0, outHeight <= 1 << 14, outWidth <= 1 << 14 else {
       throw ImportError(file, "resize target \(outHeight)x\(outWidth) is out of range (1 to 16384)")
     }
@@ -82,8 +88,9 @@ extension Dataset {
       out.reserveCapacity(count * channels * outHeight * outWidth)
       for image in 0..<count {
         let start = image * channels * inPlane
-        out += Resizer.bytes(Array(values[start..<start + channels * inPlane]), channels: channels,
-                             height, width, to: outHeight, outWidth, method: method)
+        out += Resizer.bytes(
+          Array(values[start..<start + channels * inPlane]), channels: channels,
+          height, width, to: outHeight, outWidth, method: method)
       }
       copy.images = .u8(out)
     case .f32(let values):
@@ -91,8 +98,9 @@ extension Dataset {
       out.reserveCapacity(count * channels * outHeight * outWidth)
       values.withUnsafeBufferPointer { buffer in
         for plane in 0..<(count * channels) {
-          out += Resizer.plane(UnsafeBufferPointer(rebasing: buffer[plane * inPlane..<(plane + 1) * inPlane]),
-                               height, width, to: outHeight, outWidth, method: method)
+          out += Resizer.plane(
+            UnsafeBufferPointer(rebasing: buffer[plane * inPlane..<(plane + 1) * inPlane]),
+            height, width, to: outHeight, outWidth, method: method)
         }
       }
       copy.images = .f32(out)

@@ -21,7 +21,10 @@ public enum TorchCheckpoint {
   }
 
   private static func notZip(_ file: String) -> ImportError {
-    ImportError(file, "not a zip-format PyTorch checkpoint (the format before PyTorch 1.6 is a bare pickle; re-save it with a current torch.save)")
+    ImportError(
+      file,
+      "not a zip-format PyTorch checkpoint (the format before PyTorch 1.6 is a bare pickle; re-save it with a current torch.save)"
+    )
   }
 
   private static func read(
@@ -30,7 +33,8 @@ public enum TorchCheckpoint {
   ) throws -> ImportedTensors {
     var members: [String: [UInt8]] = [:]
     try visit { name, read in
-      if name.hasSuffix("data.pkl") || name.contains("/data/") || name.hasPrefix("data/") || name.hasSuffix("byteorder") {
+      if name.hasSuffix("data.pkl") || name.contains("/data/") || name.hasPrefix("data/") || name.hasSuffix("byteorder")
+      {
         members[name] = try read(limits)
       }
       return true
@@ -56,8 +60,10 @@ public enum TorchCheckpoint {
       guard let storage = members[storageName] else {
         throw ImportError(path, "tensor \(name): storage \(storageName) is missing from the archive")
       }
-      return (try TensorInfo(name: name, dtype: tensor.dtype, shape: tensor.size, file: path),
-              try tensor.contiguousBytes(storage, name: name, file: path))
+      return (
+        try TensorInfo(name: name, dtype: tensor.dtype, shape: tensor.size, file: path),
+        try tensor.contiguousBytes(storage, name: name, file: path)
+      )
     }
     return ImportedTensors(metadata: ["format": "pt"], tensors: files)
   }
@@ -72,26 +78,32 @@ public enum TorchCheckpoint {
 
   /// Turns the calls torch.save pickles into values: OrderedDicts into dicts, tensor rebuilds into
   /// tensor references (kept in `tensors`, returned as `.int` indices into it).
-  private static func rebuild(_ module: String, _ name: String, _ arguments: [PickleValue], file: String,
-                              tensors: inout [TorchTensor]) throws -> PickleValue? {
+  private static func rebuild(
+    _ module: String, _ name: String, _ arguments: [PickleValue], file: String,
+    tensors: inout [TorchTensor]
+  ) throws -> PickleValue? {
     switch (module, name) {
     case ("collections", "OrderedDict"):
       return .dict(PickleDict())
     case ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"):
       guard arguments.count >= 4, case .persistent(let id) = arguments[0], let offset = arguments[1].int,
-            let size = arguments[2].items?.map(\.int), let stride = arguments[3].items?.map(\.int),
-            !size.contains(nil), !stride.contains(nil), size.count == stride.count else {
+        let size = arguments[2].items?.map(\.int), let stride = arguments[3].items?.map(\.int),
+        !size.contains(nil), !stride.contains(nil), size.count == stride.count
+      else {
         throw ImportError(file, "a tensor record in data.pkl is malformed")
       }
       guard let storage = id.items, storage.count >= 5, storage[0].string == "storage",
-            case .global(_, let typeName) = storage[1], let key = storage[2].string, let numel = storage[4].int else {
+        case .global(_, let typeName) = storage[1], let key = storage[2].string, let numel = storage[4].int
+      else {
         throw ImportError(file, "a storage reference in data.pkl is malformed")
       }
       guard let dtype = storageTypes[typeName] else {
         throw ImportError(file, "storage type \(typeName) is not supported")
       }
-      tensors.append(TorchTensor(key: key, dtype: dtype, storageElements: Int(numel), offset: Int(offset),
-                                 size: size.map { Int($0!) }, stride: stride.map { Int($0!) }))
+      tensors.append(
+        TorchTensor(
+          key: key, dtype: dtype, storageElements: Int(numel), offset: Int(offset),
+          size: size.map { Int($0!) }, stride: stride.map { Int($0!) }))
       return .handle(tensors.count - 1)
     case ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"):
       guard let tensor = arguments.first else { throw ImportError(file, "a parameter record in data.pkl is malformed") }
@@ -102,8 +114,10 @@ public enum TorchCheckpoint {
   }
 
   /// Walks the unpickled object for tensors; dict keys and list positions make the names.
-  private static func collect(_ value: PickleValue, name: String, depth: Int, tensors: [TorchTensor],
-                              into named: inout [(name: String, tensor: TorchTensor)], file: String) throws {
+  private static func collect(
+    _ value: PickleValue, name: String, depth: Int, tensors: [TorchTensor],
+    into named: inout [(name: String, tensor: TorchTensor)], file: String
+  ) throws {
     guard depth < 32 else { throw ImportError(file, "data.pkl nests deeper than 32 levels") }
     func child(_ key: String) -> String { name.isEmpty ? key : name + "." + key }
     switch value {
@@ -142,9 +156,14 @@ struct TorchTensor {
   func contiguousBytes(_ storage: [UInt8], name: String, file: String) throws -> [UInt8] {
     let width = dtype.byteWidth ?? 1
     guard storage.count == storageElements * width else {
-      throw ImportError(file, "tensor \(name): storage \(key) has \(storage.count) bytes, the pickle says \(storageElements) elements of \(dtype.name)")
+      throw ImportError(
+        file,
+        "tensor \(name): storage \(key) has \(storage.count) bytes, the pickle says \(storageElements) elements of \(dtype.name)"
+      )
     }
-    guard let count = checkedProduct(size) else { throw ImportError(file, "tensor \(name): shape \(size) is too large") }
+    guard let count = checkedProduct(size) else {
+      throw ImportError(file, "tensor \(name): shape \(size) is too large")
+    }
     if count == 0 { return [] }
     // The furthest element the view reaches must lie inside the storage.
     var last = offset
@@ -155,7 +174,10 @@ struct TorchTensor {
       last += reach
     }
     guard offset >= 0, last < storageElements else {
-      throw ImportError(file, "tensor \(name): view (offset \(offset), shape \(size), stride \(stride)) reaches past its storage of \(storageElements) elements")
+      throw ImportError(
+        file,
+        "tensor \(name): view (offset \(offset), shape \(size), stride \(stride)) reaches past its storage of \(storageElements) elements"
+      )
     }
     let rowMajor = size.indices.reversed().reduce(into: [Int](repeating: 1, count: size.count)) { strides, axis in
       if axis < size.count - 1 { strides[axis] = strides[axis + 1] * size[axis + 1] }

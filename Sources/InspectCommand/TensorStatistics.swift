@@ -35,18 +35,34 @@ struct TensorStatistics: Equatable {
   init(bytes: [UInt8], dtype: DType) {
     bytes.withUnsafeBytes { raw in
       switch dtype {
-      case .f32: add(raw, width: 4) { Double(Float(bitPattern: $0.loadUnaligned(fromByteOffset: $1, as: UInt32.self).littleEndian)) }
-      case .f64: add(raw, width: 8) { Double(bitPattern: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self).littleEndian) }
-      case .f16: add(raw, width: 2) { Double(Float16(bitPattern: $0.loadUnaligned(fromByteOffset: $1, as: UInt16.self).littleEndian)) }
-      case .bf16: add(raw, width: 2) { Double(Float(bitPattern: UInt32($0.loadUnaligned(fromByteOffset: $1, as: UInt16.self).littleEndian) << 16)) }
+      case .f32:
+        add(raw, width: 4) {
+          Double(Float(bitPattern: $0.loadUnaligned(fromByteOffset: $1, as: UInt32.self).littleEndian))
+        }
+      case .f64:
+        add(raw, width: 8) { Double(bitPattern: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self).littleEndian) }
+      case .f16:
+        add(raw, width: 2) {
+          Double(Float16(bitPattern: $0.loadUnaligned(fromByteOffset: $1, as: UInt16.self).littleEndian))
+        }
+      case .bf16:
+        add(raw, width: 2) {
+          Double(Float(bitPattern: UInt32($0.loadUnaligned(fromByteOffset: $1, as: UInt16.self).littleEndian) << 16))
+        }
       case .bool, .u8: add(raw, width: 1) { Double($0[$1]) }
       case .i8: add(raw, width: 1) { Double(Int8(bitPattern: $0[$1])) }
-      case .i16: add(raw, width: 2) { Double(Int16(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int16.self))) }
-      case .u16: add(raw, width: 2) { Double(UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt16.self))) }
-      case .i32: add(raw, width: 4) { Double(Int32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int32.self))) }
-      case .u32: add(raw, width: 4) { Double(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt32.self))) }
-      case .i64: add(raw, width: 8) { Double(Int64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int64.self))) }
-      case .u64: add(raw, width: 8) { Double(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self))) }
+      case .i16:
+        add(raw, width: 2) { Double(Int16(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int16.self))) }
+      case .u16:
+        add(raw, width: 2) { Double(UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt16.self))) }
+      case .i32:
+        add(raw, width: 4) { Double(Int32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int32.self))) }
+      case .u32:
+        add(raw, width: 4) { Double(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt32.self))) }
+      case .i64:
+        add(raw, width: 8) { Double(Int64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int64.self))) }
+      case .u64:
+        add(raw, width: 8) { Double(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self))) }
       default: decoded = false
       }
     }

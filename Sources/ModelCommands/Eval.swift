@@ -23,15 +23,19 @@ public struct Eval: ModelTool {
   @Option(help: ArgumentHelp("Apply this adapter; repeat to stack several. Default: none.", valueName: "path"))
   var adapter: [String] = []
 
-  @Option(help: ArgumentHelp("A dataset to evaluate, reported as NAME; repeatable (at least one).",
-                             valueName: "name=path"))
+  @Option(
+    help: ArgumentHelp(
+      "A dataset to evaluate, reported as NAME; repeatable (at least one).",
+      valueName: "name=path"))
   var set: [String] = []
 
   @Flag(name: .customLong("per-class"), help: "Add a line per class to the table. Default: one line per set.")
   var perClass = false
 
-  @Option(help: ArgumentHelp("Also write the logits as a tensor file (one F32 tensor per set). Default: none.",
-                             valueName: "path"))
+  @Option(
+    help: ArgumentHelp(
+      "Also write the logits as a tensor file (one F32 tensor per set). Default: none.",
+      valueName: "path"))
   var logits: String?
 
   @Option(name: .customLong("batch-size"), help: ArgumentHelp("Images per forward pass.", valueName: "n"))
@@ -66,20 +70,26 @@ public struct Eval: ModelTool {
       try InputPath.check(path)
       let images = try base.loadDataset(path).labeled(by: classMap)
       var collected: [Float] = []
-      let accuracy = evaluate(network, on: images, batchSize: batchSize,
-                              logitsSink: logits == nil ? nil : { collected += $0.buffer })
+      let accuracy = evaluate(
+        network, on: images, batchSize: batchSize,
+        logitsSink: logits == nil ? nil : { collected += $0.buffer })
       progress.message("\(name): \(EvalReport.percent(accuracy.percent))% of \(accuracy.total)")
       results.append(EvaluatedSet(name: name, file: path, accuracy: accuracy))
       if let logits {
-        logitTensors.append((try TensorInfo(name: name, dtype: .f32, shape: [images.count, classes.count], file: logits),
-                             try FloatConversion.bytes(from: collected, dtype: .f32, file: logits, tensor: name)))
+        logitTensors.append(
+          (
+            try TensorInfo(name: name, dtype: .f32, shape: [images.count, classes.count], file: logits),
+            try FloatConversion.bytes(from: collected, dtype: .f32, file: logits, tensor: name)
+          ))
       }
     }
     if let logits {
-      try TensorWriter.write(path: logits, metadata: [SwapMetadata.classes: SwapMetadata.array(classes)], tensors: logitTensors)
+      try TensorWriter.write(
+        path: logits, metadata: [SwapMetadata.classes: SwapMetadata.array(classes)], tensors: logitTensors)
     }
-    Console.current.write(json.json
-      ? EvalReport.json(model: model, adapters: adapter, classes: classes, sets: results)
-      : EvalReport.table(results, classes: classes, perClass: perClass))
+    Console.current.write(
+      json.json
+        ? EvalReport.json(model: model, adapters: adapter, classes: classes, sets: results)
+        : EvalReport.table(results, classes: classes, perClass: perClass))
   }
 }

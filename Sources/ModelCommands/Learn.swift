@@ -37,8 +37,10 @@ public struct Learn: ModelTool {
   }
 
   public func run() throws {
-    try SwapStage(kind: .learn, tool: Self.toolName, modelPath: inputs.model, adapterPath: inputs.adapter, stagePath: learn,
-                  retainPaths: inputs.retain, options: training, beta: beta, bound: 0, trainHead: trainHead,
-                  seed: seed.seed, output: output, quiet: quiet.quiet).run()
+    try SwapStage(
+      kind: .learn, tool: Self.toolName, modelPath: inputs.model, adapterPath: inputs.adapter, stagePath: learn,
+      retainPaths: inputs.retain, options: training, beta: beta, bound: 0, trainHead: trainHead,
+      seed: seed.seed, output: output, quiet: quiet.quiet
+    ).run()
   }
 }

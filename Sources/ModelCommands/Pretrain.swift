@@ -4,12 +4,12 @@
 
 import ArgumentParser
 import Foundation
+import SeededRandom
 import Swap
 import TensorFile
 import Tensors
 import ToolSupport
 import ViT
-import SeededRandom
 
 public struct Pretrain: ModelTool {
   public static let configuration = CommandConfiguration(
@@ -27,7 +27,8 @@ public struct Pretrain: ModelTool {
   @Option(help: ArgumentHelp("Token width.", valueName: "n")) var dim = 64
   @Option(help: ArgumentHelp("Number of blocks.", valueName: "n")) var depth = 4
   @Option(help: ArgumentHelp("Attention heads.", valueName: "n")) var heads = 4
-  @Option(name: .customLong("mlp-dim"), help: ArgumentHelp("Hidden width of each MLP.", valueName: "n")) var mlpDim = 256
+  @Option(name: .customLong("mlp-dim"), help: ArgumentHelp("Hidden width of each MLP.", valueName: "n")) var mlpDim =
+    256
   @Option(help: ArgumentHelp("Epochs.", valueName: "n")) var epochs = 8
   @Option(name: .customLong("batch-size"), help: ArgumentHelp("Images per batch.", valueName: "n")) var batchSize = 128
   @Option(help: ArgumentHelp("Peak learning rate of AdamW.", valueName: "rate")) var lr: Float = 2e-3
@@ -43,7 +44,8 @@ public struct Pretrain: ModelTool {
 
   public func validate() throws {
     guard patch > 0, dim > 0, depth > 0, heads > 0, dim % heads == 0, mlpDim > 0 else {
-      throw ValidationError("--patch, --dim, --depth, --heads and --mlp-dim must be positive, --dim a multiple of --heads")
+      throw ValidationError(
+        "--patch, --dim, --depth, --heads and --mlp-dim must be positive, --dim a multiple of --heads")
     }
     guard epochs > 0, batchSize > 0, lr > 0, warmup >= 0, weightDecay >= 0 else {
       throw ValidationError("--epochs, --batch-size and --lr must be positive")
@@ -57,7 +59,8 @@ public struct Pretrain: ModelTool {
     let channels = raw.images.channels
     let (mean, std) = Self.statistics(raw.images)
     guard raw.images.height == raw.images.width, raw.images.height % patch == 0 else {
-      throw SwapInputError("\(train): images \(raw.images.height)x\(raw.images.width) are not square multiples of --patch \(patch)")
+      throw SwapInputError(
+        "\(train): images \(raw.images.height)x\(raw.images.width) are not square multiples of --patch \(patch)")
     }
     var set = raw.images
     set.mean = mean
@@ -67,8 +70,9 @@ public struct Pretrain: ModelTool {
       let file = try DatasetFile(path: test, mean: mean, std: std)
       testSet = try file.labeled(by: ClassMap(names: raw.classes))
     }
-    let config = ViTConfig(imageSize: raw.images.height, patchSize: patch, channels: channels, dim: dim, depth: depth,
-                           heads: heads, mlpDim: mlpDim, classes: raw.classes.count)
+    let config = ViTConfig(
+      imageSize: raw.images.height, patchSize: patch, channels: channels, dim: dim, depth: depth,
+      heads: heads, mlpDim: mlpDim, classes: raw.classes.count)
     var generator = SeededGenerator(seed: seed.seed)
     let model = VisionTransformer(config: config, generator: &generator)
     let network = ViTNetwork(model: model)
@@ -84,23 +88,32 @@ public struct Pretrain: ModelTool {
     while !trainer.finished {
       let epoch = trainer.epoch + 1
       let loss = trainer.runEpoch { step, steps, loss, _ in
-        progress.update(ProgressEvent(stage: "pretrain", epoch: epoch, epochs: epochs, step: step, steps: steps,
-                                      values: [("loss", Double(loss))]))
+        progress.update(
+          ProgressEvent(
+            stage: "pretrain", epoch: epoch, epochs: epochs, step: step, steps: steps,
+            values: [("loss", Double(loss))]))
       }
       var values: [(String, Double)] = [("loss", Double(loss))]
       if let testSet { values.append(("test%", evaluate(network, on: testSet).percent)) }
-      progress.endEpoch(ProgressEvent(stage: "pretrain", epoch: epoch, epochs: epochs, step: trainer.order.batchesPerPass,
-                                      steps: trainer.order.batchesPerPass, values: values))
+      progress.endEpoch(
+        ProgressEvent(
+          stage: "pretrain", epoch: epoch, epochs: epochs, step: trainer.order.batchesPerPass,
+          steps: trainer.order.batchesPerPass, values: values))
     }
     progress.finish()
     var tensors: [(info: TensorInfo, bytes: [UInt8])] = []
     for (name, tensor) in model.baseTensors().sorted(by: { $0.key < $1.key }) {
-      tensors.append((try TensorInfo(name: name, dtype: .f32, shape: tensor.shape, file: path),
-                      try FloatConversion.bytes(from: tensor.scalars, dtype: .f32, file: path, tensor: name)))
+      tensors.append(
+        (
+          try TensorInfo(name: name, dtype: .f32, shape: tensor.shape, file: path),
+          try FloatConversion.bytes(from: tensor.scalars, dtype: .f32, file: path, tensor: name)
+        ))
     }
-    let metadata = [ViTConfig.metadataKey: config.jsonString(), SwapMetadata.classes: SwapMetadata.array(raw.classes),
-                    SwapMetadata.mean: JSON.array(mean.map { .number("\($0)") }).text(),
-                    SwapMetadata.std: JSON.array(std.map { .number("\($0)") }).text()]
+    let metadata = [
+      ViTConfig.metadataKey: config.jsonString(), SwapMetadata.classes: SwapMetadata.array(raw.classes),
+      SwapMetadata.mean: JSON.array(mean.map { .number("\($0)") }).text(),
+      SwapMetadata.std: JSON.array(std.map { .number("\($0)") }).text(),
+    ]
     try TensorWriter.write(path: path, metadata: metadata, tensors: tensors)
   }
 
@@ -113,7 +126,11 @@ public struct Pretrain: ModelTool {
       var sum = 0.0, squares = 0.0, n = 0.0
       for i in 0..<images.count {
         let start = i * images.imageSize + c * plane
-        for v in all[start..<(start + plane)] { sum += Double(v); squares += Double(v) * Double(v); n += 1 }
+        for v in all[start..<(start + plane)] {
+          sum += Double(v)
+          squares += Double(v) * Double(v)
+          n += 1
+        }
       }
       let m = sum / n
       mean.append(Float((m * 1000).rounded() / 1000))

@@ -3,12 +3,12 @@
 // and resume, then write the adapter.
 
 import Foundation
+import SeededRandom
 import Swap
 import TensorFile
 import Tensors
 import ToolSupport
 import ViT
-import SeededRandom
 
 struct SwapStage {
   var kind: StageKind
@@ -39,9 +39,11 @@ struct SwapStage {
     let evalPaths = options.evalSets.map(namedPath)
     for path in [stagePath] + retainPaths + evalPaths.map(\.path) { try InputPath.check(path) }
     let base = try BaseModel(path: modelPath)
-    let adapted = try AdaptedModel(base: base, adapters: try adapterPath.map { [try AdaptedModel.readAdapter($0)] } ?? [])
-    let data = try StageData(kind: kind, base: base, classes: adapted.classes, stagePath: stagePath,
-                             retainPaths: retainPaths, evalSets: evalPaths)
+    let adapted = try AdaptedModel(
+      base: base, adapters: try adapterPath.map { [try AdaptedModel.readAdapter($0)] } ?? [])
+    let data = try StageData(
+      kind: kind, base: base, classes: adapted.classes, stagePath: stagePath,
+      retainPaths: retainPaths, evalSets: evalPaths)
     let rank = adapted.adapterLoRA?.rank ?? options.rank
     let loraAlpha = adapted.adapterLoRA?.alpha.map(Float.init) ?? options.loraAlpha
     let network = adapted.prepareStage(
@@ -59,14 +61,17 @@ struct SwapStage {
     let stageName = kind == .learn ? "learn" : "forget"
     while !trainer.finished {
       let report = trainer.runEpoch { step in
-        progress.update(ProgressEvent(
-          stage: stageName, epoch: step.epoch, epochs: step.epochs, step: step.step, steps: step.steps,
-          values: lossValues(step.terms) + [("img/s", step.imagesPerSecond.rounded())]))
+        progress.update(
+          ProgressEvent(
+            stage: stageName, epoch: step.epoch, epochs: step.epochs, step: step.step, steps: step.steps,
+            values: lossValues(step.terms) + [("img/s", step.imagesPerSecond.rounded())]))
       }
       var values = lossValues(report.mean) + [("lr", Double(report.rate))]
       for (name, set) in data.evalSets { values.append(("\(name)%", evaluate(network, on: set).percent)) }
-      progress.endEpoch(ProgressEvent(stage: stageName, epoch: report.epoch, epochs: report.epochs,
-                                      step: trainer.stepsPerEpoch, steps: trainer.stepsPerEpoch, values: values))
+      progress.endEpoch(
+        ProgressEvent(
+          stage: stageName, epoch: report.epoch, epochs: report.epochs,
+          step: trainer.stepsPerEpoch, steps: trainer.stepsPerEpoch, values: values))
       if outputPath != "-" && !trainer.finished {
         try TrainingStateFile.save(trainer, invocation: invocation, to: statePath)
       }
@@ -81,23 +86,30 @@ struct SwapStage {
   }
 
   func lossValues(_ terms: LossTerms) -> [(String, Double)] {
-    [(kind == .learn ? "ce_learn" : "ce_forget", Double(terms.stageCE)), ("ce_retain", Double(terms.retainCE)),
-     ("group_sparse", Double(terms.groupSparse)), ("loss", Double(terms.total))]
+    [
+      (kind == .learn ? "ce_learn" : "ce_forget", Double(terms.stageCE)), ("ce_retain", Double(terms.retainCE)),
+      ("group_sparse", Double(terms.groupSparse)), ("loss", Double(terms.total)),
+    ]
   }
 
   /// Settings recorded in the adapter and compared on --resume.
   func trainingMetadata(settings: StageSettings) -> [String: String] {
-    ["stage": kind.rawValue, "epochs": String(settings.epochs), "batch_size": String(settings.batchSize),
-     "lr": "\(settings.peakRate)", "min_lr": "\(settings.floorRate)", "weight_decay": "\(settings.weightDecay)",
-     "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)",
-     "bound": kind == .forget ? "\(settings.weights.bound)" : "", "seed": String(seed),
-     "train_head": trainHead ? "true" : "false",
-     "stage_set": stagePath, "retain_sets": SwapMetadata.array(retainPaths), "adapter": adapterPath ?? ""]
+    [
+      "stage": kind.rawValue, "epochs": String(settings.epochs), "batch_size": String(settings.batchSize),
+      "lr": "\(settings.peakRate)", "min_lr": "\(settings.floorRate)", "weight_decay": "\(settings.weightDecay)",
+      "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)",
+      "bound": kind == .forget ? "\(settings.weights.bound)" : "", "seed": String(seed),
+      "train_head": trainHead ? "true" : "false",
+      "stage_set": stagePath, "retain_sets": SwapMetadata.array(retainPaths), "adapter": adapterPath ?? "",
+    ]
   }
 
   func describeRun(base: BaseModel, classes: [String], settings: StageSettings) -> String {
-    SwapMetadata.object(trainingMetadata(settings: settings).merging(
-      ["base": base.fingerprint, "classes": SwapMetadata.array(classes), "rank": String(options.rank),
-       "lora_alpha": "\(options.loraAlpha)"], uniquingKeysWith: { a, _ in a }))
+    SwapMetadata.object(
+      trainingMetadata(settings: settings).merging(
+        [
+          "base": base.fingerprint, "classes": SwapMetadata.array(classes), "rank": String(options.rank),
+          "lora_alpha": "\(options.loraAlpha)",
+        ], uniquingKeysWith: { a, _ in a }))
   }
 }

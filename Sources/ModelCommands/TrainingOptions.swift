@@ -14,10 +14,13 @@ struct TrainingOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Peak learning rate of AdamW (per-epoch cosine from here).", valueName: "rate"))
   var lr: Float = 1e-2
 
-  @Option(name: .customLong("min-lr"), help: ArgumentHelp("Learning rate the cosine decays towards.", valueName: "rate"))
+  @Option(
+    name: .customLong("min-lr"), help: ArgumentHelp("Learning rate the cosine decays towards.", valueName: "rate"))
   var minLR: Float = 1e-5
 
-  @Option(name: .customLong("weight-decay"), help: ArgumentHelp("AdamW's decoupled weight decay on matrices.", valueName: "w"))
+  @Option(
+    name: .customLong("weight-decay"), help: ArgumentHelp("AdamW's decoupled weight decay on matrices.", valueName: "w")
+  )
   var weightDecay: Float = 0.05
 
   @Option(help: ArgumentHelp("Weight of the group-sparse regulariser.", valueName: "a"))
@@ -26,13 +29,16 @@ struct TrainingOptions: ParsableArguments {
   @Option(help: ArgumentHelp("LoRA rank of a fresh adapter.", valueName: "r"))
   var rank = 8
 
-  @Option(name: .customLong("lora-alpha"),
-          help: ArgumentHelp("LoRA alpha of a fresh adapter; updates are scaled by alpha / rank.", valueName: "a"))
+  @Option(
+    name: .customLong("lora-alpha"),
+    help: ArgumentHelp("LoRA alpha of a fresh adapter; updates are scaled by alpha / rank.", valueName: "a"))
   var loraAlpha: Float = 1
 
-  @Option(name: .customLong("eval"),
-          help: ArgumentHelp("Report top-1 accuracy on this dataset after every epoch (repeatable). Default: none.",
-                             valueName: "name=path"))
+  @Option(
+    name: .customLong("eval"),
+    help: ArgumentHelp(
+      "Report top-1 accuracy on this dataset after every epoch (repeatable). Default: none.",
+      valueName: "name=path"))
   var evalSets: [String] = []
 
   @Flag(help: "Continue an interrupted run from OUTPUT.state (saved after every epoch). Default: start afresh.")
@@ -69,8 +75,10 @@ struct StageInputs: ParsableArguments {
   @Argument(help: ArgumentHelp("The base model (a kswap ViT tensor file).", valueName: "model"))
   var model: String
 
-  @Option(help: ArgumentHelp("Continue this adapter instead of starting a fresh one. Default: a fresh one.",
-                             valueName: "path"))
+  @Option(
+    help: ArgumentHelp(
+      "Continue this adapter instead of starting a fresh one. Default: a fresh one.",
+      valueName: "path"))
   var adapter: String?
 
   @Option(help: ArgumentHelp("A dataset of classes to keep; repeat for several (at least one).", valueName: "path"))

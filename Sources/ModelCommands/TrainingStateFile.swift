@@ -3,20 +3,23 @@
 // with their generators, and a description of the run so --resume refuses a different one.
 
 import Foundation
+import SeededRandom
 import Swap
 import TensorFile
 import Tensors
 import ToolSupport
 import ViT
-import SeededRandom
 
 enum TrainingStateFile {
   static func save(_ trainer: StageTrainer, invocation: String, to path: String) throws {
     let state = trainer.state
     var tensors: [(info: TensorInfo, bytes: [UInt8])] = []
     func addFloats(_ name: String, _ shape: [Int], _ values: [Float]) throws {
-      tensors.append((try TensorInfo(name: name, dtype: .f32, shape: shape, file: path),
-                      try FloatConversion.bytes(from: values, dtype: .f32, file: path, tensor: name)))
+      tensors.append(
+        (
+          try TensorInfo(name: name, dtype: .f32, shape: shape, file: path),
+          try FloatConversion.bytes(from: values, dtype: .f32, file: path, tensor: name)
+        ))
     }
     func addIndices(_ name: String, _ values: [Int]) throws {
       var bytes: [UInt8] = []
@@ -49,14 +52,19 @@ enum TrainingStateFile {
     let meta = reader.metadata
     guard meta["kswap.state"] == "1" else { throw SwapInputError("\(path): not a kswap training state file") }
     guard meta["invocation"] == invocation else {
-      throw SwapInputError("\(path): saved by a run with other inputs or options; rerun without --resume to start afresh")
+      throw SwapInputError(
+        "\(path): saved by a run with other inputs or options; rerun without --resume to start afresh")
     }
     func int(_ key: String) throws -> Int {
-      guard let text = meta[key], let value = Int(text) else { throw SwapInputError("\(path): metadata '\(key)' is missing") }
+      guard let text = meta[key], let value = Int(text) else {
+        throw SwapInputError("\(path): metadata '\(key)' is missing")
+      }
       return value
     }
     func word(_ key: String) throws -> UInt64 {
-      guard let text = meta[key], let value = UInt64(text) else { throw SwapInputError("\(path): metadata '\(key)' is missing") }
+      guard let text = meta[key], let value = UInt64(text) else {
+        throw SwapInputError("\(path): metadata '\(key)' is missing")
+      }
       return value
     }
     func floats(_ name: String, count: Int) throws -> [Float] {
@@ -84,12 +92,14 @@ enum TrainingStateFile {
     state.optimizer.state.step = try int("adam_step")
     state.epoch = try int("epoch")
     let stage = state.stageOrder, retain = state.retainOrder
-    state.stageOrder = BatchOrder(count: stage.count, batchSize: stage.batchSize,
-                                  order: try indices("order/stage", count: stage.count),
-                                  position: try int("stage_position"), generator: SeededGenerator(seed: try word("stage_random")))
-    state.retainOrder = BatchOrder(count: retain.count, batchSize: retain.batchSize,
-                                   order: try indices("order/retain", count: retain.count),
-                                   position: try int("retain_position"), generator: SeededGenerator(seed: try word("retain_random")))
+    state.stageOrder = BatchOrder(
+      count: stage.count, batchSize: stage.batchSize,
+      order: try indices("order/stage", count: stage.count),
+      position: try int("stage_position"), generator: SeededGenerator(seed: try word("stage_random")))
+    state.retainOrder = BatchOrder(
+      count: retain.count, batchSize: retain.batchSize,
+      order: try indices("order/retain", count: retain.count),
+      position: try int("retain_position"), generator: SeededGenerator(seed: try word("retain_random")))
     trainer.state = state
   }
 }

@@ -27,7 +27,9 @@ public struct Diff: Tool {
       """,
     version: ToolVersion.text())
 
-  @Argument(help: ArgumentHelp("The reference file, then the files to compare with it ('-' for stdin, once).", valueName: "file"))
+  @Argument(
+    help: ArgumentHelp(
+      "The reference file, then the files to compare with it ('-' for stdin, once).", valueName: "file"))
   var files: [String]
 
   @Option(help: "Rows per tensor (adapters: per module) or per transformer block (plus embed and head).")
@@ -42,10 +44,15 @@ public struct Diff: Tool {
 
   @OptionGroup var jsonOption: JSONOption
 
-  @Option(help: ArgumentHelp("Also write an SVG chart of the per-block values of the first metric to this file ('-': stdout instead of the table); replaces an existing file.", valueName: "file"))
+  @Option(
+    help: ArgumentHelp(
+      "Also write an SVG chart of the per-block values of the first metric to this file ('-': stdout instead of the table); replaces an existing file.",
+      valueName: "file"))
   var svg: String?
 
-  @Flag(help: "Print nothing; exit 1 when some tensor is missing, added, reshaped, non-finite or differs beyond --tolerance.")
+  @Flag(
+    help:
+      "Print nothing; exit 1 when some tensor is missing, added, reshaped, non-finite or differs beyond --tolerance.")
   var check = false
 
   @Option(help: ArgumentHelp("Largest absolute element difference --check accepts.", valueName: "t"))
@@ -57,7 +64,9 @@ public struct Diff: Tool {
     guard !files.isEmpty else { throw ValidationError("give at least two files (or one adapter)") }
     guard files.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("'-' (stdin) can be given only once") }
     guard tolerance >= 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a number >= 0") }
-    if svg == "-" && jsonOption.json { throw ValidationError("--svg - and --json both want stdout; write the chart to a file") }
+    if svg == "-" && jsonOption.json {
+      throw ValidationError("--svg - and --json both want stdout; write the chart to a file")
+    }
   }
 
   public func run() throws {
@@ -65,13 +74,17 @@ public struct Diff: Tool {
     for file in files { try InputPath.check(file) }
     let report = try DiffRunner.run(operands: files, tolerance: tolerance)
     if metrics.contains(where: \.isAdapterMetric), !metrics.allSatisfy(\.isAdapterMetric) {
-      throw ValidationError("--metric norm and delta (LoRA norms per file) cannot be mixed with l2, relative, cosine, max-abs (changes against the first file)")
+      throw ValidationError(
+        "--metric norm and delta (LoRA norms per file) cannot be mixed with l2, relative, cosine, max-abs (changes against the first file)"
+      )
     }
     if report.mode == .adapters, files.count < 2, metrics.contains(where: { !$0.isAdapterMetric }) {
       throw ValidationError("--metric \(metrics[0].rawValue) compares files; give two or more")
     }
     if report.mode == .checkpoints {
-      guard files.count >= 2 else { throw ValidationError("give at least two files; a single file must be a LoRA adapter") }
+      guard files.count >= 2 else {
+        throw ValidationError("give at least two files; a single file must be a LoRA adapter")
+      }
       if let metric = metrics.first(where: \.isAdapterMetric) {
         throw ValidationError("--metric \(metric.rawValue) applies to adapters; these files are not all LoRA adapters")
       }

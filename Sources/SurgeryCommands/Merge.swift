@@ -24,7 +24,8 @@ public struct Merge: Tool {
       """,
     version: ToolVersion.text())
 
-  @Argument(help: ArgumentHelp("The base model, then one or more adapters ('-' for stdin, once).", valueName: "base adapter"))
+  @Argument(
+    help: ArgumentHelp("The base model, then one or more adapters ('-' for stdin, once).", valueName: "base adapter"))
   var operands: [String]
 
   @Option(
@@ -34,7 +35,10 @@ public struct Merge: Tool {
       valueName: "w"))
   var weights: [Double] = []
 
-  @Option(help: ArgumentHelp("Store every float tensor as F32, F16, BF16 or F64. Default: the base's dtype of each tensor.", valueName: "type"))
+  @Option(
+    help: ArgumentHelp(
+      "Store every float tensor as F32, F16, BF16 or F64. Default: the base's dtype of each tensor.", valueName: "type")
+  )
   var dtype: String?
 
   @Flag(help: "Subtract the adapters' updates instead of adding them (recover the base). Default: add.")
@@ -79,7 +83,8 @@ public struct Merge: Tool {
     for operand in operands { try InputPath.check(operand) }
     let adapterList = adapterOperands
     if !weights.isEmpty, weights.count != adapterList.count {
-      throw ValidationError("\(weights.count) --weight values for \(adapterList.count) adapters; give one per adapter or none")
+      throw ValidationError(
+        "\(weights.count) --weight values for \(adapterList.count) adapters; give one per adapter or none")
     }
     // Adapters first: they are small, and a base on stdin must be read last, in one pass.
     let adapters = try adapterList.map { try AdapterFile.load(path: $0.path, configPath: $0.config) }
@@ -92,7 +97,8 @@ public struct Merge: Tool {
 
     let path = try output.resolvedPath(inputs: operands)
     let writer = try TensorWriter(
-      path: path, metadata: merge.outputMetadata, tensors: merge.outputTensors, order: base.isSeekable ? .aligned : .asGiven)
+      path: path, metadata: merge.outputMetadata, tensors: merge.outputTensors,
+      order: base.isSeekable ? .aligned : .asGiven)
     // A live "tensor i/n" line on a terminal only: a merge has no epochs to log.
     let progress = ProgressReporter(tool: Self.toolName, quiet: quietOption.quiet)
     defer { progress.finish() }

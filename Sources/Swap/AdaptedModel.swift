@@ -2,9 +2,9 @@
 // (each one's LoRA and head), and, for a training stage, the new classes' head rows, fresh LoRA where
 // there is none, and what trains. Writing the adapter a stage produces is here too.
 
+import SeededRandom
 import TensorFile
 import Tensors
-import SeededRandom
 import ViT
 import WeightSurgery
 
@@ -36,7 +36,9 @@ public final class AdaptedModel {
   public static func readAdapter(_ path: String) throws -> AdapterFile {
     let adapter: AdapterFile
     do { adapter = try AdapterFile.load(path: path) } catch { throw SwapInputError("\(error)") }
-    if let other = adapter.fullTensors.map(\.info.name).sorted().first(where: { $0 != "head.weight" && $0 != "head.bias" }) {
+    if let other = adapter.fullTensors.map(\.info.name).sorted().first(where: {
+      $0 != "head.weight" && $0 != "head.bias"
+    }) {
       throw SwapInputError("\(path): full tensor '\(other)': the swap tools only read a replaced head")
     }
     return adapter
@@ -46,13 +48,16 @@ public final class AdaptedModel {
     let path = adapter.source
     if let fingerprint = adapter.baseFingerprint, fingerprint != base.fingerprint {
       throw SwapInputError(
-        "\(path): adapter for another base model: its base fingerprint is \(fingerprint), \(base.path) has \(base.fingerprint)")
+        "\(path): adapter for another base model: its base fingerprint is \(fingerprint), \(base.path) has \(base.fingerprint)"
+      )
     }
     for module in adapter.modules.sorted(by: { $0.module < $1.module }) {
       do {
         try model.loadLoRA(
-          [AdapterNames.loraA(module.module): Tensor(shape: module.aShape, values: module.a),
-           AdapterNames.loraB(module.module): Tensor(shape: module.bShape, values: module.b)],
+          [
+            AdapterNames.loraA(module.module): Tensor(shape: module.aShape, values: module.a),
+            AdapterNames.loraB(module.module): Tensor(shape: module.bShape, values: module.b),
+          ],
           scaling: Float(module.scale))
       } catch {
         throw SwapInputError("\(path): \(error)")
@@ -113,8 +118,9 @@ public final class AdaptedModel {
   ) throws -> (metadata: [String: String], tensors: [(info: TensorInfo, bytes: [UInt8])]) {
     let lora = model.linears.compactMap { layer in layer.lora.map { (layer.name, $0) } }
     let modules = lora.map { name, adapter in
-      LoRAModule(module: name, rank: adapter.rank, aShape: adapter.a.value.shape, bShape: adapter.b.value.shape,
-                 a: adapter.a.value.scalars, b: adapter.b.value.scalars, scale: Double(adapter.scaling))
+      LoRAModule(
+        module: name, rank: adapter.rank, aShape: adapter.a.value.shape, bShape: adapter.b.value.shape,
+        a: adapter.a.value.scalars, b: adapter.b.value.scalars, scale: Double(adapter.scaling))
     }
     var settings = LoRASettings(rank: rank, alpha: Double(alpha))
     settings.targetModules = Set(lora.map { $0.0.split(separator: ".").suffix(2).joined(separator: ".") }).sorted()
@@ -123,13 +129,17 @@ public final class AdaptedModel {
     if includeHead, let head = model.head {
       for parameter in head.parameters {
         let t = parameter.value
-        full.append((try TensorInfo(name: parameter.name, dtype: .f32, shape: t.shape, file: file),
-                     try FloatConversion.bytes(from: t.scalars, dtype: .f32, file: file, tensor: parameter.name)))
+        full.append(
+          (
+            try TensorInfo(name: parameter.name, dtype: .f32, shape: t.shape, file: file),
+            try FloatConversion.bytes(from: t.scalars, dtype: .f32, file: file, tensor: parameter.name)
+          ))
       }
     }
     let classList = SwapMetadata.array(classes)
-    let adapter = AdapterFile(source: file, settings: settings, modules: modules, fullTensors: full,
-                              baseFingerprint: base.fingerprint, modelMetadata: [(SwapMetadata.classes, classList)])
+    let adapter = AdapterFile(
+      source: file, settings: settings, modules: modules, fullTensors: full,
+      baseFingerprint: base.fingerprint, modelMetadata: [(SwapMetadata.classes, classList)])
     return try adapter.fileContents(
       extraMetadata: [SwapMetadata.classes: classList, SwapMetadata.training: SwapMetadata.object(training)])
   }

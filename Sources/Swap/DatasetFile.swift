@@ -22,7 +22,9 @@ public struct DatasetFile: Sendable {
     guard imageInfo.shape.count == 4 else {
       throw SwapInputError("\(path): tensor 'images' has shape \(imageInfo.shape); expected (N, C, H, W)")
     }
-    let (count, channels, height, width) = (imageInfo.shape[0], imageInfo.shape[1], imageInfo.shape[2], imageInfo.shape[3])
+    let (count, channels, height, width) = (
+      imageInfo.shape[0], imageInfo.shape[1], imageInfo.shape[2], imageInfo.shape[3]
+    )
     guard count > 0 else { throw SwapInputError("\(path): the dataset is empty (0 images)") }
     guard labelInfo.shape == [count] else {
       throw SwapInputError("\(path): tensor 'labels' has shape \(labelInfo.shape); expected (\(count)), one per image")
@@ -54,8 +56,9 @@ public struct DatasetFile: Sendable {
     guard mean.count == channels && std.count == channels else {
       throw SwapInputError("\(path): images have \(channels) channels; the model takes \(mean.count)")
     }
-    images = LabeledImages(pixels: pixels, labels: labels, channels: channels, height: height, width: width,
-                           mean: mean, std: std)
+    images = LabeledImages(
+      pixels: pixels, labels: labels, channels: channels, height: height, width: width,
+      mean: mean, std: std)
   }
 
   /// The labels of the classes that actually occur, sorted.

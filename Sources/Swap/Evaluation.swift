@@ -33,8 +33,10 @@ public func argmaxRows(_ logits: Tensor) -> [Int] {
 
 /// Accuracy of `network` on `set`, in batches; `logitsSink` receives each batch's logits in order
 /// (valid during the call only).
-public func evaluate(_ network: SwapNetwork, on set: LabeledImages, batchSize: Int = 256,
-                     logitsSink: ((Tensor) -> Void)? = nil) -> Accuracy {
+public func evaluate(
+  _ network: SwapNetwork, on set: LabeledImages, batchSize: Int = 256,
+  logitsSink: ((Tensor) -> Void)? = nil
+) -> Accuracy {
   var accuracy = Accuracy()
   let images = ReusedTensor()
   var start = 0

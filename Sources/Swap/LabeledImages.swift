@@ -77,11 +77,13 @@ public struct LabeledImages: Sendable {
     let size = imageSize
     switch pixels {
     case .bytes(let bytes):
-      var picked = [UInt8](); picked.reserveCapacity(indices.count * size)
+      var picked = [UInt8]()
+      picked.reserveCapacity(indices.count * size)
       for i in indices { picked += bytes[(i * size)..<((i + 1) * size)] }
       copy.pixels = .bytes(picked)
     case .floats(let floats):
-      var picked = [Float](); picked.reserveCapacity(indices.count * size)
+      var picked = [Float]()
+      picked.reserveCapacity(indices.count * size)
       for i in indices { picked += floats[(i * size)..<((i + 1) * size)] }
       copy.pixels = .floats(picked)
     }
@@ -100,13 +102,16 @@ public struct LabeledImages: Sendable {
     if sameNorm, sets.allSatisfy({ if case .bytes = $0.pixels { return true } else { return false } }) {
       var bytes: [UInt8] = []
       for set in sets { if case .bytes(let b) = set.pixels { bytes += b } }
-      return LabeledImages(pixels: .bytes(bytes), labels: labels, channels: first.channels, height: first.height,
+      return LabeledImages(
+        pixels: .bytes(bytes), labels: labels, channels: first.channels, height: first.height,
         width: first.width, mean: first.mean, std: first.std)
     }
     // Mixed storage or normalisation: store normalised floats with the identity normalisation.
     var floats: [Float] = []
     for set in sets { floats += set.batch(Array(0..<set.count)).scalars }
-    return LabeledImages(pixels: .floats(floats), labels: labels, channels: first.channels, height: first.height,
-      width: first.width, mean: Array(repeating: 0, count: first.channels), std: Array(repeating: 1, count: first.channels))
+    return LabeledImages(
+      pixels: .floats(floats), labels: labels, channels: first.channels, height: first.height,
+      width: first.width, mean: Array(repeating: 0, count: first.channels),
+      std: Array(repeating: 1, count: first.channels))
   }
 }

@@ -14,8 +14,9 @@ import ViT
 public func crossEntropy(
   logits: Tensor, rows: Range<Int>, labels: [Int], weight: Float = 1, gradient: Tensor? = nil
 ) -> Float {
-  precondition(logits.rank == 2 && rows.count == labels.count && rows.upperBound <= logits.shape[0],
-               "cross-entropy: \(labels.count) labels for rows \(rows) of logits \(logits.shape)")
+  precondition(
+    logits.rank == 2 && rows.count == labels.count && rows.upperBound <= logits.shape[0],
+    "cross-entropy: \(labels.count) labels for rows \(rows) of logits \(logits.shape)")
   let classes = logits.shape[1]
   guard !rows.isEmpty else { return 0 }
   let scale = 1.0 / Double(rows.count)

@@ -1,7 +1,7 @@
 // Seeded, resumable batch orders and subsets.
 
-import Tensors
 import SeededRandom
+import Tensors
 
 /// Shuffled passes over `count` items in batches of `batchSize`; the last batch of a pass may be short
 /// (PyTorch's DataLoader without drop_last). `cycling` reshuffles and starts a new pass when one is

@@ -22,7 +22,8 @@ public struct StageData {
     var classMap = ClassMap(names: classes)
     let stageFile = try base.loadDataset(stagePath)
     switch kind {
-    case .learn: stageSet = try stageFile.relabeled(rows: try classMap.appendNew(stageFile.presentClasses, file: stagePath))
+    case .learn:
+      stageSet = try stageFile.relabeled(rows: try classMap.appendNew(stageFile.presentClasses, file: stagePath))
     case .forget: stageSet = try stageFile.labeled(by: classMap)
     }
     retainSet = LabeledImages.joined(try retainPaths.map { try base.loadDataset($0).labeled(by: classMap) })

@@ -4,9 +4,9 @@
 // by callback and never prints; the caller saves `state` between epochs to make runs resumable.
 
 import Foundation
+import SeededRandom
 import Tensors
 import ViT
-import SeededRandom
 
 public struct StageSettings: Sendable {
   public var kind: StageKind
@@ -64,8 +64,10 @@ public final class StageTrainer {
 
   /// `optimizer` carries moments over from an earlier stage (the paper keeps one AdamW for both
   /// stages); nil starts fresh ones.
-  public init(network: SwapNetwork, settings: StageSettings, stageSet: LabeledImages, retainSet: LabeledImages,
-              seed: UInt64, optimizer: AdamW? = nil) {
+  public init(
+    network: SwapNetwork, settings: StageSettings, stageSet: LabeledImages, retainSet: LabeledImages,
+    seed: UInt64, optimizer: AdamW? = nil
+  ) {
     precondition(stageSet.count > 0 && retainSet.count > 0, "empty training set")
     self.network = network
     self.settings = settings
@@ -76,10 +78,12 @@ public final class StageTrainer {
     adam.weightDecay = settings.weightDecay
     state = StageState(
       epoch: 0, optimizer: adam,
-      stageOrder: BatchOrder(count: stageSet.count, batchSize: settings.batchSize,
-                             generator: root.derived("\(settings.kind.rawValue)-set order")),
-      retainOrder: BatchOrder(count: retainSet.count, batchSize: settings.batchSize,
-                              generator: root.derived("retain order")))
+      stageOrder: BatchOrder(
+        count: stageSet.count, batchSize: settings.batchSize,
+        generator: root.derived("\(settings.kind.rawValue)-set order")),
+      retainOrder: BatchOrder(
+        count: retainSet.count, batchSize: settings.batchSize,
+        generator: root.derived("retain order")))
   }
 
   public var finished: Bool { state.epoch >= settings.epochs }
@@ -110,10 +114,12 @@ public final class StageTrainer {
       let seconds = Self.seconds(clock.now - stepStart)
       secondsPerStep = secondsPerStep == 0 ? seconds : 0.9 * secondsPerStep + 0.1 * seconds
       let stepsLeft = Double(steps - step + (settings.epochs - state.epoch - 1) * steps)
-      progress(StepReport(kind: settings.kind, epoch: state.epoch + 1, epochs: settings.epochs, step: step,
-                          steps: steps, terms: terms, rate: rate,
-                          imagesPerSecond: seconds > 0 ? Double(count) / seconds : 0,
-                          secondsLeft: stepsLeft * secondsPerStep))
+      progress(
+        StepReport(
+          kind: settings.kind, epoch: state.epoch + 1, epochs: settings.epochs, step: step,
+          steps: steps, terms: terms, rate: rate,
+          imagesPerSecond: seconds > 0 ? Double(count) / seconds : 0,
+          secondsLeft: stepsLeft * secondsPerStep))
     }
     state.epoch += 1
     let n = Float(steps)
@@ -122,8 +128,9 @@ public final class StageTrainer {
     mean.retainCE = sums.retainCE / n
     mean.groupSparse = sums.groupSparse / n
     mean.total = sums.total / n
-    return EpochReport(kind: settings.kind, epoch: state.epoch, epochs: settings.epochs, mean: mean, rate: rate,
-                       seconds: Self.seconds(clock.now - start), images: images)
+    return EpochReport(
+      kind: settings.kind, epoch: state.epoch, epochs: settings.epochs, mean: mean, rate: rate,
+      seconds: Self.seconds(clock.now - start), images: images)
   }
 
   /// One optimisation step on a joined batch; returns the loss terms before the update.

@@ -2,9 +2,9 @@
 // step): how the demo's base model is pretrained in full-parameter mode. Reports by callback.
 
 import Foundation
+import SeededRandom
 import Tensors
 import ViT
-import SeededRandom
 
 public struct SupervisedSettings: Sendable {
   public var epochs = 10
@@ -37,8 +37,9 @@ public final class SupervisedTrainer {
     self.settings = settings
     self.set = set
     optimizer = AdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
-    order = BatchOrder(count: set.count, batchSize: settings.batchSize,
-                       generator: SeededGenerator(seed: seed).derived("pretrain order"))
+    order = BatchOrder(
+      count: set.count, batchSize: settings.batchSize,
+      generator: SeededGenerator(seed: seed).derived("pretrain order"))
   }
 
   public var finished: Bool { epoch >= settings.epochs }
@@ -57,8 +58,9 @@ public final class SupervisedTrainer {
       set.write(indices, into: batch)
       let logits = network.trainingForward(batch)
       let gradient = dLogits.shaped(logits.shape)
-      let loss = crossEntropy(logits: logits, rows: 0..<indices.count, labels: indices.map { set.labels[$0] },
-                              gradient: gradient)
+      let loss = crossEntropy(
+        logits: logits, rows: 0..<indices.count, labels: indices.map { set.labels[$0] },
+        gradient: gradient)
       for p in parameters { p.zeroGradient() }
       network.backward(gradient)
       let rate = settings.rate(step: epoch * steps + step - 1, total: total)

@@ -2,9 +2,9 @@
 // offset) and sequential reads on pipes. Writing is OutputFile's job.
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 
 /// Chunk size for reads from a pipe: a lying header cannot make us allocate more than the input
@@ -82,14 +82,16 @@ final class InputFile {
   func read(at offset: Int, count: Int, what: @autoclosure () -> String, tensor: String? = nil) throws -> [UInt8] {
     precondition(isSeekable)
     guard let size, offset >= 0, count >= 0, offset <= size, count <= size - offset else {
-      throw TensorFileError(.truncated, file: displayName, tensor: tensor,
-                            "file ends before the \(count) bytes of \(what()) at offset \(offset)")
+      throw TensorFileError(
+        .truncated, file: displayName, tensor: tensor,
+        "file ends before the \(count) bytes of \(what()) at offset \(offset)")
     }
     var bytes = [UInt8](unsafeUninitializedCapacity: count) { $1 = count }
     let got = try bytes.withUnsafeMutableBytes { try fill($0, at: offset) }
     guard got == count else {
-      throw TensorFileError(.truncated, file: displayName, tensor: tensor,
-                            "file ends before the \(count) bytes of \(what()) at offset \(offset)")
+      throw TensorFileError(
+        .truncated, file: displayName, tensor: tensor,
+        "file ends before the \(count) bytes of \(what()) at offset \(offset)")
     }
     return bytes
   }
@@ -110,8 +112,9 @@ final class InputFile {
       let got = try bytes[start...].withUnsafeMutableBytes { try fill($0, at: nil) }
       position += got
       if got < chunk {
-        throw TensorFileError(.truncated, file: displayName, tensor: tensor,
-                              "input ends after \(start + got) of the \(count) bytes of \(what())")
+        throw TensorFileError(
+          .truncated, file: displayName, tensor: tensor,
+          "input ends after \(start + got) of the \(count) bytes of \(what())")
       }
     }
     return bytes
@@ -119,22 +122,28 @@ final class InputFile {
 
   /// The next `count` bytes in order, into `buffer[0..<count]`. The buffer is reused: it only
   /// grows, and on a stream only as data arrives (so a lying count fails with `truncated` first).
-  func readNext(_ count: Int, into buffer: inout [UInt8], what: @autoclosure () -> String, tensor: String? = nil) throws {
+  func readNext(_ count: Int, into buffer: inout [UInt8], what: @autoclosure () -> String, tensor: String? = nil) throws
+  {
     func ensure(_ size: Int, keeping kept: Int) {
       guard buffer.count < size else { return }
       var grown = [UInt8](unsafeUninitializedCapacity: max(size, min(count, 2 * buffer.count))) { $1 = $0.count }
-      grown.withUnsafeMutableBufferPointer { out in buffer.withUnsafeBufferPointer { old in
-        _ = out.initialize(from: old.prefix(kept))
-      } }
+      grown.withUnsafeMutableBufferPointer { out in
+        buffer.withUnsafeBufferPointer { old in
+          _ = out.initialize(from: old.prefix(kept))
+        }
+      }
       buffer = grown
     }
     if isSeekable {
       guard let size, count <= size - position else {
-        throw TensorFileError(.truncated, file: displayName, tensor: tensor,
-                              "file ends before the \(count) bytes of \(what()) at offset \(position)")
+        throw TensorFileError(
+          .truncated, file: displayName, tensor: tensor,
+          "file ends before the \(count) bytes of \(what()) at offset \(position)")
       }
       ensure(count, keeping: 0)
-      let got = try buffer.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]), at: position) }
+      let got = try buffer.withUnsafeMutableBytes {
+        try fill(UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]), at: position)
+      }
       guard got == count else {
         throw TensorFileError(.truncated, file: displayName, tensor: tensor, "file ends inside \(what())")
       }
@@ -145,12 +154,15 @@ final class InputFile {
     while filled < count {
       let chunk = min(streamChunk, count - filled)
       ensure(filled + chunk, keeping: filled)
-      let got = try buffer.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[filled..<filled + chunk]), at: nil) }
+      let got = try buffer.withUnsafeMutableBytes {
+        try fill(UnsafeMutableRawBufferPointer(rebasing: $0[filled..<filled + chunk]), at: nil)
+      }
       position += got
       filled += got
       if got < chunk {
-        throw TensorFileError(.truncated, file: displayName, tensor: tensor,
-                              "input ends after \(filled) of the \(count) bytes of \(what())")
+        throw TensorFileError(
+          .truncated, file: displayName, tensor: tensor,
+          "input ends after \(filled) of the \(count) bytes of \(what())")
       }
     }
   }

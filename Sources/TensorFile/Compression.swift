@@ -6,15 +6,15 @@
 import CZstd
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 /// How a tensor's bytes are cut into planes (recorded per tensor in the file).
 struct PlaneLayout: Equatable {
   enum Transform: UInt8 {
-    case none = 0         // one plane: the bytes as they are
-    case planes = 1       // lane-byte elements split into `lane` planes
-    case rotatedPlanes = 2 // as `planes`, after rotating each lane left by `rotation` bits
+    case none = 0  // one plane: the bytes as they are
+    case planes = 1  // lane-byte elements split into `lane` planes
+    case rotatedPlanes = 2  // as `planes`, after rotating each lane left by `rotation` bits
   }
 
   var transform: Transform
@@ -69,7 +69,9 @@ enum PlaneSplitter {
     let lane = layout.lane
     if lane == 1 { return Array(planes[0].prefix(count)) }
     return [UInt8](unsafeUninitializedCapacity: count * lane) { buffer, initialized in
-      withPointers(planes) { joinLanes($0, into: UnsafeMutableRawBufferPointer(buffer), count: count, lane: lane, rotation: layout.rotation) }
+      withPointers(planes) {
+        joinLanes($0, into: UnsafeMutableRawBufferPointer(buffer), count: count, lane: lane, rotation: layout.rotation)
+      }
       initialized = count * lane
     }
   }
@@ -79,19 +81,23 @@ enum PlaneSplitter {
   // not specialized and runs ten times slower than the scalar loops.
 
   @_optimize(speed)
-  private static func splitLanes(_ raw: UnsafeRawBufferPointer, into planes: [UnsafeMutablePointer<UInt8>], count: Int, lane: Int, rotation r: Int) {
+  private static func splitLanes(
+    _ raw: UnsafeRawBufferPointer, into planes: [UnsafeMutablePointer<UInt8>], count: Int, lane: Int, rotation r: Int
+  ) {
     var start = 0
     switch lane {
     case 2:
       let (p0, p1) = (planes[0], planes[1])
       #if _endian(little) && !DEBUG
-      while start + 16 <= count {  // 16 lanes at a time; the scalar loop finishes the tail
-        var v = raw.loadUnaligned(fromByteOffset: 2 * start, as: SIMD16<UInt16>.self)
-        v = v &<< UInt16(r) | v &>> UInt16(16 - r)  // masking shifts: a rotation of 0 leaves v as it is
-        UnsafeMutableRawPointer(p0 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), as: SIMD16<UInt8>.self)
-        UnsafeMutableRawPointer(p1 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), as: SIMD16<UInt8>.self)
-        start += 16
-      }
+        while start + 16 <= count {  // 16 lanes at a time; the scalar loop finishes the tail
+          var v = raw.loadUnaligned(fromByteOffset: 2 * start, as: SIMD16<UInt16>.self)
+          v = v &<< UInt16(r) | v &>> UInt16(16 - r)  // masking shifts: a rotation of 0 leaves v as it is
+          UnsafeMutableRawPointer(p0 + start).storeBytes(
+            of: SIMD16<UInt8>(truncatingIfNeeded: v), as: SIMD16<UInt8>.self)
+          UnsafeMutableRawPointer(p1 + start).storeBytes(
+            of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), as: SIMD16<UInt8>.self)
+          start += 16
+        }
       #endif
       for i in start..<count {
         var v = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
@@ -102,15 +108,19 @@ enum PlaneSplitter {
     case 4:
       let (p0, p1, p2, p3) = (planes[0], planes[1], planes[2], planes[3])
       #if _endian(little) && !DEBUG
-      while start + 16 <= count {
-        var v = raw.loadUnaligned(fromByteOffset: 4 * start, as: SIMD16<UInt32>.self)
-        v = v &<< UInt32(r) | v &>> UInt32(32 - r)
-        UnsafeMutableRawPointer(p0 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), as: SIMD16<UInt8>.self)
-        UnsafeMutableRawPointer(p1 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), as: SIMD16<UInt8>.self)
-        UnsafeMutableRawPointer(p2 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 16), as: SIMD16<UInt8>.self)
-        UnsafeMutableRawPointer(p3 + start).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 24), as: SIMD16<UInt8>.self)
-        start += 16
-      }
+        while start + 16 <= count {
+          var v = raw.loadUnaligned(fromByteOffset: 4 * start, as: SIMD16<UInt32>.self)
+          v = v &<< UInt32(r) | v &>> UInt32(32 - r)
+          UnsafeMutableRawPointer(p0 + start).storeBytes(
+            of: SIMD16<UInt8>(truncatingIfNeeded: v), as: SIMD16<UInt8>.self)
+          UnsafeMutableRawPointer(p1 + start).storeBytes(
+            of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), as: SIMD16<UInt8>.self)
+          UnsafeMutableRawPointer(p2 + start).storeBytes(
+            of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 16), as: SIMD16<UInt8>.self)
+          UnsafeMutableRawPointer(p3 + start).storeBytes(
+            of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 24), as: SIMD16<UInt8>.self)
+          start += 16
+        }
       #endif
       for i in start..<count {
         var v = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
@@ -130,20 +140,22 @@ enum PlaneSplitter {
   }
 
   @_optimize(speed)
-  private static func joinLanes(_ planes: [UnsafePointer<UInt8>], into out: UnsafeMutableRawBufferPointer, count: Int, lane: Int, rotation r: Int) {
+  private static func joinLanes(
+    _ planes: [UnsafePointer<UInt8>], into out: UnsafeMutableRawBufferPointer, count: Int, lane: Int, rotation r: Int
+  ) {
     var start = 0
     switch lane {
     case 2:
       let (p0, p1) = (planes[0], planes[1])
       #if _endian(little) && !DEBUG
-      while start + 16 <= count {
-        let b0 = UnsafeRawPointer(p0 + start).loadUnaligned(as: SIMD16<UInt8>.self)
-        let b1 = UnsafeRawPointer(p1 + start).loadUnaligned(as: SIMD16<UInt8>.self)
-        var v = SIMD16<UInt16>(truncatingIfNeeded: b0) | SIMD16<UInt16>(truncatingIfNeeded: b1) &<< 8
-        v = v &>> UInt16(r) | v &<< UInt16(16 - r)
-        out.storeBytes(of: v, toByteOffset: 2 * start, as: SIMD16<UInt16>.self)
-        start += 16
-      }
+        while start + 16 <= count {
+          let b0 = UnsafeRawPointer(p0 + start).loadUnaligned(as: SIMD16<UInt8>.self)
+          let b1 = UnsafeRawPointer(p1 + start).loadUnaligned(as: SIMD16<UInt8>.self)
+          var v = SIMD16<UInt16>(truncatingIfNeeded: b0) | SIMD16<UInt16>(truncatingIfNeeded: b1) &<< 8
+          v = v &>> UInt16(r) | v &<< UInt16(16 - r)
+          out.storeBytes(of: v, toByteOffset: 2 * start, as: SIMD16<UInt16>.self)
+          start += 16
+        }
       #endif
       for i in start..<count {
         var v = UInt16(p0[i]) | UInt16(p1[i]) << 8
@@ -153,16 +165,20 @@ enum PlaneSplitter {
     case 4:
       let (p0, p1, p2, p3) = (planes[0], planes[1], planes[2], planes[3])
       #if _endian(little) && !DEBUG
-      while start + 16 <= count {
-        let b0 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p0 + start).loadUnaligned(as: SIMD16<UInt8>.self))
-        let b1 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p1 + start).loadUnaligned(as: SIMD16<UInt8>.self))
-        let b2 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p2 + start).loadUnaligned(as: SIMD16<UInt8>.self))
-        let b3 = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(p3 + start).loadUnaligned(as: SIMD16<UInt8>.self))
-        var v = b0 | b1 &<< 8 | b2 &<< 16 | b3 &<< 24
-        v = v &>> UInt32(r) | v &<< UInt32(32 - r)
-        out.storeBytes(of: v, toByteOffset: 4 * start, as: SIMD16<UInt32>.self)
-        start += 16
-      }
+        while start + 16 <= count {
+          let b0 = SIMD16<UInt32>(
+            truncatingIfNeeded: UnsafeRawPointer(p0 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+          let b1 = SIMD16<UInt32>(
+            truncatingIfNeeded: UnsafeRawPointer(p1 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+          let b2 = SIMD16<UInt32>(
+            truncatingIfNeeded: UnsafeRawPointer(p2 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+          let b3 = SIMD16<UInt32>(
+            truncatingIfNeeded: UnsafeRawPointer(p3 + start).loadUnaligned(as: SIMD16<UInt8>.self))
+          var v = b0 | b1 &<< 8 | b2 &<< 16 | b3 &<< 24
+          v = v &>> UInt32(r) | v &<< UInt32(32 - r)
+          out.storeBytes(of: v, toByteOffset: 4 * start, as: SIMD16<UInt32>.self)
+          start += 16
+        }
       #endif
       for i in start..<count {
         var v = UInt32(p0[i]) | UInt32(p1[i]) << 8 | UInt32(p2[i]) << 16 | UInt32(p3[i]) << 24
@@ -236,7 +252,7 @@ final class ZstdCodec {
   /// on the runs and repeats of integer data and images.
   func encode(_ plane: UnsafeRawBufferPointer, level: Int, float: Bool, mayBeRandom: Bool) -> StoredPlane {
     guard plane.count >= 64, !(mayBeRandom && ZstdCodec.sampleEntropy(plane) >= 7.95),
-          let frame = frame(plane, level: level, literalsOnly: float), frame.count < plane.count
+      let frame = frame(plane, level: level, literalsOnly: float), frame.count < plane.count
     else { return StoredPlane(encoding: .stored, bytes: Array(plane)) }
     return StoredPlane(encoding: .zstd, bytes: frame)
   }
@@ -261,7 +277,8 @@ final class ZstdCodec {
         ZSTD_Sequence(offset: 0, litLength: UInt32(min(blockSize, input.count - $0)), matchLength: 0, rep: 0)
       }
       size = output.withUnsafeMutableBytes { out in
-        ZSTD_compressSequences(compressor, out.baseAddress, bound, sequences, sequences.count, input.baseAddress, input.count)
+        ZSTD_compressSequences(
+          compressor, out.baseAddress, bound, sequences, sequences.count, input.baseAddress, input.count)
       }
     } else {
       size = output.withUnsafeMutableBytes { out in
@@ -278,11 +295,15 @@ final class ZstdCodec {
 
   /// Decodes one stored plane (`stored`) that must come out as exactly `size` bytes, into
   /// `output[0..<size]` (a reused buffer that only grows); nil on success, else what was wrong.
-  func decode(_ encoding: StoredPlane.Encoding, _ stored: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8]) -> PlaneError? {
+  func decode(_ encoding: StoredPlane.Encoding, _ stored: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8])
+    -> PlaneError?
+  {
     if output.count < size { output = [UInt8](unsafeUninitializedCapacity: size) { $1 = size } }
     switch encoding {
     case .stored:
-      guard stored.count == size else { return PlaneError("stored plane holds \(stored.count) bytes, expected \(size)") }
+      guard stored.count == size else {
+        return PlaneError("stored plane holds \(stored.count) bytes, expected \(size)")
+      }
       output.withUnsafeMutableBytes { $0.copyMemory(from: stored) }
       return nil
     case .zstd:

@@ -38,26 +38,40 @@ public enum FloatConversion {
 
   /// Raw little-endian bytes of an F16, BF16, F32 or F64 tensor as Floats (F64 rounds to nearest even).
   @_optimize(speed)  // hot loops: fast in debug builds too
-  public static func floats(from bytes: [UInt8], dtype: DType, file: String = "<tensor>", tensor: String? = nil) throws -> [Float] {
+  public static func floats(from bytes: [UInt8], dtype: DType, file: String = "<tensor>", tensor: String? = nil) throws
+    -> [Float]
+  {
     guard dtype.isConvertibleFloat else {
-      throw TensorFileError(.conversion, file: file, tensor: tensor, "cannot read \(dtype.name) as Float; expected F16, BF16, F32 or F64")
+      throw TensorFileError(
+        .conversion, file: file, tensor: tensor, "cannot read \(dtype.name) as Float; expected F16, BF16, F32 or F64")
     }
     let width = dtype.byteWidth!
     guard bytes.count % width == 0 else {
-      throw TensorFileError(.conversion, file: file, tensor: tensor, "\(bytes.count) bytes is not a whole number of \(dtype.name) elements")
+      throw TensorFileError(
+        .conversion, file: file, tensor: tensor, "\(bytes.count) bytes is not a whole number of \(dtype.name) elements")
     }
     let count = bytes.count / width
     return bytes.withUnsafeBytes { raw in
       [Float](unsafeUninitializedCapacity: count) { out, initialized in
         switch dtype {
         case .f16:
-          for i in 0..<count { out[i] = float(float16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+          for i in 0..<count {
+            out[i] = float(float16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+          }
         case .bf16:
-          for i in 0..<count { out[i] = float(bfloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+          for i in 0..<count {
+            out[i] = float(
+              bfloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+          }
         case .f32:
-          for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+          for i in 0..<count {
+            out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+          }
         default:
-          for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+          for i in 0..<count {
+            out[i] = Float(
+              Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+          }
         }
         initialized = count
       }
@@ -66,9 +80,12 @@ public enum FloatConversion {
 
   /// Floats as the raw little-endian bytes of an F16, BF16, F32 or F64 tensor.
   @_optimize(speed)
-  public static func bytes(from floats: [Float], dtype: DType, file: String = "<tensor>", tensor: String? = nil) throws -> [UInt8] {
+  public static func bytes(from floats: [Float], dtype: DType, file: String = "<tensor>", tensor: String? = nil) throws
+    -> [UInt8]
+  {
     guard dtype.isConvertibleFloat else {
-      throw TensorFileError(.conversion, file: file, tensor: tensor, "cannot write Float as \(dtype.name); expected F16, BF16, F32 or F64")
+      throw TensorFileError(
+        .conversion, file: file, tensor: tensor, "cannot write Float as \(dtype.name); expected F16, BF16, F32 or F64")
     }
     let width = dtype.byteWidth!
     return [UInt8](unsafeUninitializedCapacity: floats.count * width) { raw, initialized in
@@ -87,10 +104,14 @@ public enum FloatConversion {
 
   /// Converts raw bytes between F16, BF16, F32 and F64 with a single rounding to nearest even.
   @_optimize(speed)
-  public static func convert(_ bytes: [UInt8], from source: DType, to target: DType, file: String = "<tensor>", tensor: String? = nil) throws -> [UInt8] {
+  public static func convert(
+    _ bytes: [UInt8], from source: DType, to target: DType, file: String = "<tensor>", tensor: String? = nil
+  ) throws -> [UInt8] {
     if source == target { return bytes }
     guard source.isConvertibleFloat, target.isConvertibleFloat else {
-      throw TensorFileError(.conversion, file: file, tensor: tensor, "cannot convert \(source.name) to \(target.name); only F16, BF16, F32 and F64 convert")
+      throw TensorFileError(
+        .conversion, file: file, tensor: tensor,
+        "cannot convert \(source.name) to \(target.name); only F16, BF16, F32 and F64 convert")
     }
     guard source == .f64 else {
       // Every F16, BF16 and F32 value is exact as a Float, so going through Float rounds once.
@@ -102,7 +123,8 @@ public enum FloatConversion {
       [UInt8](unsafeUninitializedCapacity: count * width) { buffer, initialized in
         let out = UnsafeMutableRawBufferPointer(buffer)
         for i in 0..<count {
-          let value = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+          let value = Double(
+            bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
           switch target {
           case .f16: out.storeBytes(of: Float16(value).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
           case .bf16: out.storeBytes(of: bfloat16Bits(value).littleEndian, toByteOffset: 2 * i, as: UInt16.self)

@@ -63,15 +63,21 @@ struct SafetensorsHeader {
     for item in sorted {
       let name = item.info.name
       guard item.begin == start, item.end >= item.begin else {
-        let problem = item.begin < start ? "overlaps the tensor before it"
-          : item.begin > start ? "leaves a hole: data before it is not covered by any tensor"
-          : "ends before it begins"
-        throw TensorFileError(.invalidOffset, file: file, tensor: name,
-                              "invalid offset [\(item.begin), \(item.end)]: expected it to begin at \(start); it \(problem)")
+        let problem =
+          item.begin < start
+          ? "overlaps the tensor before it"
+          : item.begin > start
+            ? "leaves a hole: data before it is not covered by any tensor"
+            : "ends before it begins"
+        throw TensorFileError(
+          .invalidOffset, file: file, tensor: name,
+          "invalid offset [\(item.begin), \(item.end)]: expected it to begin at \(start); it \(problem)")
       }
       guard item.end - item.begin == item.info.byteCount else {
-        throw TensorFileError(.tensorInvalidInfo, file: file, tensor: name,
-                              "\(item.info.dtype.name) \(item.info.shape) needs \(item.info.byteCount) bytes but its offsets [\(item.begin), \(item.end)] hold \(item.end - item.begin)")
+        throw TensorFileError(
+          .tensorInvalidInfo, file: file, tensor: name,
+          "\(item.info.dtype.name) \(item.info.shape) needs \(item.info.byteCount) bytes but its offsets [\(item.begin), \(item.end)] hold \(item.end - item.begin)"
+        )
       }
       entries.append(Entry(info: item.info, begin: item.begin, end: item.end))
       start = item.end
@@ -87,15 +93,17 @@ struct SafetensorsHeader {
       var map: [String: String] = [:]
       for (key, entry) in pairs {
         guard case let .string(text) = entry else {
-          throw TensorFileError(.invalidHeaderDeserialization, file: file,
-                                "invalid header: __metadata__ value of '\(key)' must be a string")
+          throw TensorFileError(
+            .invalidHeaderDeserialization, file: file,
+            "invalid header: __metadata__ value of '\(key)' must be a string")
         }
         map[key] = text
       }
       return map
     default:
-      throw TensorFileError(.invalidHeaderDeserialization, file: file,
-                            "invalid header: __metadata__ must be an object of strings")
+      throw TensorFileError(
+        .invalidHeaderDeserialization, file: file,
+        "invalid header: __metadata__ must be an object of strings")
     }
   }
 
@@ -177,19 +185,24 @@ struct SafetensorsHeader {
       guard !overflow else {
         throw TensorFileError(.validationOverflow, file: file, tensor: tensor.name, "total data size overflows")
       }
-      members.append((tensor.name, .object([
-        ("dtype", .string(tensor.dtype.name)),
-        ("shape", .array(tensor.shape.map { .integer($0) })),
-        ("data_offsets", .array([.integer(offset), .integer(end)])),
-      ])))
+      members.append(
+        (
+          tensor.name,
+          .object([
+            ("dtype", .string(tensor.dtype.name)),
+            ("shape", .array(tensor.shape.map { .integer($0) })),
+            ("data_offsets", .array([.integer(offset), .integer(end)])),
+          ])
+        ))
       offset = end
     }
     var bytes = Array(JSON.object(members).text().utf8)
     let padded = (bytes.count + 7) / 8 * 8
     bytes += Array(repeating: UInt8(ascii: " "), count: padded - bytes.count)
     guard bytes.count <= maxHeaderSize else {
-      throw TensorFileError(.headerTooLarge, file: file,
-                            "header of \(bytes.count) bytes exceeds the limit of \(maxHeaderSize)")
+      throw TensorFileError(
+        .headerTooLarge, file: file,
+        "header of \(bytes.count) bytes exceeds the limit of \(maxHeaderSize)")
     }
     return littleEndianBytes(UInt64(bytes.count)) + bytes
   }

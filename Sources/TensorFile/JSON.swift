@@ -55,8 +55,9 @@ public indirect enum JSON: Equatable, Sendable {
 
   /// An object of strings with its keys sorted by their UTF-8 bytes (deterministic bytes).
   public static func sortedStrings(_ map: [String: String]) -> JSON {
-    .object(map.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
-      .map { ($0.key, .string($0.value)) })
+    .object(
+      map.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+        .map { ($0.key, .string($0.value)) })
   }
 
   // MARK: reading
@@ -93,7 +94,7 @@ public indirect enum JSON: Equatable, Sendable {
   /// Int.max are reported as nil too: no file can have such a size.
   var nonNegativeInt: Int? {
     guard case let .number(text) = self, !text.isEmpty,
-          text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+      text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
     else { return nil }
     return Int(text)
   }
@@ -193,7 +194,9 @@ struct JSONParser {
       skipWhitespace()
       switch current {
       case UInt8(ascii: ","): index += 1
-      case UInt8(ascii: "}"): index += 1; return .object(members)
+      case UInt8(ascii: "}"):
+        index += 1
+        return .object(members)
       default: throw error("expected ',' or '}'")
       }
     }
@@ -214,7 +217,9 @@ struct JSONParser {
       skipWhitespace()
       switch current {
       case UInt8(ascii: ","): index += 1
-      case UInt8(ascii: "]"): index += 1; return .array(elements)
+      case UInt8(ascii: "]"):
+        index += 1
+        return .array(elements)
       default: throw error("expected ',' or ']'")
       }
     }
@@ -337,7 +342,10 @@ extension JSON {
     case let .number(text): out += text
     case let .string(s): JSON.quote(s, into: &out)
     case let .array(items):
-      if items.isEmpty { out += "[]"; return }
+      if items.isEmpty {
+        out += "[]"
+        return
+      }
       out += "[" + newline
       for (i, item) in items.enumerated() {
         out += pad(level + 1)
@@ -346,7 +354,10 @@ extension JSON {
       }
       out += pad(level) + "]"
     case let .object(members):
-      if members.isEmpty { out += "{}"; return }
+      if members.isEmpty {
+        out += "{}"
+        return
+      }
       out += "{" + newline
       for (i, member) in members.enumerated() {
         out += pad(level + 1)

@@ -54,7 +54,8 @@ enum TemporaryFiles {
       if descriptor >= 0 { return (descriptor, path) }
       if code != EEXIST { break }
     }
-    throw TensorFileError(.io, file: destination, "cannot create a temporary file beside it: \(String(cString: strerror(code)))")
+    throw TensorFileError(
+      .io, file: destination, "cannot create a temporary file beside it: \(String(cString: strerror(code)))")
   }
 
   /// Removes `path` and forgets it; the name stays registered until the file is gone.

@@ -9,16 +9,16 @@ public struct TensorFileError: Error, Equatable, Sendable, CustomStringConvertib
     case invalidHeaderDeserialization, invalidOffset, validationOverflow, misalignedSlice
     case tensorInvalidInfo, metadataIncompleteBuffer
     // Everything else.
-    case io                // the operating system refused a read, write, open or rename
-    case truncated         // the input ended before the bytes the header promises
-    case trailingData      // bytes after the end of the last tensor / index
-    case corrupt           // compressed container damaged: bad magic, checksum, frame size
-    case unsupported       // a valid file this build cannot read (newer version, unknown codec)
-    case notSeekable       // random access asked of a pipe
+    case io  // the operating system refused a read, write, open or rename
+    case truncated  // the input ended before the bytes the header promises
+    case trailingData  // bytes after the end of the last tensor / index
+    case corrupt  // compressed container damaged: bad magic, checksum, frame size
+    case unsupported  // a valid file this build cannot read (newer version, unknown codec)
+    case notSeekable  // random access asked of a pipe
     case noSuchTensor
-    case limitExceeded     // a size beyond the documented hard limits
-    case usage             // the caller broke the writer's or reader's protocol
-    case conversion        // a dtype conversion that cannot be done
+    case limitExceeded  // a size beyond the documented hard limits
+    case usage  // the caller broke the writer's or reader's protocol
+    case conversion  // a dtype conversion that cannot be done
   }
 
   public let kind: Kind

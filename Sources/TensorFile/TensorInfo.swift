@@ -23,17 +23,20 @@ public struct TensorInfo: Equatable, Sendable {
   /// bytes. `file` only names the source in the error.
   public init(name: String, dtype: DType, shape: [Int], file: String = "<tensor>") throws {
     guard let count = TensorFile.elementCount(of: shape) else {
-      throw TensorFileError(.validationOverflow, file: file, tensor: name,
-                            "shape \(shape) has a negative dimension or its element count overflows")
+      throw TensorFileError(
+        .validationOverflow, file: file, tensor: name,
+        "shape \(shape) has a negative dimension or its element count overflows")
     }
     let (bits, overflow) = count.multipliedReportingOverflow(by: dtype.bitsPerElement)
     guard !overflow else {
-      throw TensorFileError(.validationOverflow, file: file, tensor: name,
-                            "\(count) elements of \(dtype.name) overflow the byte count")
+      throw TensorFileError(
+        .validationOverflow, file: file, tensor: name,
+        "\(count) elements of \(dtype.name) overflow the byte count")
     }
     guard bits % 8 == 0 else {
-      throw TensorFileError(.misalignedSlice, file: file, tensor: name,
-                            "\(count) elements of \(dtype.name) do not fill a whole number of bytes")
+      throw TensorFileError(
+        .misalignedSlice, file: file, tensor: name,
+        "\(count) elements of \(dtype.name) do not fill a whole number of bytes")
     }
     let bytes = bits / 8
     self.name = name

@@ -84,15 +84,18 @@ public final class TensorReader {
     switch backend {
     case let .safetensors(input, dataStart):
       guard input.isSeekable else {
-        throw TensorFileError(.notSeekable, file: displayName, tensor: name,
-                              "random access needs a regular file; a pipe can only be read in order")
+        throw TensorFileError(
+          .notSeekable, file: displayName, tensor: name,
+          "random access needs a regular file; a pipe can only be read in order")
       }
-      return try input.read(at: dataStart + offsets[index], count: info.byteCount,
-                            what: "the tensor's data", tensor: name)
+      return try input.read(
+        at: dataStart + offsets[index], count: info.byteCount,
+        what: "the tensor's data", tensor: name)
     case let .compressed(container):
       guard container.input.isSeekable else {
-        throw TensorFileError(.notSeekable, file: displayName, tensor: name,
-                              "random access needs a regular file; a pipe can only be read in order")
+        throw TensorFileError(
+          .notSeekable, file: displayName, tensor: name,
+          "random access needs a regular file; a pipe can only be read in order")
       }
       return try container.bytes(ofTensorAt: index)
     case let .sharded(shards, shardOf):
@@ -103,7 +106,8 @@ public final class TensorReader {
   /// One tensor converted to Float (from F16, BF16, F32 or F64).
   public func floats(of name: String) throws -> [Float] {
     let bytes = try bytes(of: name)
-    return try FloatConversion.floats(from: bytes, dtype: tensors[positions[name]!].dtype, file: displayName, tensor: name)
+    return try FloatConversion.floats(
+      from: bytes, dtype: tensors[positions[name]!].dtype, file: displayName, tensor: name)
   }
 
   /// Visits every tensor once, in file order, with its raw bytes; works on pipes. Memory holds one
@@ -114,8 +118,11 @@ public final class TensorReader {
     case let .safetensors(input, dataStart):
       if input.isSeekable {
         for (index, info) in tensors.enumerated() {
-          try body(info, try input.read(at: dataStart + offsets[index], count: info.byteCount,
-                                        what: "the tensor's data", tensor: info.name))
+          try body(
+            info,
+            try input.read(
+              at: dataStart + offsets[index], count: info.byteCount,
+              what: "the tensor's data", tensor: info.name))
         }
         return
       }
@@ -124,8 +131,9 @@ public final class TensorReader {
         try body(info, try input.readNext(info.byteCount, what: "the tensor's data", tensor: info.name))
       }
       guard try input.atEnd() else {
-        throw TensorFileError(.metadataIncompleteBuffer, file: displayName,
-                              "incomplete metadata, file not fully covered: bytes follow the last tensor")
+        throw TensorFileError(
+          .metadataIncompleteBuffer, file: displayName,
+          "incomplete metadata, file not fully covered: bytes follow the last tensor")
       }
     case let .compressed(container):
       if !container.input.isSeekable { try claimStream() }
@@ -153,18 +161,21 @@ public final class TensorReader {
   {
     let file = input.displayName
     guard lengthPrefix.count == 8 else {
-      throw TensorFileError(.headerTooSmall, file: file,
-                            "header too small: \(lengthPrefix.count) bytes, expected at least the 8-byte header length")
+      throw TensorFileError(
+        .headerTooSmall, file: file,
+        "header too small: \(lengthPrefix.count) bytes, expected at least the 8-byte header length")
     }
     let length = readLittleEndian(lengthPrefix)
     guard length <= UInt64(SafetensorsHeader.maxHeaderSize) else {
-      throw TensorFileError(.headerTooLarge, file: file,
-                            "header too large: \(length) bytes, the limit is \(SafetensorsHeader.maxHeaderSize)")
+      throw TensorFileError(
+        .headerTooLarge, file: file,
+        "header too large: \(length) bytes, the limit is \(SafetensorsHeader.maxHeaderSize)")
     }
     let headerLength = Int(length)
     if let size = input.size, headerLength > size - 8 {
-      throw TensorFileError(.invalidHeaderLength, file: file,
-                            "invalid header length \(headerLength): the file has only \(size - 8) bytes after the length")
+      throw TensorFileError(
+        .invalidHeaderLength, file: file,
+        "invalid header length \(headerLength): the file has only \(size - 8) bytes after the length")
     }
     let headerBytes: [UInt8]
     do {
@@ -175,10 +186,12 @@ public final class TensorReader {
     let header = try SafetensorsHeader.parse(headerBytes, file: file)
     let dataStart = 8 + headerLength
     if let size = input.size, header.dataSize != size - dataStart {
-      let detail = header.dataSize > size - dataStart
+      let detail =
+        header.dataSize > size - dataStart
         ? "the file is truncated: tensors need \(header.dataSize) data bytes, it has \(size - dataStart)"
         : "\(size - dataStart - header.dataSize) bytes follow the last tensor"
-      throw TensorFileError(.metadataIncompleteBuffer, file: file, "incomplete metadata, file not fully covered: \(detail)")
+      throw TensorFileError(
+        .metadataIncompleteBuffer, file: file, "incomplete metadata, file not fully covered: \(detail)")
     }
     return (header, dataStart)
   }
@@ -190,28 +203,33 @@ public final class TensorReader {
   {
     let input = try InputFile(path: indexPath)
     guard let size = input.size, size <= SafetensorsHeader.maxHeaderSize else {
-      throw TensorFileError(.limitExceeded, file: indexPath, "index file must be a regular file under \(SafetensorsHeader.maxHeaderSize) bytes")
+      throw TensorFileError(
+        .limitExceeded, file: indexPath,
+        "index file must be a regular file under \(SafetensorsHeader.maxHeaderSize) bytes")
     }
     let bytes = try input.read(at: 0, count: size, what: "the index")
     guard let text = String(validating: bytes, as: UTF8.self),
-          case let .object(members)? = try? JSON(parsing: text),
-          case let .object(weightMap)? = members.last(where: { $0.key == "weight_map" })?.value
+      case let .object(members)? = try? JSON(parsing: text),
+      case let .object(weightMap)? = members.last(where: { $0.key == "weight_map" })?.value
     else {
-      throw TensorFileError(.invalidHeaderDeserialization, file: indexPath,
-                            "not a sharded-checkpoint index: expected a JSON object with a \"weight_map\" object")
+      throw TensorFileError(
+        .invalidHeaderDeserialization, file: indexPath,
+        "not a sharded-checkpoint index: expected a JSON object with a \"weight_map\" object")
     }
     let directory = indexPath.lastIndex(of: "/").map { String(indexPath[...$0]) } ?? ""
     var shardNames: [String] = []
     var assigned: [String: String] = [:]
     for (tensor, value) in weightMap {
       guard case let .string(shard) = value, !shard.isEmpty, !shard.hasPrefix("/"),
-            !shard.split(separator: "/").contains("..")
+        !shard.split(separator: "/").contains("..")
       else {
-        throw TensorFileError(.invalidHeaderDeserialization, file: indexPath, tensor: tensor,
-                              "weight_map value must be a shard file name beside the index")
+        throw TensorFileError(
+          .invalidHeaderDeserialization, file: indexPath, tensor: tensor,
+          "weight_map value must be a shard file name beside the index")
       }
       guard assigned.updateValue(shard, forKey: tensor) == nil else {
-        throw TensorFileError(.invalidHeaderDeserialization, file: indexPath, tensor: tensor, "listed twice in weight_map")
+        throw TensorFileError(
+          .invalidHeaderDeserialization, file: indexPath, tensor: tensor, "listed twice in weight_map")
       }
       if !shardNames.contains(shard) { shardNames.append(shard) }
     }
@@ -227,11 +245,13 @@ public final class TensorReader {
       }
       for tensor in shard.tensors {
         guard assigned[tensor.name] == shardName else {
-          throw TensorFileError(.invalidHeaderDeserialization, file: shard.path, tensor: tensor.name,
-                                assigned[tensor.name].map { "the index assigns it to \($0)" } ?? "not listed in \(indexPath)")
+          throw TensorFileError(
+            .invalidHeaderDeserialization, file: shard.path, tensor: tensor.name,
+            assigned[tensor.name].map { "the index assigns it to \($0)" } ?? "not listed in \(indexPath)")
         }
         guard shardOf.updateValue(number, forKey: tensor.name) == nil else {
-          throw TensorFileError(.invalidHeaderDeserialization, file: shard.path, tensor: tensor.name, "appears in two shards")
+          throw TensorFileError(
+            .invalidHeaderDeserialization, file: shard.path, tensor: tensor.name, "appears in two shards")
         }
         tensors.append(tensor)
       }
@@ -239,8 +259,9 @@ public final class TensorReader {
       shards.append(shard)
     }
     if let missing = assigned.keys.first(where: { shardOf[$0] == nil }) {
-      throw TensorFileError(.noSuchTensor, file: directory + assigned[missing]!, tensor: missing,
-                            "listed in \(indexPath) but absent from its shard")
+      throw TensorFileError(
+        .noSuchTensor, file: directory + assigned[missing]!, tensor: missing,
+        "listed in \(indexPath) but absent from its shard")
     }
     return (shards, shardOf, tensors, metadata)
   }

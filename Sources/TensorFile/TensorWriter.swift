@@ -37,8 +37,10 @@ public final class TensorWriter {
   private var written = 0
   private var finished = false
 
-  public init(path: String, format: Format = .safetensors, metadata: [String: String] = [:],
-              tensors declared: [TensorInfo], order: Order = .aligned) throws {
+  public init(
+    path: String, format: Format = .safetensors, metadata: [String: String] = [:],
+    tensors declared: [TensorInfo], order: Order = .aligned
+  ) throws {
     self.path = path
     self.format = format
     let name = path == "-" ? "<stdout>" : path
@@ -77,11 +79,13 @@ public final class TensorWriter {
     }
     let expected = tensors[written]
     guard name == expected.name else {
-      throw TensorFileError(.usage, file: output.displayName, tensor: name, "written out of order: expected '\(expected.name)' next")
+      throw TensorFileError(
+        .usage, file: output.displayName, tensor: name, "written out of order: expected '\(expected.name)' next")
     }
     guard bytes.count == expected.byteCount else {
-      throw TensorFileError(.usage, file: output.displayName, tensor: name,
-                            "got \(bytes.count) bytes, expected \(expected.byteCount) for \(expected.dtype.name) \(expected.shape)")
+      throw TensorFileError(
+        .usage, file: output.displayName, tensor: name,
+        "got \(bytes.count) bytes, expected \(expected.byteCount) for \(expected.dtype.name) \(expected.shape)")
     }
     if let container { try container.append(bytes) } else { try output.write(bytes) }
     written += 1
@@ -95,8 +99,9 @@ public final class TensorWriter {
   public func finish() throws {
     guard !finished else { return }
     guard written == tensors.count else {
-      throw TensorFileError(.usage, file: output.displayName, tensor: tensors[written].name,
-                            "finish called before this tensor (and any after it) was written")
+      throw TensorFileError(
+        .usage, file: output.displayName, tensor: tensors[written].name,
+        "finish called before this tensor (and any after it) was written")
     }
     try container?.finish()
     try output.commit()
@@ -111,8 +116,10 @@ public final class TensorWriter {
   }
 
   /// Writes a whole file from tensors held in memory, in any order.
-  public static func write(path: String, format: Format = .safetensors, metadata: [String: String] = [:],
-                           tensors: [(info: TensorInfo, bytes: [UInt8])]) throws {
+  public static func write(
+    path: String, format: Format = .safetensors, metadata: [String: String] = [:],
+    tensors: [(info: TensorInfo, bytes: [UInt8])]
+  ) throws {
     let writer = try TensorWriter(path: path, format: format, metadata: metadata, tensors: tensors.map(\.info))
     try writer.writeAll(tensors)
   }

@@ -174,4 +174,3 @@ func formatDuration(_ seconds: Double) -> String {
 private func twoDigits(_ value: Int) -> String {
   value < 10 ? "0\(value)" : "\(value)"
 }
-

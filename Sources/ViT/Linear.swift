@@ -6,116 +6,117 @@ import Tensors
 /// Backward needs the same `x` again (the caller keeps it); the adapter's hidden x Aᵀ (rows, r)
 /// is kept here between forward and backward.
 public final class Linear {
-    /// The module name, e.g. `blocks.0.mlp.fc1`.
-    public let name: String
-    /// W, shape (out, in).
-    public let weight: Parameter
-    /// b, shape (out), or nil.
-    public let bias: Parameter?
-    /// The LoRA adapter, if any.
-    public var lora: LoRAAdapter?
+  /// The module name, e.g. `blocks.0.mlp.fc1`.
+  public let name: String
+  /// W, shape (out, in).
+  public let weight: Parameter
+  /// b, shape (out), or nil.
+  public let bias: Parameter?
+  /// The LoRA adapter, if any.
+  public var lora: LoRAAdapter?
 
-    /// The input width.
-    public var inFeatures: Int { weight.value.shape[1] }
-    /// The output width.
-    public var outFeatures: Int { weight.value.shape[0] }
+  /// The input width.
+  public var inFeatures: Int { weight.value.shape[1] }
+  /// The output width.
+  public var outFeatures: Int { weight.value.shape[0] }
 
-    private let loraHidden = Buffer()   // (rows, r): x Aᵀ
-    private let loraGradHidden = Buffer()  // (rows, r): s · dy B
+  private let loraHidden = Buffer()  // (rows, r): x Aᵀ
+  private let loraGradHidden = Buffer()  // (rows, r): s · dy B
 
-    /// A layer with the given weight (out, in) and bias (out).
-    public init(name: String, weight: Tensor, bias: Tensor?) {
-        precondition(weight.rank == 2 && (bias == nil || bias!.count == weight.shape[0]), "Linear shapes")
-        self.name = name
-        self.weight = Parameter(name: name + ".weight", value: weight)
-        self.bias = bias.map { Parameter(name: name + ".bias", value: $0) }
+  /// A layer with the given weight (out, in) and bias (out).
+  public init(name: String, weight: Tensor, bias: Tensor?) {
+    precondition(weight.rank == 2 && (bias == nil || bias!.count == weight.shape[0]), "Linear shapes")
+    self.name = name
+    self.weight = Parameter(name: name + ".weight", value: weight)
+    self.bias = bias.map { Parameter(name: name + ".bias", value: $0) }
+  }
+
+  /// All parameters: weight, bias, then LoRA A and B.
+  public var parameters: [Parameter] {
+    [weight] + (bias.map { [$0] } ?? []) + (lora.map { [$0.a, $0.b] } ?? [])
+  }
+
+  /// Whether backward needs the input `x` again (some weight here is trainable).
+  var needsInputForBackward: Bool {
+    weight.isTrainable || lora.map { $0.a.isTrainable || $0.b.isTrainable } ?? false
+  }
+
+  /// y = x Wᵀ (+ b when `addBias`) (+ s·(x Aᵀ) Bᵀ).
+  ///
+  /// With `addBias: false` the caller adds the bias itself, fused into its next elementwise pass.
+  public func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, addBias: Bool = true) {
+    let (i, o) = (inFeatures, outFeatures)
+    if addBias, let bias {
+      // Pre-fill y with the bias rows and let the product accumulate onto it.
+      Parallel.forRows(rows, cost: o) { range in
+        for r in range { (y + r * o).update(from: bias.value.pointer, count: o) }
+      }
+      BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: weight.value.pointer, ldb: i, beta: 1, c: y, ldc: o)
+    } else {
+      BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: weight.value.pointer, ldb: i, c: y, ldc: o)
     }
-
-    /// All parameters: weight, bias, then LoRA A and B.
-    public var parameters: [Parameter] {
-        [weight] + (bias.map { [$0] } ?? []) + (lora.map { [$0.a, $0.b] } ?? [])
+    if let lora {
+      let r = lora.rank
+      let h = loraHidden.reserve(rows * r)
+      BLAS.gemm(transB: true, m: rows, n: r, k: i, a: x, lda: i, b: lora.a.value.pointer, ldb: i, c: h, ldc: r)
+      BLAS.gemm(
+        transB: true, m: rows, n: o, k: r, alpha: lora.scaling, a: h, lda: r, b: lora.b.value.pointer,
+        ldb: r, beta: 1, c: y, ldc: o)
     }
+  }
 
-    /// Whether backward needs the input `x` again (some weight here is trainable).
-    var needsInputForBackward: Bool {
-        weight.isTrainable || lora.map { $0.a.isTrainable || $0.b.isTrainable } ?? false
+  /// Adds parameter gradients (trainable ones only) and writes or adds dx = dy W (+ s·dy B A).
+  ///
+  /// - Parameters:
+  ///   - x: the forward input (rows, in); read only if some weight here is trainable.
+  ///   - dx: where the input gradient goes, or nil when nobody needs it.
+  ///   - accumulate: add into `dx` (a residual branch) instead of overwriting it.
+  ///
+  /// dW += dyᵀ x; db += Σ_rows dy; dB += s·dyᵀ h; dA += (s·dy B)ᵀ x, where h = x Aᵀ.
+  public func backward(
+    dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
+    accumulate: Bool = false
+  ) {
+    let (i, o) = (inFeatures, outFeatures)
+    if let g = weight.gradient {
+      BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, beta: 1, c: g.pointer, ldc: i)
     }
-
-    /// y = x Wᵀ (+ b when `addBias`) (+ s·(x Aᵀ) Bᵀ).
-    ///
-    /// With `addBias: false` the caller adds the bias itself, fused into its next elementwise pass.
-    public func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, addBias: Bool = true) {
-        let (i, o) = (inFeatures, outFeatures)
-        if addBias, let bias {
-            // Pre-fill y with the bias rows and let the product accumulate onto it.
-            Parallel.forRows(rows, cost: o) { range in
-                for r in range { (y + r * o).update(from: bias.value.pointer, count: o) }
-            }
-            BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: weight.value.pointer, ldb: i, beta: 1, c: y, ldc: o)
-        } else {
-            BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: weight.value.pointer, ldb: i, c: y, ldc: o)
-        }
-        if let lora {
-            let r = lora.rank
-            let h = loraHidden.reserve(rows * r)
-            BLAS.gemm(transB: true, m: rows, n: r, k: i, a: x, lda: i, b: lora.a.value.pointer, ldb: i, c: h, ldc: r)
-            BLAS.gemm(
-                transB: true, m: rows, n: o, k: r, alpha: lora.scaling, a: h, lda: r, b: lora.b.value.pointer,
-                ldb: r, beta: 1, c: y, ldc: o)
-        }
-    }
-
-    /// Adds parameter gradients (trainable ones only) and writes or adds dx = dy W (+ s·dy B A).
-    ///
-    /// - Parameters:
-    ///   - x: the forward input (rows, in); read only if some weight here is trainable.
-    ///   - dx: where the input gradient goes, or nil when nobody needs it.
-    ///   - accumulate: add into `dx` (a residual branch) instead of overwriting it.
-    ///
-    /// dW += dyᵀ x; db += Σ_rows dy; dB += s·dyᵀ h; dA += (s·dy B)ᵀ x, where h = x Aᵀ.
-    public func backward(
-        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
-        accumulate: Bool = false
-    ) {
-        let (i, o) = (inFeatures, outFeatures)
-        if let g = weight.gradient {
-            BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, beta: 1, c: g.pointer, ldc: i)
-        }
-        if let g = bias?.gradient { BiasKernel.sumRows(dy, into: g.pointer, rows: rows, dim: o) }
-        var loraDh: UnsafeMutablePointer<Float>? = nil
-        if let lora {
-            let r = lora.rank, s = lora.scaling
-            if let g = lora.b.gradient {
-                BLAS.gemm(
-                    transA: true, m: o, n: r, k: rows, alpha: s, a: dy, lda: o, b: loraHidden.pointer, ldb: r,
-                    beta: 1, c: g.pointer, ldc: r)
-            }
-            if lora.a.isTrainable || dx != nil {
-                let dh = loraGradHidden.reserve(rows * r)
-                BLAS.gemm(m: rows, n: r, k: o, alpha: s, a: dy, lda: o, b: lora.b.value.pointer, ldb: r, c: dh, ldc: r)
-                if let g = lora.a.gradient {
-                    BLAS.gemm(transA: true, m: r, n: i, k: rows, a: dh, lda: r, b: x, ldb: i, beta: 1, c: g.pointer, ldc: i)
-                }
-                loraDh = dh
-            }
-        }
-        if let dx {
-            BLAS.gemm(
-                m: rows, n: i, k: o, a: dy, lda: o, b: weight.value.pointer, ldb: i, beta: accumulate ? 1 : 0,
-                c: dx, ldc: i)
-            if let lora, let dh = loraDh {
-                BLAS.gemm(m: rows, n: i, k: lora.rank, a: dh, lda: lora.rank, b: lora.a.value.pointer, ldb: i, beta: 1, c: dx, ldc: i)
-            }
-        }
-    }
-
-    /// Folds s·B A into W and removes the adapter (for inference or export of merged weights).
-    public func mergeLoRA() {
-        guard let lora else { return }
+    if let g = bias?.gradient { BiasKernel.sumRows(dy, into: g.pointer, rows: rows, dim: o) }
+    var loraDh: UnsafeMutablePointer<Float>? = nil
+    if let lora {
+      let r = lora.rank, s = lora.scaling
+      if let g = lora.b.gradient {
         BLAS.gemm(
-            m: outFeatures, n: inFeatures, k: lora.rank, alpha: lora.scaling, a: lora.b.value.pointer,
-            lda: lora.rank, b: lora.a.value.pointer, ldb: inFeatures, beta: 1, c: weight.value.pointer,
-            ldc: inFeatures)
-        self.lora = nil
+          transA: true, m: o, n: r, k: rows, alpha: s, a: dy, lda: o, b: loraHidden.pointer, ldb: r,
+          beta: 1, c: g.pointer, ldc: r)
+      }
+      if lora.a.isTrainable || dx != nil {
+        let dh = loraGradHidden.reserve(rows * r)
+        BLAS.gemm(m: rows, n: r, k: o, alpha: s, a: dy, lda: o, b: lora.b.value.pointer, ldb: r, c: dh, ldc: r)
+        if let g = lora.a.gradient {
+          BLAS.gemm(transA: true, m: r, n: i, k: rows, a: dh, lda: r, b: x, ldb: i, beta: 1, c: g.pointer, ldc: i)
+        }
+        loraDh = dh
+      }
     }
+    if let dx {
+      BLAS.gemm(
+        m: rows, n: i, k: o, a: dy, lda: o, b: weight.value.pointer, ldb: i, beta: accumulate ? 1 : 0,
+        c: dx, ldc: i)
+      if let lora, let dh = loraDh {
+        BLAS.gemm(
+          m: rows, n: i, k: lora.rank, a: dh, lda: lora.rank, b: lora.a.value.pointer, ldb: i, beta: 1, c: dx, ldc: i)
+      }
+    }
+  }
+
+  /// Folds s·B A into W and removes the adapter (for inference or export of merged weights).
+  public func mergeLoRA() {
+    guard let lora else { return }
+    BLAS.gemm(
+      m: outFeatures, n: inFeatures, k: lora.rank, alpha: lora.scaling, a: lora.b.value.pointer,
+      lda: lora.rank, b: lora.a.value.pointer, ldb: inFeatures, beta: 1, c: weight.value.pointer,
+      ldc: inFeatures)
+    self.lora = nil
+  }
 }

@@ -7,80 +7,87 @@ import Foundation
 /// `num_classes`, `layer_norm_eps`, `layer_scale`). When the key is absent the loader infers the
 /// config from tensor shapes (`ViTConfig.infer`).
 public struct ViTConfig: Codable, Sendable, Equatable {
-    /// The side of the square input the position grid was trained for (pixels).
-    public var imageSize: Int
-    /// The side of a square patch (pixels).
-    public var patchSize: Int
-    /// Input channels (3 for RGB, 1 for grey).
-    public var channels: Int
-    /// The token width D.
-    public var dim: Int
-    /// The number of blocks.
-    public var depth: Int
-    /// The number of attention heads (D must be a multiple).
-    public var heads: Int
-    /// The hidden width of each block's MLP.
-    public var mlpDim: Int
-    /// The number of classes of the linear head; 0 for a backbone without a head.
-    public var classes: Int
-    /// LayerNorm epsilon (timm and DINOv2: 1e-6).
-    public var layerNormEps: Float
-    /// Whether blocks have LayerScale (DINOv2 style).
-    public var layerScale: Bool
+  /// The side of the square input the position grid was trained for (pixels).
+  public var imageSize: Int
+  /// The side of a square patch (pixels).
+  public var patchSize: Int
+  /// Input channels (3 for RGB, 1 for grey).
+  public var channels: Int
+  /// The token width D.
+  public var dim: Int
+  /// The number of blocks.
+  public var depth: Int
+  /// The number of attention heads (D must be a multiple).
+  public var heads: Int
+  /// The hidden width of each block's MLP.
+  public var mlpDim: Int
+  /// The number of classes of the linear head; 0 for a backbone without a head.
+  public var classes: Int
+  /// LayerNorm epsilon (timm and DINOv2: 1e-6).
+  public var layerNormEps: Float
+  /// Whether blocks have LayerScale (DINOv2 style).
+  public var layerScale: Bool
 
-    /// A configuration; heads default to dim / 64, the MLP to 4 · dim.
-    public init(
-        imageSize: Int, patchSize: Int, channels: Int = 3, dim: Int, depth: Int, heads: Int? = nil,
-        mlpDim: Int? = nil, classes: Int, layerNormEps: Float = 1e-6, layerScale: Bool = false
-    ) {
-        self.imageSize = imageSize
-        self.patchSize = patchSize
-        self.channels = channels
-        self.dim = dim
-        self.depth = depth
-        self.heads = heads ?? max(1, dim / 64)
-        self.mlpDim = mlpDim ?? 4 * dim
-        self.classes = classes
-        self.layerNormEps = layerNormEps
-        self.layerScale = layerScale
+  /// A configuration; heads default to dim / 64, the MLP to 4 · dim.
+  public init(
+    imageSize: Int, patchSize: Int, channels: Int = 3, dim: Int, depth: Int, heads: Int? = nil,
+    mlpDim: Int? = nil, classes: Int, layerNormEps: Float = 1e-6, layerScale: Bool = false
+  ) {
+    self.imageSize = imageSize
+    self.patchSize = patchSize
+    self.channels = channels
+    self.dim = dim
+    self.depth = depth
+    self.heads = heads ?? max(1, dim / 64)
+    self.mlpDim = mlpDim ?? 4 * dim
+    self.classes = classes
+    self.layerNormEps = layerNormEps
+    self.layerScale = layerScale
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case imageSize = "image_size"
+    case patchSize = "patch_size"
+    case channels = "in_chans"
+    case dim = "embed_dim"
+    case depth
+    case heads = "num_heads"
+    case mlpDim = "mlp_dim"
+    case classes = "num_classes"
+    case layerNormEps = "layer_norm_eps"
+    case layerScale = "layer_scale"
+  }
+
+  /// The side of the stored position grid (image size / patch size).
+  public var gridSize: Int { imageSize / patchSize }
+
+  /// Tokens per image at the native size: the class token plus the patches.
+  public var tokens: Int { 1 + gridSize * gridSize }
+
+  /// The metadata key the config is stored under.
+  public static let metadataKey = "vit_config"
+
+  /// The config as compact JSON with sorted keys (deterministic bytes).
+  public func jsonString() -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    // Encoding a struct of ints, floats and bools cannot fail.
+    let data = (try? encoder.encode(self)) ?? Data()
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  /// Decodes the JSON written by `jsonString()`; nil on malformed text.
+  public static func fromJSON(_ text: String) -> ViTConfig? {
+    try? JSONDecoder().decode(ViTConfig.self, from: Data(text.utf8))
+  }
+
+  /// Checks the numbers fit together; the message names the first inconsistency.
+  public func validationProblem() -> String? {
+    if patchSize <= 0 || imageSize <= 0 || imageSize % patchSize != 0 {
+      return "image_size \(imageSize) is not a positive multiple of patch_size \(patchSize)"
     }
-
-    enum CodingKeys: String, CodingKey {
-        case imageSize = "image_size", patchSize = "patch_size", channels = "in_chans", dim = "embed_dim"
-        case depth, heads = "num_heads", mlpDim = "mlp_dim", classes = "num_classes"
-        case layerNormEps = "layer_norm_eps", layerScale = "layer_scale"
-    }
-
-    /// The side of the stored position grid (image size / patch size).
-    public var gridSize: Int { imageSize / patchSize }
-
-    /// Tokens per image at the native size: the class token plus the patches.
-    public var tokens: Int { 1 + gridSize * gridSize }
-
-    /// The metadata key the config is stored under.
-    public static let metadataKey = "vit_config"
-
-    /// The config as compact JSON with sorted keys (deterministic bytes).
-    public func jsonString() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Encoding a struct of ints, floats and bools cannot fail.
-        let data = (try? encoder.encode(self)) ?? Data()
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// Decodes the JSON written by `jsonString()`; nil on malformed text.
-    public static func fromJSON(_ text: String) -> ViTConfig? {
-        try? JSONDecoder().decode(ViTConfig.self, from: Data(text.utf8))
-    }
-
-    /// Checks the numbers fit together; the message names the first inconsistency.
-    public func validationProblem() -> String? {
-        if patchSize <= 0 || imageSize <= 0 || imageSize % patchSize != 0 {
-            return "image_size \(imageSize) is not a positive multiple of patch_size \(patchSize)"
-        }
-        if dim <= 0 || heads <= 0 || dim % heads != 0 { return "embed_dim \(dim) is not a multiple of num_heads \(heads)" }
-        if depth < 0 || mlpDim <= 0 || channels <= 0 || classes < 0 { return "negative or zero size in \(jsonString())" }
-        return nil
-    }
+    if dim <= 0 || heads <= 0 || dim % heads != 0 { return "embed_dim \(dim) is not a multiple of num_heads \(heads)" }
+    if depth < 0 || mlpDim <= 0 || channels <= 0 || classes < 0 { return "negative or zero size in \(jsonString())" }
+    return nil
+  }
 }

@@ -37,305 +37,316 @@ import WeightSurgery
 ///   `BLASRuntime.selectFastKernels()` at the top of a tool's `main`.
 /// - Not thread-safe: one forward/backward at a time per model.
 public final class VisionTransformer {
-    /// The architecture.
-    public let config: ViTConfig
-    /// Patch embedding, class token, position embedding.
-    public let embedding: Embedding
-    /// The transformer blocks.
-    public let blocks: [Block]
-    /// The final LayerNorm (`norm`).
-    public let norm: LayerNorm
-    /// The linear head on the class token (`head`, (K, D)); nil for a backbone. Replaceable.
-    public var head: Linear?
+  /// The architecture.
+  public let config: ViTConfig
+  /// Patch embedding, class token, position embedding.
+  public let embedding: Embedding
+  /// The transformer blocks.
+  public let blocks: [Block]
+  /// The final LayerNorm (`norm`).
+  public let norm: LayerNorm
+  /// The linear head on the class token (`head`, (K, D)); nil for a backbone. Replaceable.
+  public var head: Linear?
 
-    private let workspace = Workspace()
-    private var residuals: [Buffer]      // x_0 ... x_depth, each (B·N, D); two in inference
-    private var finalTokens = Tensor(shape: [0])
-    private let classFeatures = Buffer() // (B, D)
-    private var logits = Tensor(shape: [0])
-    private var dTokensScratch = Tensor(shape: [0])
-    private let dResidualA = Buffer(), dResidualB = Buffer()
-    private var lastImages: Tensor?
-    private var last = (batch: 0, tokens: 0, training: false)
+  private let workspace = Workspace()
+  private var residuals: [Buffer]  // x_0 ... x_depth, each (B·N, D); two in inference
+  private var finalTokens = Tensor(shape: [0])
+  private let classFeatures = Buffer()  // (B, D)
+  private var logits = Tensor(shape: [0])
+  private var dTokensScratch = Tensor(shape: [0])
+  private let dResidualA = Buffer(), dResidualB = Buffer()
+  private var lastImages: Tensor?
+  private var last = (batch: 0, tokens: 0, training: false)
 
-    /// A model from timm-named tensors; throws when one is missing, misshapen or unexpected.
-    public init(config: ViTConfig, tensors: [String: Tensor]) throws {
-        if let problem = config.validationProblem() { throw ViTError.invalidConfig(problem) }
-        var used = Set<String>()
-        func take(_ name: String, _ shape: [Int]) throws -> Tensor {
-            guard let t = tensors[name] else { throw ViTError.missingTensor(name) }
-            guard t.count == shape.reduce(1, *), t.shape == shape || ViTError.sameIgnoringOnes(t.shape, shape) else {
-                throw ViTError.shapeMismatch(name: name, expected: shape, actual: t.shape)
-            }
-            used.insert(name)
-            let c = t.copy()
-            c.reshape(shape)
-            return c
-        }
-        let d = config.dim, p = config.patchSize, g = config.gridSize, m = config.mlpDim
-        self.config = config
-        embedding = Embedding(
-            patchWeight: try take("patch_embed.proj.weight", [d, config.channels, p, p]),
-            patchBias: try take("patch_embed.proj.bias", [d]), classToken: try take("cls_token", [1, 1, d]),
-            positions: try take("pos_embed", [1, 1 + g * g, d]))
-        func linear(_ name: String, _ out: Int, _ inp: Int) throws -> Linear {
-            Linear(name: name, weight: try take(name + ".weight", [out, inp]), bias: try take(name + ".bias", [out]))
-        }
-        func layerNorm(_ name: String) throws -> LayerNorm {
-            LayerNorm(name: name, weight: try take(name + ".weight", [d]), bias: try take(name + ".bias", [d]), eps: config.layerNormEps)
-        }
-        blocks = try (0..<config.depth).map { i in
-            let pre = "blocks.\(i)."
-            return Block(
-                index: i, norm1: try layerNorm(pre + "norm1"),
-                attention: Attention(qkv: try linear(pre + "attn.qkv", 3 * d, d), proj: try linear(pre + "attn.proj", d, d), heads: config.heads),
-                norm2: try layerNorm(pre + "norm2"), fc1: try linear(pre + "mlp.fc1", m, d), fc2: try linear(pre + "mlp.fc2", d, m),
-                layerScale1: config.layerScale ? Parameter(name: pre + "ls1.gamma", value: try take(pre + "ls1.gamma", [d])) : nil,
-                layerScale2: config.layerScale ? Parameter(name: pre + "ls2.gamma", value: try take(pre + "ls2.gamma", [d])) : nil)
-        }
-        norm = try layerNorm("norm")
-        head = config.classes > 0 ? try linear("head", config.classes, d) : nil
-        if let extra = Set(tensors.keys).subtracting(used).sorted().first { throw ViTError.unexpectedTensor(extra) }
-        residuals = []
+  /// A model from timm-named tensors; throws when one is missing, misshapen or unexpected.
+  public init(config: ViTConfig, tensors: [String: Tensor]) throws {
+    if let problem = config.validationProblem() { throw ViTError.invalidConfig(problem) }
+    var used = Set<String>()
+    func take(_ name: String, _ shape: [Int]) throws -> Tensor {
+      guard let t = tensors[name] else { throw ViTError.missingTensor(name) }
+      guard t.count == shape.reduce(1, *), t.shape == shape || ViTError.sameIgnoringOnes(t.shape, shape) else {
+        throw ViTError.shapeMismatch(name: name, expected: shape, actual: t.shape)
+      }
+      used.insert(name)
+      let c = t.copy()
+      c.reshape(shape)
+      return c
     }
-
-    /// A randomly initialised model, as timm initialises one for training from scratch.
-    ///
-    /// Linear weights and the position embedding: truncated normal, std 0.02 (cut at ±2σ);
-    /// biases 0; class token normal std 1e-6; patch convolution U(±1/√(C·p·p)) (torch's Conv2d
-    /// default); LayerNorm 1 and 0; LayerScale 1e-5 (DINOv2's init).
-    public convenience init(config: ViTConfig, generator: inout SeededGenerator) {
-        var t: [String: Tensor] = [:]
-        func truncNormal(_ shape: [Int]) -> Tensor {
-            let x = Tensor(shape: shape)
-            for i in 0..<x.count {
-                var v = generator.normal()
-                while abs(v) > 2 { v = generator.normal() }
-                x.pointer[i] = 0.02 * v
-            }
-            return x
-        }
-        let d = config.dim, p = config.patchSize, fan = config.channels * p * p
-        let bound = 1 / Float(fan).squareRoot()
-        t["patch_embed.proj.weight"] = Tensor.uniform(shape: [d, config.channels, p, p], low: -bound, high: bound, generator: &generator)
-        t["patch_embed.proj.bias"] = Tensor.uniform(shape: [d], low: -bound, high: bound, generator: &generator)
-        t["cls_token"] = Tensor.normal(shape: [1, 1, d], std: 1e-6, generator: &generator)
-        t["pos_embed"] = truncNormal([1, config.tokens, d])
-        func linear(_ name: String, _ out: Int, _ inp: Int) {
-            t[name + ".weight"] = truncNormal([out, inp])
-            t[name + ".bias"] = Tensor(shape: [out])
-        }
-        func layerNorm(_ name: String) {
-            t[name + ".weight"] = Tensor(shape: [d], repeating: 1)
-            t[name + ".bias"] = Tensor(shape: [d])
-        }
-        for i in 0..<config.depth {
-            let pre = "blocks.\(i)."
-            layerNorm(pre + "norm1")
-            linear(pre + "attn.qkv", 3 * d, d)
-            linear(pre + "attn.proj", d, d)
-            layerNorm(pre + "norm2")
-            linear(pre + "mlp.fc1", config.mlpDim, d)
-            linear(pre + "mlp.fc2", d, config.mlpDim)
-            if config.layerScale {
-                t[pre + "ls1.gamma"] = Tensor(shape: [d], repeating: 1e-5)
-                t[pre + "ls2.gamma"] = Tensor(shape: [d], repeating: 1e-5)
-            }
-        }
-        layerNorm("norm")
-        if config.classes > 0 { linear("head", config.classes, d) }
-        // Every name and shape above matches what init(config:tensors:) takes.
-        try! self.init(config: config, tensors: t)
+    let d = config.dim, p = config.patchSize, g = config.gridSize, m = config.mlpDim
+    self.config = config
+    embedding = Embedding(
+      patchWeight: try take("patch_embed.proj.weight", [d, config.channels, p, p]),
+      patchBias: try take("patch_embed.proj.bias", [d]), classToken: try take("cls_token", [1, 1, d]),
+      positions: try take("pos_embed", [1, 1 + g * g, d]))
+    func linear(_ name: String, _ out: Int, _ inp: Int) throws -> Linear {
+      Linear(name: name, weight: try take(name + ".weight", [out, inp]), bias: try take(name + ".bias", [out]))
     }
-
-    // MARK: - Parameters
-
-    /// Every Linear layer by module name (`blocks.0.attn.qkv`, ..., `head`).
-    public var linears: [Linear] { blocks.flatMap(\.linears) + (head.map { [$0] } ?? []) }
-
-    /// All parameters (base and LoRA) in timm's state-dict order, LoRA after its layer's bias.
-    public var parameters: [Parameter] {
-        embedding.parameters + blocks.flatMap(\.parameters) + norm.parameters + (head?.parameters ?? [])
+    func layerNorm(_ name: String) throws -> LayerNorm {
+      LayerNorm(
+        name: name, weight: try take(name + ".weight", [d]), bias: try take(name + ".bias", [d]),
+        eps: config.layerNormEps)
     }
-
-    /// The parameters whose gradients backward computes, in `parameters` order.
-    public var trainableParameters: [Parameter] { parameters.filter(\.isTrainable) }
-
-    /// The parameter with this name (timm or LoRA name), if any.
-    public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
-
-    /// The base weights by timm name (LoRA excluded), sharing storage with the model.
-    public func baseTensors() -> [String: Tensor] {
-        let lora = Set(linears.compactMap(\.lora).flatMap { [$0.a.name, $0.b.name] })
-        return Dictionary(uniqueKeysWithValues: parameters.filter { !lora.contains($0.name) }.map { ($0.name, $0.value) })
+    blocks = try (0..<config.depth).map { i in
+      let pre = "blocks.\(i)."
+      return Block(
+        index: i, norm1: try layerNorm(pre + "norm1"),
+        attention: Attention(
+          qkv: try linear(pre + "attn.qkv", 3 * d, d), proj: try linear(pre + "attn.proj", d, d), heads: config.heads),
+        norm2: try layerNorm(pre + "norm2"), fc1: try linear(pre + "mlp.fc1", m, d),
+        fc2: try linear(pre + "mlp.fc2", d, m),
+        layerScale1: config.layerScale
+          ? Parameter(name: pre + "ls1.gamma", value: try take(pre + "ls1.gamma", [d])) : nil,
+        layerScale2: config.layerScale
+          ? Parameter(name: pre + "ls2.gamma", value: try take(pre + "ls2.gamma", [d])) : nil)
     }
+    norm = try layerNorm("norm")
+    head = config.classes > 0 ? try linear("head", config.classes, d) : nil
+    if let extra = Set(tensors.keys).subtracting(used).sorted().first { throw ViTError.unexpectedTensor(extra) }
+    residuals = []
+  }
 
-    /// Sets every parameter's gradient to zero.
-    public func zeroGradients() { for p in parameters { p.zeroGradient() } }
-
-    /// Chooses which parameters train; the others are frozen (no gradient, no work in backward).
-    public func setTrainable(_ set: TrainableSet) {
-        let lora = Set(linears.compactMap(\.lora).flatMap { [$0.a.name, $0.b.name] })
-        for p in parameters {
-            switch set {
-            case .all: p.isTrainable = true
-            case .lora: p.isTrainable = lora.contains(p.name)
-            case .loraAnd(let modules):
-                p.isTrainable = lora.contains(p.name) || modules.contains { p.name == $0 || p.name.hasPrefix($0 + ".") }
-            }
-        }
+  /// A randomly initialised model, as timm initialises one for training from scratch.
+  ///
+  /// Linear weights and the position embedding: truncated normal, std 0.02 (cut at ±2σ);
+  /// biases 0; class token normal std 1e-6; patch convolution U(±1/√(C·p·p)) (torch's Conv2d
+  /// default); LayerNorm 1 and 0; LayerScale 1e-5 (DINOv2's init).
+  public convenience init(config: ViTConfig, generator: inout SeededGenerator) {
+    var t: [String: Tensor] = [:]
+    func truncNormal(_ shape: [Int]) -> Tensor {
+      let x = Tensor(shape: shape)
+      for i in 0..<x.count {
+        var v = generator.normal()
+        while abs(v) > 2 { v = generator.normal() }
+        x.pointer[i] = 0.02 * v
+      }
+      return x
     }
-
-    /// Appends `count` classifier rows for new classes, as the paper's code initialises them:
-    /// Xavier-uniform over the new rows' slice, U(±√(6 / (D + count))), bias 0; existing rows are kept.
-    public func appendHeadRows(_ count: Int, generator: inout SeededGenerator) {
-        guard let head, count > 0 else { return }
-        let (rows, width) = (head.outFeatures, head.inFeatures)
-        let weight = Tensor(shape: [rows + count, width]), bias = Tensor(shape: [rows + count])
-        weight.pointer.update(from: head.weight.value.pointer, count: rows * width)
-        if let old = head.bias { bias.pointer.update(from: old.value.pointer, count: rows) }
-        let bound = (6 / Float(width + count)).squareRoot()
-        for i in (rows * width)..<((rows + count) * width) {
-            weight.pointer[i] = (generator.uniform(0, 1) * 2 - 1) * bound
-        }
-        self.head = Linear(name: "head", weight: weight, bias: bias)
+    let d = config.dim, p = config.patchSize, fan = config.channels * p * p
+    let bound = 1 / Float(fan).squareRoot()
+    t["patch_embed.proj.weight"] = Tensor.uniform(
+      shape: [d, config.channels, p, p], low: -bound, high: bound, generator: &generator)
+    t["patch_embed.proj.bias"] = Tensor.uniform(shape: [d], low: -bound, high: bound, generator: &generator)
+    t["cls_token"] = Tensor.normal(shape: [1, 1, d], std: 1e-6, generator: &generator)
+    t["pos_embed"] = truncNormal([1, config.tokens, d])
+    func linear(_ name: String, _ out: Int, _ inp: Int) {
+      t[name + ".weight"] = truncNormal([out, inp])
+      t[name + ".bias"] = Tensor(shape: [out])
     }
-
-    // MARK: - LoRA
-
-    /// Attaches fresh adapters (A random, B zero) to every Linear that `config` targets; returns them.
-    @discardableResult
-    public func addLoRA(_ config: LoRAConfig, generator: inout SeededGenerator) -> [LoRAAdapter] {
-        linears.filter { config.targets($0.name) }.map { layer in
-            let adapter = LoRAAdapter(
-                module: layer.name, inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, config: config,
-                generator: &generator)
-            layer.lora = adapter
-            return adapter
-        }
+    func layerNorm(_ name: String) {
+      t[name + ".weight"] = Tensor(shape: [d], repeating: 1)
+      t[name + ".bias"] = Tensor(shape: [d])
     }
-
-    /// Attaches adapters from tensors named `<module>.lora_A.weight` / `.lora_B.weight`, with or
-    /// without PEFT's `base_model.model.` prefix; throws on a missing partner or a bad shape.
-    public func loadLoRA(_ tensors: [String: Tensor], scaling: Float) throws {
-        let prefix = AdapterNames.prefix
-        var byName: [String: Tensor] = [:]
-        for (k, v) in tensors { byName[k.hasPrefix(prefix) ? String(k.dropFirst(prefix.count)) : k] = v }
-        let layers = Dictionary(uniqueKeysWithValues: linears.map { ($0.name, $0) })
-        for (name, a) in byName where name.hasSuffix(".lora_A.weight") {
-            let module = String(name.dropLast(".lora_A.weight".count))
-            guard let layer = layers[module] else { throw ViTError.unknownModule(module) }
-            guard let b = byName[module + ".lora_B.weight"] else { throw ViTError.missingTensor(module + ".lora_B.weight") }
-            guard a.rank == 2, b.rank == 2, a.shape[1] == layer.inFeatures, b.shape[0] == layer.outFeatures, b.shape[1] == a.shape[0] else {
-                throw ViTError.shapeMismatch(name: module + ".lora_A/B", expected: [layer.outFeatures, layer.inFeatures], actual: b.shape + a.shape)
-            }
-            layer.lora = LoRAAdapter(module: module, a: a.copy(), b: b.copy(), scaling: scaling)
-        }
-        for name in byName.keys where name.hasSuffix(".lora_B.weight") {
-            let module = String(name.dropLast(".lora_B.weight".count))
-            if byName[module + ".lora_A.weight"] == nil { throw ViTError.missingTensor(module + ".lora_A.weight") }
-        }
+    for i in 0..<config.depth {
+      let pre = "blocks.\(i)."
+      layerNorm(pre + "norm1")
+      linear(pre + "attn.qkv", 3 * d, d)
+      linear(pre + "attn.proj", d, d)
+      layerNorm(pre + "norm2")
+      linear(pre + "mlp.fc1", config.mlpDim, d)
+      linear(pre + "mlp.fc2", d, config.mlpDim)
+      if config.layerScale {
+        t[pre + "ls1.gamma"] = Tensor(shape: [d], repeating: 1e-5)
+        t[pre + "ls2.gamma"] = Tensor(shape: [d], repeating: 1e-5)
+      }
     }
+    layerNorm("norm")
+    if config.classes > 0 { linear("head", config.classes, d) }
+    // Every name and shape above matches what init(config:tensors:) takes.
+    try! self.init(config: config, tensors: t)
+  }
 
-    /// The adapters' matrices in PEFT names (`base_model.model.<module>.lora_A.weight`, ...).
-    public func loraTensors() -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
-        for adapter in linears.compactMap(\.lora) {
-            out[AdapterNames.prefix + adapter.a.name] = adapter.a.value
-            out[AdapterNames.prefix + adapter.b.name] = adapter.b.value
-        }
-        return out
+  // MARK: - Parameters
+
+  /// Every Linear layer by module name (`blocks.0.attn.qkv`, ..., `head`).
+  public var linears: [Linear] { blocks.flatMap(\.linears) + (head.map { [$0] } ?? []) }
+
+  /// All parameters (base and LoRA) in timm's state-dict order, LoRA after its layer's bias.
+  public var parameters: [Parameter] {
+    embedding.parameters + blocks.flatMap(\.parameters) + norm.parameters + (head?.parameters ?? [])
+  }
+
+  /// The parameters whose gradients backward computes, in `parameters` order.
+  public var trainableParameters: [Parameter] { parameters.filter(\.isTrainable) }
+
+  /// The parameter with this name (timm or LoRA name), if any.
+  public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
+
+  /// The base weights by timm name (LoRA excluded), sharing storage with the model.
+  public func baseTensors() -> [String: Tensor] {
+    let lora = Set(linears.compactMap(\.lora).flatMap { [$0.a.name, $0.b.name] })
+    return Dictionary(uniqueKeysWithValues: parameters.filter { !lora.contains($0.name) }.map { ($0.name, $0.value) })
+  }
+
+  /// Sets every parameter's gradient to zero.
+  public func zeroGradients() { for p in parameters { p.zeroGradient() } }
+
+  /// Chooses which parameters train; the others are frozen (no gradient, no work in backward).
+  public func setTrainable(_ set: TrainableSet) {
+    let lora = Set(linears.compactMap(\.lora).flatMap { [$0.a.name, $0.b.name] })
+    for p in parameters {
+      switch set {
+      case .all: p.isTrainable = true
+      case .lora: p.isTrainable = lora.contains(p.name)
+      case .loraAnd(let modules):
+        p.isTrainable = lora.contains(p.name) || modules.contains { p.name == $0 || p.name.hasPrefix($0 + ".") }
+      }
     }
+  }
 
-    /// Folds every adapter into its base weight and removes it.
-    public func mergeLoRA() { for l in linears { l.mergeLoRA() } }
-
-    // MARK: - Forward and backward
-
-    /// Checks that images of this shape can go through the model.
-    public func validate(imageShape shape: [Int]) throws {
-        guard shape.count == 4, shape[1] == config.channels, shape[2] > 0, shape[3] > 0,
-              shape[2] % config.patchSize == 0, shape[3] % config.patchSize == 0
-        else { throw ViTError.badImageShape(shape, channels: config.channels, patch: config.patchSize) }
+  /// Appends `count` classifier rows for new classes, as the paper's code initialises them:
+  /// Xavier-uniform over the new rows' slice, U(±√(6 / (D + count))), bias 0; existing rows are kept.
+  public func appendHeadRows(_ count: Int, generator: inout SeededGenerator) {
+    guard let head, count > 0 else { return }
+    let (rows, width) = (head.outFeatures, head.inFeatures)
+    let weight = Tensor(shape: [rows + count, width]), bias = Tensor(shape: [rows + count])
+    weight.pointer.update(from: head.weight.value.pointer, count: rows * width)
+    if let old = head.bias { bias.pointer.update(from: old.value.pointer, count: rows) }
+    let bound = (6 / Float(width + count)).squareRoot()
+    for i in (rows * width)..<((rows + count) * width) {
+      weight.pointer[i] = (generator.uniform(0, 1) * 2 - 1) * bound
     }
+    self.head = Linear(name: "head", weight: weight, bias: bias)
+  }
 
-    /// The logits (B, K) of images (B, C, H, W); with `training`, keeps what `backward` needs.
-    public func forward(_ images: Tensor, training: Bool = false) -> Tensor {
-        guard let head else { preconditionFailure("forward needs a head; use forwardTokens on a backbone") }
-        let tokens = forwardTokens(images, training: training)
-        let (b, n, d) = (tokens.shape[0], tokens.shape[1], tokens.shape[2])
-        let cls = classFeatures.reserve(b * d)
-        for i in 0..<b { (cls + i * d).update(from: tokens.pointer + i * n * d, count: d) }
-        if logits.shape != [b, head.outFeatures] { logits = Tensor(shape: [b, head.outFeatures]) }
-        head.forward(x: cls, y: logits.pointer, rows: b)
-        return logits
+  // MARK: - LoRA
+
+  /// Attaches fresh adapters (A random, B zero) to every Linear that `config` targets; returns them.
+  @discardableResult
+  public func addLoRA(_ config: LoRAConfig, generator: inout SeededGenerator) -> [LoRAAdapter] {
+    linears.filter { config.targets($0.name) }.map { layer in
+      let adapter = LoRAAdapter(
+        module: layer.name, inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, config: config,
+        generator: &generator)
+      layer.lora = adapter
+      return adapter
     }
+  }
 
-    /// The final-normed tokens (B, N, D), class token first.
-    public func forwardTokens(_ images: Tensor, training: Bool = false) -> Tensor {
-        precondition((try? validate(imageShape: images.shape)) != nil, "image shape \(images.shape) does not fit \(config)")
-        let b = images.shape[0], h = images.shape[2], w = images.shape[3]
-        let n = 1 + (h / config.patchSize) * (w / config.patchSize), d = config.dim, rows = b * n
-        let needed = training ? config.depth + 1 : 2
-        if residuals.count != needed { residuals = (0..<needed).map { _ in Buffer() } }
-        func stream(_ i: Int) -> UnsafeMutablePointer<Float> { residuals[training ? i : i % 2].reserve(rows * d) }
-        embedding.forward(images: images.pointer, batch: b, height: h, width: w, tokens: stream(0))
-        for (i, block) in blocks.enumerated() {
-            block.forward(x: stream(i), out: stream(i + 1), batch: b, tokens: n, training: training, workspace: workspace)
-        }
-        if finalTokens.shape != [b, n, d] { finalTokens = Tensor(shape: [b, n, d]) }
-        norm.forward(x: stream(blocks.count), y: finalTokens.pointer, rows: rows)
-        last = (b, n, training)
-        lastImages = training ? images : nil
-        return finalTokens
+  /// Attaches adapters from tensors named `<module>.lora_A.weight` / `.lora_B.weight`, with or
+  /// without PEFT's `base_model.model.` prefix; throws on a missing partner or a bad shape.
+  public func loadLoRA(_ tensors: [String: Tensor], scaling: Float) throws {
+    let prefix = AdapterNames.prefix
+    var byName: [String: Tensor] = [:]
+    for (k, v) in tensors { byName[k.hasPrefix(prefix) ? String(k.dropFirst(prefix.count)) : k] = v }
+    let layers = Dictionary(uniqueKeysWithValues: linears.map { ($0.name, $0) })
+    for (name, a) in byName where name.hasSuffix(".lora_A.weight") {
+      let module = String(name.dropLast(".lora_A.weight".count))
+      guard let layer = layers[module] else { throw ViTError.unknownModule(module) }
+      guard let b = byName[module + ".lora_B.weight"] else { throw ViTError.missingTensor(module + ".lora_B.weight") }
+      guard a.rank == 2, b.rank == 2, a.shape[1] == layer.inFeatures, b.shape[0] == layer.outFeatures,
+        b.shape[1] == a.shape[0]
+      else {
+        throw ViTError.shapeMismatch(
+          name: module + ".lora_A/B", expected: [layer.outFeatures, layer.inFeatures], actual: b.shape + a.shape)
+      }
+      layer.lora = LoRAAdapter(module: module, a: a.copy(), b: b.copy(), scaling: scaling)
     }
-
-    /// Back-propagates d(loss)/d(logits) (B, K) from the last training forward.
-    public func backward(_ dLogits: Tensor) {
-        guard let head else { preconditionFailure("backward needs a head; use backwardTokens on a backbone") }
-        let (b, n) = (last.batch, last.tokens), d = config.dim
-        precondition(dLogits.shape == [b, head.outFeatures], "dLogits \(dLogits.shape) for logits [\(b), \(head.outFeatures)]")
-        if dTokensScratch.shape != [b, n, d] { dTokensScratch = Tensor(shape: [b, n, d]) }
-        dTokensScratch.zero()
-        let dCls = workspace.dBranch.reserve(b * d)
-        head.backward(dy: dLogits.pointer, x: classFeatures.pointer, dx: dCls, rows: b)
-        for i in 0..<b { (dTokensScratch.pointer + i * n * d).update(from: dCls + i * d, count: d) }
-        backwardTokens(dTokensScratch)
+    for name in byName.keys where name.hasSuffix(".lora_B.weight") {
+      let module = String(name.dropLast(".lora_B.weight".count))
+      if byName[module + ".lora_A.weight"] == nil { throw ViTError.missingTensor(module + ".lora_A.weight") }
     }
+  }
 
-    /// Back-propagates d(loss)/d(tokens) (B, N, D) from the last training forward.
-    public func backwardTokens(_ dTokens: Tensor) {
-        precondition(last.training, "backward needs a forward with training: true first")
-        let (b, n) = (last.batch, last.tokens), d = config.dim, rows = b * n
-        precondition(dTokens.shape == [b, n, d], "dTokens \(dTokens.shape) for tokens [\(b), \(n), \(d)]")
-        var dOut = dResidualA.reserve(rows * d), dIn = dResidualB.reserve(rows * d)
-        dOut.update(repeating: 0, count: rows * d)
-        norm.backward(dy: dTokens.pointer, x: residuals[blocks.count].pointer, dx: dOut, rows: rows)
-        let lowest = lowestTrainableBlock()
-        for block in blocks.reversed() where block.index >= lowest {
-            block.backward(
-                dOut: dOut, x: residuals[block.index].pointer, dx: dIn, batch: b, tokens: n,
-                needInputGradient: block.index > lowest || lowest == 0 && embeddingTrains, workspace: workspace)
-            swap(&dOut, &dIn)
-        }
-        if lowest == 0, let images = lastImages { embedding.backward(dTokens: dOut, images: images.pointer) }
+  /// The adapters' matrices in PEFT names (`base_model.model.<module>.lora_A.weight`, ...).
+  public func loraTensors() -> [String: Tensor] {
+    var out: [String: Tensor] = [:]
+    for adapter in linears.compactMap(\.lora) {
+      out[AdapterNames.prefix + adapter.a.name] = adapter.a.value
+      out[AdapterNames.prefix + adapter.b.name] = adapter.b.value
     }
+    return out
+  }
 
-    /// The lowest block whose backward has work: below it no gradient is needed.
-    private var embeddingTrains: Bool { embedding.parameters.contains(where: \.isTrainable) }
+  /// Folds every adapter into its base weight and removes it.
+  public func mergeLoRA() { for l in linears { l.mergeLoRA() } }
 
-    private func lowestTrainableBlock() -> Int {
-        if embeddingTrains { return 0 }
-        return blocks.first { $0.parameters.contains(where: \.isTrainable) }?.index ?? blocks.count
+  // MARK: - Forward and backward
+
+  /// Checks that images of this shape can go through the model.
+  public func validate(imageShape shape: [Int]) throws {
+    guard shape.count == 4, shape[1] == config.channels, shape[2] > 0, shape[3] > 0,
+      shape[2] % config.patchSize == 0, shape[3] % config.patchSize == 0
+    else { throw ViTError.badImageShape(shape, channels: config.channels, patch: config.patchSize) }
+  }
+
+  /// The logits (B, K) of images (B, C, H, W); with `training`, keeps what `backward` needs.
+  public func forward(_ images: Tensor, training: Bool = false) -> Tensor {
+    guard let head else { preconditionFailure("forward needs a head; use forwardTokens on a backbone") }
+    let tokens = forwardTokens(images, training: training)
+    let (b, n, d) = (tokens.shape[0], tokens.shape[1], tokens.shape[2])
+    let cls = classFeatures.reserve(b * d)
+    for i in 0..<b { (cls + i * d).update(from: tokens.pointer + i * n * d, count: d) }
+    if logits.shape != [b, head.outFeatures] { logits = Tensor(shape: [b, head.outFeatures]) }
+    head.forward(x: cls, y: logits.pointer, rows: b)
+    return logits
+  }
+
+  /// The final-normed tokens (B, N, D), class token first.
+  public func forwardTokens(_ images: Tensor, training: Bool = false) -> Tensor {
+    precondition((try? validate(imageShape: images.shape)) != nil, "image shape \(images.shape) does not fit \(config)")
+    let b = images.shape[0], h = images.shape[2], w = images.shape[3]
+    let n = 1 + (h / config.patchSize) * (w / config.patchSize), d = config.dim, rows = b * n
+    let needed = training ? config.depth + 1 : 2
+    if residuals.count != needed { residuals = (0..<needed).map { _ in Buffer() } }
+    func stream(_ i: Int) -> UnsafeMutablePointer<Float> { residuals[training ? i : i % 2].reserve(rows * d) }
+    embedding.forward(images: images.pointer, batch: b, height: h, width: w, tokens: stream(0))
+    for (i, block) in blocks.enumerated() {
+      block.forward(x: stream(i), out: stream(i + 1), batch: b, tokens: n, training: training, workspace: workspace)
     }
+    if finalTokens.shape != [b, n, d] { finalTokens = Tensor(shape: [b, n, d]) }
+    norm.forward(x: stream(blocks.count), y: finalTokens.pointer, rows: rows)
+    last = (b, n, training)
+    lastImages = training ? images : nil
+    return finalTokens
+  }
+
+  /// Back-propagates d(loss)/d(logits) (B, K) from the last training forward.
+  public func backward(_ dLogits: Tensor) {
+    guard let head else { preconditionFailure("backward needs a head; use backwardTokens on a backbone") }
+    let (b, n) = (last.batch, last.tokens), d = config.dim
+    precondition(
+      dLogits.shape == [b, head.outFeatures], "dLogits \(dLogits.shape) for logits [\(b), \(head.outFeatures)]")
+    if dTokensScratch.shape != [b, n, d] { dTokensScratch = Tensor(shape: [b, n, d]) }
+    dTokensScratch.zero()
+    let dCls = workspace.dBranch.reserve(b * d)
+    head.backward(dy: dLogits.pointer, x: classFeatures.pointer, dx: dCls, rows: b)
+    for i in 0..<b { (dTokensScratch.pointer + i * n * d).update(from: dCls + i * d, count: d) }
+    backwardTokens(dTokensScratch)
+  }
+
+  /// Back-propagates d(loss)/d(tokens) (B, N, D) from the last training forward.
+  public func backwardTokens(_ dTokens: Tensor) {
+    precondition(last.training, "backward needs a forward with training: true first")
+    let (b, n) = (last.batch, last.tokens), d = config.dim, rows = b * n
+    precondition(dTokens.shape == [b, n, d], "dTokens \(dTokens.shape) for tokens [\(b), \(n), \(d)]")
+    var dOut = dResidualA.reserve(rows * d), dIn = dResidualB.reserve(rows * d)
+    dOut.update(repeating: 0, count: rows * d)
+    norm.backward(dy: dTokens.pointer, x: residuals[blocks.count].pointer, dx: dOut, rows: rows)
+    let lowest = lowestTrainableBlock()
+    for block in blocks.reversed() where block.index >= lowest {
+      block.backward(
+        dOut: dOut, x: residuals[block.index].pointer, dx: dIn, batch: b, tokens: n,
+        needInputGradient: block.index > lowest || lowest == 0 && embeddingTrains, workspace: workspace)
+      swap(&dOut, &dIn)
+    }
+    if lowest == 0, let images = lastImages { embedding.backward(dTokens: dOut, images: images.pointer) }
+  }
+
+  /// The lowest block whose backward has work: below it no gradient is needed.
+  private var embeddingTrains: Bool { embedding.parameters.contains(where: \.isTrainable) }
+
+  private func lowestTrainableBlock() -> Int {
+    if embeddingTrains { return 0 }
+    return blocks.first { $0.parameters.contains(where: \.isTrainable) }?.index ?? blocks.count
+  }
 }
 
 /// Which parameters train.
 public enum TrainableSet: Sendable, Equatable {
-    /// Only the LoRA matrices (the paper's setting).
-    case lora
-    /// The LoRA matrices plus the named modules' parameters (e.g. `["head"]`, `["blocks.11"]`).
-    case loraAnd([String])
-    /// Every parameter (full fine-tuning or training from scratch).
-    case all
+  /// Only the LoRA matrices (the paper's setting).
+  case lora
+  /// The LoRA matrices plus the named modules' parameters (e.g. `["head"]`, `["blocks.11"]`).
+  case loraAnd([String])
+  /// Every parameter (full fine-tuning or training from scratch).
+  case all
 }

@@ -48,7 +48,8 @@ public struct AdapterFile: Sendable {
   /// Where an operand's tensors and settings are: a PEFT directory stands for its two files.
   public static func resolve(path: String, configPath: String? = nil) throws -> (weights: String, config: String?) {
     var isDirectory: ObjCBool = false
-    guard path != "-", FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+    guard path != "-", FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
+    else {
       return (path, configPath)
     }
     let weights = (path as NSString).appendingPathComponent(peftWeightsName)
@@ -70,12 +71,15 @@ public struct AdapterFile: Sendable {
 
   /// Builds an adapter from tensors already read. Without `configPath`, a tensor file whose metadata
   /// lacks `peft_type` takes the adapter_config.json beside it.
-  public init(source path: String, metadata: [String: String], tensors: [(TensorInfo, [UInt8])], configPath: String?) throws {
+  public init(source path: String, metadata: [String: String], tensors: [(TensorInfo, [UInt8])], configPath: String?)
+    throws
+  {
     let source = path == "-" ? "<stdin>" : path
     var config = configPath
     var settings = try LoRASettings(metadata: metadata)
     if settings == nil, config == nil, path != "-" {
-      let sibling = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(Self.peftConfigName)
+      let sibling = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+        Self.peftConfigName)
       if FileManager.default.fileExists(atPath: sibling) { config = sibling }
     }
     if let config {
@@ -92,7 +96,9 @@ public struct AdapterFile: Sendable {
       throw AdapterError(
         source, "not an adapter: no LoRA settings (no peft_type in its metadata, no \(Self.peftConfigName) beside it)")
     }
-    if settings.fanInFanOut { throw AdapterError(source, "fan_in_fan_out (GPT-2 style transposed) adapters are not supported") }
+    if settings.fanInFanOut {
+      throw AdapterError(source, "fan_in_fan_out (GPT-2 style transposed) adapters are not supported")
+    }
     if settings.useDoRA { throw AdapterError(source, "DoRA adapters (use_dora) are not supported") }
 
     var loraA: [String: (TensorInfo, [Float])] = [:]
@@ -107,7 +113,11 @@ public struct AdapterFile: Sendable {
         }
         let values = try FloatConversion.floats(from: bytes, dtype: info.dtype, file: source, tensor: info.name)
         if loraA[module] == nil, loraB[module] == nil { order.append(module) }
-        if info.name.hasSuffix(".lora_A.weight") { loraA[module] = (info, values) } else { loraB[module] = (info, values) }
+        if info.name.hasSuffix(".lora_A.weight") {
+          loraA[module] = (info, values)
+        } else {
+          loraB[module] = (info, values)
+        }
       case let .full(baseName):
         full.append((try TensorInfo(name: baseName, dtype: info.dtype, shape: info.shape, file: source), bytes))
       case let .unsupported(reason):
@@ -124,11 +134,13 @@ public struct AdapterFile: Sendable {
       }
       let rank = aInfo.shape[0]
       guard rank > 0, bInfo.shape[1] == rank, bInfo.shape.dropFirst(2).allSatisfy({ $0 == 1 }) else {
-        throw AdapterError(source, bInfo.name, "shape \(bInfo.shape) does not fit lora_A's \(aInfo.shape): expected (out, \(rank))")
+        throw AdapterError(
+          source, bInfo.name, "shape \(bInfo.shape) does not fit lora_A's \(aInfo.shape): expected (out, \(rank))")
       }
       let scale: Double
       do { scale = try settings.scale(module: module, rank: rank) } catch { throw AdapterError(source, "\(error)") }
-      modules.append(LoRAModule(module: module, rank: rank, aShape: aInfo.shape, bShape: bInfo.shape, a: a, b: b, scale: scale))
+      modules.append(
+        LoRAModule(module: module, rank: rank, aShape: aInfo.shape, bShape: bInfo.shape, a: a, b: b, scale: scale))
     }
 
     var modelMetadata: [(String, String)] = []
@@ -171,8 +183,11 @@ extension AdapterFile {
     }
     var tensors: [(info: TensorInfo, bytes: [UInt8])] = []
     for (name, shape, values) in lora.sorted(by: { $0.0 < $1.0 }) {
-      tensors.append((try TensorInfo(name: name, dtype: .f32, shape: shape, file: source),
-                      try FloatConversion.bytes(from: values, dtype: .f32, file: source, tensor: name)))
+      tensors.append(
+        (
+          try TensorInfo(name: name, dtype: .f32, shape: shape, file: source),
+          try FloatConversion.bytes(from: values, dtype: .f32, file: source, tensor: name)
+        ))
     }
     for (info, bytes) in fullTensors {
       let name = AdapterNames.full(info.name)

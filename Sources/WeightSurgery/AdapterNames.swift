@@ -30,7 +30,9 @@ public enum AdapterNames {
     if parts.contains("lora_embedding_A") || parts.contains("lora_embedding_B") {
       return .unsupported(reason: "embedding LoRA (lora_embedding_A/B)")
     }
-    if parts.contains("lora_A") || parts.contains("lora_B") { return .unsupported(reason: "a LoRA bias or other LoRA part") }
+    if parts.contains("lora_A") || parts.contains("lora_B") {
+      return .unsupported(reason: "a LoRA bias or other LoRA part")
+    }
     if parts.contains(where: \.isEmpty) { return .unsupported(reason: "an empty name component") }
     return .full(baseName: rest)
   }

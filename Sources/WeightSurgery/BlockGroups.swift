@@ -31,13 +31,19 @@ public enum BlockGroup: Hashable, Comparable, Sendable, CustomStringConvertible 
     }
   }
 
-  private static let blockPattern = try! NSRegularExpression(pattern: "(^|\\.)(blocks|layers|layer|block|h)\\.([0-9]+)\\.")
-  private static let embeddingNames = ["patch_embed", "cls_token", "pos_embed", "reg_token", "dist_token", "embeddings", "mask_token"]
-  private static let headNames = ["head", "norm", "fc_norm", "pre_logits", "head_dist", "classifier", "layernorm", "pooler"]
+  private static let blockPattern = try! NSRegularExpression(
+    pattern: "(^|\\.)(blocks|layers|layer|block|h)\\.([0-9]+)\\.")
+  private static let embeddingNames = [
+    "patch_embed", "cls_token", "pos_embed", "reg_token", "dist_token", "embeddings", "mask_token",
+  ]
+  private static let headNames = [
+    "head", "norm", "fc_norm", "pre_logits", "head_dist", "classifier", "layernorm", "pooler",
+  ]
 
   /// The group of a tensor or adapter tensor name (the adapter prefix `base_model.model.` is ignored).
   public init(tensorName: String) {
-    let name = tensorName.hasPrefix(AdapterNames.prefix) ? String(tensorName.dropFirst(AdapterNames.prefix.count)) : tensorName
+    let name =
+      tensorName.hasPrefix(AdapterNames.prefix) ? String(tensorName.dropFirst(AdapterNames.prefix.count)) : tensorName
     let range = NSRange(name.startIndex..., in: name)
     if let match = Self.blockPattern.firstMatch(in: name, range: range),
       let numberRange = Range(match.range(at: 3), in: name), let n = Int(name[numberRange])

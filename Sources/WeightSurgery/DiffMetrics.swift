@@ -52,7 +52,10 @@ public struct DiffSums: Equatable, Sendable {
       var bad = 0
       for i in start..<end {
         let x = a[i], y = b[i]
-        if !x.isFinite || !y.isFinite { bad += 1; continue }
+        if !x.isFinite || !y.isFinite {
+          bad += 1
+          continue
+        }
         let d = y - x
         saa += x * x
         sbb += y * y

@@ -188,24 +188,40 @@ extension DiffReport {
       .object([
         ("name", .string(entry.name)), ("group", .string(entry.group.description)),
         ("shapes", .array(entry.shapes.map { $0.map { .array($0.map { .integer($0) }) } ?? .null })),
-        ("changes", .array(entry.changes.enumerated().map { i, change in
-          .object([("file", .integer(i + 1)), ("status", .string(change.status.rawValue))]
-            + (change.status == .compared ? figures(change.sums) : []))
-        })),
+        (
+          "changes",
+          .array(
+            entry.changes.enumerated().map { i, change in
+              .object(
+                [("file", .integer(i + 1)), ("status", .string(change.status.rawValue))]
+                  + (change.status == .compared ? figures(change.sums) : []))
+            })
+        ),
       ])
     }
     let blockItems: [JSON] = blocks.map { block in
       var members: [(String, JSON)] = [
         ("group", .string(block.group.description)),
-        ("changes", .array(block.changes.enumerated().map { i, sums in
-          .object([("file", .integer(i + 1))] + figures(sums))
-        })),
+        (
+          "changes",
+          .array(
+            block.changes.enumerated().map { i, sums in
+              .object([("file", .integer(i + 1))] + figures(sums))
+            })
+        ),
       ]
       if mode == .adapters {
-        members.append(("lora", .array(files.indices.map { file in
-          .object([("file", .integer(file)), ("norm", .number(block.normSums[file])),
-            ("delta", .number(block.deltaNorms[file]))])
-        })))
+        members.append(
+          (
+            "lora",
+            .array(
+              files.indices.map { file in
+                .object([
+                  ("file", .integer(file)), ("norm", .number(block.normSums[file])),
+                  ("delta", .number(block.deltaNorms[file])),
+                ])
+              })
+          ))
       }
       return .object(members)
     }
@@ -216,19 +232,29 @@ extension DiffReport {
       ("tensors", .array(tensorItems)),
     ]
     if mode == .adapters {
-      members.append(("modules", .array(modules.map { module in
-        .object([
-          ("module", .string(module.module)), ("group", .string(module.group.description)),
-          ("lora", .array(module.norms.enumerated().map { file, norms in
-            guard let norms else { return .object([("file", .integer(file))]) }
-            return .object([
-              ("file", .integer(file)), ("rank", .integer(norms.rank)), ("scale", .number(norms.scale)),
-              ("a_norm", .number(norms.aNorm)), ("b_norm", .number(norms.bNorm)), ("norm", .number(norms.normSum)),
-              ("delta", .number(norms.deltaNorm)),
-            ])
-          })),
-        ])
-      })))
+      members.append(
+        (
+          "modules",
+          .array(
+            modules.map { module in
+              .object([
+                ("module", .string(module.module)), ("group", .string(module.group.description)),
+                (
+                  "lora",
+                  .array(
+                    module.norms.enumerated().map { file, norms in
+                      guard let norms else { return .object([("file", .integer(file))]) }
+                      return .object([
+                        ("file", .integer(file)), ("rank", .integer(norms.rank)), ("scale", .number(norms.scale)),
+                        ("a_norm", .number(norms.aNorm)), ("b_norm", .number(norms.bNorm)),
+                        ("norm", .number(norms.normSum)),
+                        ("delta", .number(norms.deltaNorm)),
+                      ])
+                    })
+                ),
+              ])
+            })
+        ))
     }
     members.append(("blocks", .array(blockItems)))
     return .object(members)
@@ -245,7 +271,8 @@ extension DiffReport {
     let series = plotted.map { file in
       SVGChart.Series(name: labels[file], values: blockList.map { blockValue($0, metric: metric, file: file) })
     }
-    let title = metric.isAdapterMetric ? "\(metric.label), per block" : "\(metric.label), per block, against \(labels[0])"
+    let title =
+      metric.isAdapterMetric ? "\(metric.label), per block" : "\(metric.label), per block, against \(labels[0])"
     return SVGChart(
       title: title.prefix(1).uppercased() + title.dropFirst(),
       xLabel: "block (embed = embeddings, head = final norm and classifier)", yLabel: metric.label,

@@ -86,7 +86,8 @@ public enum DiffRunner {
       if referenceInfo == nil {
         changes = sources.dropFirst().map { .init(status: $0.info(name) == nil ? .missing : .added) }
       }
-      report.tensors.append(DiffReport.TensorEntry(name: name, shapes: sources.map { $0.info(name)?.shape }, changes: changes))
+      report.tensors.append(
+        DiffReport.TensorEntry(name: name, shapes: sources.map { $0.info(name)?.shape }, changes: changes))
     }
 
     if allAdapters {
@@ -94,17 +95,22 @@ public enum DiffRunner {
       var moduleNames: [String] = []
       var seenModules = Set<String>()
       for adapter in adapters {
-        for module in adapter.modules where seenModules.insert(module.module).inserted { moduleNames.append(module.module) }
+        for module in adapter.modules where seenModules.insert(module.module).inserted {
+          moduleNames.append(module.module)
+        }
       }
       report.modules = moduleNames.map { name in
-        DiffReport.ModuleEntry(module: name, norms: adapters.map { adapter in
-          guard let m = adapter.modules.first(where: { $0.module == name }) else { return nil }
-          let rows = m.bShape[0], columns = m.a.count / m.rank
-          let aNorm = m.a.withUnsafeBufferPointer { sumOfSquares($0) }.squareRoot()
-          let bNorm = m.b.withUnsafeBufferPointer { sumOfSquares($0) }.squareRoot()
-          let delta = abs(m.scale) * LowRankUpdate.frobeniusNorm(rank: m.rank, a: m.a, b: m.b, rows: rows, columns: columns)
-          return DiffReport.LoRANorms(rank: m.rank, scale: m.scale, aNorm: aNorm, bNorm: bNorm, deltaNorm: delta)
-        })
+        DiffReport.ModuleEntry(
+          module: name,
+          norms: adapters.map { adapter in
+            guard let m = adapter.modules.first(where: { $0.module == name }) else { return nil }
+            let rows = m.bShape[0], columns = m.a.count / m.rank
+            let aNorm = m.a.withUnsafeBufferPointer { sumOfSquares($0) }.squareRoot()
+            let bNorm = m.b.withUnsafeBufferPointer { sumOfSquares($0) }.squareRoot()
+            let delta =
+              abs(m.scale) * LowRankUpdate.frobeniusNorm(rank: m.rank, a: m.a, b: m.b, rows: rows, columns: columns)
+            return DiffReport.LoRANorms(rank: m.rank, scale: m.scale, aNorm: aNorm, bNorm: bNorm, deltaNorm: delta)
+          })
       }
     }
     return report
@@ -116,17 +122,37 @@ enum TensorValues {
   static func hasNumbers(_ dtype: DType) -> Bool { dtype.isConvertibleFloat || dtype.isInteger || dtype == .bool }
 
   static func floats(_ bytes: [UInt8], dtype: DType, file: String, tensor: String) throws -> [Float] {
-    if dtype.isConvertibleFloat { return try FloatConversion.floats(from: bytes, dtype: dtype, file: file, tensor: tensor) }
+    if dtype.isConvertibleFloat {
+      return try FloatConversion.floats(from: bytes, dtype: dtype, file: file, tensor: tensor)
+    }
     return bytes.withUnsafeBytes { raw -> [Float] in
       switch dtype {
       case .bool, .u8: return raw.map { Float($0) }
       case .i8: return raw.map { Float(Int8(bitPattern: $0)) }
-      case .i16: return (0..<raw.count / 2).map { Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) }
-      case .u16: return (0..<raw.count / 2).map { Float(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
-      case .i32: return (0..<raw.count / 4).map { Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
-      case .u32: return (0..<raw.count / 4).map { Float(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
-      case .i64: return (0..<raw.count / 8).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
-      default: return (0..<raw.count / 8).map { Float(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
+      case .i16:
+        return (0..<raw.count / 2).map {
+          Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self)))
+        }
+      case .u16:
+        return (0..<raw.count / 2).map {
+          Float(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))
+        }
+      case .i32:
+        return (0..<raw.count / 4).map {
+          Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)))
+        }
+      case .u32:
+        return (0..<raw.count / 4).map {
+          Float(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+        }
+      case .i64:
+        return (0..<raw.count / 8).map {
+          Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)))
+        }
+      default:
+        return (0..<raw.count / 8).map {
+          Float(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)))
+        }
       }
     }
   }

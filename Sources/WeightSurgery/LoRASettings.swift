@@ -61,7 +61,9 @@ extension LoRASettings {
 
   /// Reads settings from a parsed adapter_config.json object.
   public init(config: JSON) throws {
-    guard case let .object(members) = config else { throw LoRASettingsError.badField("adapter_config", "not an object") }
+    guard case let .object(members) = config else {
+      throw LoRASettingsError.badField("adapter_config", "not an object")
+    }
     var fields: [String: JSON] = [:]
     for (key, value) in members { fields[key] = value }
     try self.init(fields: fields)
@@ -102,12 +104,16 @@ extension LoRASettings {
     }
     if case let .object(members)? = fields["alpha_pattern"] {
       alphaPattern = try members.map { key, value in
-        guard let alpha = value.doubleValue else { throw LoRASettingsError.badField("alpha_pattern.\(key)", "not a number") }
+        guard let alpha = value.doubleValue else {
+          throw LoRASettingsError.badField("alpha_pattern.\(key)", "not a number")
+        }
         return (key, alpha)
       }
     }
     for key in rankPattern.map(\.0) + alphaPattern.map(\.0) {
-      guard (try? NSRegularExpression(pattern: "^(.*\\.)?(\(key))$")) != nil else { throw LoRASettingsError.badPattern(key) }
+      guard (try? NSRegularExpression(pattern: "^(.*\\.)?(\(key))$")) != nil else {
+        throw LoRASettingsError.badPattern(key)
+      }
     }
   }
 

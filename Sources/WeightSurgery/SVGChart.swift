@@ -60,20 +60,26 @@ public struct SVGChart: Sendable {
     // Grid lines and y tick labels.
     for tick in ticks {
       let ty = y(tick)
-      svg += "<line x1=\"\(f(left))\" y1=\"\(f(ty))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(ty))\" stroke=\"#dddddd\"/>\n"
+      svg +=
+        "<line x1=\"\(f(left))\" y1=\"\(f(ty))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(ty))\" stroke=\"#dddddd\"/>\n"
       svg += "<text x=\"\(f(left - 6))\" y=\"\(f(ty + 4))\" text-anchor=\"end\">\(esc(SVGChart.label(tick)))</text>\n"
     }
     // Axes.
-    svg += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotHeight))\" stroke=\"black\"/>\n"
-    svg += "<line x1=\"\(f(left))\" y1=\"\(f(top + plotHeight))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(top + plotHeight))\" stroke=\"black\"/>\n"
+    svg +=
+      "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotHeight))\" stroke=\"black\"/>\n"
+    svg +=
+      "<line x1=\"\(f(left))\" y1=\"\(f(top + plotHeight))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(top + plotHeight))\" stroke=\"black\"/>\n"
     // x tick labels: all of them when they fit, else every k-th.
     let every = max(1, Int((Double(categories.count) * 34 / plotWidth).rounded(.up)))
     for (i, category) in categories.enumerated() where i % every == 0 || i == categories.count - 1 {
-      svg += "<line x1=\"\(f(x(i)))\" y1=\"\(f(top + plotHeight))\" x2=\"\(f(x(i)))\" y2=\"\(f(top + plotHeight + 5))\" stroke=\"black\"/>\n"
+      svg +=
+        "<line x1=\"\(f(x(i)))\" y1=\"\(f(top + plotHeight))\" x2=\"\(f(x(i)))\" y2=\"\(f(top + plotHeight + 5))\" stroke=\"black\"/>\n"
       svg += "<text x=\"\(f(x(i)))\" y=\"\(f(top + plotHeight + 19))\" text-anchor=\"middle\">\(esc(category))</text>\n"
     }
-    svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(totalHeight - 14))\" text-anchor=\"middle\" font-size=\"13\">\(esc(xLabel))</text>\n"
-    svg += "<text transform=\"translate(18 \(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">\(esc(yLabel))</text>\n"
+    svg +=
+      "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(totalHeight - 14))\" text-anchor=\"middle\" font-size=\"13\">\(esc(xLabel))</text>\n"
+    svg +=
+      "<text transform=\"translate(18 \(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">\(esc(yLabel))</text>\n"
 
     // Series: a polyline per run of consecutive values, and a marker per value.
     for (s, line) in series.enumerated() {
@@ -82,18 +88,24 @@ public struct SVGChart: Sendable {
       var run: [String] = []
       func flush() {
         if run.count > 1 {
-          svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(run.joined(separator: " "))\"/>\n"
+          svg +=
+            "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(run.joined(separator: " "))\"/>\n"
         }
         run.removeAll()
       }
       for (i, value) in line.values.enumerated() where i < categories.count {
-        guard let value, value.isFinite else { flush(); continue }
+        guard let value, value.isFinite else {
+          flush()
+          continue
+        }
         run.append("\(f(x(i))),\(f(y(value)))")
       }
       flush()
       for (i, value) in line.values.enumerated() where i < categories.count {
         guard let value, value.isFinite else { continue }
-        svg += SVGChart.markerShape(marker, cx: x(i), cy: y(value), colour: colour, title: "\(line.name) \(categories[i]): \(SVGChart.label(value))")
+        svg += SVGChart.markerShape(
+          marker, cx: x(i), cy: y(value), colour: colour,
+          title: "\(line.name) \(categories[i]): \(SVGChart.label(value))")
       }
     }
     // Legend, above the plot.
@@ -101,7 +113,8 @@ public struct SVGChart: Sendable {
       let colour = SVGChart.palette[s % SVGChart.palette.count]
       let marker = SVGChart.markers[s % SVGChart.markers.count]
       let ly = 44.0 + Double(s) * legendRowHeight
-      svg += "<line x1=\"\(f(left))\" y1=\"\(f(ly))\" x2=\"\(f(left + 28))\" y2=\"\(f(ly))\" stroke=\"\(colour)\" stroke-width=\"2\"/>\n"
+      svg +=
+        "<line x1=\"\(f(left))\" y1=\"\(f(ly))\" x2=\"\(f(left + 28))\" y2=\"\(f(ly))\" stroke=\"\(colour)\" stroke-width=\"2\"/>\n"
       svg += SVGChart.markerShape(marker, cx: left + 14, cy: ly, colour: colour, title: nil)
       svg += "<text x=\"\(f(left + 36))\" y=\"\(f(ly + 4))\">\(esc(line.name))</text>\n"
     }
@@ -111,14 +124,20 @@ public struct SVGChart: Sendable {
 
   static func markerShape(_ kind: String, cx: Double, cy: Double, colour: String, title: String?) -> String {
     let tooltip = title.map { "<title>\(esc($0))</title>" } ?? ""
-    let close = tooltip.isEmpty ? "/>\n" : ">\(tooltip)</\(kind == "circle" ? "circle" : kind == "square" ? "rect" : "polygon")>\n"
+    let close =
+      tooltip.isEmpty
+      ? "/>\n" : ">\(tooltip)</\(kind == "circle" ? "circle" : kind == "square" ? "rect" : "polygon")>\n"
     switch kind {
     case "square":
       return "<rect x=\"\(f(cx - 3.5))\" y=\"\(f(cy - 3.5))\" width=\"7\" height=\"7\" fill=\"\(colour)\"" + close
     case "diamond":
-      return "<polygon points=\"\(f(cx)),\(f(cy - 4.5)) \(f(cx + 4.5)),\(f(cy)) \(f(cx)),\(f(cy + 4.5)) \(f(cx - 4.5)),\(f(cy))\" fill=\"\(colour)\"" + close
+      return
+        "<polygon points=\"\(f(cx)),\(f(cy - 4.5)) \(f(cx + 4.5)),\(f(cy)) \(f(cx)),\(f(cy + 4.5)) \(f(cx - 4.5)),\(f(cy))\" fill=\"\(colour)\""
+        + close
     case "triangle":
-      return "<polygon points=\"\(f(cx)),\(f(cy - 4.5)) \(f(cx + 4.5)),\(f(cy + 3.5)) \(f(cx - 4.5)),\(f(cy + 3.5))\" fill=\"\(colour)\"" + close
+      return
+        "<polygon points=\"\(f(cx)),\(f(cy - 4.5)) \(f(cx + 4.5)),\(f(cy + 3.5)) \(f(cx - 4.5)),\(f(cy + 3.5))\" fill=\"\(colour)\""
+        + close
     default:
       return "<circle cx=\"\(f(cx))\" cy=\"\(f(cy))\" r=\"4\" fill=\"\(colour)\"" + close
     }

@@ -47,7 +47,8 @@ public final class StreamingMerge {
     self.options = options
     self.outputMetadata = base.metadata
     guard options.weights.isEmpty || options.weights.count == adapters.count else {
-      throw AdapterError(baseName, "\(options.weights.count) --weight values for \(adapters.count) adapters; give one per adapter")
+      throw AdapterError(
+        baseName, "\(options.weights.count) --weight values for \(adapters.count) adapters; give one per adapter")
     }
     if let dtype = options.dtype, !dtype.isConvertibleFloat {
       throw AdapterError(baseName, "--dtype \(dtype.name) is not a float type; expected F32, F16, BF16 or F64")
@@ -59,43 +60,55 @@ public final class StreamingMerge {
       for module in adapter.modules {
         let target = module.module + ".weight"
         guard let info = base.info(target) else {
-          throw AdapterError(adapter.source, AdapterNames.loraA(module.module), "the base \(baseName) has no tensor \(target) to merge into")
+          throw AdapterError(
+            adapter.source, AdapterNames.loraA(module.module),
+            "the base \(baseName) has no tensor \(target) to merge into")
         }
         guard info.dtype.isConvertibleFloat, info.shape.count >= 2 else {
-          throw AdapterError(adapter.source, AdapterNames.loraA(module.module),
+          throw AdapterError(
+            adapter.source, AdapterNames.loraA(module.module),
             "the base's \(target) is \(info.dtype.name) \(info.shape); LoRA merges into float matrices")
         }
         let rows = info.shape[0], columns = info.shape.dropFirst().reduce(1, *)
         let expectedA = [module.rank] + info.shape.dropFirst()
         guard module.aShape == expectedA else {
-          throw AdapterError(adapter.source, AdapterNames.loraA(module.module),
+          throw AdapterError(
+            adapter.source, AdapterNames.loraA(module.module),
             "shape \(module.aShape) does not fit the base's \(target) \(info.shape): expected \(expectedA)")
         }
         guard module.bShape[0] == rows else {
-          throw AdapterError(adapter.source, AdapterNames.loraB(module.module),
-            "shape \(module.bShape) does not fit the base's \(target) \(info.shape): expected [\(rows), \(module.rank)]")
+          throw AdapterError(
+            adapter.source, AdapterNames.loraB(module.module),
+            "shape \(module.bShape) does not fit the base's \(target) \(info.shape): expected [\(rows), \(module.rank)]"
+          )
         }
         let factor = Float(weight * module.scale)
         terms[target, default: []].append(LowRankTerm(rank: module.rank, a: module.a, b: module.b, factor: factor))
         shapes[target] = (rows, columns)
       }
     }
-    for (target, list) in terms { actions[target] = .update(list, rows: shapes[target]!.rows, columns: shapes[target]!.columns) }
+    for (target, list) in terms {
+      actions[target] = .update(list, rows: shapes[target]!.rows, columns: shapes[target]!.columns)
+    }
 
     var replaced: [String: TensorInfo] = [:]
     for (index, adapter) in adapters.enumerated() {
       for (info, bytes) in adapter.fullTensors {
         guard let baseInfo = base.info(info.name) else {
-          throw AdapterError(adapter.source, AdapterNames.full(info.name), "the base \(baseName) has no tensor \(info.name) to replace")
+          throw AdapterError(
+            adapter.source, AdapterNames.full(info.name), "the base \(baseName) has no tensor \(info.name) to replace")
         }
         guard info.shape.count == baseInfo.shape.count, info.shape.dropFirst() == baseInfo.shape.dropFirst(),
           (info.shape.first ?? 0) >= (baseInfo.shape.first ?? 0)
         else {
-          throw AdapterError(adapter.source, AdapterNames.full(info.name),
-            "shape \(info.shape) does not fit the base's \(baseInfo.shape): a full tensor has the base's shape, or more rows")
+          throw AdapterError(
+            adapter.source, AdapterNames.full(info.name),
+            "shape \(info.shape) does not fit the base's \(baseInfo.shape): a full tensor has the base's shape, or more rows"
+          )
         }
         if terms[info.name] != nil {
-          throw AdapterError(adapter.source, AdapterNames.full(info.name), "the adapters both update and replace \(info.name)")
+          throw AdapterError(
+            adapter.source, AdapterNames.full(info.name), "the adapters both update and replace \(info.name)")
         }
         if options.unmerge {
           notes.append("\(info.name): replaced by \(adapter.source) when merged; --unmerge keeps it as it is")
@@ -149,9 +162,11 @@ public final class StreamingMerge {
   private func checkFingerprint(_ actual: String, _ expected: [(String, String)]) throws {
     for (source, value) in expected where value != actual {
       if options.ignoreFingerprint {
-        notes.append("\(source): trained on a base with fingerprint \(value), not \(baseName)'s \(actual); merged anyway (-f)")
+        notes.append(
+          "\(source): trained on a base with fingerprint \(value), not \(baseName)'s \(actual); merged anyway (-f)")
       } else {
-        throw AdapterError(source,
+        throw AdapterError(
+          source,
           "was trained on a base with fingerprint \(value), but \(baseName) has \(actual); use -f to merge anyway")
       }
     }
@@ -165,7 +180,8 @@ public final class StreamingMerge {
     case let .replace(adapter, replacement, dtype)?:
       let source = adapters[adapter].fullTensors.first { $0.info.name == info.name }!.info.dtype
       if source == dtype { return replacement }
-      return try FloatConversion.convert(replacement, from: source, to: dtype, file: adapters[adapter].source, tensor: info.name)
+      return try FloatConversion.convert(
+        replacement, from: source, to: dtype, file: adapters[adapter].source, tensor: info.name)
     case let .update(terms, rows, columns)?:
       var weights = try FloatConversion.floats(from: bytes, dtype: info.dtype, file: baseName, tensor: info.name)
       weights.withUnsafeMutableBufferPointer {
@@ -174,8 +190,10 @@ public final class StreamingMerge {
       // F16 rounds magnitudes from 65520 up to infinity.
       let limit: Float = output.dtype == .f16 ? 65520 : .infinity
       if let bad = weights.firstIndex(where: { !($0.magnitude < limit) }) {
-        throw AdapterError(baseName, info.name,
-          "element \(bad) is \(weights[bad]) after merging (not finite in \(output.dtype.name)); the base or an adapter holds huge or non-finite values")
+        throw AdapterError(
+          baseName, info.name,
+          "element \(bad) is \(weights[bad]) after merging (not finite in \(output.dtype.name)); the base or an adapter holds huge or non-finite values"
+        )
       }
       return try FloatConversion.bytes(from: weights, dtype: output.dtype, file: baseName, tensor: info.name)
     }

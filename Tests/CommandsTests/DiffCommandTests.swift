@@ -3,16 +3,18 @@
 
 import Foundation
 import TensorFile
-import WeightSurgery
 import Testing
+import WeightSurgery
 
 @testable import SurgeryCommands
 
 @Suite struct DiffCommandTests {
   func write(_ path: String, _ tensors: [(String, [Int], [Float])], metadata: [String: String] = [:]) throws {
-    try TensorWriter.write(path: path, metadata: metadata, tensors: tensors.map { name, shape, values in
-      (try TensorInfo(name: name, dtype: .f32, shape: shape), try FloatConversion.bytes(from: values, dtype: .f32))
-    })
+    try TensorWriter.write(
+      path: path, metadata: metadata,
+      tensors: tensors.map { name, shape, values in
+        (try TensorInfo(name: name, dtype: .f32, shape: shape), try FloatConversion.bytes(from: values, dtype: .f32))
+      })
   }
 
   func run(_ arguments: [String]) -> Captured { capture { Diff.execute(arguments) } }
@@ -20,14 +22,20 @@ import Testing
   func makePair(_ dir: ScratchDirectory) throws -> (a: [Float], b: [Float]) {
     var random = MergeArithmeticTests.Random(state: 9)
     let a = random.array(24), b = a.enumerated().map { $1 + 0.01 * sin(Float($0 * 7)) }
-    try write(dir.file("a.safetensors"), [
-      ("blocks.0.mlp.fc1.weight", [4, 6], a), ("blocks.1.mlp.fc1.weight", [4, 6], a), ("head.weight", [2, 3], [1, 2, 3, 4, 5, 6]),
-      ("old", [1], [1]),
-    ])
-    try write(dir.file("b.safetensors"), [
-      ("blocks.0.mlp.fc1.weight", [4, 6], b), ("blocks.1.mlp.fc1.weight", [4, 6], a), ("head.weight", [2, 3], [1, 2, 3, 4, 5, 6]),
-      ("new", [1], [1]),
-    ])
+    try write(
+      dir.file("a.safetensors"),
+      [
+        ("blocks.0.mlp.fc1.weight", [4, 6], a), ("blocks.1.mlp.fc1.weight", [4, 6], a),
+        ("head.weight", [2, 3], [1, 2, 3, 4, 5, 6]),
+        ("old", [1], [1]),
+      ])
+    try write(
+      dir.file("b.safetensors"),
+      [
+        ("blocks.0.mlp.fc1.weight", [4, 6], b), ("blocks.1.mlp.fc1.weight", [4, 6], a),
+        ("head.weight", [2, 3], [1, 2, 3, 4, 5, 6]),
+        ("new", [1], [1]),
+      ])
     return (a, b)
   }
 
@@ -55,7 +63,9 @@ import Testing
     #expect(abs(relative - l2 / normA) <= 1e-6 * l2 / normA)
     #expect(abs(cosine - dot / (normA * normB)) <= 1e-6)
     #expect(abs(maxAbs - diff.map(abs).max()!) <= 1e-7)
-    let statuses = tensors.map { $0["changes"].flatMap { if case let .array(c) = $0 { return c[0]["status"]?.stringValue } else { return nil } } }
+    let statuses = tensors.map {
+      $0["changes"].flatMap { if case let .array(c) = $0 { return c[0]["status"]?.stringValue } else { return nil } }
+    }
     #expect(statuses == ["compared", "compared", "compared", "missing", "added"])
   }
 
@@ -82,7 +92,8 @@ import Testing
     try write(dir.file("c.safetensors"), [("x", [3], [1, 2, 3])])
     try write(dir.file("d.safetensors"), [("x", [3], [1, 2, 3.001])])
     #expect(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--check", "--tolerance", "0.01"]).status == 0)
-    #expect(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--check", "--tolerance", "0.0001"]).status == 1)
+    #expect(
+      run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--check", "--tolerance", "0.0001"]).status == 1)
     #expect(run([dir.file("c.safetensors"), dir.file("missing.safetensors")]).status == 2)
     #expect(run([dir.file("c.safetensors")]).status == 64)
     #expect(run([dir.file("c.safetensors"), dir.file("d.safetensors"), "--metric", "norm"]).status == 64)
@@ -94,10 +105,12 @@ import Testing
     let settings = LoRASettings(rank: 2, alpha: 4).metadata
     let a0: [Float] = [1, 0, 0, 0, 1, 0], b0: [Float] = [3, 0, 0, 4]  // A (2x3), B (2x2)
     let a1: [Float] = [0, 2, 0, 0, 0, 0], b1: [Float] = [1, 1, 0, 0]
-    try write(dir.file("learn.safetensors"), [
-      (AdapterNames.loraA("blocks.0.mlp.fc1"), [2, 3], a0), (AdapterNames.loraB("blocks.0.mlp.fc1"), [2, 2], b0),
-      (AdapterNames.loraA("blocks.0.mlp.fc2"), [2, 3], a1), (AdapterNames.loraB("blocks.0.mlp.fc2"), [2, 2], b1),
-    ], metadata: settings)
+    try write(
+      dir.file("learn.safetensors"),
+      [
+        (AdapterNames.loraA("blocks.0.mlp.fc1"), [2, 3], a0), (AdapterNames.loraB("blocks.0.mlp.fc1"), [2, 2], b0),
+        (AdapterNames.loraA("blocks.0.mlp.fc2"), [2, 3], a1), (AdapterNames.loraB("blocks.0.mlp.fc2"), [2, 2], b1),
+      ], metadata: settings)
     let result = run([dir.file("learn.safetensors"), "--json"])
     #expect(result.status == 0, "\(result.standardError)")
     let json = try JSON(parsing: result.text)
@@ -118,12 +131,15 @@ import Testing
   @Test func svgIsWrittenAndValid() throws {
     let dir = ScratchDirectory()
     _ = try makePair(dir)
-    let result = run([dir.file("a.safetensors"), dir.file("b.safetensors"), dir.file("a.safetensors"), "--svg", dir.file("chart.svg")])
+    let result = run([
+      dir.file("a.safetensors"), dir.file("b.safetensors"), dir.file("a.safetensors"), "--svg", dir.file("chart.svg"),
+    ])
     #expect(result.status == 0, "\(result.standardError)")
     let svg = try String(contentsOfFile: dir.file("chart.svg"), encoding: .utf8)
     #expect(svg.hasPrefix("<?xml"))
     #expect(svg.contains("<polyline"))
     #expect(result.text.contains("b.safetensors"))
-    #expect(run([dir.file("a.safetensors"), dir.file("b.safetensors"), "--svg", dir.file("a.safetensors")]).status == 2)
+    #expect(
+      run([dir.file("a.safetensors"), dir.file("b.safetensors"), "--svg", dir.file("a.safetensors")]).status == 2)
   }
 }

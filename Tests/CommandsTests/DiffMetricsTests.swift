@@ -3,8 +3,9 @@
 import Foundation
 import Testing
 import WeightSurgery
+
 #if canImport(FoundationXML)
-import FoundationXML
+  import FoundationXML
 #endif
 
 @Suite struct DiffMetricsTests {
@@ -70,7 +71,10 @@ import FoundationXML
     #expect(BlockGroup(tensorName: "norm.weight") == .head)
     #expect(BlockGroup(tensorName: "base_model.model.head.bias") == .head)
     #expect(BlockGroup(tensorName: "something.else") == .other)
-    #expect([BlockGroup.head, .block(10), .other, .block(2), .embeddings].sorted() == [.embeddings, .block(2), .block(10), .head, .other])
+    #expect(
+      [BlockGroup.head, .block(10), .other, .block(2), .embeddings].sorted() == [
+        .embeddings, .block(2), .block(10), .head, .other,
+      ])
   }
 
   @Test func chartIsWellFormedXMLWithLegendAndLabels() throws {

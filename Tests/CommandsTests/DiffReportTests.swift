@@ -1,8 +1,8 @@
 // The table and JSON renderings of a hand-built report: exact text, so format changes are deliberate.
 
 import TensorFile
-import WeightSurgery
 import Testing
+import WeightSurgery
 
 @Suite struct DiffReportTests {
   func report() -> DiffReport {
@@ -17,23 +17,25 @@ import Testing
   }
 
   @Test func table() {
-    #expect(report().table(byBlock: false, metrics: [.l2, .relative]) == """
-      reference: a.safetensors
-      tensor                   ||B-A||  ||B-A||/||A||
-      blocks.0.mlp.fc1.weight        1            0.2
-      head.weight              missing        missing
-      only in a.safetensors, not in b.safetensors: head.weight
+    #expect(
+      report().table(byBlock: false, metrics: [.l2, .relative]) == """
+        reference: a.safetensors
+        tensor                   ||B-A||  ||B-A||/||A||
+        blocks.0.mlp.fc1.weight        1            0.2
+        head.weight              missing        missing
+        only in a.safetensors, not in b.safetensors: head.weight
 
-      """)
+        """)
     // cos = (9 + 20) / (5 * sqrt(34))
-    #expect(report().table(byBlock: true, metrics: [.cosine]) == """
-      reference: a.safetensors
-      block    cosine
-      0      0.994692
-      head          -
-      only in a.safetensors, not in b.safetensors: head.weight
+    #expect(
+      report().table(byBlock: true, metrics: [.cosine]) == """
+        reference: a.safetensors
+        block    cosine
+        0      0.994692
+        head          -
+        only in a.safetensors, not in b.safetensors: head.weight
 
-      """)
+        """)
   }
 
   @Test func json() throws {

@@ -1,8 +1,8 @@
 // kswap-inspect in-process: the report's fields, statistics, and errors as exit statuses.
 
 import Foundation
-import Testing
 import TensorFile
+import Testing
 import ToolSupport
 
 @testable import InspectCommand

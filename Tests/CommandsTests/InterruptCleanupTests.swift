@@ -45,8 +45,10 @@ final class PackRun {
   init(prefix: [String] = []) throws {
     output = ScratchDirectory()
     let tensors = try (0..<8).map { index in
-      (info: try TensorInfo(name: "blocks.\(index).weight", dtype: .f32, shape: [256, 256]),
-       bytes: [UInt8](repeating: UInt8(index), count: 256 * 256 * 4))
+      (
+        info: try TensorInfo(name: "blocks.\(index).weight", dtype: .f32, shape: [256, 256]),
+        bytes: [UInt8](repeating: UInt8(index), count: 256 * 256 * 4)
+      )
     }
     try TensorWriter.write(path: scratch.file("in.safetensors"), tensors: tensors)
     input = [UInt8](try #require(FileManager.default.contents(atPath: scratch.file("in.safetensors"))))

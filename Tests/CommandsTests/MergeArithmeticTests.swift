@@ -1,8 +1,8 @@
 // The merge arithmetic and adapter settings against independent references: a float64 product,
 // PEFT's scaling and pattern rules, and the fingerprint computed by Formats/adapter.md's Python.
 
-import Testing
 import TensorFile
+import Testing
 import WeightSurgery
 
 @Suite struct MergeArithmeticTests {
@@ -10,7 +10,7 @@ import WeightSurgery
   struct Random {
     var state: UInt64
     mutating func next() -> Float {
-      state = state &* 6364136223846793005 &+ 1442695040888963407
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
       return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
     }
     mutating func array(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in next() * scale } }
@@ -21,7 +21,8 @@ import WeightSurgery
     let rows = 13, columns = 37
     let w = random.array(rows * columns)
     let t1 = LowRankTerm(rank: 4, a: random.array(4 * columns), b: random.array(rows * 4), factor: 16.0 / 4)
-    let t2 = LowRankTerm(rank: 2, a: random.array(2 * columns), b: random.array(rows * 2), factor: -0.5 * 8 / 2.0.squareRoot().float)
+    let t2 = LowRankTerm(
+      rank: 2, a: random.array(2 * columns), b: random.array(rows * 2), factor: -0.5 * 8 / 2.0.squareRoot().float)
     var merged = w
     merged.withUnsafeMutableBufferPointer { LowRankUpdate.apply([t1, t2], to: $0, rows: rows, columns: columns) }
     for o in 0..<rows {
@@ -48,7 +49,9 @@ import WeightSurgery
     merged.withUnsafeMutableBufferPointer { LowRankUpdate.apply([term], to: $0, rows: rows, columns: columns) }
     #expect(merged != w)
     var restored = merged
-    restored.withUnsafeMutableBufferPointer { LowRankUpdate.apply([term], to: $0, rows: rows, columns: columns, sign: -1) }
+    restored.withUnsafeMutableBufferPointer {
+      LowRankUpdate.apply([term], to: $0, rows: rows, columns: columns, sign: -1)
+    }
     var exact = 0
     for i in w.indices {
       let bound = max(abs(w[i]), abs(merged[i])).ulp
@@ -70,7 +73,8 @@ import WeightSurgery
         direct += dot * dot
       }
     }
-    #expect(abs(LowRankUpdate.frobeniusNorm(rank: r, a: a, b: b, rows: rows, columns: columns) - direct.squareRoot()) <= 1e-9)
+    #expect(
+      abs(LowRankUpdate.frobeniusNorm(rank: r, a: a, b: b, rows: rows, columns: columns) - direct.squareRoot()) <= 1e-9)
   }
 
   @Test func scaleFollowsPEFT() throws {
@@ -81,10 +85,12 @@ import WeightSurgery
   }
 
   @Test func patternsTakeTheFirstMatchingKeyInFileOrder() throws {
-    let settings = try LoRASettings(config: JSON(parsing: #"""
-      {"r": 8, "lora_alpha": 8, "rank_pattern": {"blocks.1.mlp.fc2": 4, "fc2": 2},
-       "alpha_pattern": {"fc2": 6, "blocks\\.1\\..*": 100}}
-      """#))
+    let settings = try LoRASettings(
+      config: JSON(
+        parsing: #"""
+          {"r": 8, "lora_alpha": 8, "rank_pattern": {"blocks.1.mlp.fc2": 4, "fc2": 2},
+           "alpha_pattern": {"fc2": 6, "blocks\\.1\\..*": 100}}
+          """#))
     #expect(try settings.scale(module: "blocks.1.mlp.fc2", rank: 4) == 6.0 / 4)
     #expect(try settings.scale(module: "blocks.0.mlp.fc2", rank: 2) == 6.0 / 2)
     #expect(try settings.scale(module: "blocks.1.mlp.fc1", rank: 8) == 100.0 / 8)
@@ -117,12 +123,15 @@ import WeightSurgery
   }
 
   @Test func adapterNameRoles() {
-    #expect(AdapterNames.role(of: "base_model.model.blocks.0.mlp.fc1.lora_A.weight") == .loraA(module: "blocks.0.mlp.fc1"))
-    #expect(AdapterNames.role(of: "base_model.model.blocks.0.mlp.fc1.lora_B.weight") == .loraB(module: "blocks.0.mlp.fc1"))
+    #expect(
+      AdapterNames.role(of: "base_model.model.blocks.0.mlp.fc1.lora_A.weight") == .loraA(module: "blocks.0.mlp.fc1"))
+    #expect(
+      AdapterNames.role(of: "base_model.model.blocks.0.mlp.fc1.lora_B.weight") == .loraB(module: "blocks.0.mlp.fc1"))
     #expect(AdapterNames.role(of: "base_model.model.head.weight") == .full(baseName: "head.weight"))
-    for name in ["base_model.model.blocks.0.mlp.fc1.lora_B.bias", "base_model.model.emb.lora_embedding_A",
-      "base_model.model.blocks.0.mlp.fc1.lora_magnitude_vector", "blocks.0.mlp.fc1.weight"]
-    {
+    for name in [
+      "base_model.model.blocks.0.mlp.fc1.lora_B.bias", "base_model.model.emb.lora_embedding_A",
+      "base_model.model.blocks.0.mlp.fc1.lora_magnitude_vector", "blocks.0.mlp.fc1.weight",
+    ] {
       guard case .unsupported = AdapterNames.role(of: name) else {
         Issue.record(Comment(rawValue: name))
         return

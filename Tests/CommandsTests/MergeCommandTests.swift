@@ -3,8 +3,8 @@
 
 import Foundation
 import TensorFile
-import WeightSurgery
 import Testing
+import WeightSurgery
 
 @testable import SurgeryCommands
 
@@ -12,12 +12,15 @@ import Testing
   typealias Random = MergeArithmeticTests.Random
 
   func write(_ path: String, _ tensors: [(String, DType, [Int], [Float])], metadata: [String: String] = [:]) throws {
-    try TensorWriter.write(path: path, metadata: metadata, tensors: tensors.map { name, dtype, shape, values in
-      let bytes = dtype == .i64
-        ? values.flatMap { withUnsafeBytes(of: Int64($0).littleEndian, Array.init) }
-        : try FloatConversion.bytes(from: values, dtype: dtype)
-      return (try TensorInfo(name: name, dtype: dtype, shape: shape), bytes)
-    })
+    try TensorWriter.write(
+      path: path, metadata: metadata,
+      tensors: tensors.map { name, dtype, shape, values in
+        let bytes =
+          dtype == .i64
+          ? values.flatMap { withUnsafeBytes(of: Int64($0).littleEndian, Array.init) }
+          : try FloatConversion.bytes(from: values, dtype: dtype)
+        return (try TensorInfo(name: name, dtype: dtype, shape: shape), bytes)
+      })
   }
 
   func read(_ path: String, _ name: String) throws -> [Float] { try TensorReader(path: path).floats(of: name) }
@@ -27,28 +30,38 @@ import Testing
     var w1: [Float], w2: [Float], a1: [Float], b1: [Float], a2: [Float], b2: [Float]
   }
 
-  func makeSetup(_ dir: ScratchDirectory, baseType: DType = .f32, adapterMetadata: [String: String]? = nil) throws -> Setup {
+  func makeSetup(_ dir: ScratchDirectory, baseType: DType = .f32, adapterMetadata: [String: String]? = nil) throws
+    -> Setup
+  {
     var random = Random(state: 5)
     let s = Setup(
       w1: random.array(30), w2: random.array(30), a1: random.array(3 * 5), b1: random.array(6 * 3),
       a2: random.array(2 * 6), b2: random.array(5 * 2))
-    try write(dir.file("base.safetensors"), [
-      ("blocks.0.mlp.fc1.weight", baseType, [6, 5], s.w1), ("blocks.0.mlp.fc2.weight", baseType, [5, 6], s.w2),
-      ("blocks.0.mlp.fc1.bias", baseType, [6], [1, 2, 3, 4, 5, 6]), ("steps", .i64, [], [0]),
-      ("head.weight", baseType, [2, 5], Array(repeating: 0.5, count: 10)),
-    ])
+    try write(
+      dir.file("base.safetensors"),
+      [
+        ("blocks.0.mlp.fc1.weight", baseType, [6, 5], s.w1), ("blocks.0.mlp.fc2.weight", baseType, [5, 6], s.w2),
+        ("blocks.0.mlp.fc1.bias", baseType, [6], [1, 2, 3, 4, 5, 6]), ("steps", .i64, [], [0]),
+        ("head.weight", baseType, [2, 5], Array(repeating: 0.5, count: 10)),
+      ])
     let settings = LoRASettings(rank: 3, alpha: 6)
     var metadata = adapterMetadata ?? settings.metadata
     metadata["rank_pattern"] = #"{"fc2": 2}"#
-    try write(dir.file("adapter.safetensors"), [
-      (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 5], s.a1), (AdapterNames.loraB("blocks.0.mlp.fc1"), .f32, [6, 3], s.b1),
-      (AdapterNames.loraA("blocks.0.mlp.fc2"), .f32, [2, 6], s.a2), (AdapterNames.loraB("blocks.0.mlp.fc2"), .f32, [5, 2], s.b2),
-    ], metadata: metadata)
+    try write(
+      dir.file("adapter.safetensors"),
+      [
+        (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 5], s.a1),
+        (AdapterNames.loraB("blocks.0.mlp.fc1"), .f32, [6, 3], s.b1),
+        (AdapterNames.loraA("blocks.0.mlp.fc2"), .f32, [2, 6], s.a2),
+        (AdapterNames.loraB("blocks.0.mlp.fc2"), .f32, [5, 2], s.b2),
+      ], metadata: metadata)
     return s
   }
 
   /// W + factor * B A in float64.
-  func reference(_ w: [Float], _ a: [Float], _ b: [Float], rows: Int, columns: Int, rank: Int, factor: Double) -> [Double] {
+  func reference(_ w: [Float], _ a: [Float], _ b: [Float], rows: Int, columns: Int, rank: Int, factor: Double)
+    -> [Double]
+  {
     (0..<rows * columns).map { index in
       let o = index / columns, i = index % columns
       var dot = 0.0
@@ -84,7 +97,9 @@ import Testing
   @Test func bf16BaseIsRoundedOnce() throws {
     let dir = ScratchDirectory()
     let s = try makeSetup(dir, baseType: .bf16)
-    #expect(run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("out.safetensors")]).status == 0)
+    #expect(
+      run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("out.safetensors")]).status
+        == 0)
     let out = try TensorReader(path: dir.file("out.safetensors"))
     #expect(out.info("blocks.0.mlp.fc1.weight")?.dtype == .bf16)
     let w1 = s.w1.map { FloatConversion.float(bfloat16Bits: FloatConversion.bfloat16Bits($0)) }
@@ -101,7 +116,11 @@ import Testing
   @Test func dtypeOptionConvertsEveryFloatTensor() throws {
     let dir = ScratchDirectory()
     _ = try makeSetup(dir)
-    #expect(run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "--dtype", "f16", "-o", dir.file("out.safetensors")]).status == 0)
+    #expect(
+      run([
+        dir.file("base.safetensors"), dir.file("adapter.safetensors"), "--dtype", "f16", "-o",
+        dir.file("out.safetensors"),
+      ]).status == 0)
     let out = try TensorReader(path: dir.file("out.safetensors"))
     #expect(out.info("blocks.0.mlp.fc1.weight")?.dtype == .f16)
     #expect(out.info("blocks.0.mlp.fc1.bias")?.dtype == .f16)
@@ -111,8 +130,14 @@ import Testing
   @Test func unmergeRestoresF32BaseWithinOneUlp() throws {
     let dir = ScratchDirectory()
     let s = try makeSetup(dir)
-    #expect(run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("merged.safetensors")]).status == 0)
-    #expect(run(["--unmerge", dir.file("merged.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("back.safetensors")]).status == 0)
+    #expect(
+      run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("merged.safetensors")]).status
+        == 0)
+    #expect(
+      run([
+        "--unmerge", dir.file("merged.safetensors"), dir.file("adapter.safetensors"), "-o",
+        dir.file("back.safetensors"),
+      ]).status == 0)
     let merged = try read(dir.file("merged.safetensors"), "blocks.0.mlp.fc1.weight")
     let back = try read(dir.file("back.safetensors"), "blocks.0.mlp.fc1.weight")
     #expect(merged != s.w1)
@@ -124,15 +149,20 @@ import Testing
   @Test func weightsScaleEachAdapterAndAddUp() throws {
     let dir = ScratchDirectory()
     let s = try makeSetup(dir)
-    let args = [dir.file("base.safetensors"), dir.file("adapter.safetensors"), dir.file("adapter.safetensors"),
-      "--weight", "0.25", "--weight=-1", "-o", dir.file("out.safetensors")]
+    let args = [
+      dir.file("base.safetensors"), dir.file("adapter.safetensors"), dir.file("adapter.safetensors"),
+      "--weight", "0.25", "--weight=-1", "-o", dir.file("out.safetensors"),
+    ]
     let result = run(args)
     #expect(result.status == 0, "\(result.standardError)")
     let got = try read(dir.file("out.safetensors"), "blocks.0.mlp.fc1.weight")
     for (g, w) in zip(got, reference(s.w1, s.a1, s.b1, rows: 6, columns: 5, rank: 3, factor: 2 * (0.25 - 1))) {
       #expect(abs(Double(g) - w) <= 2e-6 * max(1, abs(w)))
     }
-    let wrongCount = run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "--weight", "1", "--weight", "2", "-o", dir.file("x.safetensors")])
+    let wrongCount = run([
+      dir.file("base.safetensors"), dir.file("adapter.safetensors"), "--weight", "1", "--weight", "2", "-o",
+      dir.file("x.safetensors"),
+    ])
     #expect(wrongCount.status == 64)
   }
 
@@ -142,16 +172,21 @@ import Testing
     var metadata = LoRASettings(rank: 3, alpha: 6).metadata
     metadata[AdapterFile.modelMetadataKey] = #"{"num_classes": "3"}"#
     let head = (0..<15).map { Float($0) }
-    try write(dir.file("head.safetensors"), [
-      (AdapterNames.full("head.weight"), .f32, [3, 5], head),
-    ], metadata: metadata)
-    #expect(run([dir.file("base.safetensors"), dir.file("head.safetensors"), "-o", dir.file("out.safetensors")]).status == 0)
+    try write(
+      dir.file("head.safetensors"),
+      [
+        (AdapterNames.full("head.weight"), .f32, [3, 5], head)
+      ], metadata: metadata)
+    #expect(
+      run([dir.file("base.safetensors"), dir.file("head.safetensors"), "-o", dir.file("out.safetensors")]).status == 0)
     let out = try TensorReader(path: dir.file("out.safetensors"))
     #expect(out.info("head.weight")?.shape == [3, 5])
     #expect(try out.floats(of: "head.weight") == head)
     #expect(out.metadata["num_classes"] == "3")
 
-    try write(dir.file("small.safetensors"), [(AdapterNames.full("head.weight"), .f32, [1, 5], [1, 2, 3, 4, 5])], metadata: metadata)
+    try write(
+      dir.file("small.safetensors"), [(AdapterNames.full("head.weight"), .f32, [1, 5], [1, 2, 3, 4, 5])],
+      metadata: metadata)
     let refused = run([dir.file("base.safetensors"), dir.file("small.safetensors"), "-o", dir.file("bad.safetensors")])
     #expect(refused.status == 2)
     #expect(refused.standardError.contains("head.weight"), "\(refused.standardError)")
@@ -161,20 +196,28 @@ import Testing
     let dir = ScratchDirectory()
     _ = try makeSetup(dir)
     let settings = LoRASettings(rank: 3, alpha: 6).metadata
-    try write(dir.file("missing.safetensors"), [
-      (AdapterNames.loraA("blocks.7.mlp.fc1"), .f32, [3, 5], Array(repeating: 0, count: 15)),
-      (AdapterNames.loraB("blocks.7.mlp.fc1"), .f32, [6, 3], Array(repeating: 0, count: 18)),
-    ], metadata: settings)
-    try write(dir.file("shape.safetensors"), [
-      (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 4], Array(repeating: 0, count: 12)),
-      (AdapterNames.loraB("blocks.0.mlp.fc1"), .f32, [6, 3], Array(repeating: 0, count: 18)),
-    ], metadata: settings)
-    try write(dir.file("lonely.safetensors"), [
-      (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 5], Array(repeating: 0, count: 15)),
-    ], metadata: settings)
-    try write(dir.file("nosettings.safetensors"), [
-      (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 5], Array(repeating: 0, count: 15)),
-    ])
+    try write(
+      dir.file("missing.safetensors"),
+      [
+        (AdapterNames.loraA("blocks.7.mlp.fc1"), .f32, [3, 5], Array(repeating: 0, count: 15)),
+        (AdapterNames.loraB("blocks.7.mlp.fc1"), .f32, [6, 3], Array(repeating: 0, count: 18)),
+      ], metadata: settings)
+    try write(
+      dir.file("shape.safetensors"),
+      [
+        (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 4], Array(repeating: 0, count: 12)),
+        (AdapterNames.loraB("blocks.0.mlp.fc1"), .f32, [6, 3], Array(repeating: 0, count: 18)),
+      ], metadata: settings)
+    try write(
+      dir.file("lonely.safetensors"),
+      [
+        (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 5], Array(repeating: 0, count: 15))
+      ], metadata: settings)
+    try write(
+      dir.file("nosettings.safetensors"),
+      [
+        (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 5], Array(repeating: 0, count: 15))
+      ])
     let cases = [
       ("missing.safetensors", "blocks.7.mlp.fc1.weight"), ("shape.safetensors", "[3, 5]"),
       ("lonely.safetensors", "lora_B"), ("nosettings.safetensors", "no LoRA settings"),
@@ -194,12 +237,16 @@ import Testing
     var metadata = LoRASettings(rank: 3, alpha: 6).metadata
     metadata[BaseFingerprint.metadataKey] = "fnv1a64:0123456789abcdef"
     _ = try makeSetup(dir, adapterMetadata: metadata)
-    let refused = run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("out.safetensors")])
+    let refused = run([
+      dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-o", dir.file("out.safetensors"),
+    ])
     #expect(refused.status == 2)
     #expect(refused.standardError.contains("fnv1a64:0123456789abcdef"), "\(refused.standardError)")
     #expect(!FileManager.default.fileExists(atPath: dir.file("out.safetensors")))
     #expect(dir.listing().filter { $0.hasPrefix(".") } == [])
-    let forced = run([dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-f", "-o", dir.file("out.safetensors")])
+    let forced = run([
+      dir.file("base.safetensors"), dir.file("adapter.safetensors"), "-f", "-o", dir.file("out.safetensors"),
+    ])
     #expect(forced.status == 0, "\(forced.standardError)")
     #expect(forced.standardError.contains("merged anyway"), "\(forced.standardError)")
   }
@@ -226,10 +273,12 @@ import Testing
   @Test func nonFiniteResultIsRefusedNamingTheTensor() throws {
     let dir = ScratchDirectory()
     _ = try makeSetup(dir)
-    try write(dir.file("nan.safetensors"), [
-      (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 5], Array(repeating: 1, count: 15)),
-      (AdapterNames.loraB("blocks.0.mlp.fc1"), .f32, [6, 3], [.nan] + Array(repeating: 0, count: 17)),
-    ], metadata: LoRASettings(rank: 3, alpha: 6).metadata)
+    try write(
+      dir.file("nan.safetensors"),
+      [
+        (AdapterNames.loraA("blocks.0.mlp.fc1"), .f32, [3, 5], Array(repeating: 1, count: 15)),
+        (AdapterNames.loraB("blocks.0.mlp.fc1"), .f32, [6, 3], [.nan] + Array(repeating: 0, count: 17)),
+      ], metadata: LoRASettings(rank: 3, alpha: 6).metadata)
     let result = run([dir.file("base.safetensors"), dir.file("nan.safetensors"), "-o", dir.file("out.safetensors")])
     #expect(result.status == 2)
     #expect(result.standardError.contains("blocks.0.mlp.fc1.weight"), "\(result.standardError)")

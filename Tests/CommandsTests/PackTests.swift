@@ -1,8 +1,8 @@
 // kswap-pack in-process: usage errors, the plan (selection, renames, metadata), dtype conversion.
 
 import Foundation
-import Testing
 import TensorFile
+import Testing
 import ToolSupport
 
 @testable import FileCommands
@@ -67,13 +67,19 @@ import ToolSupport
     // Lossy: 2049 is a tie between 2048 and 2050; nearest even picks 2048.
     let rounded = try DTypeConversion.convert(inexactBytes, info: one, to: .f16, lossy: true, file: "x")
     #expect(rounded == withUnsafeBytes(of: Float16(2048).bitPattern.littleEndian, Array.init))
-    #expect(try DTypeConversion.convert([1, 0], info: TensorInfo(name: "m", dtype: .bool, shape: [2]), to: .bf16, lossy: false, file: "x") == [0x80, 0x3F, 0, 0])
+    #expect(
+      try DTypeConversion.convert(
+        [1, 0], info: TensorInfo(name: "m", dtype: .bool, shape: [2]), to: .bf16, lossy: false, file: "x") == [
+          0x80, 0x3F, 0, 0,
+        ])
   }
 
   @Test func floatOverflowIsRefusedUnlessLossy() throws {
     let info = try TensorInfo(name: "w", dtype: .f32, shape: [2])
     let bytes = floatBytes([1, 1e6])
-    #expect(throws: TensorFileError.self) { try DTypeConversion.convert(bytes, info: info, to: .f16, lossy: false, file: "x") }
+    #expect(throws: TensorFileError.self) {
+      try DTypeConversion.convert(bytes, info: info, to: .f16, lossy: false, file: "x")
+    }
     let lossy = try DTypeConversion.convert(bytes, info: info, to: .f16, lossy: true, file: "x")
     #expect(DTypeConversion.infinityCount(lossy, dtype: .f16) == 1)
     // Infinities that were there already are not an overflow.

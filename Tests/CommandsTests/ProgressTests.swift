@@ -25,7 +25,8 @@ final class ManualClock: @unchecked Sendable {
       progress.finish()
       return 0
     }
-    #expect(result.standardError.contains("\rkswap-learn: learn  epoch 1/2  step 50/100  loss 0.25  25.0 steps/s  ETA 6s"))
+    #expect(
+      result.standardError.contains("\rkswap-learn: learn  epoch 1/2  step 50/100  loss 0.25  25.0 steps/s  ETA 6s"))
     #expect(!result.standardError.contains("step 51/100"))
     #expect(!result.standardError.contains("\n"))
     #expect(result.standardError.hasSuffix("\r"))
@@ -86,6 +87,8 @@ final class ManualClock: @unchecked Sendable {
       progress.message("wrote out.kst")
       return 0
     }
-    #expect(result.standardError.hasSuffix("\r\rkswap-pack: wrote out.kst\n") || result.standardError.hasSuffix("\rkswap-pack: wrote out.kst\n"))
+    #expect(
+      result.standardError.hasSuffix("\r\rkswap-pack: wrote out.kst\n")
+        || result.standardError.hasSuffix("\rkswap-pack: wrote out.kst\n"))
   }
 }

@@ -78,7 +78,8 @@ struct Probe: Tool {
   }
 
   @Test func versionDetailsFollowTheRelease() {
-    #expect(ToolVersion.text(details: ["BLAS: OpenBLAS, core SkylakeX, 2 threads"])
-      == "kswap \(ToolVersion.release)\nBLAS: OpenBLAS, core SkylakeX, 2 threads")
+    #expect(
+      ToolVersion.text(details: ["BLAS: OpenBLAS, core SkylakeX, 2 threads"])
+        == "kswap \(ToolVersion.release)\nBLAS: OpenBLAS, core SkylakeX, 2 threads")
   }
 }

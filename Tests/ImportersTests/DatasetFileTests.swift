@@ -13,8 +13,9 @@ import Testing
 
   @Test func roundTripThroughPlainAndCompressedFiles() throws {
     let scratch = Scratch()
-    var dataset = try Dataset(images: .f32([0, 0.25, 0.5, 1]), channels: 1, height: 2, width: 1, labels: [3, 1],
-                              classes: [nil, "b", "c", "d"], source: "here", split: "test", file: "d")
+    var dataset = try Dataset(
+      images: .f32([0, 0.25, 0.5, 1]), channels: 1, height: 2, width: 1, labels: [3, 1],
+      classes: [nil, "b", "c", "d"], source: "here", split: "test", file: "d")
     dataset.setStatisticsIfMissing()
     for format in [TensorWriter.Format.safetensors, .compressed] {
       let path = scratch.path + "/d-\(format == .safetensors ? "plain" : "kst")"
@@ -67,7 +68,8 @@ import Testing
     var tensors = try dataset.tensors(file: path)
     var metadata = tensors.metadata
     metadata["classes"] = "[\"only\"]"
-    tensors = ImportedTensors(metadata: metadata, tensors: try tensors.tensors.map { ($0, try tensors.bytes(of: $0.name, file: path)) })
+    tensors = ImportedTensors(
+      metadata: metadata, tensors: try tensors.tensors.map { ($0, try tensors.bytes(of: $0.name, file: path)) })
     try write(tensors, to: path)
     #expect(throws: ImportError(path, "label 1 has no class name (1 classes)")) {
       try Dataset(reader: TensorReader(path: path))

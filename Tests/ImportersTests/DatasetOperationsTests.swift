@@ -6,8 +6,9 @@ import Testing
 @Suite struct DatasetOperationsTests {
   /// 20 one-pixel images: pixel value = index, label = index % 4, classes a...d.
   func sample() throws -> Dataset {
-    try Dataset(images: .u8((0..<20).map { UInt8($0) }), channels: 1, height: 1, width: 1,
-                labels: (0..<20).map { Int64($0 % 4) }, classes: ["a", "b", "c", "d"], file: "s")
+    try Dataset(
+      images: .u8((0..<20).map { UInt8($0) }), channels: 1, height: 1, width: 1,
+      labels: (0..<20).map { Int64($0 % 4) }, classes: ["a", "b", "c", "d"], file: "s")
   }
 
   func values(_ dataset: Dataset) -> [Int] {
@@ -37,7 +38,9 @@ import Testing
     let dataset = try sample()
     #expect(try dataset.label(ofClass: "c", file: "s") == 2)
     #expect(try dataset.label(ofClass: "3", file: "s") == 3)
-    #expect(throws: ImportError("s", "no class \"e\" (classes: a, b, c, d)")) { try dataset.label(ofClass: "e", file: "s") }
+    #expect(throws: ImportError("s", "no class \"e\" (classes: a, b, c, d)")) {
+      try dataset.label(ofClass: "e", file: "s")
+    }
   }
 
   @Test func splitIsStratifiedDisjointAndDeterministic() throws {
@@ -62,7 +65,9 @@ import Testing
     let fifth = try dataset.sampling(fraction: 0.2, seed: 1, file: "s")
     #expect(fifth.countsPerClass == [1, 1, 1, 1])
     #expect(try dataset.sampling(fraction: 0.5, seed: 1, file: "s") == half)
-    #expect(throws: ImportError("s", "fraction 0.0 is not in (0, 1]")) { try dataset.sampling(fraction: 0, seed: 1, file: "s") }
+    #expect(throws: ImportError("s", "fraction 0.0 is not in (0, 1]")) {
+      try dataset.sampling(fraction: 0, seed: 1, file: "s")
+    }
   }
 
   @Test func bilinearMatchesHalfPixelInterpolation() throws {
@@ -88,8 +93,9 @@ import Testing
   }
 
   @Test func statisticsAndMetadataRoundTrip() throws {
-    var dataset = try Dataset(images: .u8([0, 255, 0, 255]), channels: 1, height: 2, width: 2, labels: [0],
-                              classes: ["T-shirt/top"], source: "test", split: "train", file: "m")
+    var dataset = try Dataset(
+      images: .u8([0, 255, 0, 255]), channels: 1, height: 2, width: 2, labels: [0],
+      classes: ["T-shirt/top"], source: "test", split: "train", file: "m")
     dataset.setStatisticsIfMissing()
     #expect(dataset.mean == [0.5] && dataset.std == [0.5])
     let metadata = dataset.metadata(extra: ["note": "kept"])
@@ -98,8 +104,9 @@ import Testing
     let parsed = try Dataset.parseMetadata(metadata, file: "m")
     #expect(parsed.classes == ["T-shirt/top"] && parsed.mean == [0.5] && parsed.std == [0.5])
     #expect(parsed.source == "test" && parsed.split == "train")
-    let quoted = try Dataset(images: .u8([0]), channels: 1, height: 1, width: 1, labels: [1],
-                             classes: [nil, "say \"hi\"\n"], file: "q")
+    let quoted = try Dataset(
+      images: .u8([0]), channels: 1, height: 1, width: 1, labels: [1],
+      classes: [nil, "say \"hi\"\n"], file: "q")
     #expect(quoted.metadata()["classes"] == "[null,\"say \\\"hi\\\"\\n\"]")
     #expect(try Dataset.parseMetadata(quoted.metadata(), file: "q").classes == [nil, "say \"hi\"\n"])
   }

@@ -16,8 +16,9 @@ import Testing
 
   @Test func datasetFromImagesAndLabels() throws {
     let scratch = Scratch()
-    let dataset = try Dataset.fromIDX(images: scratch.write("i.gz", Fixture.idxImagesGzip),
-                                      labels: scratch.write("l", Fixture.idxLabels))
+    let dataset = try Dataset.fromIDX(
+      images: scratch.write("i.gz", Fixture.idxImagesGzip),
+      labels: scratch.write("l", Fixture.idxLabels))
     #expect(dataset.count == 2)
     #expect([dataset.channels, dataset.height, dataset.width] == [1, 2, 3])
     #expect(dataset.labels == [7, 1])
@@ -64,7 +65,9 @@ import Testing
   @Test func hugeDimensionsAreRefusedBeforeAllocating() {
     let header: [UInt8] = [0, 0, 0x0E, 3] + [UInt8](repeating: 0xFF, count: 12)
     #expect(throws: ImportError.self) { try IDXArray(bytes: header, file: "x") }
-    #expect(throws: ImportError("x", "IDX data truncated: dimensions [4294967295] need 4294967295 bytes of u8, found 0")) {
+    #expect(
+      throws: ImportError("x", "IDX data truncated: dimensions [4294967295] need 4294967295 bytes of u8, found 0")
+    ) {
       try IDXArray(bytes: [0, 0, 8, 1, 0xFF, 0xFF, 0xFF, 0xFF], file: "x")
     }
   }

@@ -38,7 +38,10 @@ import Testing
     #expect(dataset.classes == ["a-bag", "b-shoe"])
     #expect(dataset.labels == [0, 1, 1])
     #expect(dataset.channels == 1)
-    guard case .u8(let pixels) = dataset.images else { Issue.record("bytes expected"); return }
+    guard case .u8(let pixels) = dataset.images else {
+      Issue.record("bytes expected")
+      return
+    }
     #expect(Array(pixels[0..<4]) == [0, 64, 128, 255])
   }
 
@@ -49,7 +52,10 @@ import Testing
     let dataset = try Dataset.fromImageFolder(path: scratch.path + "/set", resize: (2, 2, .area))
     #expect(dataset.channels == 3)
     #expect([dataset.height, dataset.width] == [2, 2])
-    guard case .u8(let pixels) = dataset.images else { Issue.record("bytes expected"); return }
+    guard case .u8(let pixels) = dataset.images else {
+      Issue.record("bytes expected")
+      return
+    }
     #expect(Array(pixels[12..<16]) == [255, 0, 255, 0])  // red plane of the red|blue image, two rows
   }
 

@@ -5,11 +5,13 @@ import Testing
 
 @Suite struct NumpyTests {
   @Test func littleEndianTypes() throws {
-    let float = try NumpyArray(npy: Fixture.npy(descr: "<f4", shape: "(2,)", data: [0, 0, 0xC0, 0x3F, 0, 0, 0x80, 0xBF]), file: "f")
+    let float = try NumpyArray(
+      npy: Fixture.npy(descr: "<f4", shape: "(2,)", data: [0, 0, 0xC0, 0x3F, 0, 0, 0x80, 0xBF]), file: "f")
     #expect(float.dtypeName == "F32")
     #expect(float.shape == [2])
     #expect(float.doubles() == [1.5, -1])
-    let long = try NumpyArray(npy: Fixture.npy(descr: "<i8", shape: "(1, 1)", data: [0xFE] + [UInt8](repeating: 0xFF, count: 7)), file: "i")
+    let long = try NumpyArray(
+      npy: Fixture.npy(descr: "<i8", shape: "(1, 1)", data: [0xFE] + [UInt8](repeating: 0xFF, count: 7)), file: "i")
     #expect(long.dtypeName == "I64")
     #expect(try long.integers(file: "i") == [-2])
     let bytes = try NumpyArray(npy: Fixture.npy(descr: "|u1", shape: "(3,)", data: [0, 128, 255]), file: "u")
@@ -44,8 +46,9 @@ import Testing
     #expect(stored[0].array.shape == [2, 2])
     #expect(stored[1].array.doubles() == [0.5, -1.5])
     let deflated = try NumpyArray.readNPZ(path: scratch.write("d.npz", Fixture.npzCompressed))
-    let dataset = try Dataset.fromNumpy(images: deflated[0].array, labels: deflated[1].array,
-                                        imagesFile: "d.npz:images.npy", labelsFile: "d.npz:labels.npy")
+    let dataset = try Dataset.fromNumpy(
+      images: deflated[0].array, labels: deflated[1].array,
+      imagesFile: "d.npz:images.npy", labelsFile: "d.npz:labels.npy")
     #expect(dataset.images == .u8([0, 1, 2, 3, 4, 5, 6, 7]))
     #expect(dataset.labels == [1, 0])
     #expect([dataset.channels, dataset.height, dataset.width] == [1, 2, 2])
@@ -85,7 +88,8 @@ import Testing
     #expect(throws: ImportError("x", "numpy dtype '<c8' is not supported (bool, integers and floats are)")) {
       try NumpyArray(npy: Fixture.npy(descr: "<c8", shape: "(1,)", data: []), file: "x")
     }
-    let record = [0x93] + Array("NUMPY".utf8) + [1, 0, 62, 0]
+    let record =
+      [0x93] + Array("NUMPY".utf8) + [1, 0, 62, 0]
       + Array("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }       \n".utf8)
     #expect(throws: ImportError.self) { try NumpyArray(npy: record, file: "x") }
   }

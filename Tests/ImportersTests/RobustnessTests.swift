@@ -18,7 +18,9 @@ import Testing
       }
     }
     for variant in variants {
-      do { try parse(variant) } catch is ImportError { refused += 1 } catch { Issue.record("unexpected error \(error)") }
+      do { try parse(variant) } catch is ImportError { refused += 1 } catch {
+        Issue.record("unexpected error \(error)")
+      }
     }
     return refused
   }
@@ -35,7 +37,8 @@ import Testing
 
   @Test func npz() {
     let scratch = Scratch()
-    #expect(damage(Fixture.npzCompressed, step: 7) { _ = try NumpyArray.readNPZ(path: scratch.write("x.npz", $0)) } > 100)
+    #expect(
+      damage(Fixture.npzCompressed, step: 7) { _ = try NumpyArray.readNPZ(path: scratch.write("x.npz", $0)) } > 100)
   }
 
   @Test func images() {

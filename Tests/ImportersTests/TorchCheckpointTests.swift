@@ -3,9 +3,10 @@
 // pickles are refused.
 
 import Foundation
-@testable import Importers
 import TensorFile
 import Testing
+
+@testable import Importers
 
 @Suite struct TorchCheckpointTests {
   static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -14,9 +15,12 @@ import Testing
   @Test func matchesSafetensorsFromTheSameStateDict() throws {
     let imported = try TorchCheckpoint.read(path: Self.folder + "/state.pt")
     let expected = try TensorReader(path: Self.folder + "/expected.safetensors")
-    #expect(imported.tensors.map(\.name) == ["model.fc.weight", "model.fc.bias", "model.half", "model.brain",
-                                              "model.transposed", "model.low", "model.high", "model.mask",
-                                              "model.bytes", "model.scalar"])
+    #expect(
+      imported.tensors.map(\.name) == [
+        "model.fc.weight", "model.fc.bias", "model.half", "model.brain",
+        "model.transposed", "model.low", "model.high", "model.mask",
+        "model.bytes", "model.scalar",
+      ])
     #expect(Set(imported.tensors.map(\.name)) == Set(expected.tensors.map(\.name)))
     for info in expected.tensors {
       let mine = try #require(imported.tensors.first { $0.name == info.name })
@@ -28,7 +32,12 @@ import Testing
 
   @Test func legacyFormatIsRefusedWithAHint() {
     let path = Self.folder + "/legacy.pt"
-    #expect(throws: ImportError(path, "not a zip-format PyTorch checkpoint (the format before PyTorch 1.6 is a bare pickle; re-save it with a current torch.save)")) {
+    #expect(
+      throws: ImportError(
+        path,
+        "not a zip-format PyTorch checkpoint (the format before PyTorch 1.6 is a bare pickle; re-save it with a current torch.save)"
+      )
+    ) {
       try TorchCheckpoint.read(path: path)
     }
   }
@@ -51,7 +60,8 @@ import Testing
       do { _ = try TorchCheckpoint.read(path: scratch.write("d.pt", copy)) } catch is ImportError { refused += 1 }
     }
     for length in stride(from: 0, to: bytes.count, by: 97) {
-      do { _ = try TorchCheckpoint.read(path: scratch.write("t.pt", Array(bytes.prefix(length)))) } catch is ImportError { refused += 1 }
+      do { _ = try TorchCheckpoint.read(path: scratch.write("t.pt", Array(bytes.prefix(length)))) } catch is ImportError
+      { refused += 1 }
     }
     #expect(refused > 40)
   }
@@ -60,19 +70,27 @@ import Testing
 @Suite struct PickleTests {
   @Test func opcodesTorchUses() throws {
     // {"a": [1, -2, 300, 2**40, 1.5, True, None, ("x", b"y")]} in protocol 4 with MEMOIZE and FRAME.
-    let pickle: [UInt8] = [0x80, 4, 0x95, 0, 0, 0, 0, 0, 0, 0, 0, 0x7D, 0x94, 0x8C, 1, 0x61, 0x94, 0x5D, 0x94, 0x28,
-                           0x4B, 1, 0x4A, 0xFE, 0xFF, 0xFF, 0xFF, 0x4D, 0x2C, 0x01, 0x8A, 6, 0, 0, 0, 0, 0, 1,
-                           0x47, 0x3F, 0xF8, 0, 0, 0, 0, 0, 0, 0x88, 0x4E, 0x8C, 1, 0x78, 0x43, 1, 0x79, 0x86,
-                           0x65, 0x73, 0x2E]
+    let pickle: [UInt8] = [
+      0x80, 4, 0x95, 0, 0, 0, 0, 0, 0, 0, 0, 0x7D, 0x94, 0x8C, 1, 0x61, 0x94, 0x5D, 0x94, 0x28,
+      0x4B, 1, 0x4A, 0xFE, 0xFF, 0xFF, 0xFF, 0x4D, 0x2C, 0x01, 0x8A, 6, 0, 0, 0, 0, 0, 1,
+      0x47, 0x3F, 0xF8, 0, 0, 0, 0, 0, 0, 0x88, 0x4E, 0x8C, 1, 0x78, 0x43, 1, 0x79, 0x86,
+      0x65, 0x73, 0x2E,
+    ]
     let value = try PickleProbe.load(pickle)
     #expect(value == "{a: [1, -2, 300, 1099511627776, 1.5, true, none, (x, bytes 1)]}")
   }
 
   @Test func refusesUnknownOpcodesAndTruncation() {
-    #expect(throws: ImportError("p", "pickle: opcode 0x49 is not supported at byte 3")) { try PickleProbe.load([0x80, 2, 0x49, 0x31, 0x0A, 0x2E]) }
+    #expect(throws: ImportError("p", "pickle: opcode 0x49 is not supported at byte 3")) {
+      try PickleProbe.load([0x80, 2, 0x49, 0x31, 0x0A, 0x2E])
+    }
     #expect(throws: ImportError("p", "pickle: truncated data at byte 1")) { try PickleProbe.load([0x80]) }
-    #expect(throws: ImportError("p", "pickle: stack underflow at byte 3")) { try PickleProbe.load([0x80, 2, 0x85, 0x2E]) }
-    #expect(throws: ImportError("p", "pickle: memo 9 was never stored at byte 4")) { try PickleProbe.load([0x80, 2, 0x68, 9, 0x2E]) }
+    #expect(throws: ImportError("p", "pickle: stack underflow at byte 3")) {
+      try PickleProbe.load([0x80, 2, 0x85, 0x2E])
+    }
+    #expect(throws: ImportError("p", "pickle: memo 9 was never stored at byte 4")) {
+      try PickleProbe.load([0x80, 2, 0x68, 9, 0x2E])
+    }
   }
 }
 
@@ -90,9 +108,11 @@ enum PickleProbe {
     case .bytes(let data): return "bytes \(data.count)"
     case .tuple(let items): return "(" + items.map(describe).joined(separator: ", ") + ")"
     case .list(let list): return "[" + list.items.map(describe).joined(separator: ", ") + "]"
-    case .dict(let dict): return "{" + dict.entries.map { describe($0.key) + ": " + describe($0.value) }.joined(separator: ", ") + "}"
+    case .dict(let dict):
+      return "{" + dict.entries.map { describe($0.key) + ": " + describe($0.value) }.joined(separator: ", ") + "}"
     case .global(let module, let name): return "\(module).\(name)"
-    case .call(let module, let name, let arguments): return "\(module).\(name)(" + arguments.map(describe).joined(separator: ", ") + ")"
+    case .call(let module, let name, let arguments):
+      return "\(module).\(name)(" + arguments.map(describe).joined(separator: ", ") + ")"
     case .persistent(let id): return "persistent " + describe(id)
     case .handle(let index): return "handle \(index)"
     }

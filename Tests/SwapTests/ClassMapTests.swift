@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Swap
 
 @Suite struct ClassMapTests {
@@ -16,8 +17,9 @@ import Testing
   }
 
   @Test func relabelingRefusesLabelsOutsideTheTable() throws {
-    let images = LabeledImages(pixels: .bytes([0, 255, 0, 255]), labels: [1, 0], channels: 1, height: 1, width: 2,
-                               mean: [0.5], std: [0.5])
+    let images = LabeledImages(
+      pixels: .bytes([0, 255, 0, 255]), labels: [1, 0], channels: 1, height: 1, width: 2,
+      mean: [0.5], std: [0.5])
     #expect(try images.relabeled([7, 9], file: "d").labels == [9, 7])
     #expect(throws: SwapInputError.self) { try images.relabeled([7], file: "d") }
     // Bytes are scaled to [0, 1], then normalised: (0 - 0.5) / 0.5 = -1, (1 - 0.5) / 0.5 = 1.
@@ -26,7 +28,8 @@ import Testing
 
   @Test func joiningSetsWithDifferentNormalisationKeepsEachOnesValues() {
     let a = LabeledImages(pixels: .bytes([255]), labels: [0], channels: 1, height: 1, width: 1, mean: [0], std: [1])
-    let b = LabeledImages(pixels: .bytes([255]), labels: [1], channels: 1, height: 1, width: 1, mean: [0.5], std: [0.25])
+    let b = LabeledImages(
+      pixels: .bytes([255]), labels: [1], channels: 1, height: 1, width: 1, mean: [0.5], std: [0.25])
     let joined = LabeledImages.joined([a, b])
     #expect(joined.labels == [0, 1])
     #expect(joined.batch([0, 1]).scalars == [1, 2])

@@ -1,9 +1,10 @@
 import Foundation
-import Tensors
-import ViT
-import Testing
-@testable import Swap
 import SeededRandom
+import Tensors
+import Testing
+import ViT
+
+@testable import Swap
 
 /// Cross-entropy of `logits` (rows of `classes`) against `labels`, and its gradient, through the
 /// tensor API the trainer uses.
@@ -61,8 +62,9 @@ func parameters(_ groups: [[[Float]]]) -> [[Parameter]] {
       var up = logits, down = logits
       up[i] += 1e-2
       down[i] -= 1e-2
-      let numeric = (crossEntropy(up, labels: labels, classes: 4).loss
-        - crossEntropy(down, labels: labels, classes: 4).loss) / 2e-2
+      let numeric =
+        (crossEntropy(up, labels: labels, classes: 4).loss
+          - crossEntropy(down, labels: labels, classes: 4).loss) / 2e-2
       #expect(abs(numeric - gradient[i]) < 1e-3)
     }
   }
@@ -95,7 +97,8 @@ func parameters(_ groups: [[[Float]]]) -> [[Parameter]] {
 
   @Test func groupSparseGradientMatchesFiniteDifferences() {
     var generator = SeededGenerator(seed: 3)
-    let groups = parameters((0..<3).map { _ in (0..<4).map { _ in (0..<5).map { _ in generator.uniform(0, 1) - 0.5 } } })
+    let groups = parameters(
+      (0..<3).map { _ in (0..<4).map { _ in (0..<5).map { _ in generator.uniform(0, 1) - 0.5 } } })
     groupSparse(groups, gradientWeight: 1)
     for group in groups {
       for matrix in group {

@@ -1,8 +1,9 @@
-import Testing
-import Tensors
-import ViT
-@testable import Swap
 import SeededRandom
+import Tensors
+import Testing
+import ViT
+
+@testable import Swap
 
 @Suite struct ScheduleAndSamplingTests {
   @Test func cosineMatchesThePapersPerEpochRates() {

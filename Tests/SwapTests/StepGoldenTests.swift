@@ -1,9 +1,9 @@
 import Foundation
-import Testing
-import Tensors
-import TensorFile
-import ViT
 import Swap
+import TensorFile
+import Tensors
+import Testing
+import ViT
 import WeightSurgery
 
 // The training step kswap-learn and kswap-forget run, against PyTorch (Tests/Fixtures/swap-step, made by
@@ -41,10 +41,11 @@ private struct StepCase {
 /// (`grad<k>.<p>`) instead of the computed one, to check the optimizer on its own.
 /// This is the only function that touches the Swap and ViT API (adapt it when the API changes; it mirrors
 /// `StageTrainer.trainStep`, so a change there belongs here too).
-private func runProductSteps(_ c: StepCase, model modelFile: (metadata: [String: String], tensors: [String: Tensor]),
-                     adapter: (metadata: [String: String], tensors: [String: Tensor]),
-                     replacing gradients: [String: Tensor]? = nil) throws -> [String: Tensor]
-{
+private func runProductSteps(
+  _ c: StepCase, model modelFile: (metadata: [String: String], tensors: [String: Tensor]),
+  adapter: (metadata: [String: String], tensors: [String: Tensor]),
+  replacing gradients: [String: Tensor]? = nil
+) throws -> [String: Tensor] {
   let config = try Checkpoint.config(metadata: modelFile.metadata, shapes: modelFile.tensors.mapValues(\.shape))
   let model = try VisionTransformer(config: config, tensors: modelFile.tensors)
   let rank = Float(adapter.metadata["r"]!)!, loraAlpha = Float(adapter.metadata["lora_alpha"]!)!
@@ -55,9 +56,10 @@ private func runProductSteps(_ c: StepCase, model modelFile: (metadata: [String:
   let size = c.imageShape.reduce(1, *)
   let (channels, height, width) = (c.imageShape[0], c.imageShape[1], c.imageShape[2])
   func set(_ rows: Range<Int>) -> LabeledImages {
-    LabeledImages(pixels: .floats(Array(c.images[(rows.lowerBound * size)..<(rows.upperBound * size)])),
-                  labels: Array(c.labels[rows]), channels: channels, height: height, width: width,
-                  mean: Array(repeating: 0, count: channels), std: Array(repeating: 1, count: channels))
+    LabeledImages(
+      pixels: .floats(Array(c.images[(rows.lowerBound * size)..<(rows.upperBound * size)])),
+      labels: Array(c.labels[rows]), channels: channels, height: height, width: width,
+      mean: Array(repeating: 0, count: channels), std: Array(repeating: 1, count: channels))
   }
   let stageSet = set(0..<c.stageRows), retainSet = set(c.stageRows..<c.labels.count)
   var settings = StageSettings(kind: c.kind)
@@ -68,7 +70,8 @@ private func runProductSteps(_ c: StepCase, model modelFile: (metadata: [String:
 
   var out: [String: Tensor] = [:]
   for step in 1...2 {
-    let terms = trainer.computeGradients(stageIndices: Array(0..<stageSet.count), retainIndices: Array(0..<retainSet.count))
+    let terms = trainer.computeGradients(
+      stageIndices: Array(0..<stageSet.count), retainIndices: Array(0..<retainSet.count))
     out["terms\(step)"] = Tensor(shape: [4], values: [terms.stageCE, terms.retainCE, terms.groupSparse, terms.total])
     for p in network.trainable {
       out["grad\(step).\(p.name)"] = p.gradient!.copy()
@@ -107,8 +110,10 @@ private func termErrors(_ a: Tensor, _ b: Tensor) -> [Double] {
   typealias File = (metadata: [String: String], tensors: [String: Tensor])
 
   /// A case's inputs, its references, and the values before step 1 of its trainable parameters.
-  private func load(_ name: String) throws -> (c: StepCase, ref: [String: Tensor], model: File, adapter: File,
-                                       initial: [String: Tensor], names: [String]) {
+  private func load(_ name: String) throws -> (
+    c: StepCase, ref: [String: Tensor], model: File, adapter: File,
+    initial: [String: Tensor], names: [String]
+  ) {
     let model = try readFixture("model.safetensors"), adapter = try readFixture("adapter.safetensors")
     let (meta, ref) = try readFixture(name + ".safetensors")
     let images = ref["images"]!
@@ -119,7 +124,9 @@ private func termErrors(_ a: Tensor, _ b: Tensor) -> [Double] {
       weights: LossWeights(beta: Float(meta["beta"]!)!, alpha: Float(meta["alpha"]!)!, bound: Float(meta["bound"]!)!),
       rate: Float(meta["lr"]!)!, weightDecay: Float(meta["weight_decay"]!)!)
     // The base's values (head) and the adapter's (LoRA, PEFT prefix dropped).
-    let initial = adapter.tensors.reduce(into: model.tensors) { $0[String($1.key.dropFirst(AdapterNames.prefix.count))] = $1.value }
+    let initial = adapter.tensors.reduce(into: model.tensors) {
+      $0[String($1.key.dropFirst(AdapterNames.prefix.count))] = $1.value
+    }
     let names = ref.keys.filter { $0.hasPrefix("grad1.") }.map { String($0.dropFirst(6)) }.sorted()
     return (c, ref, model, adapter, initial, names)
   }
@@ -146,15 +153,22 @@ private func termErrors(_ a: Tensor, _ b: Tensor) -> [Double] {
 
     var errors: [(String, Double)] = []
     for step in 1...2 {
-      for (term, e) in zip(["stage CE", "retain CE", "group-sparse", "total"], termErrors(got["terms\(step)"]!, ref["terms\(step)"]!)) {
+      for (term, e) in zip(
+        ["stage CE", "retain CE", "group-sparse", "total"], termErrors(got["terms\(step)"]!, ref["terms\(step)"]!))
+      {
         errors.append(("terms: step \(step) \(term)", e))
       }
     }
     for p in names {
-      guard let g1 = got["grad1.\(p)"], let g2 = got["grad2.\(p)"], let a1 = got["after1.\(p)"], let a2 = got["after2.\(p)"]
-      else { Issue.record("the product has no \(p)"); continue }
+      guard let g1 = got["grad1.\(p)"], let g2 = got["grad2.\(p)"], let a1 = got["after1.\(p)"],
+        let a2 = got["after2.\(p)"]
+      else {
+        Issue.record("the product has no \(p)")
+        continue
+      }
       #expect(ref["grad1.\(p)"]!.scalars.contains { $0 != 0 }, "the fixture's \(p) has no gradient")
-      let refAfter1 = Tensor(shape: a1.shape, values: zip(initial[p]!.scalars, ref["delta1.\(p)"]!.scalars).map { $0 + $1 })
+      let refAfter1 = Tensor(
+        shape: a1.shape, values: zip(initial[p]!.scalars, ref["delta1.\(p)"]!.scalars).map { $0 + $1 })
       errors.append(("gradients: step 1 \(p)", scaledError(g1, ref["grad1.\(p)"]!)))
       errors.append(("gradients: step 2 \(p)", scaledError(g2, ref["grad2.\(p)"]!)))
       errors.append(("values: after step 1 \(p)", scaledError(a1, refAfter1)))
@@ -173,7 +187,10 @@ private func termErrors(_ a: Tensor, _ b: Tensor) -> [Double] {
     let got = try runProductSteps(c, model: model, adapter: adapter, replacing: ref)
     var errors: [(String, Double)] = []
     for p in names {
-      guard let a1 = got["after1.\(p)"], let a2 = got["after2.\(p)"] else { Issue.record("no \(p)"); continue }
+      guard let a1 = got["after1.\(p)"], let a2 = got["after2.\(p)"] else {
+        Issue.record("no \(p)")
+        continue
+      }
       errors.append(("updates: step 1 \(p)", scaledError(difference(a1, initial[p]!), ref["delta1.\(p)"]!)))
       errors.append(("updates: step 2 \(p)", scaledError(difference(a2, a1), ref["delta2.\(p)"]!)))
     }

@@ -1,8 +1,8 @@
-import Testing
-import Tensors
-import ViT
-import Swap
 import SeededRandom
+import Swap
+import Tensors
+import Testing
+import ViT
 
 /// `--seed` promises the same bytes on any machine with the same kernels, so a training step must not
 /// depend on how many threads compute it: the products are split by rows at fixed places and every
@@ -14,7 +14,8 @@ import SeededRandom
     BLASRuntime.setThreadCount(threads)
     defer { BLASRuntime.setThreadCount(saved) }
     var generator = SeededGenerator(seed: 11)
-    let config = ViTConfig(imageSize: 28, patchSize: 4, channels: 1, dim: 64, depth: 2, heads: 4, mlpDim: 256, classes: 6)
+    let config = ViTConfig(
+      imageSize: 28, patchSize: 4, channels: 1, dim: 64, depth: 2, heads: 4, mlpDim: 256, classes: 6)
     let model = VisionTransformer(config: config, generator: &generator)
     model.addLoRA(LoRAConfig(rank: 8, alpha: 1, initialization: .paper), generator: &generator)
     for layer in model.linears {
@@ -23,11 +24,13 @@ import SeededRandom
     let network = ViTNetwork(model: model)
     network.setTrainable(.lora)
     func set(_ count: Int) -> LabeledImages {
-      LabeledImages(pixels: .bytes((0..<(count * 784)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }),
-                    labels: (0..<count).map { $0 % 6 }, channels: 1, height: 28, width: 28, mean: [0.5], std: [0.25])
+      LabeledImages(
+        pixels: .bytes((0..<(count * 784)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }),
+        labels: (0..<count).map { $0 % 6 }, channels: 1, height: 28, width: 28, mean: [0.5], std: [0.25])
     }
-    let trainer = StageTrainer(network: network, settings: StageSettings(kind: .learn), stageSet: set(8),
-                               retainSet: set(8), seed: 0)
+    let trainer = StageTrainer(
+      network: network, settings: StageSettings(kind: .learn), stageSet: set(8),
+      retainSet: set(8), seed: 0)
     let terms = trainer.trainStep(stageIndices: Array(0..<8), retainIndices: Array(0..<8), rate: 1e-2)
     return [[terms.stageCE, terms.retainCE, terms.groupSparse, terms.total]]
       + network.trainable.flatMap { [$0.requiredGradientValues, $0.value.scalars] }

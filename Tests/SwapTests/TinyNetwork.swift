@@ -1,7 +1,8 @@
+import SeededRandom
 import Tensors
 import ViT
+
 @testable import Swap
-import SeededRandom
 
 /// A two-layer classifier with a LoRA update on its first layer and everything else frozen, small
 /// enough to train in milliseconds: logits = H relu(W x + s B A x) + c. It lets the trainer's tests
@@ -25,7 +26,9 @@ final class TinyNetwork: SwapNetwork {
     w = (0..<(hidden * inputs)).map { _ in (g.uniform(0, 1) - 0.5) * 1.0 }
     head = (0..<(classes * hidden)).map { _ in (g.uniform(0, 1) - 0.5) * 1.0 }
     headBias = [Float](repeating: 0, count: classes)
-    a = Parameter(name: "lora_A.weight", value: Tensor(shape: [rank, inputs], values: (0..<(rank * inputs)).map { _ in (g.uniform(0, 1) - 0.5) * 0.5 }))
+    a = Parameter(
+      name: "lora_A.weight",
+      value: Tensor(shape: [rank, inputs], values: (0..<(rank * inputs)).map { _ in (g.uniform(0, 1) - 0.5) * 0.5 }))
     b = Parameter(name: "lora_B.weight", value: Tensor(shape: [hidden, rank]))
     a.isTrainable = true
     b.isTrainable = true
@@ -109,6 +112,7 @@ func clusters(classes: [Int], perClass: Int, inputs: Int, seed: UInt64) -> Label
       labels.append(c)
     }
   }
-  return LabeledImages(pixels: .floats(pixels), labels: labels, channels: 1, height: 1, width: inputs,
-                       mean: [0], std: [1])
+  return LabeledImages(
+    pixels: .floats(pixels), labels: labels, channels: 1, height: 1, width: inputs,
+    mean: [0], std: [1])
 }

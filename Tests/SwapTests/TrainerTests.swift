@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Swap
 
 /// The accuracy thresholds below leave room for float rounding: each is at least 10 items away from
@@ -24,8 +25,9 @@ import Testing
     let learn = clusters(classes: [4, 5], perClass: 40, inputs: 6, seed: 2)
     let retain = clusters(classes: [0, 1, 2, 3], perClass: 40, inputs: 6, seed: 3)
     let before = evaluate(network, on: learn).percent
-    let trainer = StageTrainer(network: network, settings: settings(.learn, epochs: 8), stageSet: learn,
-                               retainSet: retain, seed: 7)
+    let trainer = StageTrainer(
+      network: network, settings: settings(.learn, epochs: 8), stageSet: learn,
+      retainSet: retain, seed: 7)
     while !trainer.finished { trainer.runEpoch() }
     let after = evaluate(network, on: learn).percent
     #expect(after > before + 20, "learn accuracy \(before)% -> \(after)%")
@@ -37,15 +39,17 @@ import Testing
     let network = TinyNetwork(inputs: 6, hidden: 16, classes: 4, rank: 4, seed: 4)
     let all = clusters(classes: [0, 1, 2, 3], perClass: 40, inputs: 6, seed: 5)
     // First teach the tiny network all four classes (so there is something to forget).
-    let teach = StageTrainer(network: network, settings: settings(.learn, epochs: 10), stageSet: all,
-                             retainSet: all, seed: 8)
+    let teach = StageTrainer(
+      network: network, settings: settings(.learn, epochs: 10), stageSet: all,
+      retainSet: all, seed: 8)
     while !teach.finished { teach.runEpoch() }
     let forget = all.subset(Array(0..<40))
     let retain = all.subset(Array(40..<160))
     let forgetBefore = evaluate(network, on: forget).percent
     let retainBefore = evaluate(network, on: retain).percent
-    let trainer = StageTrainer(network: network, settings: settings(.forget, epochs: 5), stageSet: forget,
-                               retainSet: retain, seed: 9)
+    let trainer = StageTrainer(
+      network: network, settings: settings(.forget, epochs: 5), stageSet: forget,
+      retainSet: retain, seed: 9)
     var reports: [EpochReport] = []
     while !trainer.finished { reports.append(trainer.runEpoch()) }
     let forgetAfter = evaluate(network, on: forget).percent
@@ -53,15 +57,17 @@ import Testing
     #expect(forgetBefore >= 75 && forgetAfter <= 25, "forget \(forgetBefore)% -> \(forgetAfter)%")
     #expect(retainAfter >= retainBefore - 10, "retain \(retainBefore)% -> \(retainAfter)%")
     let first = try #require(reports.first), last = try #require(reports.last)
-    #expect(last.mean.stageCE > first.mean.stageCE, "forget-set cross-entropy \(first.mean.stageCE) -> \(last.mean.stageCE)")
+    #expect(
+      last.mean.stageCE > first.mean.stageCE, "forget-set cross-entropy \(first.mean.stageCE) -> \(last.mean.stageCE)")
   }
 
   @Test func sameSeedGivesIdenticalParameters() {
     func train() -> [Float] {
       let network = TinyNetwork(inputs: 6, hidden: 8, classes: 6, rank: 2, seed: 1)
-      let trainer = StageTrainer(network: network, settings: settings(.learn, epochs: 2),
-                                 stageSet: clusters(classes: [4, 5], perClass: 20, inputs: 6, seed: 2),
-                                 retainSet: clusters(classes: [0, 1], perClass: 30, inputs: 6, seed: 3), seed: 11)
+      let trainer = StageTrainer(
+        network: network, settings: settings(.learn, epochs: 2),
+        stageSet: clusters(classes: [4, 5], perClass: 20, inputs: 6, seed: 2),
+        retainSet: clusters(classes: [0, 1], perClass: 30, inputs: 6, seed: 3), seed: 11)
       while !trainer.finished { trainer.runEpoch() }
       return network.a.value.scalars + network.b.value.scalars
     }
@@ -70,9 +76,10 @@ import Testing
 
   @Test func progressReportsEveryStep() {
     let network = TinyNetwork(inputs: 6, hidden: 8, classes: 6, rank: 2, seed: 1)
-    let trainer = StageTrainer(network: network, settings: settings(.learn, epochs: 1),
-                               stageSet: clusters(classes: [4], perClass: 10, inputs: 6, seed: 2),
-                               retainSet: clusters(classes: [0, 1], perClass: 20, inputs: 6, seed: 3), seed: 1)
+    let trainer = StageTrainer(
+      network: network, settings: settings(.learn, epochs: 1),
+      stageSet: clusters(classes: [4], perClass: 10, inputs: 6, seed: 2),
+      retainSet: clusters(classes: [0, 1], perClass: 20, inputs: 6, seed: 3), seed: 1)
     var steps: [Int] = []
     let report = trainer.runEpoch { steps.append($0.step) }
     #expect(steps == [1, 2, 3])  // 40 retain items in batches of 16

@@ -1,8 +1,9 @@
-import Testing
-import Tensors
-import ViT
-@testable import Swap
 import SeededRandom
+import Tensors
+import Testing
+import ViT
+
+@testable import Swap
 
 /// The gradient a stage step applies (loss terms back-propagated through the ViT plus alpha times the
 /// group-sparse gradient) against central finite differences of the whole objective, for both stages.
@@ -13,18 +14,22 @@ import SeededRandom
     let model = VisionTransformer(config: config, generator: &generator)
     model.addLoRA(LoRAConfig(rank: 2, alpha: 2, initialization: .paper), generator: &generator)
     // B starts at zero; give it values so every LoRA path carries gradient.
-    for layer in model.linears { if let b = layer.lora?.b.value { for i in 0..<b.count { b.pointer[i] = generator.uniform(-0.5, 0.5) } } }
+    for layer in model.linears {
+      if let b = layer.lora?.b.value { for i in 0..<b.count { b.pointer[i] = generator.uniform(-0.5, 0.5) } }
+    }
     let network = ViTNetwork(model: model)
     network.setTrainable(.lora)
     var random = SeededGenerator(seed: 1)
     func set(_ labels: [Int]) -> LabeledImages {
-      LabeledImages(pixels: .floats((0..<(labels.count * 16)).map { _ in random.uniform(0, 1) }), labels: labels,
-                    channels: 1, height: 4, width: 4, mean: [0.5], std: [0.25])
+      LabeledImages(
+        pixels: .floats((0..<(labels.count * 16)).map { _ in random.uniform(0, 1) }), labels: labels,
+        channels: 1, height: 4, width: 4, mean: [0.5], std: [0.25])
     }
     var settings = StageSettings(kind: kind)
     settings.weights = LossWeights(beta: 0.3, alpha: 0.05, bound: bound)
-    let trainer = StageTrainer(network: network, settings: settings, stageSet: set([0, 3, 3]),
-                               retainSet: set([1, 2, 0, 1]), seed: 0)
+    let trainer = StageTrainer(
+      network: network, settings: settings, stageSet: set([0, 3, 3]),
+      retainSet: set([1, 2, 0, 1]), seed: 0)
     return (trainer, [0, 1, 2], [0, 1, 2, 3])
   }
 
@@ -91,11 +96,13 @@ extension FreshAdapterTests {
     network.setTrainable(.lora)
     var random = SeededGenerator(seed: 1)
     func set(_ labels: [Int]) -> LabeledImages {
-      LabeledImages(pixels: .floats((0..<(labels.count * 16)).map { _ in random.uniform(0, 1) }), labels: labels,
-                    channels: 1, height: 4, width: 4, mean: [0.5], std: [0.25])
+      LabeledImages(
+        pixels: .floats((0..<(labels.count * 16)).map { _ in random.uniform(0, 1) }), labels: labels,
+        channels: 1, height: 4, width: 4, mean: [0.5], std: [0.25])
     }
-    let trainer = StageTrainer(network: network, settings: StageSettings(kind: .forget), stageSet: set([0, 0]),
-                               retainSet: set([1, 2, 3]), seed: 0)
+    let trainer = StageTrainer(
+      network: network, settings: StageSettings(kind: .forget), stageSet: set([0, 0]),
+      retainSet: set([1, 2, 3]), seed: 0)
     trainer.runEpoch()
     for p in network.trainable where p.name.contains("lora_B") {
       #expect(p.value.scalars.contains { abs($0) > 1e-3 }, "\(p.name) did not move")

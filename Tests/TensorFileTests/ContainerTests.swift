@@ -3,31 +3,36 @@
 
 import Foundation
 import Testing
+
 @testable import TensorFile
 
 /// The worked example of Formats/tensor-file.md §8.
-let workedExample: [UInt8] = [
-  0x89, 0x4b, 0x53, 0x54, 0x0d, 0x0a, 0x1a, 0x0a, 0x01, 0x00, 0x00, 0x00, 0x79, 0x00, 0x00, 0x00,
-] + Array(#"{"__metadata__":{"format":"pt"},"tensors":[{"name":"w","dtype":"F32","shape":[2]},{"name":"n","dtype":"U8","shape":[3]}]}"#.utf8) + [
-  0x08, 0x3d, 0xb0, 0xf3, 0x23, 0x3b, 0x56, 0xb3,
-  0x4b, 0x53, 0x54, 0x52, 0x00, 0x00, 0x00, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0,
-  0xef, 0x22, 0x1b, 0x06, 0xca, 0x68, 0xba, 0x54, 0x02, 0x04, 0x01, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
-  0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x7f, 0x80,
-  0x4b, 0x53, 0x54, 0x52, 0x01, 0x00, 0x00, 0x00, 0x03, 0, 0, 0, 0, 0, 0, 0,
-  0xa5, 0xe5, 0x4e, 0x0c, 0xee, 0x13, 0x3e, 0x74, 0x00, 0x01, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0, 0, 0, 0, 0, 0, 0,
-  0x01, 0x02, 0x03,
-  0x91, 0, 0, 0, 0, 0, 0, 0, 0x68, 0, 0, 0, 0, 0, 0, 0, 0x08, 0, 0, 0, 0, 0, 0, 0,
-  0xef, 0x22, 0x1b, 0x06, 0xca, 0x68, 0xba, 0x54,
-  0xf9, 0, 0, 0, 0, 0, 0, 0, 0x33, 0, 0, 0, 0, 0, 0, 0, 0x03, 0, 0, 0, 0, 0, 0, 0,
-  0xa5, 0xe5, 0x4e, 0x0c, 0xee, 0x13, 0x3e, 0x74,
-  0x2c, 0x01, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0xaf, 0x59, 0x8a, 0xd1, 0x41, 0x20, 0xec, 0x0c,
-  0x89, 0x4b, 0x53, 0x54, 0x49, 0x44, 0x58, 0x0a,
-]
+let workedExample: [UInt8] =
+  [
+    0x89, 0x4b, 0x53, 0x54, 0x0d, 0x0a, 0x1a, 0x0a, 0x01, 0x00, 0x00, 0x00, 0x79, 0x00, 0x00, 0x00,
+  ]
+  + Array(
+    #"{"__metadata__":{"format":"pt"},"tensors":[{"name":"w","dtype":"F32","shape":[2]},{"name":"n","dtype":"U8","shape":[3]}]}"#
+      .utf8) + [
+    0x08, 0x3d, 0xb0, 0xf3, 0x23, 0x3b, 0x56, 0xb3,
+    0x4b, 0x53, 0x54, 0x52, 0x00, 0x00, 0x00, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0,
+    0xef, 0x22, 0x1b, 0x06, 0xca, 0x68, 0xba, 0x54, 0x02, 0x04, 0x01, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
+    0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x7f, 0x80,
+    0x4b, 0x53, 0x54, 0x52, 0x01, 0x00, 0x00, 0x00, 0x03, 0, 0, 0, 0, 0, 0, 0,
+    0xa5, 0xe5, 0x4e, 0x0c, 0xee, 0x13, 0x3e, 0x74, 0x00, 0x01, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0, 0, 0, 0, 0, 0, 0,
+    0x01, 0x02, 0x03,
+    0x91, 0, 0, 0, 0, 0, 0, 0, 0x68, 0, 0, 0, 0, 0, 0, 0, 0x08, 0, 0, 0, 0, 0, 0, 0,
+    0xef, 0x22, 0x1b, 0x06, 0xca, 0x68, 0xba, 0x54,
+    0xf9, 0, 0, 0, 0, 0, 0, 0, 0x33, 0, 0, 0, 0, 0, 0, 0, 0x03, 0, 0, 0, 0, 0, 0, 0,
+    0xa5, 0xe5, 0x4e, 0x0c, 0xee, 0x13, 0x3e, 0x74,
+    0x2c, 0x01, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0xaf, 0x59, 0x8a, 0xd1, 0x41, 0x20, 0xec, 0x0c,
+    0x89, 0x4b, 0x53, 0x54, 0x49, 0x44, 0x58, 0x0a,
+  ]
 
 /// Writes `tensors` as a .kst file in memory.
 func kstBytes(_ tensors: [(info: TensorInfo, bytes: [UInt8])], metadata: [String: String] = [:]) throws -> [UInt8] {
@@ -56,14 +61,18 @@ func kstError(_ bytes: [UInt8], pipe: Bool = false) -> TensorFileError? {
 func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (info: TensorInfo, bytes: [UInt8]) {
   var generator = SeededGenerator(seed: seed)
   let values = (0..<rows * columns).map { _ in Float.random(in: -0.05...0.05, using: &generator) }
-  return (try TensorInfo(name: name, dtype: .f32, shape: [rows, columns]), try FloatConversion.bytes(from: values, dtype: .f32))
+  return (
+    try TensorInfo(name: name, dtype: .f32, shape: [rows, columns]),
+    try FloatConversion.bytes(from: values, dtype: .f32)
+  )
 }
 
 @Suite struct Container {
   @Test func workedExampleBytes() throws {
     let w = try TensorInfo(name: "w", dtype: .f32, shape: [2])
     let n = try TensorInfo(name: "n", dtype: .u8, shape: [3])
-    let written = try kstBytes([(n, [1, 2, 3]), (w, try FloatConversion.bytes(from: [1, -2], dtype: .f32))], metadata: ["format": "pt"])
+    let written = try kstBytes(
+      [(n, [1, 2, 3]), (w, try FloatConversion.bytes(from: [1, -2], dtype: .f32))], metadata: ["format": "pt"])
     #expect(written == workedExample)
     let scratch = ScratchDirectory()
     let reader = try TensorReader(path: scratch.write("example.kst", workedExample))
@@ -78,7 +87,9 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
 
   @Test func compressesWeightsAndRoundTripsThroughAPipe() throws {
     let ids: [UInt8] = (0..<1000).flatMap { (i: Int) -> [UInt8] in littleEndianBytes(UInt64(i % 7)) }
-    var tensors: [(info: TensorInfo, bytes: [UInt8])] = [try weights("a", rows: 64, columns: 96, seed: 1), try weights("b", rows: 128, columns: 32, seed: 2)]
+    var tensors: [(info: TensorInfo, bytes: [UInt8])] = [
+      try weights("a", rows: 64, columns: 96, seed: 1), try weights("b", rows: 128, columns: 32, seed: 2),
+    ]
     tensors.append((try TensorInfo(name: "ids", dtype: .i64, shape: [1000]), ids))
     let file = try kstBytes(tensors, metadata: ["k": "v"])
     #expect(file.count < tensors.reduce(0) { $0 + $1.bytes.count } * 9 / 10)
@@ -102,10 +113,18 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
     var tensors = [try weights("w", rows: 40, columns: 30, seed: 12)]
     let values = try FloatConversion.floats(from: tensors[0].bytes, dtype: .f32)
     for dtype in [DType.bf16, .f16, .f64] {
-      tensors.append((try TensorInfo(name: dtype.name, dtype: dtype, shape: [300]), try FloatConversion.bytes(from: Array(values.prefix(300)), dtype: dtype)))
+      tensors.append(
+        (
+          try TensorInfo(name: dtype.name, dtype: dtype, shape: [300]),
+          try FloatConversion.bytes(from: Array(values.prefix(300)), dtype: dtype)
+        ))
     }
     // C64: pairs of F32.
-    tensors.append((try TensorInfo(name: "C64", dtype: .c64, shape: [300]), try FloatConversion.bytes(from: Array(values.prefix(600)), dtype: .f32)))
+    tensors.append(
+      (
+        try TensorInfo(name: "C64", dtype: .c64, shape: [300]),
+        try FloatConversion.bytes(from: Array(values.prefix(600)), dtype: .f32)
+      ))
     let scratch = ScratchDirectory()
     try TensorWriter.write(path: scratch.file("l.kst"), format: .compressed(level: level), tensors: tensors)
     let reader = try TensorReader(path: scratch.file("l.kst"))
@@ -152,7 +171,9 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
   }
 
   @Test func damagedBytesAreFoundWherever() throws {
-    let u: (info: TensorInfo, bytes: [UInt8]) = (try TensorInfo(name: "u", dtype: .u8, shape: [300]), [UInt8](repeating: 9, count: 300))
+    let u: (info: TensorInfo, bytes: [UInt8]) = (
+      try TensorInfo(name: "u", dtype: .u8, shape: [300]), [UInt8](repeating: 9, count: 300)
+    )
     let file = try kstBytes([try weights("a", rows: 24, columns: 24, seed: 8), u])
     // A single-byte flip anywhere (every 13th byte here: preamble, header, checksum, records,
     // index, trailer), in a file or a pipe, is refused.
@@ -179,19 +200,31 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
   /// Rebuilds a file around hand-made records, with a correct index and trailer, so that a reader
   /// can only object to the record itself.
   func fileAround(header: [UInt8], records: [[UInt8]], rawSizes: [Int], checksums: [UInt64]) -> [UInt8] {
-    var file = ContainerFormat.magic + littleEndianBytes(UInt32(1)) + littleEndianBytes(UInt32(header.count)) + header + littleEndianBytes(XXH64.hash(header))
+    var file =
+      ContainerFormat.magic + littleEndianBytes(UInt32(1)) + littleEndianBytes(UInt32(header.count)) + header
+      + littleEndianBytes(XXH64.hash(header))
     var index: [UInt8] = []
     for (i, record) in records.enumerated() {
-      index += littleEndianBytes(UInt64(file.count)) + littleEndianBytes(UInt64(record.count)) + littleEndianBytes(UInt64(rawSizes[i])) + littleEndianBytes(checksums[i])
+      index +=
+        littleEndianBytes(UInt64(file.count)) + littleEndianBytes(UInt64(record.count))
+        + littleEndianBytes(UInt64(rawSizes[i])) + littleEndianBytes(checksums[i])
       file += record
     }
     let indexOffset = file.count
-    return file + index + littleEndianBytes(UInt64(indexOffset)) + littleEndianBytes(UInt64(records.count)) + littleEndianBytes(XXH64.hash(index)) + ContainerFormat.trailerMagic
+    return file + index + littleEndianBytes(UInt64(indexOffset)) + littleEndianBytes(UInt64(records.count))
+      + littleEndianBytes(XXH64.hash(index)) + ContainerFormat.trailerMagic
   }
 
-  func record(ordinal: UInt32, raw: [UInt8], transform: UInt8, rotation: UInt8 = 0, lane: UInt8, planes: [(encoding: UInt8, bytes: [UInt8])]) -> [UInt8] {
-    var bytes = ContainerFormat.recordMagic + littleEndianBytes(ordinal) + littleEndianBytes(UInt64(raw.count)) + littleEndianBytes(XXH64.hash(raw)) + [transform, lane, rotation, 0, 0, 0, 0, 0]
-    for plane in planes { bytes += [plane.encoding] + [UInt8](repeating: 0, count: 7) + littleEndianBytes(UInt64(plane.bytes.count)) }
+  func record(
+    ordinal: UInt32, raw: [UInt8], transform: UInt8, rotation: UInt8 = 0, lane: UInt8,
+    planes: [(encoding: UInt8, bytes: [UInt8])]
+  ) -> [UInt8] {
+    var bytes =
+      ContainerFormat.recordMagic + littleEndianBytes(ordinal) + littleEndianBytes(UInt64(raw.count))
+      + littleEndianBytes(XXH64.hash(raw)) + [transform, lane, rotation, 0, 0, 0, 0, 0]
+    for plane in planes {
+      bytes += [plane.encoding] + [UInt8](repeating: 0, count: 7) + littleEndianBytes(UInt64(plane.bytes.count))
+    }
     for plane in planes { bytes += plane.bytes }
     return bytes
   }
@@ -201,8 +234,9 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
     let raw = [UInt8](repeating: 0, count: 256)
     let shortFrame = ZstdCodec().encode([UInt8](repeating: 0, count: 128), level: 3, float: false, mayBeRandom: false)
     #expect(shortFrame.encoding == .zstd)
-    let file = fileAround(header: header, records: [record(ordinal: 0, raw: raw, transform: 0, lane: 1, planes: [(1, shortFrame.bytes)])],
-                          rawSizes: [256], checksums: [XXH64.hash(raw)])
+    let file = fileAround(
+      header: header, records: [record(ordinal: 0, raw: raw, transform: 0, lane: 1, planes: [(1, shortFrame.bytes)])],
+      rawSizes: [256], checksums: [XXH64.hash(raw)])
     let error = kstError(file)
     #expect(error?.kind == .corrupt)
     #expect(error?.tensor == "z")
@@ -213,29 +247,73 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
   @Test func recordFieldsAreChecked() throws {
     let header = Array(#"{"__metadata__":{},"tensors":[{"name":"h","dtype":"F16","shape":[4]}]}"#.utf8)
     let raw: [UInt8] = [0, 0x3c, 0, 0x40, 0, 0x42, 0, 0x44]
-    let good = record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])
+    let good = record(
+      ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])
     #expect(kstError(fileAround(header: header, records: [good], rawSizes: [8], checksums: [XXH64.hash(raw)])) == nil)
     let bad: [(String, [UInt8])] = [
-      ("rotation 0 with transform 2", record(ordinal: 0, raw: raw, transform: 2, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
-      ("transform 7", record(ordinal: 0, raw: raw, transform: 7, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
+      (
+        "rotation 0 with transform 2",
+        record(
+          ordinal: 0, raw: raw, transform: 2, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])
+      ),
+      (
+        "transform 7",
+        record(
+          ordinal: 0, raw: raw, transform: 7, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])
+      ),
       ("lane 0", record(ordinal: 0, raw: raw, transform: 2, rotation: 1, lane: 0, planes: [])),
-      ("rotation 16", record(ordinal: 0, raw: raw, transform: 2, rotation: 16, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
-      ("lane 3", record(ordinal: 0, raw: raw, transform: 1, lane: 3, planes: [(0, [0, 0, 0]), (0, [0, 0, 0]), (0, [0, 0])])),
-      ("ordinal", record(ordinal: 1, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
-      ("encoding", record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(5, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
-      ("stored size", record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42])])),
-      ("checksum", record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 1]), (0, [0x3c, 0x40, 0x42, 0x44])])),
-      ("rotated wrongly", record(ordinal: 0, raw: raw, transform: 2, rotation: 1, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])),
-      ("not zstd", record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(1, [1, 2, 3]), (0, [0x3c, 0x40, 0x42, 0x44])])),
+      (
+        "rotation 16",
+        record(
+          ordinal: 0, raw: raw, transform: 2, rotation: 16, lane: 2,
+          planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])
+      ),
+      (
+        "lane 3",
+        record(ordinal: 0, raw: raw, transform: 1, lane: 3, planes: [(0, [0, 0, 0]), (0, [0, 0, 0]), (0, [0, 0])])
+      ),
+      (
+        "ordinal",
+        record(
+          ordinal: 1, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])
+      ),
+      (
+        "encoding",
+        record(
+          ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(5, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])
+      ),
+      (
+        "stored size",
+        record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42])])
+      ),
+      (
+        "checksum",
+        record(
+          ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(0, [0, 0, 0, 1]), (0, [0x3c, 0x40, 0x42, 0x44])])
+      ),
+      (
+        "rotated wrongly",
+        record(
+          ordinal: 0, raw: raw, transform: 2, rotation: 1, lane: 2,
+          planes: [(0, [0, 0, 0, 0]), (0, [0x3c, 0x40, 0x42, 0x44])])
+      ),
+      (
+        "not zstd",
+        record(ordinal: 0, raw: raw, transform: 1, lane: 2, planes: [(1, [1, 2, 3]), (0, [0x3c, 0x40, 0x42, 0x44])])
+      ),
     ]
     for (what, record) in bad {
-      #expect(kstError(fileAround(header: header, records: [record], rawSizes: [8], checksums: [XXH64.hash(raw)]))?.kind == .corrupt, "\(what)")
+      #expect(
+        kstError(fileAround(header: header, records: [record], rawSizes: [8], checksums: [XXH64.hash(raw)]))?.kind
+          == .corrupt, "\(what)")
     }
   }
 
   @Test func lyingStoredLengthFailsBeforeAllocating() throws {
     let header = Array(#"{"__metadata__":{},"tensors":[{"name":"z","dtype":"U8","shape":[16]}]}"#.utf8)
-    var lying = ContainerFormat.recordMagic + littleEndianBytes(UInt32(0)) + littleEndianBytes(UInt64(16)) + littleEndianBytes(UInt64(0)) + [0, 1, 0, 0, 0, 0, 0, 0]
+    var lying =
+      ContainerFormat.recordMagic + littleEndianBytes(UInt32(0)) + littleEndianBytes(UInt64(16))
+      + littleEndianBytes(UInt64(0)) + [0, 1, 0, 0, 0, 0, 0, 0]
     lying += [1] + [UInt8](repeating: 0, count: 7) + littleEndianBytes(UInt64.max / 2)
     let file = fileAround(header: header, records: [lying], rawSizes: [16], checksums: [0])
     #expect(kstError(file, pipe: true)?.kind == .corrupt)
@@ -243,13 +321,19 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
   }
 
   @Test func strictHeader() throws {
-    for json in [#"{"tensors":[],"__metadata__":{}}"#, #"{"__metadata__":{"a":1},"tensors":[]}"#,
-                 #"{"__metadata__":{},"tensors":[{"name":"a","dtype":"f32","shape":[]}]}"#,
-                 #"{"__metadata__":{},"tensors":[{"name":"a","dtype":"U8","shape":[]},{"name":"a","dtype":"U8","shape":[]}]}"#,
-                 #"{"__metadata__":{},"tensors":[],"extra":1}"#] {
+    for json in [
+      #"{"tensors":[],"__metadata__":{}}"#, #"{"__metadata__":{"a":1},"tensors":[]}"#,
+      #"{"__metadata__":{},"tensors":[{"name":"a","dtype":"f32","shape":[]}]}"#,
+      #"{"__metadata__":{},"tensors":[{"name":"a","dtype":"U8","shape":[]},{"name":"a","dtype":"U8","shape":[]}]}"#,
+      #"{"__metadata__":{},"tensors":[],"extra":1}"#,
+    ] {
       let header = Array(json.utf8)
-      #expect(kstError(fileAround(header: header, records: [], rawSizes: [], checksums: []))?.kind == .corrupt, "\(json)")
+      #expect(
+        kstError(fileAround(header: header, records: [], rawSizes: [], checksums: []))?.kind == .corrupt, "\(json)")
     }
-    #expect(kstError(fileAround(header: Array(#"{"__metadata__":{},"tensors":[]}"#.utf8), records: [], rawSizes: [], checksums: [])) == nil)
+    #expect(
+      kstError(
+        fileAround(header: Array(#"{"__metadata__":{},"tensors":[]}"#.utf8), records: [], rawSizes: [], checksums: []))
+        == nil)
   }
 }

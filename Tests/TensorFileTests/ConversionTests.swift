@@ -1,6 +1,7 @@
 // Float conversions (round to nearest even, NaN kept, one rounding from F64), dtype facts, XXH64.
 
 import Testing
+
 @testable import TensorFile
 
 @Suite struct Conversions {
@@ -55,7 +56,10 @@ import Testing
       for target in [DType.f16, .bf16, .f32, .f64] {
         let converted = try FloatConversion.convert(bytes, from: source, to: target)
         // Converting then reading equals reading then converting (one rounding either way).
-        #expect(try FloatConversion.floats(from: converted, dtype: target) == FloatConversion.floats(from: FloatConversion.bytes(from: exact, dtype: target), dtype: target), "\(source) -> \(target)")
+        #expect(
+          try FloatConversion.floats(from: converted, dtype: target)
+            == FloatConversion.floats(from: FloatConversion.bytes(from: exact, dtype: target), dtype: target),
+          "\(source) -> \(target)")
       }
     }
     #expect(throws: TensorFileError.self) { try FloatConversion.convert([1, 2], from: .u8, to: .f32) }
@@ -84,10 +88,15 @@ import Testing
 
   @Test func planeSplitIsInvertible() {
     var generator = SeededGenerator(seed: 11)
-    for layout in [PlaneLayout(transform: .rotatedPlanes, lane: 2, rotation: 1), PlaneLayout(transform: .rotatedPlanes, lane: 2, rotation: 15),
-                   PlaneLayout(transform: .rotatedPlanes, lane: 4, rotation: 3), PlaneLayout(transform: .rotatedPlanes, lane: 8, rotation: 1),
-                   PlaneLayout(transform: .planes, lane: 2), PlaneLayout(transform: .planes, lane: 4), PlaneLayout(transform: .planes, lane: 8),
-                   PlaneLayout(transform: .none, lane: 1)] {
+    for layout in [
+      PlaneLayout(transform: .rotatedPlanes, lane: 2, rotation: 1),
+      PlaneLayout(transform: .rotatedPlanes, lane: 2, rotation: 15),
+      PlaneLayout(transform: .rotatedPlanes, lane: 4, rotation: 3),
+      PlaneLayout(transform: .rotatedPlanes, lane: 8, rotation: 1),
+      PlaneLayout(transform: .planes, lane: 2), PlaneLayout(transform: .planes, lane: 4),
+      PlaneLayout(transform: .planes, lane: 8),
+      PlaneLayout(transform: .none, lane: 1),
+    ] {
       // 37 lanes of 8 bytes: whole 16-lane SIMD blocks and a scalar tail.
       let raw = randomBytes(8 * 37, using: &generator)
       let flat = raw.withUnsafeBytes { PlaneSplitter.split($0, layout: layout) }

@@ -4,9 +4,11 @@
 
 import Foundation
 import Testing
+
 @testable import TensorFile
 
-private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().path
 private let python = repositoryRoot + "/.venv/bin/python"
 
 /// `write DIR`: writes DIR/py.safetensors (every common dtype, special float values, a scalar, a
@@ -14,50 +16,51 @@ private let python = repositoryRoot + "/.venv/bin/python"
 /// floats each value as text). `read FILE`: loads FILE with the reference and prints the same JSON
 /// shape (metadata under "__metadata__").
 private let helper = #"""
-import json, sys, numpy as np, safetensors
-from safetensors import TensorSpec
-specials = [0.0, -0.0, 1.5, -2.25, 1e-3, 3.140625, 65504.0, 6e-8, -1e-40, float("inf"), float("-inf"), float("nan")]
-def bf16_bits(a):
-    bits = a.astype("<f4").view("<u4").astype(np.uint64)
-    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype("<u2")
-def describe(name, dtype, shape, data):
-    out = {"dtype": dtype, "shape": list(shape), "hex": bytes(data).hex()}
-    kinds = {"F16": "<f2", "F32": "<f4", "F64": "<f8"}
-    if dtype in kinds:
-        out["values"] = [repr(float(v)) for v in np.frombuffer(bytes(data), kinds[dtype])]
-    if dtype == "BF16":
-        bits = np.frombuffer(bytes(data), "<u2").astype("<u4") << 16
-        out["values"] = [repr(float(v)) for v in bits.view("<f4")]
-    return out
-if sys.argv[1] == "write":
-    floats = np.array(specials + list(np.linspace(-3, 3, 12)), dtype=np.float64).reshape(4, 6)
-    ints = np.arange(-12, 12).reshape(2, 3, 4)
-    arrays = {
-        "bool": np.array([True, False, True]), "u8": np.arange(250, 256, dtype=np.uint8),
-        "i8": np.array([-128, -1, 0, 127], dtype=np.int8), "i16": (ints * 1000).astype(np.int16),
-        "u16": np.array([0, 1, 65535], dtype=np.uint16), "f16": floats.astype(np.float16),
-        "i32": (ints * 100000).astype(np.int32), "u32": np.array([0, 4294967295], dtype=np.uint32),
-        "f32": floats.astype(np.float32), "f64": floats, "i64": (ints * 10**15).astype(np.int64),
-        "u64": np.array([0, 2**64 - 1], dtype=np.uint64), "scalar": np.array(2.5, dtype=np.float32),
-        "empty": np.zeros((0, 3), dtype=np.float32),
-    }
-    bf16 = bf16_bits(floats.astype(np.float32))
-    specs = {k: TensorSpec(dtype=v.dtype.name, shape=v.shape, data_ptr=v.ctypes.data, data_len=v.nbytes) for k, v in arrays.items()}
-    specs["bf16"] = TensorSpec(dtype="bfloat16", shape=bf16.shape, data_ptr=bf16.ctypes.data, data_len=bf16.nbytes)
-    safetensors.serialize_file(specs, sys.argv[2] + "/py.safetensors", metadata={"format": "pt", "source": "python"})
-    expected = {k: describe(k, d["dtype"], d["shape"], d["data"]) for k, d in safetensors.deserialize(open(sys.argv[2] + "/py.safetensors", "rb").read())}
-    json.dump(expected, open(sys.argv[2] + "/expected.json", "w"))
-else:
-    data = open(sys.argv[2], "rb").read()
-    out = {k: describe(k, d["dtype"], d["shape"], d["data"]) for k, d in safetensors.deserialize(data)}
-    with safetensors.safe_open(sys.argv[2], framework="numpy") as f:
-        out["__metadata__"] = f.metadata() or {}
-    print(json.dumps(out))
-"""#
+  import json, sys, numpy as np, safetensors
+  from safetensors import TensorSpec
+  specials = [0.0, -0.0, 1.5, -2.25, 1e-3, 3.140625, 65504.0, 6e-8, -1e-40, float("inf"), float("-inf"), float("nan")]
+  def bf16_bits(a):
+      bits = a.astype("<f4").view("<u4").astype(np.uint64)
+      return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype("<u2")
+  def describe(name, dtype, shape, data):
+      out = {"dtype": dtype, "shape": list(shape), "hex": bytes(data).hex()}
+      kinds = {"F16": "<f2", "F32": "<f4", "F64": "<f8"}
+      if dtype in kinds:
+          out["values"] = [repr(float(v)) for v in np.frombuffer(bytes(data), kinds[dtype])]
+      if dtype == "BF16":
+          bits = np.frombuffer(bytes(data), "<u2").astype("<u4") << 16
+          out["values"] = [repr(float(v)) for v in bits.view("<f4")]
+      return out
+  if sys.argv[1] == "write":
+      floats = np.array(specials + list(np.linspace(-3, 3, 12)), dtype=np.float64).reshape(4, 6)
+      ints = np.arange(-12, 12).reshape(2, 3, 4)
+      arrays = {
+          "bool": np.array([True, False, True]), "u8": np.arange(250, 256, dtype=np.uint8),
+          "i8": np.array([-128, -1, 0, 127], dtype=np.int8), "i16": (ints * 1000).astype(np.int16),
+          "u16": np.array([0, 1, 65535], dtype=np.uint16), "f16": floats.astype(np.float16),
+          "i32": (ints * 100000).astype(np.int32), "u32": np.array([0, 4294967295], dtype=np.uint32),
+          "f32": floats.astype(np.float32), "f64": floats, "i64": (ints * 10**15).astype(np.int64),
+          "u64": np.array([0, 2**64 - 1], dtype=np.uint64), "scalar": np.array(2.5, dtype=np.float32),
+          "empty": np.zeros((0, 3), dtype=np.float32),
+      }
+      bf16 = bf16_bits(floats.astype(np.float32))
+      specs = {k: TensorSpec(dtype=v.dtype.name, shape=v.shape, data_ptr=v.ctypes.data, data_len=v.nbytes) for k, v in arrays.items()}
+      specs["bf16"] = TensorSpec(dtype="bfloat16", shape=bf16.shape, data_ptr=bf16.ctypes.data, data_len=bf16.nbytes)
+      safetensors.serialize_file(specs, sys.argv[2] + "/py.safetensors", metadata={"format": "pt", "source": "python"})
+      expected = {k: describe(k, d["dtype"], d["shape"], d["data"]) for k, d in safetensors.deserialize(open(sys.argv[2] + "/py.safetensors", "rb").read())}
+      json.dump(expected, open(sys.argv[2] + "/expected.json", "w"))
+  else:
+      data = open(sys.argv[2], "rb").read()
+      out = {k: describe(k, d["dtype"], d["shape"], d["data"]) for k, d in safetensors.deserialize(data)}
+      with safetensors.safe_open(sys.argv[2], framework="numpy") as f:
+          out["__metadata__"] = f.metadata() or {}
+      print(json.dumps(out))
+  """#
 
 private func runPython(_ arguments: [String]) throws -> String {
   guard FileManager.default.isExecutableFile(atPath: python) else {
-    throw InteropSetupError(message: "\(python) is missing: run Scripts/setup (it installs safetensors==0.8.0 and numpy there)")
+    throw InteropSetupError(
+      message: "\(python) is missing: run Scripts/setup (it installs safetensors==0.8.0 and numpy there)")
   }
   let process = Process()
   process.executableURL = URL(fileURLWithPath: python)
@@ -120,18 +123,23 @@ private func sameFloat(_ a: Float, _ b: Float) -> Bool { a.isNaN ? b.isNaN : a.b
       if let values = want.values {
         let floats = try reader.floats(of: name)
         #expect(floats.count == values.count)
-        for (got, text) in zip(floats, values) { #expect(sameFloat(got, floatFromPython(text)), "\(name): \(got) vs \(text)") }
+        for (got, text) in zip(floats, values) {
+          #expect(sameFloat(got, floatFromPython(text)), "\(name): \(got) vs \(text)")
+        }
       }
     }
     // The same data round-tripped through the compressed container and back to plain is loaded by
     // the reference unchanged.
     var tensors: [(info: TensorInfo, bytes: [UInt8])] = []
     try reader.forEachTensor { tensors.append(($0, $1)) }
-    try TensorWriter.write(path: scratch.file("x.kst"), format: .compressed, metadata: reader.metadata, tensors: tensors)
+    try TensorWriter.write(
+      path: scratch.file("x.kst"), format: .compressed, metadata: reader.metadata, tensors: tensors)
     var unpacked: [(info: TensorInfo, bytes: [UInt8])] = []
     try TensorReader(path: scratch.file("x.kst")).forEachTensor { unpacked.append(($0, $1)) }
     try TensorWriter.write(path: scratch.file("back.safetensors"), metadata: reader.metadata, tensors: unpacked)
-    let loaded = try JSONSerialization.jsonObject(with: Data(runPython(["read", scratch.file("back.safetensors")]).utf8)) as! [String: Any]
+    let loaded =
+      try JSONSerialization.jsonObject(with: Data(runPython(["read", scratch.file("back.safetensors")]).utf8))
+      as! [String: Any]
     for (name, want) in expected {
       let got = loaded[name] as! [String: Any]
       #expect(got["hex"] as? String == want.hex, "\(name)")
@@ -145,17 +153,28 @@ private func sameFloat(_ a: Float, _ b: Float) -> Bool { a.isNaN ? b.isNaN : a.b
     var tensors: [(info: TensorInfo, bytes: [UInt8])] = []
     for dtype in DType.allCases {
       for (suffix, shape) in [("", [3, 4]), ("_scalar", []), ("_empty", [0, 2])] as [(String, [Int])] {
-        let info = try TensorInfo(name: dtype.name.lowercased() + suffix, dtype: dtype, shape: dtype.isSubByte && suffix == "_scalar" ? [4] : shape)
+        let info = try TensorInfo(
+          name: dtype.name.lowercased() + suffix, dtype: dtype,
+          shape: dtype.isSubByte && suffix == "_scalar" ? [4] : shape)
         tensors.append((info, randomBytes(info.byteCount, using: &generator)))
       }
     }
-    let floats: [Float] = [0, -0, 1.5, -2.25, 1e-3, .infinity, -.infinity, .nan, 65504, 1e-7, .greatestFiniteMagnitude, .leastNonzeroMagnitude]
+    let floats: [Float] = [
+      0, -0, 1.5, -2.25, 1e-3, .infinity, -.infinity, .nan, 65504, 1e-7, .greatestFiniteMagnitude,
+      .leastNonzeroMagnitude,
+    ]
     for dtype in [DType.f16, .bf16, .f32, .f64] {
-      tensors.append((try TensorInfo(name: "values_" + dtype.name, dtype: dtype, shape: [12]), try FloatConversion.bytes(from: floats, dtype: dtype)))
+      tensors.append(
+        (
+          try TensorInfo(name: "values_" + dtype.name, dtype: dtype, shape: [12]),
+          try FloatConversion.bytes(from: floats, dtype: dtype)
+        ))
     }
     let metadata = ["format": "pt", "quote\"and\\slash": "é\n\u{1F600}"]
     try TensorWriter.write(path: scratch.file("kswap.safetensors"), metadata: metadata, tensors: tensors)
-    let loaded = try JSONSerialization.jsonObject(with: Data(runPython(["read", scratch.file("kswap.safetensors")]).utf8)) as! [String: Any]
+    let loaded =
+      try JSONSerialization.jsonObject(with: Data(runPython(["read", scratch.file("kswap.safetensors")]).utf8))
+      as! [String: Any]
     #expect(loaded["__metadata__"] as? [String: String] == metadata)
     #expect(loaded.count == tensors.count + 1)
     for (info, bytes) in tensors {

@@ -2,6 +2,7 @@
 // TensorFileError; none may crash the process (a Swift trap here would abort the whole test run).
 
 import Testing
+
 @testable import TensorFile
 
 @Suite struct Mutations {

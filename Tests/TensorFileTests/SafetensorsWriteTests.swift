@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import TensorFile
 
 @Suite struct SafetensorsWrites {
@@ -12,13 +13,15 @@ import Testing
     // test_serialization, as safetensors 0.8.0 writes it (no padding needed: the JSON is 64 bytes).
     let data = try FloatConversion.bytes(from: [0, 1, 2, 3, 4, 5], dtype: .f32)
     let path = scratch.file("golden.safetensors")
-    try TensorWriter.write(path: path, tensors: [(try TensorInfo(name: "attn.0", dtype: .f32, shape: [1, 2, 3]), data)])
-    #expect(scratch.read("golden.safetensors") == [
-      64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101,
-      34, 58, 34, 70, 51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34, 58, 91, 49, 44, 50, 44, 51, 93, 44, 34,
-      100, 97, 116, 97, 95, 111, 102, 102, 115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 0, 0,
-      0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
-    ])
+    try TensorWriter.write(
+      path: path, tensors: [(try TensorInfo(name: "attn.0", dtype: .f32, shape: [1, 2, 3]), data)])
+    #expect(
+      scratch.read("golden.safetensors") == [
+        64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101,
+        34, 58, 34, 70, 51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34, 58, 91, 49, 44, 50, 44, 51, 93, 44, 34,
+        100, 97, 116, 97, 95, 111, 102, 102, 115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 0, 0,
+        0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
+      ])
   }
 
   @Test func goldenEmpty() throws {
@@ -26,12 +29,22 @@ import Testing
     try TensorWriter.write(path: scratch.file("empty"), tensors: [])
     #expect(scratch.read("empty") == [8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32])
     try TensorWriter.write(path: scratch.file("meta"), metadata: ["framework": "pt"], tensors: [])
-    #expect(scratch.read("meta") == [40, 0, 0, 0, 0, 0, 0, 0] + Array(#"{"__metadata__":{"framework":"pt"}}"#.utf8) + [32, 32, 32, 32, 32])
+    #expect(
+      scratch.read("meta") == [40, 0, 0, 0, 0, 0, 0, 0] + Array(#"{"__metadata__":{"framework":"pt"}}"#.utf8) + [
+        32, 32, 32, 32, 32,
+      ])
   }
 
   @Test func referenceOrderAlignsEveryTensor() throws {
-    let specs: [(String, DType, [Int])] = [("b", .u8, [3]), ("a", .f16, [1]), ("c", .f64, [1]), ("d", .i32, [1]), ("e", .bool, [1])]
-    let tensors = try specs.map { (try TensorInfo(name: $0.0, dtype: $0.1, shape: $0.2), [UInt8](repeating: 1, count: $0.1.byteCount(elements: elementCount(of: $0.2)!)!)) }
+    let specs: [(String, DType, [Int])] = [
+      ("b", .u8, [3]), ("a", .f16, [1]), ("c", .f64, [1]), ("d", .i32, [1]), ("e", .bool, [1]),
+    ]
+    let tensors = try specs.map {
+      (
+        try TensorInfo(name: $0.0, dtype: $0.1, shape: $0.2),
+        [UInt8](repeating: 1, count: $0.1.byteCount(elements: elementCount(of: $0.2)!)!)
+      )
+    }
     let path = scratch.file("order.safetensors")
     try TensorWriter.write(path: path, tensors: tensors)
     let reader = try TensorReader(path: path)
@@ -41,14 +54,18 @@ import Testing
   }
 
   @Test func writesOutOfDeclaredOrderAreRefused() throws {
-    let writer = try TensorWriter(path: scratch.file("x"), tensors: [
-      try TensorInfo(name: "a", dtype: .f32, shape: [1]), try TensorInfo(name: "b", dtype: .f32, shape: [1]),
-    ])
+    let writer = try TensorWriter(
+      path: scratch.file("x"),
+      tensors: [
+        try TensorInfo(name: "a", dtype: .f32, shape: [1]), try TensorInfo(name: "b", dtype: .f32, shape: [1]),
+      ])
     #expect(throws: TensorFileError.self) { try writer.write("b", bytes: [0, 0, 0, 0]) }
     #expect(throws: TensorFileError.self) { try writer.write("a", bytes: [0, 0, 0]) }
     #expect(throws: TensorFileError.self) { try writer.finish() }
     #expect(throws: TensorFileError.self) {
-      try TensorWriter(path: scratch.file("y"), tensors: [try TensorInfo(name: "a", dtype: .u8, shape: []), try TensorInfo(name: "a", dtype: .u8, shape: [])])
+      try TensorWriter(
+        path: scratch.file("y"),
+        tensors: [try TensorInfo(name: "a", dtype: .u8, shape: []), try TensorInfo(name: "a", dtype: .u8, shape: [])])
     }
   }
 
@@ -97,7 +114,9 @@ import Testing
 
   @Test func pipeWithTrailingOrMissingBytesIsRefused() throws {
     let good = safetensorsBytes(#"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#, data: [1, 2])
-    for (bytes, kind) in [(good + [0], TensorFileError.Kind.metadataIncompleteBuffer), (Array(good.dropLast()), .truncated)] {
+    for (bytes, kind) in [
+      (good + [0], TensorFileError.Kind.metadataIncompleteBuffer), (Array(good.dropLast()), .truncated),
+    ] {
       let pipe = Pipe(bytes)
       let reader = try TensorReader(path: pipe.path)
       defer { withExtendedLifetime(pipe) {} }

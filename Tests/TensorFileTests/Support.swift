@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import TensorFile
 
 /// A fresh directory under the system's temporary directory, removed when the test ends.

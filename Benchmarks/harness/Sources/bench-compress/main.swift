@@ -10,7 +10,8 @@ import TensorFile
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-  FileHandle.standardError.write("usage: bench-compress IN.safetensors SCRATCH_DIR [REPEATS [LEVEL]]\n".data(using: .utf8)!)
+  FileHandle.standardError.write(
+    "usage: bench-compress IN.safetensors SCRATCH_DIR [REPEATS [LEVEL]]\n".data(using: .utf8)!)
   exit(64)
 }
 let input = arguments[1]
@@ -39,8 +40,9 @@ do {
   for _ in 0..<repeats {
     let start = now()
     let startCPU = cpu()
-    let writer = try TensorWriter(path: packed, format: .compressed(level: level), metadata: source.metadata,
-                                  tensors: tensors.map(\.info), order: .asGiven)
+    let writer = try TensorWriter(
+      path: packed, format: .compressed(level: level), metadata: source.metadata,
+      tensors: tensors.map(\.info), order: .asGiven)
     for (info, bytes) in tensors { try writer.write(info.name, bytes: bytes) }
     try writer.finish()
     bestCompress = min(bestCompress, now() - start)
@@ -65,7 +67,9 @@ do {
     guard same else { throw TensorFileError(.corrupt, file: packed, "round trip differs") }
   }
   let stored = (try FileManager.default.attributesOfItem(atPath: packed)[.size] as! NSNumber).intValue
-  print("{\"raw\":\(raw),\"stored\":\(stored),\"compress_s\":\(bestCompress),\"decompress_s\":\(bestDecompress),\"compress_cpu_s\":\(bestCompressCPU),\"decompress_cpu_s\":\(bestDecompressCPU)}")
+  print(
+    "{\"raw\":\(raw),\"stored\":\(stored),\"compress_s\":\(bestCompress),\"decompress_s\":\(bestDecompress),\"compress_cpu_s\":\(bestCompressCPU),\"decompress_cpu_s\":\(bestDecompressCPU)}"
+  )
 } catch {
   FileHandle.standardError.write("bench-compress: \(error)\n".data(using: .utf8)!)
   exit(2)

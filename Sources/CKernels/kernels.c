@@ -1,7 +1,7 @@
 // The kernels of CKernels.h. Each is written once, on 16-float vectors (clang's vector extension), as an
 // always-inlined body; DISPATCH compiles it twice, for AVX-512 and for baseline x86-64, and picks one
-// at run time. The math is the one Tensors/FastMath.swift documents: exp by Cody-Waite reduction and a
-// degree-6 polynomial (2 ulp), erf by Abramowitz and Stegun 7.1.26 (1.5e-7 absolute).
+// at run time. The math: exp by Cody-Waite reduction and a degree-6 polynomial (2 ulp; inputs below
+// -87.3 give 0), erf by Abramowitz and Stegun 7.1.26 (1.5e-7 absolute), both branch-free.
 #include "CKernels.h"
 
 // The helpers take and return 16-float vectors; they are always inlined, so no call passes one.

@@ -6,31 +6,6 @@ import Testing
 @testable import Tensors
 
 @Suite struct KernelTests {
-  @Test func fastExpMatchesLibm() {
-    var worst: Float = 0
-    var x: Float = -87
-    while x < 88 {
-      let ref = Foundation.exp(Double(x))
-      worst = max(worst, Float(abs(Double(FastMath.exp(x)) - ref) / ref))
-      x += 0.0137
-    }
-    print("FastMath.exp: largest relative error \(worst)")
-    #expect(worst < 5e-7)
-    #expect(FastMath.exp(-200) == 0)
-  }
-
-  @Test func fastErfMatchesLibm() {
-    var worst = 0.0
-    var x: Float = -6
-    while x < 6 {
-      worst = max(worst, abs(Double(FastMath.erf(x)) - Foundation.erf(Double(x))))
-      x += 0.001
-    }
-    print("FastMath.erf: largest absolute error \(worst)")
-    #expect(worst < 1e-6)
-  }
-
-  /// The C kernels' exp and erf (AVX-512 or generic build, whichever this CPU runs) keep FastMath's accuracy.
   @Test func vectorKernelsExpAndErfMatchLibm() {
     let x = (0..<12_800).map { Float(-87 + 0.0137 * Double($0)) },
       e = [Float](unsafeUninitializedCapacity: x.count) {
@@ -52,20 +27,6 @@ import Testing
     var below: [Float] = [-200, -88, .infinity * -1], out = [Float](repeating: 1, count: 3)
     kswap_exp(&below, &out, 3)
     #expect(out == [0, 0, 0])
-  }
-
-  @Test func eightLaneVersionsMatchScalarOnes() {
-    var x: Float = -90
-    while x < 90 {
-      let v = Lanes8((0..<8).map { x + Float($0) * 0.37 })
-      let e = FastMath.exp(v), (erf, g) = FastMath.erfAndGaussian(v * 0.1)
-      for lane in 0..<8 {
-        #expect(e[lane] == FastMath.exp(v[lane]))
-        #expect(abs(erf[lane] - FastMath.erf(v[lane] * 0.1)) < 1e-7)
-        #expect(abs(g[lane] - FastMath.exp(-(v[lane] * 0.1) * (v[lane] * 0.1))) <= 1e-6 * g[lane] + 1e-30)
-      }
-      x += 2.9
-    }
   }
 
   @Test func layerNormForwardAndBackward() {

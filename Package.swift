@@ -63,7 +63,7 @@ let package = Package(
       name: "bench-train", dependencies: ["Swap", "ViT", "Tensors", "SeededRandom"], path: "Benchmarks/TrainBench"),
 
     // Tests, one target per module.
-    .testTarget(name: "TensorFileTests", dependencies: ["TensorFile"]),
+    .testTarget(name: "TensorFileTests", dependencies: ["TensorFile", "SeededRandom"]),
     .testTarget(name: "ImportersTests", dependencies: ["Importers", "TensorFile"]),
     .testTarget(name: "TensorsTests", dependencies: ["SeededRandom", "Tensors"]),
     .testTarget(

@@ -2,6 +2,7 @@
 // files and pipes, random access, and every corruption a reader must refuse (Formats/tensor-file.md §7).
 
 import Foundation
+import SeededRandom
 import Testing
 
 @testable import TensorFile

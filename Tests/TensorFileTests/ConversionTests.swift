@@ -1,5 +1,6 @@
 // Float conversions (round to nearest even, NaN kept, one rounding from F64), dtype facts, XXH64.
 
+import SeededRandom
 import Testing
 
 @testable import TensorFile

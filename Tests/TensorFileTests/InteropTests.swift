@@ -3,6 +3,7 @@
 // Needs .venv/bin/python with safetensors and numpy (Scripts/setup installs them).
 
 import Foundation
+import SeededRandom
 import Testing
 
 @testable import TensorFile

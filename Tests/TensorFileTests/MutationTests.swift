@@ -1,6 +1,7 @@
 // Seeded mutations of valid files: every one is either read correctly or refused with a
 // TensorFileError; none may crash the process (a Swift trap here would abort the whole test run).
 
+import SeededRandom
 import Testing
 
 @testable import TensorFile

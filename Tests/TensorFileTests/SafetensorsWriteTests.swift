@@ -2,6 +2,7 @@
 // pipe, and a seeded round trip over every dtype and many shapes (scalars and zero-size included).
 
 import Foundation
+import SeededRandom
 import Testing
 
 @testable import TensorFile

@@ -2,6 +2,7 @@
 // header text, a pipe fed from another thread.
 
 import Foundation
+import SeededRandom
 import Testing
 
 @testable import TensorFile
@@ -102,19 +103,7 @@ func collectFromPipe(_ body: (String) throws -> Void) throws -> [UInt8] {
   return box.bytes
 }
 
-/// Deterministic pseudo-random bytes (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
+/// Deterministic pseudo-random bytes.
 func randomBytes(_ count: Int, using generator: inout SeededGenerator) -> [UInt8] {
   (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
 }

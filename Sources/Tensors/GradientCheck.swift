@@ -41,4 +41,17 @@ public enum GradientCheck {
     for i in 0..<y.count { s += Double(y.pointer[i]) * Double(w.pointer[i]) }
     return s
   }
+
+  /// The largest |a - b| over the largest |reference|: an error relative to the reference tensor's
+  /// scale, for comparing with golden fixtures (tiny entries do not blow it up).
+  public static func scaledError(_ a: Tensor, _ reference: Tensor) -> Double {
+    precondition(a.count == reference.count, "compare \(a.shape) with \(reference.shape)")
+    var diff = 0.0
+    var scale = 0.0
+    for i in 0..<a.count {
+      diff = max(diff, abs(Double(a.pointer[i]) - Double(reference.pointer[i])))
+      scale = max(scale, abs(Double(reference.pointer[i])))
+    }
+    return diff / max(scale, 1e-30)
+  }
 }

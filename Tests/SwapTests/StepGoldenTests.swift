@@ -83,17 +83,6 @@ private func runProductSteps(
   return out
 }
 
-/// Largest |a - b| over the largest |b| (the error relative to the reference tensor's scale).
-private func scaledError(_ a: Tensor, _ b: Tensor) -> Double {
-  precondition(a.count == b.count, "compare \(a.shape) with \(b.shape)")
-  var diff = 0.0, scale = 0.0
-  for i in 0..<a.count {
-    diff = max(diff, abs(Double(a.pointer[i]) - Double(b.pointer[i])))
-    scale = max(scale, abs(Double(b.pointer[i])))
-  }
-  return diff / max(scale, 1e-30)
-}
-
 private func difference(_ a: Tensor, _ b: Tensor) -> Tensor {
   Tensor(shape: a.shape, values: zip(a.scalars, b.scalars).map { $0 - $1 })
 }
@@ -169,10 +158,10 @@ private func termErrors(_ a: Tensor, _ b: Tensor) -> [Double] {
       #expect(ref["grad1.\(p)"]!.scalars.contains { $0 != 0 }, "the fixture's \(p) has no gradient")
       let refAfter1 = Tensor(
         shape: a1.shape, values: zip(initial[p]!.scalars, ref["delta1.\(p)"]!.scalars).map { $0 + $1 })
-      errors.append(("gradients: step 1 \(p)", scaledError(g1, ref["grad1.\(p)"]!)))
-      errors.append(("gradients: step 2 \(p)", scaledError(g2, ref["grad2.\(p)"]!)))
-      errors.append(("values: after step 1 \(p)", scaledError(a1, refAfter1)))
-      errors.append(("values: after step 2 \(p)", scaledError(a2, ref["after2.\(p)"]!)))
+      errors.append(("gradients: step 1 \(p)", GradientCheck.scaledError(g1, ref["grad1.\(p)"]!)))
+      errors.append(("gradients: step 2 \(p)", GradientCheck.scaledError(g2, ref["grad2.\(p)"]!)))
+      errors.append(("values: after step 1 \(p)", GradientCheck.scaledError(a1, refAfter1)))
+      errors.append(("values: after step 2 \(p)", GradientCheck.scaledError(a2, ref["after2.\(p)"]!)))
     }
     #expect(errors.count == 8 + 4 * names.count)
     report(name, errors, kinds: ["terms", "gradients", "values"])
@@ -191,8 +180,9 @@ private func termErrors(_ a: Tensor, _ b: Tensor) -> [Double] {
         Issue.record("no \(p)")
         continue
       }
-      errors.append(("updates: step 1 \(p)", scaledError(difference(a1, initial[p]!), ref["delta1.\(p)"]!)))
-      errors.append(("updates: step 2 \(p)", scaledError(difference(a2, a1), ref["delta2.\(p)"]!)))
+      errors.append(
+        ("updates: step 1 \(p)", GradientCheck.scaledError(difference(a1, initial[p]!), ref["delta1.\(p)"]!)))
+      errors.append(("updates: step 2 \(p)", GradientCheck.scaledError(difference(a2, a1), ref["delta2.\(p)"]!)))
     }
     report(name, errors, kinds: ["updates"])
   }

@@ -16,17 +16,6 @@ func fixture(_ path: String) throws -> (reader: TensorReader, tensors: [String: 
   return (reader, try Checkpoint.readTensors(reader))
 }
 
-/// Largest |a - b| divided by the largest |b| (error relative to the tensor's scale).
-func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
-  precondition(a.count == b.count, "compare \(a.shape) with \(b.shape)")
-  var diff = 0.0, scale = 0.0
-  for i in 0..<a.count {
-    diff = max(diff, abs(Double(a.pointer[i]) - Double(b.pointer[i])))
-    scale = max(scale, abs(Double(b.pointer[i])))
-  }
-  return diff / max(scale, 1e-30)
-}
-
 @Suite struct GoldenFixtureTests {
   /// The PyTorch copy of timm's ViT with LoRA on fc1/fc2 (Tests/Fixtures/vit-tiny).
   @Test func timmViTWithLoRAMatchesPyTorch() throws {
@@ -44,10 +33,10 @@ func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
     model.setTrainable(.all)
     model.zeroGradients()
     let logits = model.forward(c["images"]!, training: true)
-    var errors: [(String, Double)] = [("logits", relativeError(logits, c["logits"]!))]
+    var errors: [(String, Double)] = [("logits", GradientCheck.scaledError(logits, c["logits"]!))]
     let dLogits = Tensor(shape: logits.shape)
     let loss = crossEntropy(logits: logits, rows: 0..<labels.count, labels: labels, gradient: dLogits)
-    errors.append(("loss", relativeError(Tensor(shape: [1], values: [loss]), c["loss"]!)))
+    errors.append(("loss", GradientCheck.scaledError(Tensor(shape: [1], values: [loss]), c["loss"]!)))
     model.backward(dLogits)
     for p in model.parameters {
       let name = p.name.contains(".lora_") ? AdapterNames.prefix + p.name : p.name
@@ -55,10 +44,11 @@ func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
         Issue.record("fixture has no gradient for \(p.name)")
         continue
       }
-      errors.append(("grad " + p.name, relativeError(p.gradient!, expected)))
+      errors.append(("grad " + p.name, GradientCheck.scaledError(p.gradient!, expected)))
     }
-    errors.append(("tokens", relativeError(model.forwardTokens(c["images"]!), c["tokens"]!)))
-    errors.append(("logits at 20x20 (resized grid)", relativeError(model.forward(c["images20"]!), c["logits20"]!)))
+    errors.append(("tokens", GradientCheck.scaledError(model.forwardTokens(c["images"]!), c["tokens"]!)))
+    errors.append(
+      ("logits at 20x20 (resized grid)", GradientCheck.scaledError(model.forward(c["images20"]!), c["logits20"]!)))
     let worst = errors.max { $0.1 < $1.1 }!
     print("vit-tiny vs PyTorch: \(errors.count) tensors, largest relative error \(worst.1) (\(worst.0))")
     for (name, e) in errors where e >= 1e-4 { Issue.record("\(name): relative error \(e)") }
@@ -75,7 +65,9 @@ func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
     crossEntropy(logits: logits, rows: 0..<labels.count, labels: labels, gradient: dLogits)
     model.backward(dLogits)
     var worst = 0.0
-    for p in model.trainableParameters { worst = max(worst, relativeError(p.gradient!, c["grad." + p.name]!)) }
+    for p in model.trainableParameters {
+      worst = max(worst, GradientCheck.scaledError(p.gradient!, c["grad." + p.name]!))
+    }
     print("vit-tiny LoRA-only gradients vs PyTorch: largest relative error \(worst)")
     #expect(model.trainableParameters.count == 8)
     #expect(worst < 1e-4)
@@ -86,7 +78,7 @@ func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
     let model = try Checkpoint.loadModel(try fixture("vit-tiny-dinov2/model.safetensors").reader)
     #expect(model.config.layerScale && model.config.heads == 2 && model.head == nil)
     let (_, c) = try fixture("vit-tiny-dinov2/case.safetensors")
-    let err = relativeError(model.forwardTokens(c["images"]!), c["tokens"]!)
+    let err = GradientCheck.scaledError(model.forwardTokens(c["images"]!), c["tokens"]!)
     print("vit-tiny-dinov2 tokens vs PyTorch: largest relative error \(err)")
     #expect(err < 1e-4)
   }

@@ -2,38 +2,24 @@
 
 import Glibc
 import TensorFile
-import ToolSupport
 
 /// A pipe's selected tensors copied to a temporary plain file, so they can be read in any order.
 /// Needed only when a stream's order differs from the output's aligned order; the file is removed
-/// when the spool goes away.
+/// when the spool goes away, or by the signal handler if the process is interrupted first.
 final class Spool {
-  let path: String
+  let file: ScratchFile
   let reader: TensorReader
 
   init(_ plan: PackPlan, from source: PackSource) throws {
-    var template = Array("\(temporaryDirectory())/kswap-pack-spool-XXXXXX".utf8CString)
-    let descriptor = mkstemp(&template)
-    guard descriptor >= 0 else { throw ToolError.system(temporaryDirectory(), "cannot create a spool file") }
-    close(descriptor)
-    path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    do {
-      let wanted = Set(plan.tensors.map(\.source.name))
-      let writer = try TensorWriter(
-        path: path, format: .safetensors, tensors: plan.tensors.map(\.source), order: .asGiven)
-      try source.forEachTensor { info, bytes in
-        if wanted.contains(info.name) { try writer.write(info.name, bytes: bytes) }
-      }
-      try writer.finish()
-      reader = try TensorReader(path: path)
-    } catch {
-      unlink(path)
-      throw error
+    file = try ScratchFile(directory: temporaryDirectory(), prefix: "kswap-pack-spool-")
+    let wanted = Set(plan.tensors.map(\.source.name))
+    let writer = try TensorWriter(
+      path: file.path, format: .safetensors, tensors: plan.tensors.map(\.source), order: .asGiven)
+    try source.forEachTensor { info, bytes in
+      if wanted.contains(info.name) { try writer.write(info.name, bytes: bytes) }
     }
-  }
-
-  deinit {
-    unlink(path)
+    try writer.finish()
+    reader = try TensorReader(path: file.path)
   }
 }
 

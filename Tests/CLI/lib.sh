@@ -69,7 +69,7 @@ out_has() {
 # no_litter DIR: DIR holds no temporary or spool files.
 no_litter() {
   local litter
-  litter=$(find "$1" -maxdepth 1 \( -name '.*.tmp-*' -o -name '.*.kswap-*' -o -name 'kswap-pack-spool-*' \) -print)
+  litter=$(find "$1" -maxdepth 1 \( -name '.*.kswap-*' -o -name 'kswap-pack-spool-*' \) -print)
   [ -z "$litter" ] || fail "temporary files left behind: $litter"
 }
 

@@ -3,8 +3,10 @@ import Tensors
 /// A fully connected layer y = x Wᵀ + b, with an optional LoRA adapter, on row-major buffers.
 ///
 /// Shapes: x (rows, in), y (rows, out), W (out, in) as in torch, b (out).
-/// Backward needs the same `x` again (the caller keeps it); the adapter's hidden x Aᵀ (rows, r)
-/// is kept here between forward and backward.
+/// Backward needs the same `x` again (the caller keeps it). With an adapter, forward multiplies by
+/// the merged W + s·B A (rebuilt on every call, a small product) instead of adding s·(x Aᵀ) Bᵀ to
+/// the output, which would be a second pass over the (rows, out) output for a rank-r product;
+/// backward reuses that matrix for dx, and the hidden x Aᵀ (rows, r) for dB.
 public final class Linear {
   /// The module name, e.g. `blocks.0.mlp.fc1`.
   public let name: String
@@ -22,6 +24,7 @@ public final class Linear {
 
   private let loraHidden = Buffer()  // (rows, r): x Aᵀ
   private let loraGradHidden = Buffer()  // (rows, r): s · dy B
+  private let mergedWeight = Buffer()  // (out, in): W + s · B A of the last forward
 
   /// A layer with the given weight (out, in) and bias (out).
   public init(name: String, weight: Tensor, bias: Tensor?) {
@@ -41,31 +44,49 @@ public final class Linear {
     weight.isTrainable || lora.map { $0.a.isTrainable || $0.b.isTrainable } ?? false
   }
 
-  /// y = x Wᵀ (+ b when `addBias`) (+ s·(x Aᵀ) Bᵀ).
+  /// y = x (W + s·B A)ᵀ (+ b when `addBias`).
   ///
   /// With `addBias: false` the caller adds the bias itself, fused into its next elementwise pass.
   public func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, addBias: Bool = true) {
     let (i, o) = (inFeatures, outFeatures)
+    let w = currentWeight()
     if addBias, let bias {
       // Pre-fill y with the bias rows and let the product accumulate onto it.
       Parallel.forRows(rows, cost: o) { range in
         for r in range { (y + r * o).update(from: bias.value.pointer, count: o) }
       }
-      BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: weight.value.pointer, ldb: i, beta: 1, c: y, ldc: o)
+      BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: w, ldb: i, beta: 1, c: y, ldc: o)
     } else {
-      BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: weight.value.pointer, ldb: i, c: y, ldc: o)
+      BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: w, ldb: i, c: y, ldc: o)
     }
-    if let lora {
+    if let lora, lora.b.isTrainable {
+      // dB = s·dyᵀ (x Aᵀ) needs the hidden.
       let r = lora.rank
-      let h = loraHidden.reserve(rows * r)
-      BLAS.gemm(transB: true, m: rows, n: r, k: i, a: x, lda: i, b: lora.a.value.pointer, ldb: i, c: h, ldc: r)
       BLAS.gemm(
-        transB: true, m: rows, n: o, k: r, alpha: lora.scaling, a: h, lda: r, b: lora.b.value.pointer,
-        ldb: r, beta: 1, c: y, ldc: o)
+        transB: true, m: rows, n: r, k: i, a: x, lda: i, b: lora.a.value.pointer, ldb: i,
+        c: loraHidden.reserve(rows * r), ldc: r)
     }
   }
 
-  /// Adds parameter gradients (trainable ones only) and writes or adds dx = dy W (+ s·dy B A).
+  /// W, or with an adapter W + s·B A rebuilt into `mergedWeight` from the current A and B.
+  private func currentWeight() -> UnsafePointer<Float> {
+    guard let lora else { return UnsafePointer(weight.value.pointer) }
+    let count = outFeatures * inFeatures
+    let merged = mergedWeight.reserve(count)
+    merged.update(from: weight.value.pointer, count: count)
+    addLoRAProduct(lora, into: merged)
+    return UnsafePointer(merged)
+  }
+
+  /// w += s·B A, w (out, in).
+  private func addLoRAProduct(_ lora: LoRAAdapter, into w: UnsafeMutablePointer<Float>) {
+    BLAS.gemm(
+      m: outFeatures, n: inFeatures, k: lora.rank, alpha: lora.scaling, a: lora.b.value.pointer,
+      lda: lora.rank, b: lora.a.value.pointer, ldb: inFeatures, beta: 1, c: w, ldc: inFeatures)
+  }
+
+  /// Adds parameter gradients (trainable ones only) and writes or adds dx = dy (W + s·B A), the
+  /// merged weight of the last forward.
   ///
   /// - Parameters:
   ///   - x: the forward input (rows, in); read only if some weight here is trainable.
@@ -82,7 +103,6 @@ public final class Linear {
       BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, beta: 1, c: g.pointer, ldc: i)
     }
     if let g = bias?.gradient { BiasKernel.sumRows(dy, into: g.pointer, rows: rows, dim: o) }
-    var loraDh: UnsafeMutablePointer<Float>? = nil
     if let lora {
       let r = lora.rank, s = lora.scaling
       if let g = lora.b.gradient {
@@ -90,33 +110,23 @@ public final class Linear {
           transA: true, m: o, n: r, k: rows, alpha: s, a: dy, lda: o, b: loraHidden.pointer, ldb: r,
           beta: 1, c: g.pointer, ldc: r)
       }
-      if lora.a.isTrainable || dx != nil {
+      if let g = lora.a.gradient {
         let dh = loraGradHidden.reserve(rows * r)
         BLAS.gemm(m: rows, n: r, k: o, alpha: s, a: dy, lda: o, b: lora.b.value.pointer, ldb: r, c: dh, ldc: r)
-        if let g = lora.a.gradient {
-          BLAS.gemm(transA: true, m: r, n: i, k: rows, a: dh, lda: r, b: x, ldb: i, beta: 1, c: g.pointer, ldc: i)
-        }
-        loraDh = dh
+        BLAS.gemm(transA: true, m: r, n: i, k: rows, a: dh, lda: r, b: x, ldb: i, beta: 1, c: g.pointer, ldc: i)
       }
     }
     if let dx {
-      BLAS.gemm(
-        m: rows, n: i, k: o, a: dy, lda: o, b: weight.value.pointer, ldb: i, beta: accumulate ? 1 : 0,
-        c: dx, ldc: i)
-      if let lora, let dh = loraDh {
-        BLAS.gemm(
-          m: rows, n: i, k: lora.rank, a: dh, lda: lora.rank, b: lora.a.value.pointer, ldb: i, beta: 1, c: dx, ldc: i)
-      }
+      let w = lora == nil ? UnsafePointer(weight.value.pointer) : UnsafePointer(mergedWeight.pointer)
+      BLAS.gemm(m: rows, n: i, k: o, a: dy, lda: o, b: w, ldb: i, beta: accumulate ? 1 : 0, c: dx, ldc: i)
     }
   }
 
   /// Folds s·B A into W and removes the adapter (for inference or export of merged weights).
   public func mergeLoRA() {
     guard let lora else { return }
-    BLAS.gemm(
-      m: outFeatures, n: inFeatures, k: lora.rank, alpha: lora.scaling, a: lora.b.value.pointer,
-      lda: lora.rank, b: lora.a.value.pointer, ldb: inFeatures, beta: 1, c: weight.value.pointer,
-      ldc: inFeatures)
+    addLoRAProduct(lora, into: weight.value.pointer)
     self.lora = nil
+    mergedWeight.release()
   }
 }

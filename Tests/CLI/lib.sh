@@ -18,28 +18,28 @@ skip_part() {
   echo "$*" >>"${SKIP_LOG:-/dev/stderr}"
 }
 
-# need TOOL...: skips the case when a tool is not on PATH. With CI=true that is a failure instead:
-# Scripts/setup installs every tool the cases use, so a missing one in CI is a broken set-up.
+# find_absent TOOL...: sets $absent to those of the tools that are not on PATH. With CI=true a missing
+# one fails the case: Scripts/setup installs every tool the cases use, so CI lacking one is a broken set-up.
+find_absent() {
+  local tool
+  absent=""
+  for tool in "$@"; do command -v "$tool" >/dev/null || absent="$absent $tool"; done
+  absent=${absent# }
+  [ -z "$absent" ] || [ "${CI:-}" != true ] || fail "CI=true and $absent not installed (Scripts/setup installs it)"
+}
+
+# need TOOL...: skips the case when a tool is missing (fails with CI=true).
 need() {
-  local tool missing=()
-  for tool in "$@"; do
-    command -v "$tool" >/dev/null || missing+=("$tool")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  [ "${CI:-}" != true ] || fail "CI=true and ${missing[*]} not installed (Scripts/setup installs it)"
-  skip "${missing[*]} not installed (Scripts/setup installs it)"
+  find_absent "$@"
+  [ -z "$absent" ] || skip "$absent not installed (Scripts/setup installs it)"
 }
 
 # need_part TOOL...: like need, for one part of a case: returns 1 (after reporting the skip) when a tool
 # is missing, so the caller writes `if need_part script; then ...; fi`. With CI=true a missing tool fails.
 need_part() {
-  local tool missing=()
-  for tool in "$@"; do
-    command -v "$tool" >/dev/null || missing+=("$tool")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  [ "${CI:-}" != true ] || fail "CI=true and ${missing[*]} not installed (Scripts/setup installs it)"
-  skip_part "${missing[*]} not installed (Scripts/setup installs it)"
+  find_absent "$@"
+  [ -z "$absent" ] && return 0
+  skip_part "$absent not installed (Scripts/setup installs it)"
   return 1
 }
 

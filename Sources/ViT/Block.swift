@@ -90,18 +90,18 @@ public final class Block {
     mlpOut = place(mlpOutSaved, ws.mlpOut, layerScale2?.isTrainable ?? false, rows * d)
 
     norm1.forward(x: x, y: ln1, rows: rows)
-    attention.qkv.forward(x: ln1, y: qkvOut, rows: rows)
+    attention.qkv.forward(x: ln1, y: qkvOut, rows: rows, training: training)
     attention.core(qkvOut: qkvOut, probs: probs, out: attnOut, batch: batch, tokens: tokens)
-    attention.proj.forward(x: attnOut, y: attnProj, rows: rows)
+    attention.proj.forward(x: attnOut, y: attnProj, rows: rows, training: training)
     Block.residual(x, attnProj, layerScale1?.value.pointer, midPointer, rows: rows, dim: d)
     norm2.forward(x: midPointer, y: ln2, rows: rows)
     // In inference `pre` is the workspace's hidden buffer, so the GELU output goes to another one.
     let gelu = place(geluSaved, ws.dHidden, fc2.needsInputForBackward, rows * hiddenWidth)
     geluOut = gelu
-    fc1.forward(x: ln2, y: pre, rows: rows, addBias: false)
+    fc1.forward(x: ln2, y: pre, rows: rows, addBias: false, training: training)
     GELUKernel.biasForward(
       x: pre, bias: fc1.bias?.value.pointer, preActivation: pre, y: gelu, rows: rows, dim: hiddenWidth)
-    fc2.forward(x: gelu, y: mlpOut, rows: rows)
+    fc2.forward(x: gelu, y: mlpOut, rows: rows, training: training)
     Block.residual(midPointer, mlpOut, layerScale2?.value.pointer, out, rows: rows, dim: d)
   }
 

@@ -47,7 +47,10 @@ public final class Linear {
   /// y = x (W + s·B A)ᵀ (+ b when `addBias`).
   ///
   /// With `addBias: false` the caller adds the bias itself, fused into its next elementwise pass.
-  public func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, addBias: Bool = true) {
+  /// `training: false` keeps nothing for backward.
+  public func forward(
+    x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, addBias: Bool = true, training: Bool = true
+  ) {
     let (i, o) = (inFeatures, outFeatures)
     let w = currentWeight()
     if addBias, let bias {
@@ -59,7 +62,7 @@ public final class Linear {
     } else {
       BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: w, ldb: i, c: y, ldc: o)
     }
-    if let lora, lora.b.isTrainable {
+    if training, let lora, lora.b.isTrainable {
       // dB = s·dyᵀ (x Aᵀ) needs the hidden.
       let r = lora.rank
       BLAS.gemm(

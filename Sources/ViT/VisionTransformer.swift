@@ -277,7 +277,7 @@ public final class VisionTransformer {
     let cls = classFeatures.reserve(b * d)
     for i in 0..<b { (cls + i * d).update(from: tokens.pointer + i * n * d, count: d) }
     if logits.shape != [b, head.outFeatures] { logits = Tensor(shape: [b, head.outFeatures]) }
-    head.forward(x: cls, y: logits.pointer, rows: b)
+    head.forward(x: cls, y: logits.pointer, rows: b, training: training)
     return logits
   }
 

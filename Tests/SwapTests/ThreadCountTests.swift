@@ -16,13 +16,8 @@ import ViT
     var generator = SeededGenerator(seed: 11)
     let config = ViTConfig(
       imageSize: 28, patchSize: 4, channels: 1, dim: 64, depth: 2, heads: 4, mlpDim: 256, classes: 6)
-    let model = VisionTransformer(config: config, generator: &generator)
-    model.addLoRA(LoRAConfig(rank: 8, alpha: 1, initialization: .paper), generator: &generator)
-    for layer in model.linears {
-      if let b = layer.lora?.b.value { for i in 0..<b.count { b.pointer[i] = generator.uniform(-0.1, 0.1) } }
-    }
-    let network = ViTNetwork(model: model)
-    network.setTrainable(.lora)
+    let network = loraNetwork(
+      config, lora: LoRAConfig(rank: 8, alpha: 1, initialization: .paper), bScale: 0.1, generator: &generator)
     func set(_ count: Int) -> LabeledImages {
       LabeledImages(
         pixels: .bytes((0..<(count * 784)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }),

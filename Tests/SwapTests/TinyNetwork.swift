@@ -116,3 +116,16 @@ func clusters(classes: [Int], perClass: Int, inputs: Int, seed: UInt64) -> Label
     pixels: .floats(pixels), labels: labels, channels: 1, height: 1, width: inputs,
     mean: [0], std: [1])
 }
+
+/// A random ViT with LoRA on its MLPs, B filled from U(-bScale, bScale) (a fresh adapter's B is zero,
+/// which would leave A without gradient) and LoRA trainable, drawing everything from `generator`.
+func loraNetwork(_ config: ViTConfig, lora: LoRAConfig, bScale: Float, generator: inout SeededGenerator) -> ViTNetwork {
+  let model = VisionTransformer(config: config, generator: &generator)
+  model.addLoRA(lora, generator: &generator)
+  for layer in model.linears {
+    if let b = layer.lora?.b.value { for i in 0..<b.count { b.pointer[i] = generator.uniform(-bScale, bScale) } }
+  }
+  let network = ViTNetwork(model: model)
+  network.setTrainable(.lora)
+  return network
+}

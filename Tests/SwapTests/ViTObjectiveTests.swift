@@ -11,14 +11,8 @@ import ViT
   func setUp(_ kind: StageKind, bound: Float) -> (StageTrainer, [Int], [Int]) {
     var generator = SeededGenerator(seed: 5)
     let config = ViTConfig(imageSize: 4, patchSize: 2, channels: 1, dim: 8, depth: 2, heads: 2, mlpDim: 12, classes: 4)
-    let model = VisionTransformer(config: config, generator: &generator)
-    model.addLoRA(LoRAConfig(rank: 2, alpha: 2, initialization: .paper), generator: &generator)
-    // B starts at zero; give it values so every LoRA path carries gradient.
-    for layer in model.linears {
-      if let b = layer.lora?.b.value { for i in 0..<b.count { b.pointer[i] = generator.uniform(-0.5, 0.5) } }
-    }
-    let network = ViTNetwork(model: model)
-    network.setTrainable(.lora)
+    let network = loraNetwork(
+      config, lora: LoRAConfig(rank: 2, alpha: 2, initialization: .paper), bScale: 0.5, generator: &generator)
     var random = SeededGenerator(seed: 1)
     func set(_ labels: [Int]) -> LabeledImages {
       LabeledImages(

@@ -6,13 +6,11 @@ import Tensors
 import ViT
 
 public protocol SwapNetwork: AnyObject {
-  /// Number of output classes (logits per image).
-  var classCount: Int { get }
   /// The parameters the optimiser updates, in a fixed order; each has a gradient.
   var trainable: [Parameter] { get }
   /// The group-sparse groups (for LoRA: one block's four matrices each); may be empty.
   var sparseGroups: [[Parameter]] { get }
-  /// Logits (B, classCount) of normalised images (B, C, H, W), keeping what `backward` needs. The
+  /// Logits (B, classes) of normalised images (B, C, H, W), keeping what `backward` needs. The
   /// result belongs to the network and is overwritten by the next call.
   func trainingForward(_ images: Tensor) -> Tensor
   /// Adds d(loss)/d(parameter) for the last `trainingForward` into each trainable parameter's gradient.

@@ -13,8 +13,6 @@ public final class ViTNetwork: SwapNetwork {
     self.model = model
   }
 
-  public var classCount: Int { model.head?.outFeatures ?? 0 }
-
   /// Chooses what trains and refreshes the trainable list and the groups (each block's fc1/fc2 LoRA A
   /// and B; blocks without LoRA form no group).
   public func setTrainable(_ set: TrainableSet) {

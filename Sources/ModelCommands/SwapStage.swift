@@ -1,6 +1,7 @@
 // What kswap-learn and kswap-forget share: check every input before training, build the model (base,
-// adapter, new head rows, LoRA), run the stage epoch by epoch with progress, evaluation, saved state
-// and resume, then write the adapter.
+// adapter, new head rows, LoRA) and its optimizer (the adapter's, continued, or a fresh one), run the
+// stage epoch by epoch with progress, evaluation, saved state and resume, then write the adapter with
+// the optimizer's state.
 
 import Foundation
 import SeededRandom
@@ -50,7 +51,8 @@ struct SwapStage {
       newClasses: data.newClasses, rank: rank, alpha: loraAlpha, trainHead: trainHead, seed: seed)
     let settings = options.stageSettings(kind, beta: beta, bound: bound)
     let trainer = StageTrainer(
-      network: network, settings: settings, stageSet: data.stageSet, retainSet: data.retainSet, seed: seed)
+      network: network, settings: settings, stageSet: data.stageSet, retainSet: data.retainSet, seed: seed,
+      optimizer: try startingOptimizer(adapted, network: network, settings: settings, progress: progress))
     let invocation = describeRun(base: base, classes: data.classes, settings: settings)
     if options.resume {
       try TrainingStateFile.restore(from: statePath, into: trainer, invocation: invocation)
@@ -80,9 +82,34 @@ struct SwapStage {
 
     let adapter = try adapted.adapterContents(
       rank: rank, alpha: loraAlpha, includeHead: !data.newClasses.isEmpty || trainHead || adapted.hasAdapterHead,
+      optimizerState: trainer.state.optimizer.state.saved(parameters: network.trainable),
       training: trainingMetadata(settings: settings), file: outputPath)
     try TensorWriter.write(path: outputPath, metadata: adapter.metadata, tensors: adapter.tensors)
     if outputPath != "-" { try? FileManager.default.removeItem(atPath: statePath) }
+  }
+
+  /// The AdamW the stage starts with; nil for a fresh one. With --adapter it continues the adapter's
+  /// state (moments and step count; the cosine schedule restarts), as the paper's classification code
+  /// keeps one AdamW for both stages, unless --fresh-optimizer. An adapter without a state (from PEFT,
+  /// an older kswap, or stripped by kswap-pack --exclude) gets a warning and a fresh one.
+  func startingOptimizer(
+    _ adapted: AdaptedModel, network: ViTNetwork, settings: StageSettings, progress: ProgressReporter
+  ) throws -> AdamW? {
+    guard let adapterPath, !options.freshOptimizer else { return nil }
+    guard
+      let (optimizer, absent) = try adapted.continuedOptimizer(
+        parameters: network.trainable, weightDecay: settings.weightDecay)
+    else {
+      Console.current.diagnostic(
+        "\(tool): warning: \(adapterPath) holds no optimizer state (an adapter from PEFT or an older kswap, or "
+          + "stripped); the stage starts a fresh AdamW")
+      return nil
+    }
+    if !absent.isEmpty {
+      progress.message(
+        "\(adapterPath) holds no optimizer state for \(absent.joined(separator: ", ")): their moments start at zero")
+    }
+    return optimizer
   }
 
   func lossValues(_ terms: LossTerms) -> [(String, Double)] {
@@ -99,7 +126,7 @@ struct SwapStage {
       "lr": "\(settings.peakRate)", "min_lr": "\(settings.floorRate)", "weight_decay": "\(settings.weightDecay)",
       "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)",
       "bound": kind == .forget ? "\(settings.weights.bound)" : "", "seed": String(seed),
-      "train_head": trainHead ? "true" : "false",
+      "train_head": trainHead ? "true" : "false", "fresh_optimizer": options.freshOptimizer ? "true" : "false",
       "stage_set": stagePath, "retain_sets": SwapMetadata.array(retainPaths), "adapter": adapterPath ?? "",
     ]
   }

@@ -44,6 +44,12 @@ struct TrainingOptions: ParsableArguments {
   @Flag(help: "Continue an interrupted run from OUTPUT.state (saved after every epoch). Default: start afresh.")
   var resume = false
 
+  @Flag(
+    name: .customLong("fresh-optimizer"),
+    help: "With --adapter, start a new AdamW instead of continuing the adapter's (moments and step). Default: continue."
+  )
+  var freshOptimizer = false
+
   func validate() throws {
     guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
     guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }

@@ -1,6 +1,7 @@
 // The resumable state of a training stage, saved atomically after every epoch beside the output as
-// OUTPUT.state (a tensor file): trainable parameter values, AdamW moments and step, both batch orders
-// with their generators, and a description of the run so --resume refuses a different one.
+// OUTPUT.state (a tensor file): trainable parameter values, AdamW moments and step (stored as an
+// adapter stores them, SavedOptimizerState), both batch orders with their generators, and a
+// description of the run so --resume refuses a different one.
 
 import Foundation
 import SeededRandom
@@ -27,20 +28,18 @@ enum TrainingStateFile {
       for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { bytes += $0 } }
       tensors.append((try TensorInfo(name: name, dtype: .i64, shape: [values.count], file: path), bytes))
     }
-    for (index, parameter) in trainer.network.trainable.enumerated() {
-      let shape = parameter.value.shape
-      try addFloats("value/" + parameter.name, shape, parameter.value.scalars)
-      try addFloats("adam_m/" + parameter.name, shape, state.optimizer.state.firstMoments[index])
-      try addFloats("adam_v/" + parameter.name, shape, state.optimizer.state.secondMoments[index])
+    for parameter in trainer.network.trainable {
+      try addFloats("value/" + parameter.name, parameter.value.shape, parameter.value.scalars)
     }
+    let optimizer = try state.optimizer.state.fileContents(parameters: trainer.network.trainable, file: path)
+    tensors += optimizer.tensors
     try addIndices("order/stage", state.stageOrder.order)
     try addIndices("order/retain", state.retainOrder.order)
     let metadata = [
-      "kswap.state": "1", "invocation": invocation, "epoch": String(state.epoch),
-      "adam_step": String(state.optimizer.state.step),
+      "kswap.state": "2", "invocation": invocation, "epoch": String(state.epoch),
       "stage_position": String(state.stageOrder.position), "stage_random": String(state.stageOrder.generator.state),
       "retain_position": String(state.retainOrder.position), "retain_random": String(state.retainOrder.generator.state),
-    ]
+    ].merging(optimizer.metadata) { own, _ in own }
     try TensorWriter.write(path: path, metadata: metadata, tensors: tensors)
   }
 
@@ -50,7 +49,9 @@ enum TrainingStateFile {
     }
     let reader = try TensorReader(path: path)
     let meta = reader.metadata
-    guard meta["kswap.state"] == "1" else { throw SwapInputError("\(path): not a kswap training state file") }
+    guard meta["kswap.state"] == "2" else {
+      throw SwapInputError("\(path): not a training state file of this kswap version; rerun without --resume")
+    }
     guard meta["invocation"] == invocation else {
       throw SwapInputError(
         "\(path): saved by a run with other inputs or options; rerun without --resume to start afresh")
@@ -82,14 +83,17 @@ enum TrainingStateFile {
       return values
     }
     var state = trainer.state
-    for (index, parameter) in trainer.network.trainable.enumerated() {
+    let trainable = trainer.network.trainable
+    for parameter in trainable {
       let count = parameter.value.count
       let values = try floats("value/" + parameter.name, count: count)
       values.withUnsafeBufferPointer { parameter.value.pointer.update(from: $0.baseAddress!, count: count) }
-      state.optimizer.state.firstMoments[index] = try floats("adam_m/" + parameter.name, count: count)
-      state.optimizer.state.secondMoments[index] = try floats("adam_v/" + parameter.name, count: count)
     }
-    state.optimizer.state.step = try int("adam_step")
+    guard let (optimizer, absent) = try AdamW.State.read(reader, parameters: trainable, file: path) else {
+      throw SwapInputError("\(path): the optimizer state is missing")
+    }
+    if let name = absent.first { throw SwapInputError("\(path): the optimizer state of '\(name)' is missing") }
+    state.optimizer.state = optimizer
     state.epoch = try int("epoch")
     let stage = state.stageOrder, retain = state.retainOrder
     state.stageOrder = BatchOrder(

@@ -1,8 +1,10 @@
 // kswap's one optimiser.
 
 import Foundation
+import TensorFile
 import Tensors
 import ViT
+import WeightSurgery
 
 /// AdamW with decoupled weight decay, step for step as `torch.optim.AdamW` (amsgrad off): for each
 /// parameter p with gradient g at step t,
@@ -12,8 +14,9 @@ import ViT
 ///     m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
 ///     p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 ///
-/// Its whole state (`state`: the step count and both moments) is plain values, so a training state
-/// file can save it and a later stage or a resumed run continue it exactly.
+/// Its whole state (`state`: the step count and both moments) is plain values, so an adapter or a
+/// training state file can save it (`SavedOptimizerState`) and a later stage or a resumed run continue
+/// it exactly.
 public struct AdamW: Sendable {
   public var beta1: Float = 0.9
   public var beta2: Float = 0.999
@@ -69,5 +72,70 @@ public struct AdamW: Sendable {
         }
       }
     }
+  }
+}
+
+extension AdamW.State {
+  /// The name a parameter's moments are saved under: its tensor's name in an adapter (PEFT's).
+  public static func savedName(of parameter: Parameter) -> String { AdapterNames.full(parameter.name) }
+
+  /// The state for saving, each parameter's moments under `savedName(of:)`; `parameters` are the ones
+  /// `update` takes, in its order.
+  public func saved(parameters: [Parameter]) -> SavedOptimizerState {
+    precondition(fits(counts: parameters.map(\.value.count)), "optimiser state is for other parameters")
+    var moments: [String: SavedOptimizerState.Moments] = [:]
+    for (index, parameter) in parameters.enumerated() {
+      moments[Self.savedName(of: parameter)] = SavedOptimizerState.Moments(
+        shape: parameter.value.shape, first: firstMoments[index], second: secondMoments[index])
+    }
+    return SavedOptimizerState(step: step, moments: moments)
+  }
+
+  /// The state `saved` holds for `parameters`, with its step count. A parameter it has no moments for
+  /// starts at zero and is listed in `absent`; moments of a head that has since gained rows are kept for
+  /// the old rows (the new ones start at zero). Moments for tensors that do not train now are dropped.
+  /// Refuses moments of any other shape than their parameter's, naming `file`.
+  public static func restoring(
+    _ saved: SavedOptimizerState, parameters: [Parameter], file: String
+  ) throws -> (state: AdamW.State, absent: [String]) {
+    var state = AdamW.State(counts: parameters.map(\.value.count))
+    state.step = saved.step
+    var absent: [String] = []
+    for (index, parameter) in parameters.enumerated() {
+      let name = savedName(of: parameter)
+      guard let moments = saved.moments[name] else {
+        absent.append(name)
+        continue
+      }
+      let shape = parameter.value.shape
+      guard moments.shape == shape || Self.isLeadingRows(moments.shape, of: shape) else {
+        throw SwapInputError(
+          "\(file): optimizer state of '\(name)' has shape \(moments.shape); the parameter has \(shape)")
+      }
+      state.firstMoments[index].replaceSubrange(0..<moments.first.count, with: moments.first)
+      state.secondMoments[index].replaceSubrange(0..<moments.second.count, with: moments.second)
+    }
+    return (state, absent)
+  }
+
+  /// The state as a tensor file stores it (`SavedOptimizerState`): its metadata entry and tensors.
+  public func fileContents(parameters: [Parameter], file: String) throws -> (
+    metadata: [String: String], tensors: [(info: TensorInfo, bytes: [UInt8])]
+  ) {
+    try saved(parameters: parameters).fileContents(file: file)
+  }
+
+  /// The state a seekable tensor file holds for `parameters` (see `restoring`); nil when it holds none.
+  public static func read(
+    _ reader: TensorReader, parameters: [Parameter], file: String
+  ) throws -> (state: AdamW.State, absent: [String])? {
+    let saved: SavedOptimizerState?
+    do { saved = try SavedOptimizerState.read(reader, file: file) } catch { throw SwapInputError("\(error)") }
+    return try saved.map { try restoring($0, parameters: parameters, file: file) }
+  }
+
+  /// Whether `saved` is `shape` with fewer rows (a head before new classes' rows were appended).
+  static func isLeadingRows(_ saved: [Int], of shape: [Int]) -> Bool {
+    saved.count == shape.count && !shape.isEmpty && saved.dropFirst() == shape.dropFirst() && saved[0] <= shape[0]
   }
 }

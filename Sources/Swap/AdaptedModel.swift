@@ -19,6 +19,10 @@ public final class AdaptedModel {
   public private(set) var adapterLoRA: (rank: Int, alpha: Double?)?
   /// Whether an applied adapter carried a full head.
   public private(set) var hasAdapterHead = false
+  /// The optimizer state the last adapter applied carried (nil when it had none, or without an adapter).
+  public private(set) var adapterOptimizerState: SavedOptimizerState?
+  /// The file of the last adapter applied, for messages.
+  private var adapterSource: String?
 
   /// The base model with `adapters` applied in order; earlier adapters are folded into the weights
   /// before the next one goes on (one LoRA slot per layer). Refuses an adapter of another base.
@@ -32,7 +36,8 @@ public final class AdaptedModel {
     }
   }
 
-  /// Reads an adapter file for the swap tools: LoRA matrices and at most a replaced head.
+  /// Reads an adapter file for the swap tools: LoRA matrices, at most a replaced head, and any optimizer
+  /// state (`AdapterFile.optimizerState`).
   public static func readAdapter(_ path: String) throws -> AdapterFile {
     let adapter: AdapterFile
     do { adapter = try AdapterFile.load(path: path) } catch { throw SwapInputError("\(error)") }
@@ -66,6 +71,8 @@ public final class AdaptedModel {
     if let first = adapter.modules.first {
       adapterLoRA = (adapter.settings.rank ?? first.rank, adapter.settings.alpha)
     }
+    adapterOptimizerState = adapter.optimizerState
+    adapterSource = path
     var own: [String]?
     if let text = adapter.metadata[SwapMetadata.classes] {
       guard let names = SwapMetadata.names(text) else {
@@ -110,11 +117,26 @@ public final class AdaptedModel {
     return network
   }
 
+  /// An AdamW continuing the optimizer state of the adapter applied last, for `parameters` (what trains
+  /// now), with `weightDecay`: its moments and step count (`AdamW.State.restoring`: moments it lacks start
+  /// at zero and are listed in `absent`). Nil when the adapter carries no state.
+  public func continuedOptimizer(
+    parameters: [Parameter], weightDecay: Float
+  ) throws -> (optimizer: AdamW, absent: [String])? {
+    guard let saved = adapterOptimizerState else { return nil }
+    var optimizer = AdamW(parameters: parameters, weightDecay: weightDecay)
+    let absent: [String]
+    (optimizer.state, absent) = try AdamW.State.restoring(saved, parameters: parameters, file: adapterSource ?? "")
+    return (optimizer, absent)
+  }
+
   /// The adapter the model now holds, as a tensor file's contents (Formats/adapter.md): every LoRA
-  /// matrix, the head when `includeHead`, the settings, the base fingerprint, the class list (which
-  /// kswap-merge carries into the merged model) and `training`, the run's settings.
+  /// matrix, the head when `includeHead`, the optimizer state that trained them, the settings, the base
+  /// fingerprint, the class list (which kswap-merge carries into the merged model) and `training`, the
+  /// run's settings.
   public func adapterContents(
-    rank: Int, alpha: Float, includeHead: Bool, training: [String: String], file: String
+    rank: Int, alpha: Float, includeHead: Bool, optimizerState: SavedOptimizerState?, training: [String: String],
+    file: String
   ) throws -> (metadata: [String: String], tensors: [(info: TensorInfo, bytes: [UInt8])]) {
     let lora = model.linears.compactMap { layer in layer.lora.map { (layer.name, $0) } }
     let modules = lora.map { name, adapter in
@@ -139,7 +161,8 @@ public final class AdaptedModel {
     let classList = SwapMetadata.array(classes)
     let adapter = AdapterFile(
       source: file, settings: settings, modules: modules, fullTensors: full,
-      baseFingerprint: base.fingerprint, modelMetadata: [(SwapMetadata.classes, classList)])
+      baseFingerprint: base.fingerprint, modelMetadata: [(SwapMetadata.classes, classList)],
+      optimizerState: optimizerState)
     return try adapter.fileContents(
       extraMetadata: [SwapMetadata.classes: classList, SwapMetadata.training: SwapMetadata.object(training)])
   }

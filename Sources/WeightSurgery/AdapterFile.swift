@@ -1,6 +1,7 @@
 // An adapter read whole into memory (they are small): its settings, its LoRA matrices per module,
-// its full tensors, the base fingerprint it records. Accepts kswap adapter files and PEFT adapters
-// (a directory, or adapter_model.safetensors with its adapter_config.json).
+// its full tensors, the base fingerprint it records, and the optimizer state a training stage left in
+// it (which merging and diffing ignore). Accepts kswap adapter files and PEFT adapters (a directory, or
+// adapter_model.safetensors with its adapter_config.json).
 
 import Foundation
 import TensorFile
@@ -38,6 +39,8 @@ public struct AdapterFile: Sendable {
   public var baseFingerprint: String?
   /// `kswap.model_metadata`: entries to set in a merged model's metadata.
   public var modelMetadata: [(String, String)]
+  /// The AdamW state of the stage that wrote the adapter, by adapter tensor name; nil when it has none.
+  public var optimizerState: SavedOptimizerState?
   /// The file's own `__metadata__` (settings included), for keys a tool adds, such as kswap's classes.
   public var metadata: [String: String] = [:]
 
@@ -105,6 +108,7 @@ public struct AdapterFile: Sendable {
     var loraB: [String: (TensorInfo, [Float])] = [:]
     var order: [String] = []
     var full: [(info: TensorInfo, bytes: [UInt8])] = []
+    var optimizerTensors: [(info: TensorInfo, bytes: [UInt8])] = []
     for (info, bytes) in tensors {
       switch AdapterNames.role(of: info.name) {
       case let .loraA(module), let .loraB(module):
@@ -120,6 +124,8 @@ public struct AdapterFile: Sendable {
         }
       case let .full(baseName):
         full.append((try TensorInfo(name: baseName, dtype: info.dtype, shape: info.shape, file: source), bytes))
+      case .optimizerMoment:
+        optimizerTensors.append((info, bytes))
       case let .unsupported(reason):
         throw AdapterError(source, info.name, "cannot merge this tensor: \(reason)")
       }
@@ -152,13 +158,14 @@ public struct AdapterFile: Sendable {
     }
     self.init(
       source: source, settings: settings, modules: modules, fullTensors: full,
-      baseFingerprint: metadata[BaseFingerprint.metadataKey], modelMetadata: modelMetadata)
+      baseFingerprint: metadata[BaseFingerprint.metadataKey], modelMetadata: modelMetadata,
+      optimizerState: try SavedOptimizerState(metadata: metadata, tensors: optimizerTensors, file: source))
     self.metadata = metadata
   }
 
   public init(
     source: String, settings: LoRASettings, modules: [LoRAModule], fullTensors: [(info: TensorInfo, bytes: [UInt8])],
-    baseFingerprint: String?, modelMetadata: [(String, String)]
+    baseFingerprint: String?, modelMetadata: [(String, String)], optimizerState: SavedOptimizerState? = nil
   ) {
     self.source = source
     self.settings = settings
@@ -166,13 +173,14 @@ public struct AdapterFile: Sendable {
     self.fullTensors = fullTensors
     self.baseFingerprint = baseFingerprint
     self.modelMetadata = modelMetadata
+    self.optimizerState = optimizerState
   }
 }
 
 extension AdapterFile {
   /// The adapter as a tensor file's contents, in PEFT's layout (Formats/adapter.md): each module's
-  /// lora_A and lora_B in F32 sorted by name, then the full tensors; `metadata` is the settings, the
-  /// base fingerprint, `kswap.model_metadata` and `extraMetadata`.
+  /// lora_A and lora_B in F32 sorted by name, then the full tensors, then the optimizer state; `metadata`
+  /// is the settings, the base fingerprint, `kswap.model_metadata`, the optimizer's step and `extraMetadata`.
   public func fileContents(extraMetadata: [String: String] = [:]) throws
     -> (metadata: [String: String], tensors: [(info: TensorInfo, bytes: [UInt8])])
   {
@@ -194,6 +202,11 @@ extension AdapterFile {
       tensors.append((try TensorInfo(name: name, dtype: info.dtype, shape: info.shape, file: source), bytes))
     }
     var metadata = settings.metadata.merging(extraMetadata) { _, extra in extra }
+    if let optimizerState {
+      let saved = try optimizerState.fileContents(file: source)
+      tensors += saved.tensors
+      metadata.merge(saved.metadata) { _, state in state }
+    }
     metadata[BaseFingerprint.metadataKey] = baseFingerprint
     if !modelMetadata.isEmpty {
       metadata[Self.modelMetadataKey] = JSON.object(modelMetadata.map { ($0.0, JSON.string($0.1)) }).text()

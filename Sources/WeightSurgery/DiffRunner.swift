@@ -49,7 +49,10 @@ public enum DiffRunner {
     var names: [String] = []
     var seen = Set<String>()
     for source in sources {
-      for info in source.tensors where seen.insert(info.name).inserted { names.append(info.name) }
+      // Optimizer state saved by the training tools is not a weight: diffing ignores it.
+      for info in source.tensors where !info.name.hasPrefix(AdapterNames.optimizerPrefix) {
+        if seen.insert(info.name).inserted { names.append(info.name) }
+      }
     }
     let reference = sources[0]
     for name in names {

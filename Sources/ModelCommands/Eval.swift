@@ -85,7 +85,7 @@ public struct Eval: ModelTool {
     }
     if let logits {
       try TensorWriter.write(
-        path: logits, metadata: [SwapMetadata.classes: SwapMetadata.array(classes)], tensors: logitTensors)
+        path: logits, metadata: [SwapMetadata.classes: SwapMetadata.classList(classes)], tensors: logitTensors)
     }
     Console.current.write(
       json.json

@@ -15,8 +15,14 @@ enum EvalReport {
   /// `93.4` style: one decimal, always the same text for the same number.
   static func percent(_ value: Double) -> String { String(format: "%.1f", value) }
 
-  static func table(_ sets: [EvaluatedSet], classes: [String], perClass: Bool) -> String {
-    let nameWidth = max(4, sets.map(\.name.count).max() ?? 0, perClass ? (classes.map(\.count).max() ?? 0) + 2 : 0)
+  /// A row's class name; datasets' labels never land on an unused row (nil), which has none.
+  static func className(_ classes: [String?], _ row: Int) -> String {
+    row < classes.count ? classes[row] ?? "(unused row \(row))" : String(row)
+  }
+
+  static func table(_ sets: [EvaluatedSet], classes: [String?], perClass: Bool) -> String {
+    let widest = classes.indices.map { className(classes, $0).count }.max() ?? 0
+    let nameWidth = max(4, sets.map(\.name.count).max() ?? 0, perClass ? widest + 2 : 0)
     func row(_ name: String, _ images: String, _ correct: String, _ top1: String) -> String {
       name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
         + String(repeating: " ", count: max(0, 7 - images.count)) + images + "  "
@@ -29,25 +35,25 @@ enum EvalReport {
       guard perClass else { continue }
       for label in set.accuracy.perClass.keys.sorted() {
         let (correct, total) = set.accuracy.perClass[label]!
-        let name = label < classes.count ? classes[label] : String(label)
+        let name = className(classes, label)
         text += row("  " + name, String(total), String(correct), percent(100 * Double(correct) / Double(total)))
       }
     }
     return text
   }
 
-  static func json(model: String, adapters: [String], classes: [String], sets: [EvaluatedSet]) -> String {
+  static func json(model: String, adapters: [String], classes: [String?], sets: [EvaluatedSet]) -> String {
     func string(_ s: String) -> String { JSON.string(s).text() }
     func number(_ value: Double) -> String { String(format: "%.4g", value) }
     var lines: [String] = ["{"]
     lines.append("  \"model\": \(string(model)),")
     lines.append("  \"adapters\": [\(adapters.map(string).joined(separator: ", "))],")
-    lines.append("  \"classes\": [\(classes.map(string).joined(separator: ", "))],")
+    lines.append("  \"classes\": [\(classes.map { $0.map(string) ?? "null" }.joined(separator: ", "))],")
     lines.append("  \"sets\": [")
     for (index, set) in sets.enumerated() {
       let perClass = set.accuracy.perClass.keys.sorted().map { label -> String in
         let (correct, total) = set.accuracy.perClass[label]!
-        let name = label < classes.count ? classes[label] : String(label)
+        let name = className(classes, label)
         return "        {\"class\": \(string(name)), \"row\": \(label), \"images\": \(total), \"correct\": \(correct), "
           + "\"accuracy\": \(number(100 * Double(correct) / Double(total)))}"
       }

@@ -36,6 +36,7 @@ public struct Forget: ModelTool {
   public func validate() throws {
     guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be finite and not negative") }
     guard bound > 0, bound.isFinite else { throw ValidationError("--bound must be positive") }
+    try training.validate(with: inputs)
   }
 
   public func run() throws {

@@ -34,6 +34,7 @@ public struct Learn: ModelTool {
 
   public func validate() throws {
     guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be finite and not negative") }
+    try training.validate(with: inputs)
   }
 
   public func run() throws {

@@ -42,13 +42,15 @@ struct SwapStage {
     let base = try BaseModel(path: modelPath)
     let adapted = try AdaptedModel(
       base: base, adapters: try adapterPath.map { [try AdaptedModel.readAdapter($0)] } ?? [])
+    // The official head layout: slots for new classes before the learn set's classes are placed.
+    adapted.reserveHeadSlots(options.headSlots ?? 0, seed: seed)
     let data = try StageData(
       kind: kind, base: base, classes: adapted.classes, stagePath: stagePath,
       retainPaths: retainPaths, evalSets: evalPaths)
     let rank = adapted.adapterLoRA?.rank ?? options.rank
     let loraAlpha = adapted.adapterLoRA?.alpha.map(Float.init) ?? options.loraAlpha
     let network = adapted.prepareStage(
-      newClasses: data.newClasses, rank: rank, alpha: loraAlpha, trainHead: trainHead, seed: seed)
+      classes: data.classes, rank: rank, alpha: loraAlpha, trainHead: trainHead, seed: seed)
     let settings = options.stageSettings(kind, beta: beta, bound: bound)
     let trainer = StageTrainer(
       network: network, settings: settings, stageSet: data.stageSet, retainSet: data.retainSet, seed: seed,
@@ -81,7 +83,7 @@ struct SwapStage {
     progress.finish()
 
     let adapter = try adapted.adapterContents(
-      rank: rank, alpha: loraAlpha, includeHead: !data.newClasses.isEmpty || trainHead || adapted.hasAdapterHead,
+      rank: rank, alpha: loraAlpha, includeHead: trainHead || adapted.headDiffersFromBase,
       optimizerState: trainer.state.optimizer.state.saved(parameters: network.trainable),
       training: trainingMetadata(settings: settings), file: outputPath)
     try TensorWriter.write(path: outputPath, metadata: adapter.metadata, tensors: adapter.tensors)
@@ -127,15 +129,16 @@ struct SwapStage {
       "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)",
       "bound": kind == .forget ? "\(settings.weights.bound)" : "", "seed": String(seed),
       "train_head": trainHead ? "true" : "false", "fresh_optimizer": options.freshOptimizer ? "true" : "false",
+      "head_slots": options.headSlots.map(String.init) ?? "",
       "stage_set": stagePath, "retain_sets": SwapMetadata.array(retainPaths), "adapter": adapterPath ?? "",
     ]
   }
 
-  func describeRun(base: BaseModel, classes: [String], settings: StageSettings) -> String {
+  func describeRun(base: BaseModel, classes: [String?], settings: StageSettings) -> String {
     SwapMetadata.object(
       trainingMetadata(settings: settings).merging(
         [
-          "base": base.fingerprint, "classes": SwapMetadata.array(classes), "rank": String(options.rank),
+          "base": base.fingerprint, "classes": SwapMetadata.classList(classes), "rank": String(options.rank),
           "lora_alpha": "\(options.loraAlpha)",
         ], uniquingKeysWith: { a, _ in a }))
   }

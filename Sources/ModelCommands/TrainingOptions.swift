@@ -44,6 +44,13 @@ struct TrainingOptions: ParsableArguments {
   @Flag(help: "Continue an interrupted run from OUTPUT.state (saved after every epoch). Default: start afresh.")
   var resume = false
 
+  @Option(
+    name: .customLong("head-slots"),
+    help: ArgumentHelp(
+      "Fresh adapter: reserve N head rows for new classes, the official head layout (one frozen Xavier block; unused rows stay in every softmax and argmax). Default: one row per new class.",
+      valueName: "n"))
+  var headSlots: Int?
+
   @Flag(
     name: .customLong("fresh-optimizer"),
     help: "With --adapter, start a new AdamW instead of continuing the adapter's (moments and step). Default: continue."
@@ -62,6 +69,14 @@ struct TrainingOptions: ParsableArguments {
     guard rank > 0 else { throw ValidationError("--rank must be at least 1") }
     guard loraAlpha > 0, loraAlpha.isFinite else { throw ValidationError("--lora-alpha must be positive") }
     for spec in evalSets where spec.isEmpty { throw ValidationError("--eval needs a dataset path") }
+    if let headSlots, headSlots < 1 { throw ValidationError("--head-slots must be at least 1") }
+  }
+
+  /// The checks that need the stage's inputs too.
+  func validate(with inputs: StageInputs) throws {
+    if headSlots != nil, let adapter = inputs.adapter {
+      throw ValidationError("--head-slots lays out a fresh adapter's head; --adapter \(adapter) brings its own")
+    }
   }
 
   func stageSettings(_ kind: StageKind, beta: Float, bound: Float) -> StageSettings {

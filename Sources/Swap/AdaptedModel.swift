@@ -1,6 +1,7 @@
 // Building the model a tool works on, in one place: the base model, the adapters applied in order
-// (each one's LoRA and head), and, for a training stage, the new classes' head rows, fresh LoRA where
-// there is none, and what trains. Writing the adapter a stage produces is here too.
+// (each one's LoRA and head), and, for a training stage, the new classes' head rows (compact, or the
+// official layout's reserved slots), fresh LoRA where there is none, and what trains. Writing the
+// adapter a stage produces is here too.
 
 import SeededRandom
 import TensorFile
@@ -12,13 +13,14 @@ import WeightSurgery
 public final class AdaptedModel {
   public let base: BaseModel
   public let model: VisionTransformer
-  /// The model's classes in head-row order.
-  public private(set) var classes: [String]
+  /// The model's classes in head-row order; nil for an unused row (`reserveHeadSlots`).
+  public private(set) var classes: [String?]
   /// The LoRA rank and alpha (nil when its settings do not say) of the last adapter applied; nil
   /// without an adapter.
   public private(set) var adapterLoRA: (rank: Int, alpha: Double?)?
-  /// Whether an applied adapter carried a full head.
-  public private(set) var hasAdapterHead = false
+  /// Whether the head or its class list differs from the base's: an adapter replaced it, slots were
+  /// reserved, or new classes took rows. An adapter written now must carry it.
+  public private(set) var headDiffersFromBase = false
   /// The optimizer state the last adapter applied carried (nil when it had none, or without an adapter).
   public private(set) var adapterOptimizerState: SavedOptimizerState?
   /// The file of the last adapter applied, for messages.
@@ -73,7 +75,7 @@ public final class AdaptedModel {
     }
     adapterOptimizerState = adapter.optimizerState
     adapterSource = path
-    var own: [String]?
+    var own: [String?]?
     if let text = adapter.metadata[SwapMetadata.classes] {
       guard let names = SwapMetadata.names(text) else {
         throw SwapInputError("\(path): metadata 'classes' is not a JSON array of names")
@@ -98,16 +100,33 @@ public final class AdaptedModel {
     }
     model.head = Linear(name: "head", weight: w, bias: b)
     classes = own ?? classes + (classes.count..<w.shape[0]).map(String.init)
-    hasAdapterHead = true
+    headDiffersFromBase = true
   }
 
-  /// Makes the model ready to train a stage: head rows for `newClasses` (appended in order, drawn as
-  /// the paper's code does), fresh LoRA (`rank`, `alpha`, the paper's init) where no adapter brought
-  /// one, and the trainable set (LoRA, and the head with `trainHead`). Returns the network to train.
-  public func prepareStage(newClasses: [String], rank: Int, alpha: Float, trainHead: Bool, seed: UInt64) -> ViTNetwork {
+  /// Reserves `count` unused head rows for new classes, as the official classification code builds its
+  /// head (paper.md 2.1): one Xavier-uniform block over all of them, U(±√(6 / (count + D))), bias 0. They
+  /// take part in every softmax and argmax until a learn set's classes fill them, first unused first.
+  public func reserveHeadSlots(_ count: Int, seed: UInt64) {
+    guard count > 0 else { return }
     var headRows = SeededGenerator(seed: seed).derived("new head rows")
-    model.appendHeadRows(newClasses.count, generator: &headRows)
-    classes += newClasses
+    model.appendHeadRows(count, generator: &headRows)
+    classes += [String?](repeating: nil, count: count)
+    headDiffersFromBase = true
+  }
+
+  /// Makes the model ready to train a stage with `classes`, its class list after the stage
+  /// (`StageData.classes`: the current rows, unused ones possibly named now, then new rows): head rows
+  /// for the classes beyond the current rows (appended in order, drawn as the paper's code does), fresh
+  /// LoRA (`rank`, `alpha`, the paper's init) where no adapter brought one, and the trainable set (LoRA,
+  /// and the head with `trainHead`). Returns the network to train.
+  public func prepareStage(classes: [String?], rank: Int, alpha: Float, trainHead: Bool, seed: UInt64) -> ViTNetwork {
+    precondition(
+      classes.count >= self.classes.count && zip(self.classes, classes).allSatisfy { $0 == nil || $0 == $1 },
+      "the stage's classes \(classes) do not extend the model's \(self.classes)")
+    var headRows = SeededGenerator(seed: seed).derived("new head rows")
+    model.appendHeadRows(classes.count - self.classes.count, generator: &headRows)
+    if classes != self.classes { headDiffersFromBase = true }
+    self.classes = classes
     if !model.blocks.contains(where: { $0.fc1.lora != nil || $0.fc2.lora != nil }) {
       var generator = SeededGenerator(seed: seed).derived("lora init")
       model.addLoRA(LoRAConfig(rank: rank, alpha: alpha, initialization: .paper), generator: &generator)
@@ -158,7 +177,7 @@ public final class AdaptedModel {
           ))
       }
     }
-    let classList = SwapMetadata.array(classes)
+    let classList = SwapMetadata.classList(classes)
     let adapter = AdapterFile(
       source: file, settings: settings, modules: modules, fullTensors: full,
       baseFingerprint: base.fingerprint, modelMetadata: [(SwapMetadata.classes, classList)],

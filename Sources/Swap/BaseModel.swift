@@ -9,7 +9,7 @@ import WeightSurgery
 
 /// `__metadata__` keys kswap reads from models and writes into adapters, besides PEFT's.
 public enum SwapMetadata {
-  /// JSON array of class names in head-row order.
+  /// JSON array of class names in head-row order; `null` for an unused row (`kswap-learn --head-slots`).
   public static let classes = "classes"
   /// JSON arrays: per-channel input normalisation on the [0, 1] pixel scale.
   public static let mean = "mean"
@@ -23,9 +23,14 @@ public enum SwapMetadata {
   /// JSON text of an object of string values with sorted keys.
   public static func object(_ members: [String: String]) -> String { JSON.sortedStrings(members).text() }
 
-  /// A JSON array of names, or nil when `text` is not one.
-  static func names(_ text: String) -> [String]? {
-    try? JSONDecoder().decode([String].self, from: Data(text.utf8))
+  /// JSON text of a class list, `null` for an unused row.
+  public static func classList(_ names: [String?]) -> String {
+    JSON.array(names.map { $0.map(JSON.string) ?? .null }).text()
+  }
+
+  /// A JSON array of names and nulls (unused rows), or nil when `text` is not one.
+  static func names(_ text: String) -> [String?]? {
+    try? JSONDecoder().decode([String?].self, from: Data(text.utf8))
   }
 }
 
@@ -35,7 +40,8 @@ public struct BaseModel {
   public let config: ViTConfig
   public let tensors: [String: Tensor]
   public let metadata: [String: String]
-  public let classes: [String]
+  /// Head-row order; nil for an unused row.
+  public let classes: [String?]
   public let mean: [Float]
   public let std: [Float]
   public let fingerprint: String
@@ -97,7 +103,7 @@ public struct BaseModel {
     return file
   }
 
-  static func names(_ text: String?, count: Int, file: String) throws -> [String] {
+  static func names(_ text: String?, count: Int, file: String) throws -> [String?] {
     guard let text else { return (0..<count).map(String.init) }
     guard let names = SwapMetadata.names(text) else {
       throw SwapInputError("\(file): metadata 'classes' is not a JSON array of names")

@@ -16,6 +16,21 @@ import Testing
     #expect(throws: SwapInputError.self) { try map.appendNew(["dog"], file: "d") }
   }
 
+  @Test func learnClassesFillTheUnusedRowsFirst() throws {
+    // The official head layout: rows 2-4 reserved (nil), no dataset class matches them.
+    var map = ClassMap(names: ["cat", "dog", nil, nil, nil])
+    #expect(map.unusedRows == [2, 3, 4])
+    #expect(throws: SwapInputError.self) { try map.knownRows(for: ["2"], file: "d") }
+    #expect(try map.appendNew(["7", "3", "7"], file: "d") == [2, 3, 2])
+    #expect(map.names == ["cat", "dog", "7", "3", nil])
+    #expect(try map.knownRows(for: ["3", "cat"], file: "d") == [3, 0])
+    // More new classes than unused rows: refused, not appended after the reserved block.
+    #expect(throws: SwapInputError.self) { try map.appendNew(["x", "y"], file: "d") }
+    #expect(try map.appendNew(["x"], file: "d") == [4])
+    // Once every slot is taken, new classes are appended (the compact layout).
+    #expect(try map.appendNew(["y"], file: "d") == [5])
+  }
+
   @Test func relabelingRefusesLabelsOutsideTheTable() throws {
     let images = LabeledImages(
       pixels: .bytes([0, 255, 0, 255]), labels: [1, 0], channels: 1, height: 1, width: 2,

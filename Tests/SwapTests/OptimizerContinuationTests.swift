@@ -14,18 +14,7 @@ import WeightSurgery
 @Suite struct OptimizerContinuationTests {
   let config = ViTConfig(imageSize: 4, patchSize: 2, channels: 1, dim: 8, depth: 2, heads: 2, mlpDim: 12, classes: 3)
 
-  /// A kswap base model file with classes a, b, c, removed when `body` returns.
-  func withBase<T>(_ body: (BaseModel, String) throws -> T) throws -> T {
-    let directory = NSTemporaryDirectory() + "kswap-optimizer-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    var generator = SeededGenerator(seed: 21)
-    let path = directory + "/base.safetensors"
-    try Checkpoint.saveModel(
-      VisionTransformer(config: config, generator: &generator), to: path,
-      metadata: [SwapMetadata.classes: SwapMetadata.array(["a", "b", "c"])])
-    return try body(try BaseModel(path: path), directory)
-  }
+  func withBase<T>(_ body: (BaseModel, String) throws -> T) throws -> T { try withBaseModel(config, body) }
 
   func images(_ labels: [Int], seed: UInt64) -> LabeledImages {
     var random = SeededGenerator(seed: seed)
@@ -46,7 +35,8 @@ import WeightSurgery
   /// two epochs and writes the adapter with its optimizer state to `path`; returns the trainer.
   func learnStage(_ base: BaseModel, trainHead: Bool, writingTo path: String) throws -> StageTrainer {
     let adapted = try AdaptedModel(base: base, adapters: [])
-    let network = adapted.prepareStage(newClasses: ["d", "e"], rank: 4, alpha: 1, trainHead: trainHead, seed: 5)
+    let network = adapted.prepareStage(
+      classes: adapted.classes + ["d", "e"], rank: 4, alpha: 1, trainHead: trainHead, seed: 5)
     let trainer = StageTrainer(
       network: network, settings: settings(.learn), stageSet: images([3, 4, 3, 4, 4, 3], seed: 1),
       retainSet: images([0, 1, 2, 0, 1, 2, 0, 1], seed: 2), seed: 7)
@@ -105,7 +95,7 @@ import WeightSurgery
 
       // From the file: a new model with the adapter, its optimizer continued.
       let adapted = try AdaptedModel(base: base, adapters: [try AdaptedModel.readAdapter(path)])
-      let network = adapted.prepareStage(newClasses: [], rank: 8, alpha: 1, trainHead: false, seed: 0)
+      let network = adapted.prepareStage(classes: adapted.classes, rank: 8, alpha: 1, trainHead: false, seed: 0)
       let continued = try #require(
         try adapted.continuedOptimizer(parameters: network.trainable, weightDecay: settings(.forget).weightDecay))
       #expect(continued.absent.isEmpty)
@@ -115,7 +105,7 @@ import WeightSurgery
       // A fresh optimizer from the same adapter takes another first step: the comparison can fail.
       let again = try AdaptedModel(base: base, adapters: [try AdaptedModel.readAdapter(path)])
       let (fresh, _) = firstForgetStep(
-        again.prepareStage(newClasses: [], rank: 8, alpha: 1, trainHead: false, seed: 0), optimizer: nil)
+        again.prepareStage(classes: again.classes, rank: 8, alpha: 1, trainHead: false, seed: 0), optimizer: nil)
       #expect(fresh != fromFile)
 
       // In process: the learning stage's network and its AdamW, never stopped.
@@ -134,7 +124,7 @@ import WeightSurgery
       // The head trains now but did not in the stage that wrote the state; a head that has gained
       // rows keeps its saved moments for the old ones.
       let adapted = try AdaptedModel(base: base, adapters: [try AdaptedModel.readAdapter(path)])
-      let network = adapted.prepareStage(newClasses: ["f"], rank: 4, alpha: 1, trainHead: true, seed: 0)
+      let network = adapted.prepareStage(classes: adapted.classes + ["f"], rank: 4, alpha: 1, trainHead: true, seed: 0)
       let continued = try #require(try adapted.continuedOptimizer(parameters: network.trainable, weightDecay: 0.05))
       #expect(continued.absent == ["base_model.model.head.weight", "base_model.model.head.bias"])
       let state = continued.optimizer.state

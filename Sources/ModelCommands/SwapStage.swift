@@ -128,9 +128,10 @@ struct SwapStage {
       "lr": "\(settings.peakRate)", "min_lr": "\(settings.floorRate)", "weight_decay": "\(settings.weightDecay)",
       "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)",
       "bound": kind == .forget ? "\(settings.weights.bound)" : "", "seed": String(seed),
-      "train_head": trainHead ? "true" : "false", "fresh_optimizer": options.freshOptimizer ? "true" : "false",
-      "head_slots": options.headSlots.map(String.init) ?? "",
+      "train_head": trainHead ? "true" : "false",
       "stage_set": stagePath, "retain_sets": SwapMetadata.array(retainPaths), "adapter": adapterPath ?? "",
+      "fresh_optimizer": options.freshOptimizer ? "true" : "false",
+      "head_slots": options.headSlots.map(String.init) ?? "",
     ]
   }
 

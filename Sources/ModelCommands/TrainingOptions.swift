@@ -47,7 +47,8 @@ struct TrainingOptions: ParsableArguments {
   @Option(
     name: .customLong("head-slots"),
     help: ArgumentHelp(
-      "Fresh adapter: reserve N head rows for new classes, the official head layout (one frozen Xavier block; unused rows stay in every softmax and argmax). Default: one row per new class.",
+      "With a fresh adapter, reserve N head rows for new classes as the official code does (one frozen "
+        + "Xavier block; unused rows stay in every softmax and argmax). Default: a row per new class, no more.",
       valueName: "n"))
   var headSlots: Int?
 

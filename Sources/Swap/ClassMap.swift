@@ -42,8 +42,8 @@ public struct ClassMap: Sendable, Equatable {
     let fresh = Set(datasetClasses).subtracting(names.compactMap { $0 }).count
     if !free.isEmpty && fresh > free.count {
       throw SwapInputError(
-        "\(file): \(fresh) new classes, but the model's head has \(free.count) unused rows (reserved with --head-slots) for them"
-      )
+        "\(file): \(fresh) new classes, but the model's head has only \(free.count) unused "
+          + (free.count == 1 ? "row" : "rows") + " (reserved with --head-slots) to put them in")
     }
     var rows: [Int] = []
     for name in datasetClasses {

@@ -87,9 +87,9 @@ kswap-eval -q vit.st --adapter fft.st --set learn=learn-test.st >/dev/null
 expect 64 kswap-learn vit.st --adapter forgot.st --learn learn.st --retain retain.st --head-slots 4 -o out.st
 err_has "--head-slots lays out a fresh adapter's head; --adapter forgot.st brings its own"
 expect 2 kswap-learn vit.st --learn learn.st --retain base.st --head-slots 1 -o out.st
-err_has "learn.st: 2 new classes, but the model's head has 1 unused rows (reserved with --head-slots) for them"
+err_has "learn.st: 2 new classes, but the model's head has only 1 unused row (reserved with --head-slots)"
 expect 2 kswap-learn vit.st --adapter fft.st --learn gh.st --retain retain.st -o out.st
-err_has "gh.st: 2 new classes, but the model's head has 1 unused rows"
+err_has "gh.st: 2 new classes, but the model's head has only 1 unused row"
 expect 64 kswap-forget vit.st --forget forget.st --retain retain.st --head-slots 0 -o out.st
 err_has "--head-slots must be at least 1"
 [ ! -e out.st ] || fail "out.st written by a refused run"

@@ -108,7 +108,10 @@ extension AdamW.State {
         continue
       }
       let shape = parameter.value.shape
-      guard moments.shape == shape || Self.isLeadingRows(moments.shape, of: shape) else {
+      let count = moments.shape.reduce(1, *)
+      guard moments.first.count == count, moments.second.count == count,
+        moments.shape == shape || Self.isLeadingRows(moments.shape, of: shape)
+      else {
         throw SwapInputError(
           "\(file): optimizer state of '\(name)' has shape \(moments.shape); the parameter has \(shape)")
       }

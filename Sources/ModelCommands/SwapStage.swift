@@ -14,6 +14,7 @@ struct SwapStage {
   var kind: StageKind
   var tool: String
   var modelPath: String
+  var modelOverrides: ModelOverrides
   var adapterPath: String?
   /// The learn set (learning) or the forget set (forgetting).
   var stagePath: String
@@ -38,7 +39,7 @@ struct SwapStage {
     // Inputs, all checked before any training.
     let evalPaths = options.evalSets.map(namedPath)
     for path in [stagePath] + retainPaths + evalPaths.map(\.path) { try InputPath.check(path) }
-    let base = try BaseModel(path: modelPath)
+    let base = try BaseModel(path: modelPath, overrides: modelOverrides)
     let adapted = try AdaptedModel(
       base: base, adapters: try adapterPath.map { [try AdaptedModel.readAdapter($0)] } ?? [])
     let data = try StageData(

@@ -72,8 +72,10 @@ struct TrainingOptions: ParsableArguments {
 
 /// The inputs kswap-learn and kswap-forget share: the base model, the adapter to continue, the retain sets.
 struct StageInputs: ParsableArguments {
-  @Argument(help: ArgumentHelp("The base model (a kswap ViT tensor file).", valueName: "model"))
+  @Argument(help: ArgumentHelp(modelArgumentHelp, valueName: "model"))
   var model: String
+
+  @OptionGroup var modelOptions: ModelOptions
 
   @Option(
     help: ArgumentHelp(

@@ -110,7 +110,8 @@ struct SwapStage {
       trainingMetadata(settings: settings).merging(
         [
           "base": base.fingerprint, "classes": SwapMetadata.array(classes), "rank": String(options.rank),
-          "lora_alpha": "\(options.loraAlpha)",
+          "lora_alpha": "\(options.loraAlpha)", "heads": String(base.config.heads),
+          "normalisation": "\(base.mean) \(base.std)",
         ], uniquingKeysWith: { a, _ in a }))
   }
 }

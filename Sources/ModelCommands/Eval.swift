@@ -23,8 +23,6 @@ public struct Eval: ModelTool {
   @Argument(help: ArgumentHelp(modelArgumentHelp, valueName: "model"))
   var model: String
 
-  @OptionGroup var modelOptions: ModelOptions
-
   @Option(help: ArgumentHelp("Apply this adapter; repeat to stack several. Default: none.", valueName: "path"))
   var adapter: [String] = []
 
@@ -45,6 +43,8 @@ public struct Eval: ModelTool {
 
   @Option(name: .customLong("batch-size"), help: ArgumentHelp("Images per forward pass.", valueName: "n"))
   var batchSize = 256
+
+  @OptionGroup var modelOptions: ModelOptions
 
   @Flag(name: .shortAndLong, help: "Replace an existing logits file. Default: refuse.")
   var force = false

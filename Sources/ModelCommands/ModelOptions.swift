@@ -55,10 +55,13 @@ struct ModelOptions: ParsableArguments {
   }
 
   /// The names in the file `value` names (one per line, empty lines skipped), else the
-  /// comma-separated list `value` is.
+  /// comma-separated list `value` is. A single name that is no file is taken for a missing file.
   static func classList(_ value: String) throws -> [String] {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: value, isDirectory: &isFolder), !isFolder.boolValue else {
+      guard value.contains(",") else {
+        throw ToolError("--class-names \(value): no such file (a list of names is comma-separated)")
+      }
       return value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     }
     guard let data = FileManager.default.contents(atPath: value) else {

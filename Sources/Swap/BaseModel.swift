@@ -59,6 +59,8 @@ public struct ModelOverrides: Sendable, Equatable {
 /// | mean, std | `--mean`, `--std` | `mean`, `std` | `pretrained_cfg`, `preprocessor_config.json` | 0.5 for a kswap model (`vit_config`), else refused |
 /// | class names | `--class-names` | `classes` | `id2label`, `label_names` | the row numbers |
 ///
+/// The configuration files are not read beside a kswap model (one with `vit_config`): it says
+/// everything itself.
 /// The fingerprint is taken over the tensors under their stored names (what `kswap-merge` streams),
 /// so a file keeps its fingerprint, and a kswap model's is what it always was.
 public struct BaseModel {
@@ -82,7 +84,9 @@ public struct BaseModel {
     if AdapterNames.isAdapter(stored.tensors.keys) {
       throw SwapInputError("\(path): is an adapter, not a model; pass the base model first and this with --adapter")
     }
-    let files = try CheckpointConfig(folder: stored.folder)
+    // kswap's own models say everything in their metadata: a config.json beside one is someone else's.
+    let isKswapModel = stored.metadata[ViTConfig.metadataKey] != nil
+    let files = try CheckpointConfig(folder: isKswapModel ? nil : stored.folder)
     let layout = ParameterNames.layout(of: stored.tensors.keys)
     // ViT errors name timm's tensors: say so when the file's names differ.
     func problem(_ error: Error) -> SwapInputError {
@@ -101,8 +105,7 @@ public struct BaseModel {
     } catch {
       throw problem(error)
     }
-    let isKswapModel = stored.metadata[ViTConfig.metadataKey] != nil
-    if !isKswapModel { try files.check(config) }
+    try files.check(config)
     if let heads = overrides.heads { config.heads = heads }
     // A model merged with an adapter that added classes has more head rows than its config says.
     if let head = tensors["head.weight"], head.rank == 2 { config.classes = head.shape[0] }

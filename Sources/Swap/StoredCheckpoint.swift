@@ -20,7 +20,7 @@ import WeightSurgery
 /// Configuration files (`config.json`, ...) are looked for in `folder`: the folder given, or the
 /// weight file's.
 struct StoredCheckpoint {
-  /// The folder-holding names a Hugging Face model folder uses for its weights, in the order tried.
+  /// The weight files a Hugging Face model folder may hold, in the order tried.
   static let folderWeightNames = ["model.safetensors.index.json", "model.safetensors", "pytorch_model.bin"]
 
   /// The weight file read (the index for a sharded checkpoint).

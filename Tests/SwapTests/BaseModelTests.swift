@@ -41,7 +41,8 @@ import WeightSurgery
     let folder = try BaseModel(path: Self.fixture("checkpoints/timm-sharded"))
     let index = try BaseModel(path: Self.fixture("checkpoints/timm-sharded/model.safetensors.index.json"))
     let plain = try BaseModel(
-      path: Self.fixture("checkpoints/timm.safetensors"), overrides: ModelOverrides(heads: 2, mean: [0, 0, 0], std: [1, 1, 1]))
+      path: Self.fixture("checkpoints/timm.safetensors"),
+      overrides: ModelOverrides(heads: 2, mean: [0, 0, 0], std: [1, 1, 1]))
     for base in [folder, index] {
       #expect(base.config == plain.config && base.classes == Self.classes)
       #expect(base.mean == [0.485, 0.456, 0.406] && base.std == [0.229, 0.224, 0.225])
@@ -99,6 +100,15 @@ import WeightSurgery
     // Formats/adapter.md's Python over this file (the fingerprint adapters trained on it carry).
     #expect(base.fingerprint == "fnv1a64:d2f9fdde90f2bb7d")
     #expect(base.mean == [0.5, 0.5, 0.5] && base.std == [0.5, 0.5, 0.5] && base.layout == .timm)
+    // A config.json beside a kswap model is someone else's: not read.
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kswap-beside-\(getpid())").path
+    try? FileManager.default.removeItem(atPath: folder)
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try FileManager.default.copyItem(atPath: base.path, toPath: folder + "/model.safetensors")
+    try #"{"model_type": "bert", "hidden_size": 768}"#.write(
+      toFile: folder + "/config.json", atomically: false, encoding: .utf8)
+    #expect(try BaseModel(path: folder + "/model.safetensors").fingerprint == base.fingerprint)
   }
 
   @Test func silentNormalisationIsRefused() throws {

@@ -35,6 +35,8 @@ err_has "std 0.0 is not positive"
 # Class names that do not fit the head, from the flag (a list, or a file) and from the files.
 expect 2 kswap-eval "$F/hf-vit" --class-names ant,bee,cat "${set_[@]}"
 err_has "--class-names names 3 classes; the head of $F/hf-vit has 4 rows"
+expect 2 kswap-eval "$F/hf-vit" --class-names labels.txt "${set_[@]}"
+err_has "--class-names labels.txt: no such file (a list of names is comma-separated)"
 printf '\n\n' >empty.txt
 expect 2 kswap-eval "$F/hf-vit" --class-names empty.txt "${set_[@]}"
 err_has "empty.txt: no class names in the file"

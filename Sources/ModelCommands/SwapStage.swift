@@ -34,6 +34,10 @@ struct SwapStage {
     let outputPath = try output.resolvedPath(inputs: inputs, existingAllowed: options.resume)
     if options.resume && outputPath == "-" { throw ToolError("--resume needs -o FILE (the state is kept beside it)") }
     let statePath = outputPath + ".state"
+    if let gradLog = options.gradLog {
+      guard gradLog != "-", gradLog != outputPath else { throw ToolError("--grad-log needs a file of its own") }
+      try checkOutputPath(gradLog, force: output.force, inputs: inputs)
+    }
     let progress = ProgressReporter(tool: tool, quiet: quiet)
 
     // Inputs, all checked before any training.
@@ -60,8 +64,18 @@ struct SwapStage {
 
     // Training.
     let stageName = kind == .learn ? "learn" : "forget"
+    var gradientLog = options.gradLog.map { _ in GradientLog(names: network.trainable.map(\.name)) }
+    var gradientLines = [
+      GradientLog.header(
+        stage: kind, names: network.trainable.map(\.name), stepsPerEpoch: trainer.stepsPerEpoch,
+        epochs: settings.epochs)
+    ]
     while !trainer.finished {
       let report = trainer.runEpoch { step in
+        if gradientLog != nil {
+          gradientLog!.record(network.trainable)
+          gradientLines.append(gradientLog!.line(epoch: step.epoch))
+        }
         progress.update(
           ProgressEvent(
             stage: stageName, epoch: step.epoch, epochs: step.epochs, step: step.step, steps: step.steps,
@@ -78,6 +92,16 @@ struct SwapStage {
       }
     }
     progress.finish()
+    if let gradLog = options.gradLog {
+      let file = try OutputFile(path: gradLog)
+      do {
+        try file.write(Array(gradientLines.joined(separator: "\n").utf8) + [0x0A])
+        try file.commit()
+      } catch {
+        file.discard()
+        throw error
+      }
+    }
 
     let adapter = try adapted.adapterContents(
       rank: rank, alpha: loraAlpha, includeHead: !data.newClasses.isEmpty || trainHead || adapted.hasAdapterHead,

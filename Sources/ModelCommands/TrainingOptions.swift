@@ -44,6 +44,13 @@ struct TrainingOptions: ParsableArguments {
   @Flag(help: "Continue an interrupted run from OUTPUT.state (saved after every epoch). Default: start afresh.")
   var resume = false
 
+  @Option(
+    name: .customLong("grad-log"),
+    help: ArgumentHelp(
+      "Write every trainable tensor's running average gradient, a line per step, to this file (JSON lines, Formats/grad-log.md). Default: none.",
+      valueName: "path"))
+  var gradLog: String?
+
   func validate() throws {
     guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
     guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
@@ -56,6 +63,9 @@ struct TrainingOptions: ParsableArguments {
     guard rank > 0 else { throw ValidationError("--rank must be at least 1") }
     guard loraAlpha > 0, loraAlpha.isFinite else { throw ValidationError("--lora-alpha must be positive") }
     for spec in evalSets where spec.isEmpty { throw ValidationError("--eval needs a dataset path") }
+    if gradLog != nil && resume {
+      throw ValidationError("--grad-log averages from a stage's first step; it cannot be combined with --resume")
+    }
   }
 
   func stageSettings(_ kind: StageKind, beta: Float, bound: Float) -> StageSettings {

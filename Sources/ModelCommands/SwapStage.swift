@@ -122,7 +122,7 @@ struct SwapStage {
     [
       "stage": kind.rawValue, "epochs": String(settings.epochs), "batch_size": String(settings.batchSize),
       "lr": "\(settings.peakRate)", "min_lr": "\(settings.floorRate)", "weight_decay": "\(settings.weightDecay)",
-      "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)",
+      "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)", "dropout": "\(settings.dropout)",
       "bound": kind == .forget ? "\(settings.weights.bound)" : "", "seed": String(seed),
       "train_head": trainHead ? "true" : "false",
       "stage_set": stagePath, "retain_sets": SwapMetadata.array(retainPaths), "adapter": adapterPath ?? "",

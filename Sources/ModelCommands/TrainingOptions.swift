@@ -26,6 +26,12 @@ struct TrainingOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Weight of the group-sparse regulariser.", valueName: "a"))
   var alpha: Float = 0.005
 
+  @Option(
+    help: ArgumentHelp(
+      "Dropout probability in training, where the official ViT drops (embeddings, after GELU, after fc2); 0: none.",
+      valueName: "p"))
+  var dropout: Float = 0.1
+
   @Option(help: ArgumentHelp("LoRA rank of a fresh adapter.", valueName: "r"))
   var rank = 8
 
@@ -60,6 +66,7 @@ struct TrainingOptions: ParsableArguments {
     guard weightDecay >= 0, weightDecay.isFinite, alpha >= 0, alpha.isFinite else {
       throw ValidationError("--weight-decay and --alpha must be finite and not negative")
     }
+    guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be at least 0 and below 1") }
     guard rank > 0 else { throw ValidationError("--rank must be at least 1") }
     guard loraAlpha > 0, loraAlpha.isFinite else { throw ValidationError("--lora-alpha must be positive") }
     for spec in evalSets where spec.isEmpty { throw ValidationError("--eval needs a dataset path") }
@@ -76,6 +83,7 @@ struct TrainingOptions: ParsableArguments {
     settings.floorRate = minLR
     settings.weightDecay = weightDecay
     settings.weights = LossWeights(beta: beta, alpha: alpha, bound: bound)
+    settings.dropout = dropout
     return settings
   }
 }

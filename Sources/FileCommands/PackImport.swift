@@ -103,7 +103,8 @@ public struct ImportOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "Keep this share of the images (seeded by --seed, picked as --sampling says), 0 < f <= 1, after --split. Default: all.", valueName: "f"))
+      "Keep this share of the images (seeded by --seed, picked as --sampling says), 0 < f <= 1, after --split. Default: all.",
+      valueName: "f"))
   public var fraction: Double?
 
   @Option(
@@ -180,6 +181,23 @@ public struct ImportOptions: ParsableArguments {
     if mean != nil { given.append("--mean") }
     if std != nil { given.append("--std") }
     return given
+  }
+
+  /// Every import and dataset option given (other than --seed, whose default cannot be told from a choice).
+  var optionsGiven: [String] {
+    var given: [String] = []
+    if format != nil { given.append("--format") }
+    if labels != nil { given.append("--labels") }
+    if member != nil { given.append("--member") }
+    if imagesKey != nil { given.append("--images-key") }
+    if labelsKey != nil { given.append("--labels-key") }
+    if labelColumn != "last" { given.append("--label-column") }
+    if imageShape != nil { given.append("--image-shape") }
+    if channels != nil { given.append("--channels") }
+    if testFraction != 0.2 { given.append("--test-fraction") }
+    if sampling != nil { given.append("--sampling") }
+    if resizeMethod != .area { given.append("--resize-method") }
+    return given + datasetOptionsGiven
   }
 
   /// What `input` becomes when it is not a plain tensor file to copy: an import, or a dataset file

@@ -2,8 +2,8 @@
 # Tests/Fixtures/peft-export/peft/ with PeftModel.from_pretrained onto timm's VisionTransformer and
 # committed PyTorch's logits; here (no torch) kswap-pack must write that directory again byte for byte, and
 # kswap-eval on the same base and adapter must give those logits to 1e-4 of the largest. kswap reads the
-# directory back to the same logits, and an adapter fresh from kswap-learn exports its LoRA matrices and
-# head and nothing else (no optimizer state).
+# directory back to the same logits and exports it again unchanged, and an adapter fresh from kswap-learn
+# exports its LoRA matrices and head and nothing else (no optimizer state).
 . "$ROOT/Tests/CLI/lib.sh"
 fixture="$ROOT/Tests/Fixtures/peft-export"
 expect 0 kswap-pack "$fixture/adapter.safetensors" --peft-dir peft
@@ -30,6 +30,18 @@ assert np.array_equal(kswap, back), "kswap reads its PEFT export back to other l
 with safe_open(sys.argv[1], "np") as f, safe_open("kswap.st", "np") as g:
     assert json.loads(f.metadata()["classes"]) == json.loads(g.metadata()["classes"]) == list("abcdef")
 PY
+
+# From a pipe the same; the export of the export is the export; a PEFT adapter (rank_pattern, alpha_pattern,
+# a conv target, a perturbed head) exports to a directory that merges to the same bytes.
+cat "$fixture/adapter.safetensors" | kswap-pack -q - --peft-dir piped
+diff -r piped "$fixture/peft"
+kswap-pack -q peft --peft-dir again
+diff -r again peft
+peft_fixture="$ROOT/Tests/Fixtures/peft"
+kswap-pack -q "$peft_fixture/plain" --peft-dir plain
+kswap-merge "$peft_fixture/base.safetensors" "$peft_fixture/plain" -o merged.st
+kswap-merge "$peft_fixture/base.safetensors" plain -o merged-again.st
+cmp merged.st merged-again.st
 
 # A fresh adapter (whatever else kswap-learn stores in it) exports exactly its PEFT tensors, bit for bit.
 blobs="$ROOT/Tests/CLI/learn/make-blobs.py"

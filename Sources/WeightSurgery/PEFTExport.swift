@@ -16,7 +16,7 @@ public struct PEFTExport {
   public var config: JSON
 
   /// The metadata keys carried from the adapter besides the settings, the fingerprint and
-  /// `kswap.model_metadata` (which `AdapterFile.fileContents` writes): the class list and the run's settings.
+  /// `kswap.model_metadata`: the class list and the run's settings. No other key goes out.
   public static let carriedMetadataKeys = ["classes", "kswap.training"]
 
   public init(_ adapter: AdapterFile) throws {
@@ -25,8 +25,21 @@ public struct PEFTExport {
     }
     var extra = ["format": "pt"]
     for key in Self.carriedMetadataKeys { extra[key] = adapter.metadata[key] }
-    (metadata, tensors) = try adapter.fileContents(extraMetadata: extra)
+    let contents = try adapter.fileContents(extraMetadata: extra)
+    // The adapter file's contents less whatever else they hold (optimizer state and its step).
+    tensors = contents.tensors.filter { Self.isPEFTTensor($0.info.name) }
+    let keys = Set(LoRASettings.fieldNames + Self.carriedMetadataKeys)
+      .union(["format", BaseFingerprint.metadataKey, AdapterFile.modelMetadataKey])
+    metadata = contents.metadata.filter { keys.contains($0.key) }
     config = try Self.config(adapter)
+  }
+
+  /// Whether PEFT loads a tensor of this name: a LoRA matrix or a full tensor.
+  static func isPEFTTensor(_ name: String) -> Bool {
+    switch AdapterNames.role(of: name) {
+    case .loraA, .loraB, .full: return true
+    default: return false
+    }
   }
 
   /// adapter_config.json: the fields PEFT reads, with kswap's values; the rest take PEFT's defaults.

@@ -42,7 +42,8 @@ let package = Package(
     .target(name: "CKernels"),  // AVX-512 elementwise kernels with a run-time fallback
     .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels", "SeededRandom"]),
     .target(name: "ViT", dependencies: ["Tensors", "TensorFile", "WeightSurgery", "SeededRandom"]),
-    .target(name: "Swap", dependencies: ["ViT", "Tensors", "TensorFile", "WeightSurgery", "SeededRandom"]),
+    .target(
+      name: "Swap", dependencies: ["ViT", "Tensors", "TensorFile", "WeightSurgery", "SeededRandom", "Importers"]),  // Importers: PyTorch checkpoints as models
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
     .target(name: "WeightSurgery", dependencies: ["TensorFile"]),  // adapters, merge and diff, no BLAS
     .target(name: "InspectCommand", dependencies: ["ToolSupport", "TensorFile", argumentParser]),

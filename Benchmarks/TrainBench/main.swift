@@ -2,6 +2,7 @@
 // Train: `StageTrainer.trainStep` of a learning stage (forward on the joined learn + retain batch, the
 // stage objective with the group-sparse term, backward, AdamW). Forward: `ViTNetwork.logits`.
 // Driven by Scripts/bench-train, which runs PyTorch eager and torch.compile on the same configuration.
+// Dropout is off unless `--dropout P` (PyTorch's side has none); kswap-learn trains with 0.1.
 import Foundation
 import SeededRandom
 import Swap
@@ -66,6 +67,10 @@ let half = batch / 2, perSet = half * (warmup + steps)
 let learnSet = randomSet(), retainSet = randomSet()
 var settings = StageSettings(kind: .learn)
 settings.batchSize = half
+settings.dropout =
+  CommandLine.arguments.firstIndex(of: "--dropout").flatMap {
+    $0 + 1 < CommandLine.arguments.count ? Float(CommandLine.arguments[$0 + 1]) : nil
+  } ?? 0
 let trainer = StageTrainer(network: network, settings: settings, stageSet: learnSet, retainSet: retainSet, seed: 0)
 
 var trainTimes: [Double] = []

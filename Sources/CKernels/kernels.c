@@ -260,6 +260,40 @@ DISPATCH(kswap_layernorm_backward_rows,
           long rows, long dim),
          (dy, x, gamma, mean, rstd, dx, rows, dim))
 
+// MARK: dropout
+
+typedef unsigned long long v8u64 __attribute__((vector_size(64)));
+typedef unsigned int v16u __attribute__((vector_size(64)));
+
+// SplitMix64 outputs `first_output` ..< first_output + 8 of the generator seeded with `key`, as 16
+// 32-bit draws: lane 2k holds the low half of output k, lane 2k + 1 the high half (little-endian).
+INLINE v16u splitmix_draws(unsigned long long key, unsigned long long first_output) {
+    v8u64 z = key + ((v8u64){1, 2, 3, 4, 5, 6, 7, 8} + first_output) * 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z = z ^ (z >> 31);
+    v16u u;
+    memcpy(&u, &z, sizeof u);
+    return u;
+}
+
+INLINE void kswap_dropout_body(const float *x, float *y, long count, unsigned long long key, long first,
+                               unsigned int threshold, float scale) {
+    long full = count / 16 * 16, rest = count - full;
+    for (long i = 0; i < full; i += 16) {
+        v16i keep = (v16i)(splitmix_draws(key, (unsigned long long)(first + i) / 2) >= threshold);
+        store(y + i, vselect(keep, load(x + i) * scale, splat(0)));
+    }
+    if (rest) {
+        v16i keep = (v16i)(splitmix_draws(key, (unsigned long long)(first + full) / 2) >= threshold);
+        store_tail(y + full, vselect(keep, load_tail(x + full, rest, 0) * scale, splat(0)), rest);
+    }
+}
+DISPATCH(kswap_dropout,
+         (const float *x, float *y, long count, unsigned long long key, long first, unsigned int threshold,
+          float scale),
+         (x, y, count, key, first, threshold, scale))
+
 // MARK: for tests
 
 INLINE void kswap_exp_body(const float *x, float *y, long count) {

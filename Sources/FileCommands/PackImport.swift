@@ -429,12 +429,6 @@ func parseShape(_ text: String) -> (channels: Int, height: Int, width: Int)? {
   }
 }
 
-func parseNumbers(_ text: String) -> [Double]? {
-  let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-  guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite }) else { return nil }
-  return values.map { $0! }
-}
-
 extension ImportedTensors: PackSource {
   public var isSeekable: Bool { true }
 

@@ -13,11 +13,14 @@ public struct Eval: ModelTool {
     abstract: "Top-1 accuracy of a ViT, or a base plus adapters, on datasets, per set and per class.",
     discussion: """
       Adapters are applied unmerged (W x + s B A x, their head replacing the base's), which gives the numbers \
-      of the model kswap-merge makes from them. Dataset classes are matched to the model's by name.
+      of the model kswap-merge makes from them. Dataset classes are matched to the model's by name. The model \
+      is a kswap model or a timm, Hugging Face ViT or DINOv2 checkpoint (safetensors, sharded, .kst, PyTorch \
+      .bin/.pth, or a Hugging Face model folder); --heads, --mean, --std and --class-names give what such a \
+      file and its config.json do not say.
       """,
     version: versionText)
 
-  @Argument(help: ArgumentHelp("The model (a kswap ViT tensor file).", valueName: "model"))
+  @Argument(help: ArgumentHelp(modelArgumentHelp, valueName: "model"))
   var model: String
 
   @Option(help: ArgumentHelp("Apply this adapter; repeat to stack several. Default: none.", valueName: "path"))
@@ -41,6 +44,8 @@ public struct Eval: ModelTool {
   @Option(name: .customLong("batch-size"), help: ArgumentHelp("Images per forward pass.", valueName: "n"))
   var batchSize = 256
 
+  @OptionGroup var modelOptions: ModelOptions
+
   @Flag(name: .shortAndLong, help: "Replace an existing logits file. Default: refuse.")
   var force = false
 
@@ -57,7 +62,7 @@ public struct Eval: ModelTool {
   public func run() throws {
     try InputPath.check(model)
     if let logits { try checkOutputPath(logits, force: force, inputs: [model] + adapter) }
-    let base = try BaseModel(path: model)
+    let base = try BaseModel(path: model, overrides: try modelOptions.overrides())
     let adapted = try AdaptedModel(base: base, adapters: try adapter.map(AdaptedModel.readAdapter))
     let classes = adapted.classes
     let network = ViTNetwork(model: adapted.model)

@@ -40,7 +40,8 @@ public struct Forget: ModelTool {
 
   public func run() throws {
     try SwapStage(
-      kind: .forget, tool: Self.toolName, modelPath: inputs.model, adapterPath: inputs.adapter, stagePath: forget,
+      kind: .forget, tool: Self.toolName, modelPath: inputs.model,
+      modelOverrides: try inputs.modelOptions.overrides(), adapterPath: inputs.adapter, stagePath: forget,
       retainPaths: inputs.retain, options: training, beta: beta, bound: bound, trainHead: false,
       seed: seed.seed, output: output, quiet: quiet.quiet
     ).run()

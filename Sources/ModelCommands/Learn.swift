@@ -38,7 +38,8 @@ public struct Learn: ModelTool {
 
   public func run() throws {
     try SwapStage(
-      kind: .learn, tool: Self.toolName, modelPath: inputs.model, adapterPath: inputs.adapter, stagePath: learn,
+      kind: .learn, tool: Self.toolName, modelPath: inputs.model,
+      modelOverrides: try inputs.modelOptions.overrides(), adapterPath: inputs.adapter, stagePath: learn,
       retainPaths: inputs.retain, options: training, beta: beta, bound: 0, trainHead: trainHead,
       seed: seed.seed, output: output, quiet: quiet.quiet
     ).run()

@@ -14,6 +14,7 @@ struct SwapStage {
   var kind: StageKind
   var tool: String
   var modelPath: String
+  var modelOverrides: ModelOverrides
   var adapterPath: String?
   /// The learn set (learning) or the forget set (forgetting).
   var stagePath: String
@@ -33,12 +34,16 @@ struct SwapStage {
     let outputPath = try output.resolvedPath(inputs: inputs, existingAllowed: options.resume)
     if options.resume && outputPath == "-" { throw ToolError("--resume needs -o FILE (the state is kept beside it)") }
     let statePath = outputPath + ".state"
+    if let gradLog = options.gradLog {
+      guard gradLog != "-", gradLog != outputPath else { throw ToolError("--grad-log needs a file of its own") }
+      try checkOutputPath(gradLog, force: output.force, inputs: inputs)
+    }
     let progress = ProgressReporter(tool: tool, quiet: quiet)
 
     // Inputs, all checked before any training.
     let evalPaths = options.evalSets.map(namedPath)
     for path in [stagePath] + retainPaths + evalPaths.map(\.path) { try InputPath.check(path) }
-    let base = try BaseModel(path: modelPath)
+    let base = try BaseModel(path: modelPath, overrides: modelOverrides)
     let adapted = try AdaptedModel(
       base: base, adapters: try adapterPath.map { [try AdaptedModel.readAdapter($0)] } ?? [])
     let data = try StageData(
@@ -59,8 +64,18 @@ struct SwapStage {
 
     // Training.
     let stageName = kind == .learn ? "learn" : "forget"
+    var gradientLog = options.gradLog.map { _ in GradientLog(names: network.trainable.map(\.name)) }
+    var gradientLines = [
+      GradientLog.header(
+        stage: kind, names: network.trainable.map(\.name), stepsPerEpoch: trainer.stepsPerEpoch,
+        epochs: settings.epochs)
+    ]
     while !trainer.finished {
       let report = trainer.runEpoch { step in
+        if gradientLog != nil {
+          gradientLog!.record(network.trainable)
+          gradientLines.append(gradientLog!.line(epoch: step.epoch))
+        }
         progress.update(
           ProgressEvent(
             stage: stageName, epoch: step.epoch, epochs: step.epochs, step: step.step, steps: step.steps,
@@ -77,6 +92,16 @@ struct SwapStage {
       }
     }
     progress.finish()
+    if let gradLog = options.gradLog {
+      let file = try OutputFile(path: gradLog)
+      do {
+        try file.write(Array(gradientLines.joined(separator: "\n").utf8) + [0x0A])
+        try file.commit()
+      } catch {
+        file.discard()
+        throw error
+      }
+    }
 
     let adapter = try adapted.adapterContents(
       rank: rank, alpha: loraAlpha, includeHead: !data.newClasses.isEmpty || trainHead || adapted.hasAdapterHead,
@@ -97,7 +122,7 @@ struct SwapStage {
     [
       "stage": kind.rawValue, "epochs": String(settings.epochs), "batch_size": String(settings.batchSize),
       "lr": "\(settings.peakRate)", "min_lr": "\(settings.floorRate)", "weight_decay": "\(settings.weightDecay)",
-      "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)",
+      "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)", "dropout": "\(settings.dropout)",
       "bound": kind == .forget ? "\(settings.weights.bound)" : "", "seed": String(seed),
       "train_head": trainHead ? "true" : "false",
       "stage_set": stagePath, "retain_sets": SwapMetadata.array(retainPaths), "adapter": adapterPath ?? "",
@@ -109,7 +134,8 @@ struct SwapStage {
       trainingMetadata(settings: settings).merging(
         [
           "base": base.fingerprint, "classes": SwapMetadata.array(classes), "rank": String(options.rank),
-          "lora_alpha": "\(options.loraAlpha)",
+          "lora_alpha": "\(options.loraAlpha)", "heads": String(base.config.heads),
+          "normalisation": "\(base.mean) \(base.std)",
         ], uniquingKeysWith: { a, _ in a }))
   }
 }

@@ -26,6 +26,12 @@ struct TrainingOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Weight of the group-sparse regulariser.", valueName: "a"))
   var alpha: Float = 0.005
 
+  @Option(
+    help: ArgumentHelp(
+      "Dropout probability in training, where the official ViT drops (embeddings, after GELU, after fc2); 0: none.",
+      valueName: "p"))
+  var dropout: Float = 0.1
+
   @Option(help: ArgumentHelp("LoRA rank of a fresh adapter.", valueName: "r"))
   var rank = 8
 
@@ -44,6 +50,13 @@ struct TrainingOptions: ParsableArguments {
   @Flag(help: "Continue an interrupted run from OUTPUT.state (saved after every epoch). Default: start afresh.")
   var resume = false
 
+  @Option(
+    name: .customLong("grad-log"),
+    help: ArgumentHelp(
+      "Write every trainable tensor's running average gradient, a line per step, to this file (JSON lines, Formats/grad-log.md). Default: none.",
+      valueName: "path"))
+  var gradLog: String?
+
   func validate() throws {
     guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
     guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
@@ -53,9 +66,13 @@ struct TrainingOptions: ParsableArguments {
     guard weightDecay >= 0, weightDecay.isFinite, alpha >= 0, alpha.isFinite else {
       throw ValidationError("--weight-decay and --alpha must be finite and not negative")
     }
+    guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be at least 0 and below 1") }
     guard rank > 0 else { throw ValidationError("--rank must be at least 1") }
     guard loraAlpha > 0, loraAlpha.isFinite else { throw ValidationError("--lora-alpha must be positive") }
     for spec in evalSets where spec.isEmpty { throw ValidationError("--eval needs a dataset path") }
+    if gradLog != nil && resume {
+      throw ValidationError("--grad-log averages from a stage's first step; it cannot be combined with --resume")
+    }
   }
 
   func stageSettings(_ kind: StageKind, beta: Float, bound: Float) -> StageSettings {
@@ -66,14 +83,17 @@ struct TrainingOptions: ParsableArguments {
     settings.floorRate = minLR
     settings.weightDecay = weightDecay
     settings.weights = LossWeights(beta: beta, alpha: alpha, bound: bound)
+    settings.dropout = dropout
     return settings
   }
 }
 
 /// The inputs kswap-learn and kswap-forget share: the base model, the adapter to continue, the retain sets.
 struct StageInputs: ParsableArguments {
-  @Argument(help: ArgumentHelp("The base model (a kswap ViT tensor file).", valueName: "model"))
+  @Argument(help: ArgumentHelp(modelArgumentHelp, valueName: "model"))
   var model: String
+
+  @OptionGroup var modelOptions: ModelOptions
 
   @Option(
     help: ArgumentHelp(

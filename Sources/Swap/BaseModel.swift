@@ -29,10 +29,46 @@ public enum SwapMetadata {
   }
 }
 
-/// A base model file: its weights, architecture, classes, input normalisation and fingerprint.
+/// What the model tools' flags say about a model, winning over the file, its metadata and its
+/// configuration files (`--heads`, `--mean`, `--std`, `--class-names`).
+public struct ModelOverrides: Sendable, Equatable {
+  public var heads: Int?
+  public var mean: [Float]?
+  public var std: [Float]?
+  public var classes: [String]?
+
+  public init(heads: Int? = nil, mean: [Float]? = nil, std: [Float]? = nil, classes: [String]? = nil) {
+    self.heads = heads
+    self.mean = mean
+    self.std = std
+    self.classes = classes
+  }
+}
+
+/// A base model: its weights in timm's names, architecture, classes, input normalisation and fingerprint.
+///
+/// The file is any ViT checkpoint `StoredCheckpoint` reads (safetensors, sharded, `.kst`, PyTorch
+/// `.bin`/`.pth`, a Hugging Face model folder) in any `CheckpointLayout`. Each fact comes from the
+/// first source that has it:
+///
+/// | fact | flag | `__metadata__` | `config.json` etc. (`CheckpointConfig`) | otherwise |
+/// |---|---|---|---|---|
+/// | sizes | | `vit_config` | checked against the weights | the weights' shapes |
+/// | heads | `--heads` | `vit_config`, `num_heads` | `num_attention_heads`, `model_args.num_heads` | width / 64 when a multiple of 64, else refused |
+/// | LayerNorm epsilon | | `vit_config`, `layer_norm_eps` | `layer_norm_eps` | 1e-12 for Hugging Face ViT names, else 1e-6 |
+/// | mean, std | `--mean`, `--std` | `mean`, `std` | `pretrained_cfg`, `preprocessor_config.json` | 0.5 for a kswap model (`vit_config`), else refused |
+/// | class names | `--class-names` | `classes` | `id2label`, `label_names` | the row numbers |
+///
+/// The configuration files are not read beside a kswap model (one with `vit_config`): it says
+/// everything itself.
+/// The fingerprint is taken over the tensors under their stored names (what `kswap-merge` streams),
+/// so a file keeps its fingerprint, and a kswap model's is what it always was.
 public struct BaseModel {
   public let path: String
+  /// The naming scheme of the stored tensors.
+  public let layout: CheckpointLayout
   public let config: ViTConfig
+  /// The weights in timm's names.
   public let tensors: [String: Tensor]
   public let metadata: [String: String]
   public let classes: [String]
@@ -40,39 +76,62 @@ public struct BaseModel {
   public let std: [Float]
   public let fingerprint: String
 
-  public init(path: String) throws {
+  /// Reads the model at `path`. With `requireHead` (the swap tools) a backbone without a
+  /// classification head is refused with the command that fits one.
+  public init(path: String, overrides: ModelOverrides = ModelOverrides(), requireHead: Bool = true) throws {
     self.path = path
-    let reader = try TensorReader(path: path)
-    var fingerprint = BaseFingerprint()
-    var tensors: [String: Tensor] = [:]
-    try reader.forEachTensor { info, bytes in
-      guard info.dtype.isConvertibleFloat else {
-        fingerprint.add(name: info.name, shape: info.shape, sample: nil)
-        return
-      }
-      let values = try FloatConversion.floats(from: bytes, dtype: info.dtype, file: path, tensor: info.name)
-      fingerprint.add(name: info.name, shape: info.shape, sample: Array(values.prefix(BaseFingerprint.sampleCount)))
-      tensors[info.name] = Tensor(shape: info.shape, values: values)
-    }
-    if AdapterNames.isAdapter(tensors.keys) {
+    let stored = try StoredCheckpoint(path: path)
+    if AdapterNames.isAdapter(stored.tensors.keys) {
       throw SwapInputError("\(path): is an adapter, not a model; pass the base model first and this with --adapter")
     }
-    guard let text = reader.metadata[ViTConfig.metadataKey], var config = ViTConfig.fromJSON(text) else {
-      throw SwapInputError("\(path): no '\(ViTConfig.metadataKey)' in the metadata: not a kswap ViT model")
+    // kswap's own models say everything in their metadata: a config.json beside one is someone else's.
+    let isKswapModel = stored.metadata[ViTConfig.metadataKey] != nil
+    let files = try CheckpointConfig(folder: isKswapModel ? nil : stored.folder)
+    let layout = ParameterNames.layout(of: stored.tensors.keys)
+    // ViT errors name timm's tensors: say so when the file's names differ.
+    func problem(_ error: Error) -> SwapInputError {
+      SwapInputError("\(path): \(error)" + (layout == .timm ? "" : " (its \(layout.rawValue) names read as timm's)"))
     }
+    var config: ViTConfig
+    do {
+      tensors = try ParameterNames.toTimm(stored.tensors)
+      config = try Checkpoint.config(
+        metadata: stored.metadata, shapes: tensors.mapValues(\.shape), layout: layout,
+        heads: overrides.heads ?? files.heads, layerNormEps: files.layerNormEps)
+    } catch ViTError.unknownHeads(let width) {
+      throw SwapInputError(
+        "\(path): the number of attention heads is unknown (the width \(width) is not a multiple of 64, "
+          + "and neither its metadata nor a config.json beside it says); give --heads N")
+    } catch {
+      throw problem(error)
+    }
+    try files.check(config)
+    if let heads = overrides.heads { config.heads = heads }
     // A model merged with an adapter that added classes has more head rows than its config says.
     if let head = tensors["head.weight"], head.rank == 2 { config.classes = head.shape[0] }
     if let problem = config.validationProblem() { throw SwapInputError("\(path): \(problem)") }
-    guard config.classes > 0 else { throw SwapInputError("\(path): the model has no classification head") }
+    if requireHead && config.classes == 0 {
+      throw SwapInputError(
+        "\(path): a backbone without a classification head; fit one first: "
+          + "kswap-pretrain \(path) --head-only --data DATA -o MODEL")
+    }
+    self.layout = layout
     self.config = config
-    self.tensors = tensors
-    metadata = reader.metadata
-    self.fingerprint = fingerprint.value
-    classes = try Self.names(reader.metadata[SwapMetadata.classes], count: config.classes, file: path)
-    mean = try Self.floats(reader.metadata[SwapMetadata.mean], count: config.channels, default: 0.5, file: path)
-    std = try Self.floats(reader.metadata[SwapMetadata.std], count: config.channels, default: 0.5, file: path)
+    metadata = stored.metadata
+    fingerprint = stored.fingerprint
+
+    classes = try Self.classNames(
+      overrides.classes, metadata: stored.metadata, files: files, rows: config.classes, path: path)
+    let silent = isKswapModel ? Array(repeating: Float(0.5), count: config.channels) : nil
+    mean = try Self.normalisation(
+      "--mean", overrides.mean, key: SwapMetadata.mean, metadata: stored.metadata, files: files, \.mean,
+      silent: silent, channels: config.channels, path: path)
+    std = try Self.normalisation(
+      "--std", overrides.std, key: SwapMetadata.std, metadata: stored.metadata, files: files, \.std,
+      silent: silent, channels: config.channels, path: path)
+    if let bad = std.first(where: { $0 <= 0 }) { throw SwapInputError("\(path): std \(bad) is not positive") }
     // Building once here reports a missing or misshapen tensor before any dataset is read.
-    _ = try makeModel()
+    do { _ = try VisionTransformer(config: config, tensors: tensors) } catch { throw problem(error) }
   }
 
   /// A fresh model on these weights (the tensors are copied, so each model can train on its own).
@@ -97,22 +156,57 @@ public struct BaseModel {
     return file
   }
 
-  static func names(_ text: String?, count: Int, file: String) throws -> [String] {
-    guard let text else { return (0..<count).map(String.init) }
-    guard let names = SwapMetadata.names(text) else {
-      throw SwapInputError("\(file): metadata 'classes' is not a JSON array of names")
+  /// The class names in head-row order: the flag's, the metadata's, the config file's, else the row numbers.
+  static func classNames(
+    _ override: [String]?, metadata: [String: String], files: CheckpointConfig, rows: Int, path: String
+  ) throws -> [String] {
+    let list: [String], source: String
+    if let override {
+      (list, source) = (override, "--class-names")
+    } else if let text = metadata[SwapMetadata.classes] {
+      guard let names = SwapMetadata.names(text) else {
+        throw SwapInputError("\(path): metadata 'classes' is not a JSON array of names")
+      }
+      (list, source) = (names, "\(path): metadata 'classes'")
+    } else if let names = files.classes {
+      (list, source) = (names, files.configPath ?? "config.json")
+    } else {
+      return (0..<rows).map(String.init)
     }
-    guard names.count == count else {
-      throw SwapInputError("\(file): metadata 'classes' names \(names.count) classes; the head has \(count) rows")
+    guard list.count == rows else {
+      throw SwapInputError("\(source) names \(list.count) classes; the head of \(path) has \(rows) rows")
     }
-    return names
+    return list
   }
 
-  static func floats(_ text: String?, count: Int, default value: Float, file: String) throws -> [Float] {
-    guard let text else { return Array(repeating: value, count: count) }
-    guard let values = try? JSONDecoder().decode([Float].self, from: Data(text.utf8)), values.count == count,
-      values.allSatisfy({ $0.isFinite })
-    else { throw SwapInputError("\(file): metadata '\(text)' is not \(count) finite numbers") }
+  /// Per-channel mean or std: the flag's, the metadata's (`key`), the configuration files', else
+  /// `silent` (kswap's own models: 0.5), else refused with the flags to give.
+  static func normalisation(
+    _ flag: String, _ override: [Float]?, key: String, metadata: [String: String], files: CheckpointConfig,
+    _ filesValue: KeyPath<CheckpointConfig, [Float]?>, silent: [Float]?, channels: Int, path: String
+  ) throws -> [Float] {
+    let values: [Float], source: String
+    if let override {
+      (values, source) = (override, flag)
+    } else if let text = metadata[key] {
+      guard let parsed = try? JSONDecoder().decode([Float].self, from: Data(text.utf8)) else {
+        throw SwapInputError("\(path): metadata '\(key)' is not a JSON array of numbers")
+      }
+      (values, source) = (parsed, "\(path): metadata '\(key)'")
+    } else if let fromFiles = files[keyPath: filesValue] {
+      (values, source) = (fromFiles, "\(files.normalisationSource ?? path): \(key)")
+    } else if let silent {
+      return silent
+    } else {
+      throw SwapInputError(
+        "\(path): the input normalisation is unknown (no '\(key)' in its metadata, config.json or "
+          + "preprocessor_config.json); give --mean and --std, e.g. --mean 0.485,0.456,0.406 "
+          + "--std 0.229,0.224,0.225 for ImageNet's")
+    }
+    guard values.count == channels else {
+      throw SwapInputError("\(source): \(values.count) value(s); \(path) takes \(channels) channel(s)")
+    }
+    guard values.allSatisfy({ $0.isFinite }) else { throw SwapInputError("\(source): not finite") }
     return values
   }
 }

@@ -2,6 +2,7 @@
 // the ViT with LoRA implements it for the tools (ViTNetwork), and a tiny network implements it in tests.
 // Parameters are the engine's (`ViT.Parameter`: a value tensor and, while trainable, a gradient).
 
+import SeededRandom
 import Tensors
 import ViT
 
@@ -10,9 +11,10 @@ public protocol SwapNetwork: AnyObject {
   var trainable: [Parameter] { get }
   /// The group-sparse groups (for LoRA: one block's four matrices each); may be empty.
   var sparseGroups: [[Parameter]] { get }
-  /// Logits (B, classes) of normalised images (B, C, H, W), keeping what `backward` needs. The
-  /// result belongs to the network and is overwritten by the next call.
-  func trainingForward(_ images: Tensor) -> Tensor
+  /// Logits (B, classes) of normalised images (B, C, H, W), keeping what `backward` needs, with
+  /// `dropout`'s masks where the network has dropout. The result belongs to the network and is
+  /// overwritten by the next call.
+  func trainingForward(_ images: Tensor, dropout: Dropout?) -> Tensor
   /// Adds d(loss)/d(parameter) for the last `trainingForward` into each trainable parameter's gradient.
   func backward(_ dLogits: Tensor)
   /// Logits for evaluation (no state kept); overwritten by the next call.
@@ -27,6 +29,26 @@ extension Parameter {
   var requiredGradient: Tensor {
     guard let gradient else { preconditionFailure("\(name) is not trainable") }
     return gradient
+  }
+}
+
+/// A trainer's dropout: each step's masks are fixed by the run's seed, a purpose (which trainer) and the
+/// step's index (the optimiser's step count, which a training state file saves and restores), not by a
+/// running generator, so a resumed run drops what an uninterrupted one dropped.
+struct DropoutSchedule {
+  let probability: Float
+  let root: SeededGenerator
+
+  init(probability: Float, seed: UInt64, purpose: String) {
+    self.probability = probability
+    root = SeededGenerator(seed: seed).derived(purpose)
+  }
+
+  /// The masks of step `step` (0-based); nil when p = 0.
+  func masks(step: Int) -> Dropout? {
+    guard probability > 0 else { return nil }
+    var generator = root.derived("step \(step)")
+    return Dropout(probability: probability, key: generator.next())
   }
 }
 

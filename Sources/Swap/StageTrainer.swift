@@ -16,6 +16,8 @@ public struct StageSettings: Sendable {
   public var floorRate: Float = 1e-5
   public var weightDecay: Float = 0.05
   public var weights = LossWeights()
+  /// Dropout probability in training forwards (the official ViT's 0.1; 0 turns it off).
+  public var dropout: Float = 0.1
   public init(kind: StageKind) { self.kind = kind }
 }
 
@@ -60,6 +62,7 @@ public final class StageTrainer {
   public let retainSet: LabeledImages
   public var state: StageState
   private var secondsPerStep: Double = 0
+  private let dropout: DropoutSchedule
   private let images = ReusedTensor(), dLogits = ReusedTensor()
 
   /// `optimizer` carries moments over from an earlier stage (the paper keeps one AdamW for both
@@ -74,6 +77,8 @@ public final class StageTrainer {
     self.stageSet = stageSet
     self.retainSet = retainSet
     let root = SeededGenerator(seed: seed)
+    dropout = DropoutSchedule(
+      probability: settings.dropout, seed: seed, purpose: "\(settings.kind.rawValue) dropout")
     var adam = optimizer ?? AdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
     adam.weightDecay = settings.weightDecay
     state = StageState(
@@ -142,11 +147,12 @@ public final class StageTrainer {
 
   /// The stage objective on a joined batch and its gradient in every trainable parameter (replacing
   /// what the gradients held): back-propagated loss terms plus alpha times the group-sparse gradient.
+  /// Dropout masks are those of the optimiser's next step: the same until it updates.
   public func computeGradients(stageIndices: [Int], retainIndices: [Int]) -> LossTerms {
     let batch = images.shaped(stageSet.batchShape(stageIndices.count + retainIndices.count))
     stageSet.write(stageIndices, into: batch)
     retainSet.write(retainIndices, into: batch, at: stageIndices.count)
-    let logits = network.trainingForward(batch)
+    let logits = network.trainingForward(batch, dropout: dropout.masks(step: state.optimizer.state.step))
     let gradient = dLogits.shaped(logits.shape)
     var terms = stageObjective(
       settings.kind, logits: logits, stageLabels: stageIndices.map { stageSet.labels[$0] },

@@ -13,6 +13,8 @@ public struct SupervisedSettings: Sendable {
   public var floorRate: Float = 1e-5
   public var warmupSteps = 200
   public var weightDecay: Float = 0.05
+  /// Dropout probability in training forwards; 0 (the default) turns it off.
+  public var dropout: Float = 0
   public init() {}
 
   /// Learning rate at optimiser step `step` (0-based) of `total`.
@@ -31,12 +33,14 @@ public final class SupervisedTrainer {
   public var order: BatchOrder
   public private(set) var epoch = 0
   private let images = ReusedTensor(), dLogits = ReusedTensor()
+  private let dropout: DropoutSchedule
 
   public init(network: SwapNetwork, settings: SupervisedSettings, set: LabeledImages, seed: UInt64) {
     self.network = network
     self.settings = settings
     self.set = set
     optimizer = AdamW(parameters: network.trainable, weightDecay: settings.weightDecay)
+    dropout = DropoutSchedule(probability: settings.dropout, seed: seed, purpose: "pretrain dropout")
     order = BatchOrder(
       count: set.count, batchSize: settings.batchSize,
       generator: SeededGenerator(seed: seed).derived("pretrain order"))
@@ -56,7 +60,7 @@ public final class SupervisedTrainer {
       let indices = order.next()
       let batch = images.shaped(set.batchShape(indices.count))
       set.write(indices, into: batch)
-      let logits = network.trainingForward(batch)
+      let logits = network.trainingForward(batch, dropout: dropout.masks(step: optimizer.state.step))
       let gradient = dLogits.shaped(logits.shape)
       let loss = crossEntropy(
         logits: logits, rows: 0..<indices.count, labels: indices.map { set.labels[$0] },

@@ -24,7 +24,9 @@ public final class ViTNetwork: SwapNetwork {
     }
   }
 
-  public func trainingForward(_ images: Tensor) -> Tensor { model.forward(images, training: true) }
+  public func trainingForward(_ images: Tensor, dropout: Dropout?) -> Tensor {
+    model.forward(images, training: true, dropout: dropout)
+  }
 
   public func backward(_ dLogits: Tensor) { model.backward(dLogits) }
 

@@ -1,4 +1,4 @@
-// Small text helpers the tools share: safe names on a terminal, glob patterns, byte counts.
+// Small text helpers the tools share: safe names on a terminal, glob patterns, byte counts, number lists.
 
 import Glibc
 
@@ -72,4 +72,15 @@ private func formatC(_ format: String, _ digits: Int, _ value: Double) -> String
   var buffer = [CChar](repeating: 0, count: 64)
   _ = withVaList([Int32(digits), value]) { vsnprintf(&buffer, buffer.count, format, $0) }
   return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// Comma-separated finite numbers such as `--mean 0.485,0.456,0.406` (blanks around each allowed);
+/// nil when a field is not one.
+public func parseNumbers(_ text: String) -> [Double]? {
+  func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" }
+  let values = text.split(separator: ",").map { field in
+    Double(String(field.drop(while: isBlank).reversed().drop(while: isBlank).reversed()))
+  }
+  guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite }) else { return nil }
+  return values.map { $0! }
 }

@@ -10,7 +10,8 @@ final class Workspace {
 }
 
 /// A pre-norm transformer block, as timm's `Block`:
-/// x ← x + ls1 ⊙ attn(norm1(x)); x ← x + ls2 ⊙ mlp(norm2(x)), where mlp = fc2(GELU(fc1(·))).
+/// x ← x + ls1 ⊙ attn(norm1(x)); x ← x + ls2 ⊙ mlp(norm2(x)), where mlp = fc2(GELU(fc1(·))), with
+/// dropout (training forwards that ask for it) after GELU and after fc2, as timm's `Mlp`.
 ///
 /// LayerScale (ls1, ls2) is present in DINOv2-style models and absent (identity) in plain ViTs.
 /// In training mode the block keeps what its backward pass reads (inputs of trainable linears,
@@ -42,6 +43,7 @@ public final class Block {
   private var probs: UnsafeMutablePointer<Float>!, attnOut: UnsafeMutablePointer<Float>!
   private var attnProj: UnsafeMutablePointer<Float>!, ln2: UnsafeMutablePointer<Float>!
   private var mlpOut: UnsafeMutablePointer<Float>!, geluOut: UnsafeMutablePointer<Float>!
+  private var dropout: Dropout?  // the last forward's, for backward
 
   init(
     index: Int, norm1: LayerNorm, attention: Attention, norm2: LayerNorm, fc1: Linear, fc2: Linear,
@@ -68,11 +70,13 @@ public final class Block {
 
   var dim: Int { norm1.dim }
 
-  /// out = block(x); x and out are (B·N, D) and must not overlap.
+  /// out = block(x); x and out are (B·N, D) and must not overlap. `dropout` needs `training`.
   func forward(
     x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: Int, tokens: Int, training: Bool,
-    workspace ws: Workspace
+    dropout: Dropout? = nil, workspace ws: Workspace
   ) {
+    precondition(training || dropout == nil, "dropout applies to training forwards only")
+    self.dropout = dropout
     let rows = batch * tokens, d = dim, hiddenWidth = fc1.outFeatures
     func place(_ saved: Buffer, _ shared: Buffer, _ keep: Bool, _ count: Int) -> UnsafeMutablePointer<Float> {
       if training && keep { return saved.reserve(count) }
@@ -101,7 +105,9 @@ public final class Block {
     fc1.forward(x: ln2, y: pre, rows: rows, addBias: false, training: training)
     GELUKernel.biasForward(
       x: pre, bias: fc1.bias?.value.pointer, preActivation: pre, y: gelu, rows: rows, dim: hiddenWidth)
+    dropout?.apply(.mlpHidden(block: index), gelu, into: gelu, count: rows * hiddenWidth)
     fc2.forward(x: gelu, y: mlpOut, rows: rows, training: training)
+    dropout?.apply(.mlpOutput(block: index), mlpOut, into: mlpOut, count: rows * d)
     Block.residual(midPointer, mlpOut, layerScale2?.value.pointer, out, rows: rows, dim: d)
   }
 
@@ -137,11 +143,17 @@ public final class Block {
     let midPointer = mid.pointer, pre = preGELU.pointer
     dx.update(from: dOut, count: rows * d)
 
-    // MLP branch: out = mid + ls2 ⊙ m.
-    let dm = scaleBranchGradient(dOut, layerScale2, mlpOut, ws.dBranch, rows: rows)
+    // MLP branch: out = mid + ls2 ⊙ drop(m), m = fc2(drop(GELU(h))); each dropout's backward is its mask.
+    var dm = scaleBranchGradient(dOut, layerScale2, mlpOut, ws.dBranch, rows: rows)
+    if let dropout {
+      let masked = ws.dBranch.reserve(rows * d)  // dm is dOut or already this buffer
+      dropout.apply(.mlpOutput(block: index), dm, into: masked, count: rows * d)
+      dm = UnsafePointer(masked)
+    }
     let dHidden = ws.dHidden.reserve(rows * hiddenWidth)
     // geluOut is this block's saved copy when fc2 needs its input (else stale, and unread).
     fc2.backward(dy: dm, x: geluOut, dx: dHidden, rows: rows)
+    dropout?.apply(.mlpHidden(block: index), dHidden, into: dHidden, count: rows * hiddenWidth)
     GELUKernel.backward(dy: dHidden, z: pre, dz: dHidden, count: rows * hiddenWidth)
     let dLn = ws.dLn.reserve(rows * d)
     fc1.backward(dy: dHidden, x: ln2, dx: dLn, rows: rows)

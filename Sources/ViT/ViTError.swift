@@ -12,6 +12,10 @@ public enum ViTError: Error, CustomStringConvertible, Equatable {
   case invalidConfig(String)
   /// The architecture cannot be worked out from the tensors.
   case cannotInferConfig(String)
+  /// Nothing says how many attention heads a model of this width has (it is not a multiple of 64).
+  case unknownHeads(width: Int)
+  /// Two tensors of a checkpoint are the same timm parameter (the file mixes layouts).
+  case sameParameter(String, String, timmName: String)
   /// Images whose shape the model cannot take.
   case badImageShape([Int], channels: Int, patch: Int)
 
@@ -23,6 +27,9 @@ public enum ViTError: Error, CustomStringConvertible, Equatable {
     case .unknownModule(let n): return "the model has no Linear module `\(n)`"
     case .invalidConfig(let why): return "invalid ViT configuration: \(why)"
     case .cannotInferConfig(let why): return "cannot infer the ViT architecture: \(why)"
+    case .unknownHeads(let width):
+      return "the number of attention heads is unknown: the width \(width) is not a multiple of 64 (timm's 64 per head)"
+    case .sameParameter(let a, let b, let timm): return "tensors `\(a)` and `\(b)` are both timm's `\(timm)`"
     case .badImageShape(let s, let c, let p):
       return
         "images of shape \(s) do not fit the model: expected (batch, \(c), height, width) with height and width multiples of \(p)"

@@ -28,6 +28,8 @@ import WeightSurgery
 /// - Tokens: `forwardTokens(_:training:)` gives the final-normed tokens (B, N, D) and
 ///   `backwardTokens(_:)` takes their gradient, for heads other than the linear class-token head
 ///   (segmentation, detection); `forward` and `backward` are those plus `head`.
+/// - Dropout: `forward(_:training:dropout:)` with a `Dropout` drops as the official ViT trains (p on the
+///   embedded tokens, after GELU and after fc2 in every block); backward applies the same masks.
 /// - Trainable sets: `setTrainable(_:)` allocates gradients only for the chosen parameters;
 ///   backward skips every weight gradient (and every input gradient below the lowest trainable
 ///   layer) that is not needed.
@@ -57,6 +59,7 @@ public final class VisionTransformer {
   private let dResidualA = Buffer(), dResidualB = Buffer()
   private var lastImages: Tensor?
   private var last = (batch: 0, tokens: 0, training: false)
+  private var lastDropout: Dropout?
 
   /// A model from timm-named tensors; throws when one is missing, misshapen or unexpected.
   public init(config: ViTConfig, tensors: [String: Tensor]) throws {
@@ -269,10 +272,11 @@ public final class VisionTransformer {
     else { throw ViTError.badImageShape(shape, channels: config.channels, patch: config.patchSize) }
   }
 
-  /// The logits (B, K) of images (B, C, H, W); with `training`, keeps what `backward` needs.
-  public func forward(_ images: Tensor, training: Bool = false) -> Tensor {
+  /// The logits (B, K) of images (B, C, H, W); with `training`, keeps what `backward` needs and
+  /// applies `dropout` if given (evaluation never drops).
+  public func forward(_ images: Tensor, training: Bool = false, dropout: Dropout? = nil) -> Tensor {
     guard let head else { preconditionFailure("forward needs a head; use forwardTokens on a backbone") }
-    let tokens = forwardTokens(images, training: training)
+    let tokens = forwardTokens(images, training: training, dropout: dropout)
     let (b, n, d) = (tokens.shape[0], tokens.shape[1], tokens.shape[2])
     let cls = classFeatures.reserve(b * d)
     for i in 0..<b { (cls + i * d).update(from: tokens.pointer + i * n * d, count: d) }
@@ -281,22 +285,29 @@ public final class VisionTransformer {
     return logits
   }
 
-  /// The final-normed tokens (B, N, D), class token first.
-  public func forwardTokens(_ images: Tensor, training: Bool = false) -> Tensor {
+  /// The final-normed tokens (B, N, D), class token first; `dropout` as in `forward`.
+  public func forwardTokens(_ images: Tensor, training: Bool = false, dropout: Dropout? = nil) -> Tensor {
     precondition((try? validate(imageShape: images.shape)) != nil, "image shape \(images.shape) does not fit \(config)")
+    precondition(training || dropout == nil, "dropout applies to training forwards only")
+    // p = 0 drops nothing: skip the masks altogether (the same bits as no dropout).
+    let dropout = dropout.flatMap { $0.probability > 0 ? $0 : nil }
     let b = images.shape[0], h = images.shape[2], w = images.shape[3]
     let n = 1 + (h / config.patchSize) * (w / config.patchSize), d = config.dim, rows = b * n
     let needed = training ? config.depth + 1 : 2
     if residuals.count != needed { residuals = (0..<needed).map { _ in Buffer() } }
     func stream(_ i: Int) -> UnsafeMutablePointer<Float> { residuals[training ? i : i % 2].reserve(rows * d) }
     embedding.forward(images: images.pointer, batch: b, height: h, width: w, tokens: stream(0))
+    dropout?.apply(.embedding, stream(0), into: stream(0), count: rows * d)
     for (i, block) in blocks.enumerated() {
-      block.forward(x: stream(i), out: stream(i + 1), batch: b, tokens: n, training: training, workspace: workspace)
+      block.forward(
+        x: stream(i), out: stream(i + 1), batch: b, tokens: n, training: training, dropout: dropout,
+        workspace: workspace)
     }
     if finalTokens.shape != [b, n, d] { finalTokens = Tensor(shape: [b, n, d]) }
     norm.forward(x: stream(blocks.count), y: finalTokens.pointer, rows: rows)
     last = (b, n, training)
     lastImages = training ? images : nil
+    lastDropout = dropout
     return finalTokens
   }
 
@@ -329,7 +340,10 @@ public final class VisionTransformer {
         needInputGradient: block.index > lowest || lowest == 0 && embeddingTrains, workspace: workspace)
       swap(&dOut, &dIn)
     }
-    if lowest == 0, let images = lastImages { embedding.backward(dTokens: dOut, images: images.pointer) }
+    if lowest == 0, embeddingTrains, let images = lastImages {
+      lastDropout?.apply(.embedding, dOut, into: dOut, count: rows * d)
+      embedding.backward(dTokens: dOut, images: images.pointer)
+    }
   }
 
   /// The lowest block whose backward has work: below it no gradient is needed.

@@ -66,6 +66,7 @@ private func runProductSteps(
   settings.weights = c.weights
   settings.weightDecay = c.weightDecay
   settings.peakRate = c.rate
+  settings.dropout = 0  // the fixture's PyTorch step has none
   let trainer = StageTrainer(network: network, settings: settings, stageSet: stageSet, retainSet: retainSet, seed: 0)
 
   var out: [String: Tensor] = [:]

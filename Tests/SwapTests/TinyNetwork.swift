@@ -62,7 +62,8 @@ final class TinyNetwork: SwapNetwork {
     return (projected, pre, logits)
   }
 
-  func trainingForward(_ images: Tensor) -> Tensor {
+  /// This network has no dropout sites: `dropout` changes nothing.
+  func trainingForward(_ images: Tensor, dropout: Dropout?) -> Tensor {
     let count = images.shape[0]
     let r = run(images.scalars, count: count)
     lastInput = images.scalars

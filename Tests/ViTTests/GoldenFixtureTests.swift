@@ -96,15 +96,18 @@ func fixture(_ path: String) throws -> (reader: TensorReader, tensors: [String: 
 
   @Test func badCheckpointsGiveNamedErrors() throws {
     var tensors = try fixture("vit-tiny/model.safetensors").tensors
-    let config = try Checkpoint.config(metadata: [:], shapes: tensors.mapValues(\.shape))
-    #expect(config.dim == 32 && config.depth == 2 && config.classes == 5 && config.heads == 1)
+    #expect(throws: ViTError.unknownHeads(width: 32)) {
+      try Checkpoint.config(metadata: [:], shapes: tensors.mapValues(\.shape))
+    }
+    let config = try Checkpoint.config(metadata: [:], shapes: tensors.mapValues(\.shape), heads: 2)
+    #expect(config.dim == 32 && config.depth == 2 && config.classes == 5 && config.heads == 2)
     tensors["blocks.1.mlp.fc2.bias"] = Tensor(shape: [31])
     #expect(throws: ViTError.shapeMismatch(name: "blocks.1.mlp.fc2.bias", expected: [32], actual: [31])) {
-      try Checkpoint.loadModel(tensors: tensors, metadata: [:])
+      try Checkpoint.loadModel(tensors: tensors, metadata: ["num_heads": "2"])
     }
     tensors["blocks.1.mlp.fc2.bias"] = nil
     #expect(throws: ViTError.missingTensor("blocks.1.mlp.fc2.bias")) {
-      try Checkpoint.loadModel(tensors: tensors, metadata: [:])
+      try Checkpoint.loadModel(tensors: tensors, metadata: ["num_heads": "2"])
     }
     #expect(throws: ViTError.self) {
       try Checkpoint.loadModel(tensors: tensors, metadata: ["vit_config": "{not json"])

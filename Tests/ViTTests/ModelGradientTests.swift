@@ -29,30 +29,32 @@ func randomBs(_ model: VisionTransformer, seed: UInt64) {
 @Suite struct ModelGradientTests {
   let labels = [2, 0]
 
-  func lossAndGradients(_ model: VisionTransformer, _ images: Tensor) -> Double {
+  func lossAndGradients(_ model: VisionTransformer, _ images: Tensor, dropout: Dropout? = nil) -> Double {
     model.zeroGradients()
-    let logits = model.forward(images, training: true)
+    let logits = model.forward(images, training: true, dropout: dropout)
     let d = Tensor(shape: logits.shape)
     let loss = crossEntropy(logits: logits, rows: 0..<labels.count, labels: labels, gradient: d)
     model.backward(d)
     return Double(loss)
   }
 
-  func check(_ model: VisionTransformer, imageSize: Int, label: String) -> Double {
+  /// With `dropout`, the loss is the training forward's with those masks (fixed by the key, so the
+  /// function differentiated is deterministic).
+  func check(_ model: VisionTransformer, imageSize: Int, dropout: Dropout? = nil, label: String) -> Double {
     var rng = SeededGenerator(seed: 5)
     let images = Tensor.uniform(shape: [2, 2, imageSize, imageSize], low: -1, high: 1, generator: &rng)
-    _ = lossAndGradients(model, images)
+    _ = lossAndGradients(model, images, dropout: dropout)
     let params = model.trainableParameters
     let analytic = params.map { $0.gradient!.copy() }
-    let err = GradientCheck.largestError(of: params.map(\.value), analytic: analytic, epsilon: 1e-2) {
-      Double(crossEntropy(logits: model.forward(images), rows: 0..<labels.count, labels: labels))
+    func loss() -> Double {
+      let logits = model.forward(images, training: dropout != nil, dropout: dropout)
+      return Double(crossEntropy(logits: logits, rows: 0..<labels.count, labels: labels))
     }
+    let err = GradientCheck.largestError(of: params.map(\.value), analytic: analytic, epsilon: 1e-2, loss: loss)
     // Per-tensor report so a failure names the culprit.
     var worst = ("", 0.0)
     for (p, g) in zip(params, analytic) {
-      let e = GradientCheck.largestError(of: [p.value], analytic: [g], epsilon: 1e-2) {
-        Double(crossEntropy(logits: model.forward(images), rows: 0..<labels.count, labels: labels))
-      }
+      let e = GradientCheck.largestError(of: [p.value], analytic: [g], epsilon: 1e-2, loss: loss)
       if e > worst.1 { worst = (p.name, e) }
     }
     print("\(label): \(params.count) tensors, largest relative error \(err) (\(worst.0))")
@@ -66,6 +68,17 @@ func randomBs(_ model: VisionTransformer, seed: UInt64) {
     randomBs(model, seed: 9)
     model.setTrainable(.all)
     #expect(check(model, imageSize: 8, label: "whole model, all parameters") < 1e-2)
+  }
+
+  /// Every site's backward (the embedding's too: everything trains) applies its forward's mask.
+  @Test func allParametersWithDropout() {
+    let model = tinyModel()
+    var rng = SeededGenerator(seed: 3)
+    model.addLoRA(LoRAConfig(rank: 2, alpha: 4), generator: &rng)
+    randomBs(model, seed: 9)
+    model.setTrainable(.all)
+    let dropout = Dropout(probability: 0.3, key: 17)
+    #expect(check(model, imageSize: 8, dropout: dropout, label: "whole model, all parameters, dropout 0.3") < 1e-2)
   }
 
   @Test func loraOnlyGradientsMatchFullModeAndFrozenStayEmpty() {

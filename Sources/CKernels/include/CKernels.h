@@ -31,6 +31,12 @@ void kswap_layernorm_rows(const float *x, const float *gamma, const float *beta,
 void kswap_layernorm_backward_rows(const float *dy, const float *x, const float *gamma, const float *mean,
                                    const float *rstd, float *dx, long rows, long dim);
 
+/// Inverted dropout: y = x * scale where the element is kept, else 0; y may be x. Element i, counted from
+/// `first` (even), is kept when the low (even i) or high (odd i) 32 bits of output i / 2 of SplitMix64
+/// seeded with `key` (SeededGenerator's next(): outputs counted from 0) are at least `threshold`.
+void kswap_dropout(const float *x, float *y, long count, unsigned long long key, long first, unsigned int threshold,
+                   float scale);
+
 /// e^x for `count` floats (the kernels' exp, for tests).
 void kswap_exp(const float *x, float *y, long count);
 

@@ -60,6 +60,14 @@ if [ -e x.st.state ]; then
   set -e
   [ "$status" = 2 ] || fail "resuming with other options: status $status, expected 2"
   grep -q "saved by a run with other inputs or options" err.txt
+  # The dropout probability is part of the run too (the state was saved at the default 0.1).
+  set +e
+  kswap-learn -q vit.st --learn learn.st --retain base.st --epochs 12 --batch-size 4 --seed 3 --dropout 0 -o x.st \
+    --resume 2>err.txt
+  status=$?
+  set -e
+  [ "$status" = 2 ] || fail "resuming with another --dropout: status $status, expected 2"
+  grep -q "saved by a run with other inputs or options" err.txt
 else
   skip_part "the foreign-state check: the run ended before it could be interrupted"
 fi

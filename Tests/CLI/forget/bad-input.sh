@@ -49,3 +49,11 @@ set +e; kswap-learn vit.st --learn forget.st -o out.st 2>/dev/null; status=$?; s
 [ "$status" = 64 ]
 set +e; kswap-forget vit.st --forget forget.st --retain retain.st --epochs 0 -o out.st 2>/dev/null; status=$?; set -e
 [ "$status" = 64 ]
+# A dropout probability outside [0, 1), on both training tools.
+for p in 1 -0.1 nan; do  # --dropout=P: "-0.1" alone would read as an option
+  set +e; kswap-forget vit.st --forget forget.st --retain retain.st --dropout=$p -o out.st 2>err.txt; status=$?; set -e
+  [ "$status" = 64 ] && grep -q -- "--dropout must be at least 0 and below 1" err.txt || fail "--dropout $p: status $status"
+done
+set +e; kswap-learn vit.st --learn forget.st --retain retain.st --dropout 1 -o out.st 2>err.txt; status=$?; set -e
+[ "$status" = 64 ] && grep -q -- "--dropout must be at least 0 and below 1" err.txt || fail "kswap-learn --dropout 1: status $status"
+[ ! -e out.st ]

@@ -47,7 +47,8 @@ let package = Package(
     .target(name: "ToolSupport", dependencies: ["TensorFile", argumentParser]),
     .target(name: "WeightSurgery", dependencies: ["TensorFile"]),  // adapters, merge and diff, no BLAS
     .target(name: "InspectCommand", dependencies: ["ToolSupport", "TensorFile", argumentParser]),
-    .target(name: "FileCommands", dependencies: ["ToolSupport", "Importers", "TensorFile", argumentParser]),
+    .target(
+      name: "FileCommands", dependencies: ["ToolSupport", "Importers", "TensorFile", "WeightSurgery", argumentParser]),
     .target(name: "SurgeryCommands", dependencies: ["ToolSupport", "WeightSurgery", "TensorFile", argumentParser]),
     .target(
       name: "ModelCommands",

@@ -16,7 +16,8 @@ public struct Pack: Tool {
       imports IDX, CSV, numpy, image folders and PyTorch checkpoints (see IMPORTING AND DATASETS), \
       and writes one file, plain or compressed, a tensor at a time. Without --compress or --plain \
       the output keeps the input's form. The output file is written beside its destination and \
-      renamed into place when complete. Exit status: 0 success, 2 bad input or failure, 64 usage error.
+      renamed into place when complete. With --peft-dir DIR an adapter becomes a PEFT adapter \
+      directory instead. Exit status: 0 success, 2 bad input or failure, 64 usage error.
       """,
     version: ToolVersion.text())
 
@@ -69,6 +70,13 @@ public struct Pack: Tool {
   @Option(help: ArgumentHelp("Remove metadata key K from __metadata__; repeatable.", valueName: "k"))
   public var dropMeta: [String] = []
 
+  @Option(
+    name: .customLong("peft-dir"),
+    help: ArgumentHelp(
+      "Write the input adapter as a PEFT adapter directory (adapter_model.safetensors, adapter_config.json) that PeftModel.from_pretrained loads; instead of -o. An existing directory is replaced only with -f.",
+      valueName: "dir"))
+  public var peftDirectory: String?
+
   @OptionGroup public var quiet: QuietOption
 
   @OptionGroup(title: "Importing and datasets") public var importing: ImportOptions
@@ -87,6 +95,9 @@ public struct Pack: Tool {
     if dtype == nil && (convertIntegers || lossy) {
       throw ValidationError("--convert-integers and --lossy only apply with --dtype")
     }
+    if peftDirectory != nil, let option = optionsBesidePEFTExport.first {
+      throw ValidationError("--peft-dir writes the adapter as it is; \(option) does not apply to it")
+    }
     do {
       _ = try renameRules()
       _ = try metadataAssignments()
@@ -96,6 +107,7 @@ public struct Pack: Tool {
   }
 
   public func run() throws {
+    if let peftDirectory { return try exportPEFT(to: peftDirectory) }
     let source = try openInput()
     let plan = try PackPlan(
       source: source, file: input, select: select.map(Glob.init), exclude: exclude.map(Glob.init),

@@ -21,6 +21,7 @@ public enum SplitPart: String, CaseIterable, ExpressibleByArgument, Sendable {
 }
 
 extension ResizeMethod: ExpressibleByArgument {}
+extension SamplingMethod: ExpressibleByArgument {}
 
 /// The import and dataset options of kswap-pack (Formats/dataset.md, kswap-pack(1) "Importing").
 public struct ImportOptions: ParsableArguments {
@@ -102,8 +103,15 @@ public struct ImportOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "Keep this share of each class (seeded by --seed), 0 < f <= 1, after --split. Default: all.", valueName: "f"))
+      "Keep this share of the images (seeded by --seed, picked as --sampling says), 0 < f <= 1, after --split. Default: all.",
+      valueName: "f"))
   public var fraction: Double?
+
+  @Option(
+    help: ArgumentHelp(
+      "How --fraction picks: stratified (round(f * n) of each class) or random (int(f * N) of the whole set, whatever the class, as the paper's code). Default: stratified.",
+      valueName: "method"))
+  public var sampling: SamplingMethod?
 
   @Option(help: ArgumentHelp("Resize every image to HxW pixels. Default: keep the size.", valueName: "HxW"))
   public var resize: String?
@@ -140,6 +148,9 @@ public struct ImportOptions: ParsableArguments {
     if let fraction, !(fraction > 0 && fraction <= 1) {
       throw ValidationError("--fraction must be above 0 and at most 1, got \(fraction)")
     }
+    if sampling != nil && fraction == nil {
+      throw ValidationError("--sampling says how --fraction picks images; give --fraction too")
+    }
     if let channels, channels != 1 && channels != 3 {
       throw ValidationError("--channels must be 1 or 3, got \(channels)")
     }
@@ -170,6 +181,23 @@ public struct ImportOptions: ParsableArguments {
     if mean != nil { given.append("--mean") }
     if std != nil { given.append("--std") }
     return given
+  }
+
+  /// Every import and dataset option given (other than --seed, whose default cannot be told from a choice).
+  var optionsGiven: [String] {
+    var given: [String] = []
+    if format != nil { given.append("--format") }
+    if labels != nil { given.append("--labels") }
+    if member != nil { given.append("--member") }
+    if imagesKey != nil { given.append("--images-key") }
+    if labelsKey != nil { given.append("--labels-key") }
+    if labelColumn != "last" { given.append("--label-column") }
+    if imageShape != nil { given.append("--image-shape") }
+    if channels != nil { given.append("--channels") }
+    if testFraction != 0.2 { given.append("--test-fraction") }
+    if sampling != nil { given.append("--sampling") }
+    if resizeMethod != .area { given.append("--resize-method") }
+    return given + datasetOptionsGiven
   }
 
   /// What `input` becomes when it is not a plain tensor file to copy: an import, or a dataset file
@@ -333,7 +361,9 @@ public struct ImportOptions: ParsableArguments {
       let parts = try dataset.splitting(testFraction: testFraction, seed: seed.seed, file: file)
       dataset = split == .train ? parts.train : parts.test
     }
-    if let fraction { dataset = try dataset.sampling(fraction: fraction, seed: seed.seed, file: file) }
+    if let fraction {
+      dataset = try dataset.sampling(fraction: fraction, seed: seed.seed, method: sampling ?? .stratified, file: file)
+    }
     if relabel == .compact {
       dataset = try dataset.compactingLabels(picked ?? Array(Set(dataset.labels)).sorted(), file: file)
     }

@@ -1,5 +1,13 @@
 import SeededRandom
 
+/// How `sampling` picks a fraction of a dataset.
+public enum SamplingMethod: String, CaseIterable, Sendable {
+  /// The same share of every class (rounded per class).
+  case stratified
+  /// A uniform subset of the whole set, whatever the classes.
+  case random
+}
+
 /// Dataset operations kswap-pack applies after importing, in this order: pick classes, split,
 /// take a fraction, relabel, resize (Formats/dataset.md). Each keeps the images' original order.
 extension Dataset {
@@ -52,13 +60,27 @@ extension Dataset {
     return (train, test)
   }
 
-  /// A seeded stratified sample: round(fraction * n) images of each class, in original order.
-  public func sampling(fraction: Double, seed: UInt64, file: String) throws -> Dataset {
+  /// A seeded sample in original order. `.stratified`: round(fraction * n) images of each class.
+  /// `.random`: int(fraction * N) images of the whole set whatever their class (the official code's
+  /// `randperm(N)[:int(fraction * N)]`, drawn with SplitMix64, so not torch's images).
+  public func sampling(fraction: Double, seed: UInt64, method: SamplingMethod = .stratified, file: String) throws
+    -> Dataset
+  {
     guard fraction > 0, fraction <= 1 else {
       throw ImportError(file, "fraction \(fraction) is not in (0, 1]")
     }
-    let chosen = stratifiedChoice(fraction: fraction, seed: seed, stream: 0xF2AC_7107)
-    return selecting(labels.indices.filter { chosen[$0] })
+    switch method {
+    case .stratified:
+      let chosen = stratifiedChoice(fraction: fraction, seed: seed, stream: 0xF2AC_7107)
+      return selecting(labels.indices.filter { chosen[$0] })
+    case .random:
+      var generator = SeededGenerator(seed: seed ^ 0x7A2D_0B5E_11E5_3A17)
+      var order = Array(labels.indices)
+      generator.shuffle(&order)
+      // Truncated like Python's int(), not rounded: the official code's count.
+      let take = Int(fraction * Double(count))
+      return selecting(order.prefix(take).sorted())
+    }
   }
 
   /// Per-channel mean and standard deviation (population) on the [0, 1] scale.

@@ -33,6 +33,21 @@ enum TemporaryFiles {
   /// on this thread; registering first also covers it running on another thread (BLAS and Dispatch
   /// workers), which no signal mask set here can hold off.
   static func create(prefix: String, for destination: String) throws -> (descriptor: Int32, path: String) {
+    try createUnique(prefix: prefix, for: destination, what: "file") {
+      open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+    }
+  }
+
+  /// Creates a new, empty directory named `prefix` plus six random letters and digits (0777 minus the
+  /// umask), registered like a file; the signal handler removes it once the files in it are removed.
+  static func createDirectory(prefix: String, for destination: String) throws -> String {
+    try createUnique(prefix: prefix, for: destination, what: "directory") { mkdir($0, 0o777) == 0 ? 0 : -1 }.path
+  }
+
+  /// Makes a new path from `prefix` with `make` (a descriptor, or 0 for success; -1 and errno on failure).
+  private static func createUnique(
+    prefix: String, for destination: String, what: String, _ make: (String) -> Int32
+  ) throws -> (descriptor: Int32, path: String) {
     let characters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
     var code = EEXIST
     for _ in 0..<100 {
@@ -44,7 +59,7 @@ enum TemporaryFiles {
           code = name.count < slotSize ? EMFILE : ENAMETOOLONG
           return -1
         }
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        let descriptor = make(path)
         if descriptor < 0 {
           code = errno
           release(slot)
@@ -55,13 +70,33 @@ enum TemporaryFiles {
       if code != EEXIST { break }
     }
     throw TensorFileError(
-      .io, file: destination, "cannot create a temporary file beside it: \(String(cString: strerror(code)))")
+      .io, file: destination, "cannot create a temporary \(what) beside it: \(String(cString: strerror(code)))")
   }
 
-  /// Removes `path` and forgets it; the name stays registered until the file is gone.
+  /// Registers `path`, which need not exist yet, for removal on a signal: a file that will be
+  /// written inside a temporary directory. Forgotten by `remove`, `forgetAll` or a `rename` of it.
+  static func track(_ path: String, for destination: String) throws {
+    let registered = withSignalsBlocked { register(Array(path.utf8)) != nil }
+    guard registered else {
+      throw TensorFileError(.io, file: destination, "cannot register a temporary file: too many or too long a name")
+    }
+  }
+
+  /// Forgets every registered path that is `directory` or inside it (it was renamed into place).
+  static func forgetAll(under directory: String) {
+    pthread_mutex_lock(lock)
+    defer { pthread_mutex_unlock(lock) }
+    for slot in 0..<slotCount where slots[slot * slotSize] != 0 {
+      let path = String(cString: slots + slot * slotSize)
+      if path == directory || path.hasPrefix(directory + "/") { slots[slot * slotSize] = 0 }
+    }
+  }
+
+  /// Removes `path` (a file, or an empty directory) and forgets it; the name stays registered until
+  /// it is gone.
   static func remove(_ path: String) {
     withSignalsBlocked {
-      unlink(path)
+      if unlink(path) != 0 && (errno == EISDIR || errno == EPERM) { rmdir(path) }
       forget(path)
     }
   }
@@ -147,12 +182,17 @@ enum TemporaryFiles {
   }
 }
 
-/// The signal handler: async-signal-safe calls only.
+/// The signal handler: async-signal-safe calls only. Files first, then the temporary directories
+/// they were in (rmdir of a file, or of a path already gone, fails and does nothing).
 private func removeAndReraise(_ signal: Int32) {
   let saved = errno
   for slot in 0..<TemporaryFiles.slotCount {
     let path = TemporaryFiles.slots + slot * TemporaryFiles.slotSize
     if path[0] != 0 { unlink(path) }
+  }
+  for slot in 0..<TemporaryFiles.slotCount {
+    let path = TemporaryFiles.slots + slot * TemporaryFiles.slotSize
+    if path[0] != 0 { rmdir(path) }
   }
   _ = Glibc.signal(signal, SIG_DFL)
   raise(signal)

@@ -70,6 +70,33 @@ import Testing
     }
   }
 
+  @Test func randomSamplingTakesIntOfTheWholeSetWhateverTheClass() throws {
+    let dataset = try sample()
+    // int(0.29 * 20) = int(5.8) = 5, truncated as the official code's int(); stratified rounding would give 6.
+    let picked = try dataset.sampling(fraction: 0.29, seed: 3, method: .random, file: "s")
+    #expect(picked.count == 5)
+    #expect(values(picked) == values(picked).sorted())
+    #expect(picked.labels == values(picked).map { Int64($0 % 4) })
+    #expect(try dataset.sampling(fraction: 0.29, seed: 3, method: .random, file: "s") == picked)
+    #expect(try dataset.sampling(fraction: 0.29, seed: 4, method: .random, file: "s") != picked)
+    #expect(try dataset.sampling(fraction: 1, seed: 3, method: .random, file: "s") == dataset)
+    // Uniform over images, blind to classes: over 2000 seeds a quarter of the set (5 images) takes each
+    // image about 500 times (binomial sd 19), and often leaves a class out, which stratified never does.
+    var taken = [Int](repeating: 0, count: 20)
+    var classMissing = 0
+    for seed in 0..<2000 {
+      let quarter = try dataset.sampling(fraction: 0.25, seed: UInt64(seed), method: .random, file: "s")
+      for value in values(quarter) { taken[value] += 1 }
+      if quarter.countsPerClass.contains(0) { classMissing += 1 }
+    }
+    #expect(taken.allSatisfy { (420...580).contains($0) }, "\(taken)")
+    #expect(classMissing > 200)
+    #expect(try dataset.sampling(fraction: 0.25, seed: 0, file: "s").countsPerClass == [1, 1, 1, 1])
+    #expect(throws: ImportError("s", "fraction 1.5 is not in (0, 1]")) {
+      try dataset.sampling(fraction: 1.5, seed: 1, method: .random, file: "s")
+    }
+  }
+
   @Test func bilinearMatchesHalfPixelInterpolation() throws {
     // 1x2 image [0, 100] to 1x4: source x = (i + 0.5) / 2 - 0.5 = -0.25 (clamped to 0), 0.25, 0.75, 1.25.
     let dataset = try Dataset(images: .f32([0, 100]), channels: 1, height: 1, width: 2, labels: [0], file: "r")

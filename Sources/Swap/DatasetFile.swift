@@ -12,8 +12,9 @@ public struct DatasetFile: Sendable {
   /// The dataset's class names by label; an unnamed label is called by its number.
   public var classes: [String]
 
-  /// Reads `path`; images will be normalised with `mean` and `std` (the model's, per channel).
-  public init(path: String, mean: [Float], std: [Float]) throws {
+  /// Reads `path`; images will be normalised with `mean` and `std` (the model's, per channel; grey
+  /// images are repeated to that many channels), or without them left at their [0, 1] values.
+  public init(path: String, mean: [Float]? = nil, std: [Float]? = nil) throws {
     self.path = path
     let reader = try TensorReader(path: path)
     guard let imageInfo = reader.info(DatasetLayout.images), let labelInfo = reader.info(DatasetLayout.labels) else {
@@ -53,12 +54,16 @@ public struct DatasetFile: Sendable {
     }
     if let bad = labels.first(where: { $0 < 0 }) { throw SwapInputError("\(path): label \(bad) is negative") }
     classes = (0..<classCount).map { label in label < names.count ? (names[label] ?? String(label)) : String(label) }
-    guard mean.count == channels && std.count == channels else {
-      throw SwapInputError("\(path): images have \(channels) channels; the model takes \(mean.count)")
-    }
+    let (mean, std) = (mean ?? Array(repeating: 0, count: channels), std ?? Array(repeating: 1, count: channels))
     images = LabeledImages(
       pixels: pixels, labels: labels, channels: channels, height: height, width: width,
       mean: mean, std: std)
+    // Grey images for an RGB model are repeated to its channels, as torchvision's Grayscale(3) does.
+    guard mean.count == std.count, let adapted = images.repeatingGrey(toChannels: mean.count) else {
+      let hint = channels > mean.count ? " (colour images are not made grey here: convert them first)" : ""
+      throw SwapInputError("\(path): images have \(channels) channels; the model takes \(mean.count)\(hint)")
+    }
+    images = adapted
   }
 
   /// The labels of the classes that actually occur, sorted.

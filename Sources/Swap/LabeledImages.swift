@@ -90,6 +90,30 @@ public struct LabeledImages: Sendable {
     return copy
   }
 
+  /// The same images with `target` channels: unchanged when they have that many, a grey image's one
+  /// plane repeated into each channel, nil for any other mismatch (colour is never made grey). The
+  /// mean and std stay as they are: the caller gives them per target channel.
+  public func repeatingGrey(toChannels target: Int) -> LabeledImages? {
+    if target == channels { return self }
+    guard channels == 1, target > 1 else { return nil }
+    func repeated<T>(_ values: [T]) -> [T] {
+      let plane = height * width
+      var out: [T] = []
+      out.reserveCapacity(values.count * target)
+      for start in stride(from: 0, to: values.count, by: plane) {
+        for _ in 0..<target { out += values[start..<(start + plane)] }
+      }
+      return out
+    }
+    var copy = self
+    copy.channels = target
+    switch pixels {
+    case .bytes(let bytes): copy.pixels = .bytes(repeated(bytes))
+    case .floats(let floats): copy.pixels = .floats(repeated(floats))
+    }
+    return copy
+  }
+
   /// Several sets as one (the retain stream of the forgetting stage is retain + learn). The sets must
   /// have the same image shape; each keeps its own normalisation by being converted to floats first
   /// when they differ.

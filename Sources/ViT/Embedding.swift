@@ -77,6 +77,17 @@ public final class Embedding {
     }
   }
 
+  /// The whole position table (1, 1 + g·g, D) for a g × g grid, class position first: the rows
+  /// `forward` adds at that grid (the stored ones or their bicubic resize), for writing a model whose
+  /// native input size is g patches a side.
+  public func positionTable(grid g: Int) -> Tensor {
+    precondition(g > 0, "grid \(g)")
+    let table = Tensor(shape: [1, 1 + g * g, dim])
+    table.pointer.update(from: positions.value.pointer, count: dim)
+    (table.pointer + dim).update(from: positionRows(gh: g, gw: g), count: g * g * dim)
+    return table
+  }
+
   /// The (P, D) patch position rows for a gh × gw grid: the stored grid or its bicubic resize.
   private func positionRows(gh: Int, gw: Int) -> UnsafePointer<Float> {
     let stored = positions.value.pointer + dim

@@ -1,0 +1,63 @@
+# kswap-pretrain refuses, before any training, what it cannot fit or write: each refusal names the file or
+# flag and what to do, with exit status 2 (bad input) or 64 (usage); no output file is left behind.
+. "$ROOT/Tests/CLI/lib.sh"
+blobs="$ROOT/Tests/CLI/learn/make-blobs.py"
+backbone="$ROOT/Tests/Fixtures/vit-tiny-dinov2/model.safetensors"
+$PY "$blobs" grey.st a,b 10 1
+norm=(--mean 0.5,0.5,0.5 --std 0.25,0.25,0.25)
+$PY - <<'PY'
+import json
+import numpy as np
+from safetensors.numpy import save_file
+rng = np.random.default_rng(0)
+labels = np.array([0, 1] * 5, dtype=np.int64)
+meta = {"dataset": "1", "classes": json.dumps(["a", "b"])}
+save_file({"images": rng.integers(0, 256, (10, 3, 8, 8), dtype=np.uint8), "labels": labels}, "colour.st", metadata=meta)
+save_file({"images": rng.integers(0, 256, (10, 1, 10, 10), dtype=np.uint8), "labels": labels}, "ten.st", metadata=meta)
+save_file({"images": rng.integers(0, 256, (10, 1, 12, 12), dtype=np.uint8), "labels": labels}, "twelve.st", metadata=meta)
+PY
+kswap-pretrain -q --train grey.st --patch 4 --dim 16 --depth 1 --heads 2 --mlp-dim 16 --epochs 1 --warmup 1 -o grey-vit.st
+
+# No backbone file.
+expect 2 kswap-pretrain --backbone absent.safetensors --train grey.st "${norm[@]}" -o out.st
+err_has "absent.safetensors"
+# A dataset given as the backbone.
+expect 2 kswap-pretrain --backbone grey.st --train grey.st "${norm[@]}" -o out.st
+err_has "grey.st: is a dataset, not a ViT backbone"
+# A file that is no ViT (an adapter has no patch embedding).
+expect 2 kswap-pretrain --backbone "$ROOT/Tests/Fixtures/vit-tiny/adapter.safetensors" --train grey.st "${norm[@]}" -o out.st
+err_has "adapter.safetensors: not a ViT kswap can load: cannot infer the ViT architecture"
+# Colour images for a grey backbone: never made grey.
+expect 2 kswap-pretrain --backbone grey-vit.st --train colour.st -o out.st
+err_has "colour.st: images have 3 channels; the model takes 1 (colour images are not made grey here"
+# The swap tools refuse them the same way.
+expect 2 kswap-eval grey-vit.st --set colour.st
+err_has "colour.st: images have 3 channels; the model takes 1"
+# No normalisation in the backbone's metadata and none given.
+expect 2 kswap-pretrain --backbone "$backbone" --train grey.st -o out.st
+err_has "no input normalisation in its metadata ('mean' and 'std'); pass --mean and --std"
+# A normalisation for the wrong number of channels.
+expect 2 kswap-pretrain --backbone "$backbone" --train grey.st --mean 0.5 --std 0.25 -o out.st
+err_has "--mean gives 1 values; $backbone has 3 input channels"
+# Images whose side is not a multiple of the patch.
+expect 2 kswap-pretrain --backbone "$backbone" --train ten.st "${norm[@]}" -o out.st
+err_has "ten.st: images are 10x10"
+err_has "multiple of its patch, 4 (resize them with kswap-pack --resize)"
+# A test set of another size than the training set.
+expect 2 kswap-pretrain --backbone "$backbone" --train grey.st --test twelve.st "${norm[@]}" -o out.st
+err_has "twelve.st: images are 3x12x12; the training set's are 3x8x8"
+[ ! -e out.st ] || fail "a refused run left out.st"
+no_litter .
+
+# Usage errors (64): architecture flags with a backbone, LoRA without one, half a normalisation.
+expect 64 kswap-pretrain --backbone "$backbone" --train grey.st --patch 4 -o out.st
+err_has "--patch is for training from scratch; with --backbone the architecture is the backbone's"
+expect 64 kswap-pretrain --train grey.st --lora-rank 4 -o out.st
+err_has "--lora-rank needs --backbone"
+expect 64 kswap-pretrain --backbone "$backbone" --train grey.st --mean 0.5,0.5,0.5 -o out.st
+err_has "--mean and --std go together"
+expect 64 kswap-pretrain --backbone "$backbone" --train grey.st --mean 0.5,0.5,0.5 --std 0.2,0,0.2 -o out.st
+err_has "--std must be comma-separated finite numbers, each above 0"
+expect 64 kswap-pretrain --backbone "$backbone" --train grey.st "${norm[@]}" --lora-rank 0 -o out.st
+err_has "--lora-rank must be at least 1"
+[ ! -e out.st ] || fail "a refused run left out.st"

@@ -47,7 +47,7 @@ public struct Pretrain: ModelTool {
 
   @Option(
     help: ArgumentHelp(
-      "Per-channel input mean on the 0..1 scale, comma-separated. Default: the backbone's metadata; from scratch, the training set's.",
+      "Per-channel input mean on the 0..1 scale, comma-separated. Default: the backbone's metadata or config files; from scratch, the training set's.",
       valueName: "list"))
   var mean: String?
 
@@ -59,7 +59,11 @@ public struct Pretrain: ModelTool {
   @Option(help: ArgumentHelp("Patch side in pixels (from scratch). Default: 7.", valueName: "pixels")) var patch: Int?
   @Option(help: ArgumentHelp("Token width (from scratch). Default: 64.", valueName: "n")) var dim: Int?
   @Option(help: ArgumentHelp("Number of blocks (from scratch). Default: 4.", valueName: "n")) var depth: Int?
-  @Option(help: ArgumentHelp("Attention heads (from scratch). Default: 4.", valueName: "n")) var heads: Int?
+  @Option(
+    help: ArgumentHelp(
+      "Attention heads: of the new model from scratch (default 4); with --backbone, the backbone's when its file does not say.",
+      valueName: "n"))
+  var heads: Int?
   @Option(
     name: .customLong("mlp-dim"),
     help: ArgumentHelp("Hidden width of each MLP (from scratch). Default: 256.", valueName: "n"))
@@ -70,6 +74,11 @@ public struct Pretrain: ModelTool {
   @Option(help: ArgumentHelp("Linear warm-up steps before the cosine.", valueName: "steps")) var warmup = 300
   @Option(name: .customLong("weight-decay"), help: ArgumentHelp("AdamW weight decay on matrices.", valueName: "w"))
   var weightDecay: Float = 0.05
+  @Option(
+    help: ArgumentHelp(
+      "Dropout probability where the official ViT drops (embeddings, after GELU, after fc2), from scratch or with --lora-rank. Default: 0 (the shipped base model was trained without).",
+      valueName: "p"))
+  var dropout: Float = 0
 
   @OptionGroup var output: OutputOptions
   @OptionGroup var seed: SeedOption
@@ -84,7 +93,7 @@ public struct Pretrain: ModelTool {
 
   public func validate() throws {
     if backbone != nil {
-      let given = [("--patch", patch), ("--dim", dim), ("--depth", depth), ("--heads", heads), ("--mlp-dim", mlpDim)]
+      let given = [("--patch", patch), ("--dim", dim), ("--depth", depth), ("--mlp-dim", mlpDim)]
       if let flag = given.first(where: { $0.1 != nil })?.0 {
         throw ValidationError(
           "\(flag) is for training from scratch; with --backbone the architecture is the backbone's")
@@ -101,11 +110,15 @@ public struct Pretrain: ModelTool {
     guard epochs > 0, batchSize > 0, lr > 0, warmup >= 0, weightDecay >= 0 else {
       throw ValidationError("--epochs, --batch-size and --lr must be positive")
     }
+    guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be at least 0 and below 1") }
+    if dropout > 0 && backbone != nil && loraRank == nil {
+      throw ValidationError(
+        "--dropout acts inside the model; a head fitted on the backbone's features sees none (add --lora-rank)")
+    }
     guard (mean == nil) == (std == nil) else { throw ValidationError("--mean and --std go together") }
     for (flag, text) in [("--mean", mean), ("--std", std)] {
       guard let text else { continue }
-      guard let values = Self.numbers(text), values.allSatisfy({ $0.isFinite }),
-        flag == "--mean" || values.allSatisfy({ $0 > 0 })
+      guard let values = parseNumbers(text), flag == "--mean" || values.allSatisfy({ $0 > 0 })
       else {
         throw ValidationError(
           "\(flag) must be comma-separated finite numbers\(flag == "--std" ? ", each above 0" : "")")
@@ -157,35 +170,19 @@ public struct Pretrain: ModelTool {
 
   func fitHead(backbonePath: String, to path: String) throws {
     let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
-    let reader = try TensorReader(path: backbonePath)
-    if reader.info(DatasetLayout.images) != nil && reader.info(DatasetLayout.labels) != nil {
+    // A dataset passed as the backbone gets its own message (its header says what it is).
+    if let reader = try? TensorReader(path: backbonePath),
+      reader.info(DatasetLayout.images) != nil && reader.info(DatasetLayout.labels) != nil
+    {
       throw SwapInputError("\(backbonePath): is a dataset, not a ViT backbone; pass it with --train")
     }
-    let tensors = try Checkpoint.readTensors(reader)
-    var metadata = reader.metadata
-    // A kswap model whose head was stripped (kswap-pack --exclude 'head.*') is a backbone, although its
-    // config still counts the old classes.
-    if tensors["head.weight"] == nil, let json = metadata[ViTConfig.metadataKey], var stated = ViTConfig.fromJSON(json)
-    {
-      stated.classes = 0
-      metadata[ViTConfig.metadataKey] = stated.jsonString()
-    }
-    let model: VisionTransformer
-    do {
-      model = try Checkpoint.loadModel(tensors: tensors, metadata: metadata)
-    } catch let error as ViTError {
-      throw SwapInputError("\(backbonePath): not a ViT kswap can load: \(error)")
-    }
+    // Any checkpoint the swap tools read (Man/kswap-eval.1, MODEL FILES), with or without a head.
+    let backbone = try BaseModel(
+      path: backbonePath, overrides: ModelOverrides(heads: heads, mean: flagValues(mean), std: flagValues(std)),
+      requireHead: false)
+    let model = try backbone.makeModel()
     var config = model.config
-    let fromMetadata = try HeadFit.normalisation(
-      metadata: reader.metadata, channels: config.channels, file: backbonePath)
-    guard let normalisation = try flagNormalisation(channels: config.channels, for: backbonePath) ?? fromMetadata
-    else {
-      throw SwapInputError(
-        "\(backbonePath): no input normalisation in its metadata ('mean' and 'std'); pass --mean and --std "
-          + "(ImageNet-trained backbones such as DINOv2: --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225)")
-    }
-    let (mean, std) = normalisation
+    let (mean, std) = (backbone.mean, backbone.std)
     // Grey images come out of DatasetFile repeated to the backbone's channels.
     let trainFile = try DatasetFile(path: train, mean: mean, std: std)
     let set = trainFile.images
@@ -247,6 +244,7 @@ public struct Pretrain: ModelTool {
     settings.peakRate = lr
     settings.warmupSteps = warmup
     settings.weightDecay = weightDecay
+    settings.dropout = dropout
     let trainer = SupervisedTrainer(network: network, settings: settings, set: set, seed: seed.seed)
     while !trainer.finished {
       let epoch = trainer.epoch + 1
@@ -280,12 +278,15 @@ public struct Pretrain: ModelTool {
 
   /// --mean and --std, checked against the model's channel count; nil when they were not given.
   func flagNormalisation(channels: Int, for file: String) throws -> (mean: [Float], std: [Float])? {
-    guard let mean, let std, let meanValues = Self.numbers(mean), let stdValues = Self.numbers(std) else { return nil }
+    guard let meanValues = flagValues(mean), let stdValues = flagValues(std) else { return nil }
     for (flag, values) in [("--mean", meanValues), ("--std", stdValues)] where values.count != channels {
       throw ToolError("\(flag) gives \(values.count) values; \(file) has \(channels) input channels")
     }
     return (meanValues, stdValues)
   }
+
+  /// A --mean or --std list as floats (validate() has checked it).
+  func flagValues(_ text: String?) -> [Float]? { text.flatMap(parseNumbers)?.map(Float.init) }
 
   /// Writes a model: the tensors (timm names, F32) with its config, classes and normalisation in the metadata.
   static func writeModel(
@@ -297,14 +298,6 @@ public struct Pretrain: ModelTool {
       SwapMetadata.std: JSON.array(std.map { .number("\($0)") }).text(),
     ]
     try Checkpoint.write(tensors, metadata: metadata, to: path)
-  }
-
-  static func numbers(_ text: String) -> [Float]? {
-    let values = text.split(separator: ",", omittingEmptySubsequences: false).map {
-      Float($0.trimmingCharacters(in: .whitespaces))
-    }
-    guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { return nil }
-    return values.compactMap { $0 }
   }
 
   static func seconds(_ d: Duration) -> Double {

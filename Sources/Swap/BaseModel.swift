@@ -113,8 +113,14 @@ public struct BaseModel {
     }
     try files.check(config)
     if let heads = overrides.heads { config.heads = heads }
-    // A model merged with an adapter that added classes has more head rows than its config says.
-    if let head = tensors["head.weight"], head.rank == 2 { config.classes = head.shape[0] }
+    // The head tensor, not the config, counts the classes: a merge with an adapter that added classes
+    // has more rows than the config says, and a kswap model whose head was stripped (kswap-pack
+    // --exclude 'head.*') is a backbone whose config still counts the old ones.
+    if let head = tensors["head.weight"] {
+      if head.rank == 2 { config.classes = head.shape[0] }
+    } else {
+      config.classes = 0
+    }
     if let problem = config.validationProblem() { throw SwapInputError("\(path): \(problem)") }
     if requireHead && config.classes == 0 {
       throw SwapInputError(
@@ -167,6 +173,8 @@ public struct BaseModel {
   static func classNames(
     _ override: [String]?, metadata: [String: String], files: CheckpointConfig, rows: Int, path: String
   ) throws -> [String?] {
+    // A backbone has no classes; names in its metadata belonged to a head since removed.
+    guard rows > 0 else { return [] }
     let list: [String?], source: String
     if let override {
       (list, source) = (override, "--class-names")

@@ -45,22 +45,6 @@ public enum HeadFit {
       pixels: .floats(features), labels: set.labels, channels: width, height: 1, width: 1,
       mean: Array(repeating: 0, count: width), std: Array(repeating: 1, count: width))
   }
-
-  /// Input normalisation from a model file's metadata (kswap's `mean` and `std` keys, JSON arrays of
-  /// `channels` numbers), nil when neither key is there; throws when one is malformed or alone.
-  public static func normalisation(metadata: [String: String], channels: Int, file: String) throws -> (
-    mean: [Float], std: [Float]
-  )? {
-    let (meanText, stdText) = (metadata[SwapMetadata.mean], metadata[SwapMetadata.std])
-    if meanText == nil && stdText == nil { return nil }
-    guard meanText != nil, stdText != nil else {
-      throw SwapInputError("\(file): metadata has '\(meanText == nil ? "std" : "mean")' without its partner")
-    }
-    let mean = try BaseModel.floats(meanText, count: channels, default: 0, file: file)
-    let std = try BaseModel.floats(stdText, count: channels, default: 1, file: file)
-    guard std.allSatisfy({ $0 > 0 }) else { throw SwapInputError("\(file): metadata 'std' has a value <= 0") }
-    return (mean, std)
-  }
 }
 
 /// A linear head on precomputed features, as a `SwapNetwork`: its "images" are (B, D, 1, 1) feature
@@ -79,7 +63,8 @@ public final class LinearHeadNetwork: SwapNetwork {
     trainable = head.parameters
   }
 
-  public func trainingForward(_ features: Tensor) -> Tensor {
+  /// A linear head has no dropout: `dropout` is ignored (kswap-pretrain refuses one for a head fit).
+  public func trainingForward(_ features: Tensor, dropout: Dropout?) -> Tensor {
     lastFeatures = features
     return forward(features, training: true)
   }

@@ -136,20 +136,4 @@ import ViT
     #expect(rgb.repeatingGrey(toChannels: 3)?.channels == 3)
     #expect(rgb.repeatingGrey(toChannels: 1) == nil)
   }
-
-  @Test func normalisationComesFromTheMetadataWhenBothKeysAreThere() throws {
-    let both = try HeadFit.normalisation(
-      metadata: ["mean": "[0.485,0.456,0.406]", "std": "[0.229,0.224,0.225]"], channels: 3, file: "m")
-    #expect(both?.mean == [0.485, 0.456, 0.406] && both?.std == [0.229, 0.224, 0.225])
-    #expect(try HeadFit.normalisation(metadata: ["num_heads": "6"], channels: 3, file: "m") == nil)
-    #expect(throws: SwapInputError.self) {
-      try HeadFit.normalisation(metadata: ["mean": "[0.5,0.5,0.5]"], channels: 3, file: "m")
-    }
-    #expect(throws: SwapInputError.self) {
-      try HeadFit.normalisation(metadata: ["mean": "[0.5]", "std": "[0.5]"], channels: 3, file: "m")
-    }
-    #expect(throws: SwapInputError.self) {
-      try HeadFit.normalisation(metadata: ["mean": "[0.5,0.5,0.5]", "std": "[0.5,0,0.5]"], channels: 3, file: "m")
-    }
-  }
 }

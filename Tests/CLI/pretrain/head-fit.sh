@@ -92,3 +92,11 @@ $PY "$blobs" two-test.st a,e 50 10
 expect 0 kswap-pretrain --backbone stripped.st --train two.st --epochs 10 --batch-size 16 --warmup 10 --lr 5e-3 --seed "$seed" -o refit.st
 check "refitted head accuracy" "$(acc refit.st --set two-test.st)" -ge 85
 kswap-inspect refit.st | grep -F '"num_classes":2' >/dev/null || fail "the refitted model's config does not count 2 classes"
+
+# Any checkpoint the swap tools read is a backbone: a Hugging Face folder (its normalisation from
+# preprocessor_config.json, its 4-class head replaced), here with LoRA and dropout inside the model.
+expect 0 kswap-pretrain --backbone "$ROOT/Tests/Fixtures/checkpoints/hf-vit" --train two.st --lora-rank 2 --dropout 0.1 \
+  --epochs 2 --batch-size 16 --warmup 1 --seed "$seed" -o hf-head.st
+err_has "its 4-class head is replaced by a new one"
+kswap-inspect hf-head.st | grep -F '"num_classes":2' >/dev/null || fail "the Hugging Face refit does not count 2 classes"
+expect 0 kswap-eval hf-head.st --set two-test.st

@@ -24,9 +24,12 @@ err_has "absent.safetensors"
 # A dataset given as the backbone.
 expect 2 kswap-pretrain --backbone grey.st --train grey.st "${norm[@]}" -o out.st
 err_has "grey.st: is a dataset, not a ViT backbone"
-# A file that is no ViT (an adapter has no patch embedding).
+# A file that is no ViT: an adapter, and weights without a patch embedding.
 expect 2 kswap-pretrain --backbone "$ROOT/Tests/Fixtures/vit-tiny/adapter.safetensors" --train grey.st "${norm[@]}" -o out.st
-err_has "adapter.safetensors: not a ViT kswap can load: cannot infer the ViT architecture"
+err_has "adapter.safetensors: is an adapter, not a model"
+$PY -c 'import numpy as np; from safetensors.numpy import save_file; save_file({"w": np.zeros((2, 2), np.float32)}, "weights.st")'
+expect 2 kswap-pretrain --backbone weights.st --train grey.st "${norm[@]}" -o out.st
+err_has "weights.st: cannot infer the ViT architecture"
 # Colour images for a grey backbone: never made grey.
 expect 2 kswap-pretrain --backbone grey-vit.st --train colour.st -o out.st
 err_has "colour.st: images have 3 channels; the model takes 1 (colour images are not made grey here"
@@ -35,10 +38,10 @@ expect 2 kswap-eval grey-vit.st --set colour.st
 err_has "colour.st: images have 3 channels; the model takes 1"
 # No normalisation in the backbone's metadata and none given.
 expect 2 kswap-pretrain --backbone "$backbone" --train grey.st -o out.st
-err_has "no input normalisation in its metadata ('mean' and 'std'); pass --mean and --std"
+err_has "the input normalisation is unknown (no 'mean' in its metadata, config.json or preprocessor_config.json); give --mean and --std"
 # A normalisation for the wrong number of channels.
 expect 2 kswap-pretrain --backbone "$backbone" --train grey.st --mean 0.5 --std 0.25 -o out.st
-err_has "--mean gives 1 values; $backbone has 3 input channels"
+err_has "--mean: 1 value(s); $backbone takes 3 channel(s)"
 # Images whose side is not a multiple of the patch.
 expect 2 kswap-pretrain --backbone "$backbone" --train ten.st "${norm[@]}" -o out.st
 err_has "ten.st: images are 10x10"
@@ -54,6 +57,10 @@ expect 64 kswap-pretrain --backbone "$backbone" --train grey.st --patch 4 -o out
 err_has "--patch is for training from scratch; with --backbone the architecture is the backbone's"
 expect 64 kswap-pretrain --train grey.st --lora-rank 4 -o out.st
 err_has "--lora-rank needs --backbone"
+expect 64 kswap-pretrain --backbone "$backbone" --train grey.st "${norm[@]}" --dropout 0.1 -o out.st
+err_has "--dropout acts inside the model; a head fitted on the backbone's features sees none (add --lora-rank)"
+expect 64 kswap-pretrain --train grey.st --dropout 1 -o out.st
+err_has "--dropout must be at least 0 and below 1"
 expect 64 kswap-pretrain --backbone "$backbone" --train grey.st --mean 0.5,0.5,0.5 -o out.st
 err_has "--mean and --std go together"
 expect 64 kswap-pretrain --backbone "$backbone" --train grey.st --mean 0.5,0.5,0.5 --std 0.2,0,0.2 -o out.st

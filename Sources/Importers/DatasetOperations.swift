@@ -13,6 +13,7 @@ public enum SamplingMethod: String, CaseIterable, Sendable {
 extension Dataset {
   /// Keeps only the images whose label is in `picked`; labels and class names are unchanged.
   public func pickingClasses(_ picked: [Int64], file: String) throws -> Dataset {
+    try requireClassification("picking classes", file: file)
     guard !picked.isEmpty else { throw ImportError(file, "no classes picked") }
     let wanted = Set(picked)
     guard wanted.count == picked.count else { throw ImportError(file, "a class is picked twice") }
@@ -22,6 +23,7 @@ extension Dataset {
   /// Maps `order[i]` to label i (the picked classes in the order given) and names the classes
   /// accordingly. Every label in the dataset must be in `order`.
   public func compactingLabels(_ order: [Int64], file: String) throws -> Dataset {
+    try requireClassification("relabelling", file: file)
     var newLabel: [Int64: Int64] = [:]
     for (index, label) in order.enumerated() { newLabel[label] = Int64(index) }
     var copy = self
@@ -38,6 +40,7 @@ extension Dataset {
   /// Adds `offset` to every label, e.g. to place new classes after a model's existing ones;
   /// the class names below the offset become nil (not named by this dataset).
   public func offsettingLabels(by offset: Int, file: String) throws -> Dataset {
+    try requireClassification("a label offset", file: file)
     guard offset >= 0, offset <= 1 << 24 else { throw ImportError(file, "label offset \(offset) is out of range") }
     var copy = self
     copy.labels = labels.map { $0 + Int64(offset) }
@@ -49,6 +52,7 @@ extension Dataset {
   /// seeded by (seed, label), the first round(testFraction * n) go to test and the rest to train.
   /// Both parts keep the original order. The same seed always gives the same, disjoint parts.
   public func splitting(testFraction: Double, seed: UInt64, file: String) throws -> (train: Dataset, test: Dataset) {
+    try requireClassification("a stratified split", file: file)
     guard testFraction >= 0, testFraction <= 1 else {
       throw ImportError(file, "test fraction \(testFraction) is not between 0 and 1")
     }
@@ -62,7 +66,8 @@ extension Dataset {
 
   /// A seeded sample in original order. `.stratified`: round(fraction * n) images of each class.
   /// `.random`: int(fraction * N) images of the whole set whatever their class (the official code's
-  /// `randperm(N)[:int(fraction * N)]`, drawn with SplitMix64, so not torch's images).
+  /// `randperm(N)[:int(fraction * N)]`, drawn with SplitMix64, so not torch's images); the only way
+  /// for a segmentation dataset, whose images have no one class.
   public func sampling(fraction: Double, seed: UInt64, method: SamplingMethod = .stratified, file: String) throws
     -> Dataset
   {
@@ -71,11 +76,12 @@ extension Dataset {
     }
     switch method {
     case .stratified:
+      try requireClassification("stratified sampling", file: file)
       let chosen = stratifiedChoice(fraction: fraction, seed: seed, stream: 0xF2AC_7107)
       return selecting(labels.indices.filter { chosen[$0] })
     case .random:
       var generator = SeededGenerator(seed: seed ^ 0x7A2D_0B5E_11E5_3A17)
-      var order = Array(labels.indices)
+      var order = Array(0..<count)
       generator.shuffle(&order)
       // Truncated like Python's int(), not rounded: the official code's count.
       let take = Int(fraction * Double(count))

@@ -77,6 +77,7 @@ extension Dataset {
     guard outHeight > 0, outWidth > 0, outHeight <= 1 << 14, outWidth <= 1 << 14 else {
       throw ImportError(file, "resize target \(outHeight)x\(outWidth) is out of range (1 to 16384)")
     }
+    try requireClassification("resizing", file: file)
     if outHeight == height && outWidth == width { return self }
     var copy = self
     copy.height = outHeight

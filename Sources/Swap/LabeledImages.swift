@@ -36,28 +36,8 @@ public struct LabeledImages: Sendable {
   /// Writes the normalised images at `indices` into `rows` consecutive images of `destination`
   /// ((C, H, W) each, row-major), starting at image `offset`.
   public func write(_ indices: [Int], into destination: Tensor, at offset: Int = 0) {
-    let size = imageSize
-    let plane = height * width
-    precondition((offset + indices.count) * size <= destination.count, "batch does not fit \(destination.shape)")
-    let dst = destination.pointer + offset * size
-    for (row, index) in indices.enumerated() {
-      for c in 0..<channels {
-        let scale = 1 / std[c]
-        let shift = mean[c]
-        let from = index * size + c * plane
-        let to = row * size + c * plane
-        switch pixels {
-        case .bytes(let bytes):
-          bytes.withUnsafeBufferPointer { src in
-            for i in 0..<plane { dst[to + i] = (Float(src[from + i]) * (1 / 255) - shift) * scale }
-          }
-        case .floats(let floats):
-          floats.withUnsafeBufferPointer { src in
-            for i in 0..<plane { dst[to + i] = (src[from + i] - shift) * scale }
-          }
-        }
-      }
-    }
+    pixels.writeNormalised(
+      indices, channels: channels, plane: height * width, mean: mean, std: std, into: destination, at: offset)
   }
 
   /// The normalised images at `indices` as a new (indices.count, C, H, W) tensor.
@@ -74,19 +54,7 @@ public struct LabeledImages: Sendable {
   public func subset(_ indices: [Int]) -> LabeledImages {
     var copy = self
     copy.labels = indices.map { labels[$0] }
-    let size = imageSize
-    switch pixels {
-    case .bytes(let bytes):
-      var picked = [UInt8]()
-      picked.reserveCapacity(indices.count * size)
-      for i in indices { picked += bytes[(i * size)..<((i + 1) * size)] }
-      copy.pixels = .bytes(picked)
-    case .floats(let floats):
-      var picked = [Float]()
-      picked.reserveCapacity(indices.count * size)
-      for i in indices { picked += floats[(i * size)..<((i + 1) * size)] }
-      copy.pixels = .floats(picked)
-    }
+    copy.pixels = pixels.gathering(indices, size: imageSize)
     return copy
   }
 
@@ -96,21 +64,9 @@ public struct LabeledImages: Sendable {
   public func repeatingGrey(toChannels target: Int) -> LabeledImages? {
     if target == channels { return self }
     guard channels == 1, target > 1 else { return nil }
-    func repeated<T>(_ values: [T]) -> [T] {
-      let plane = height * width
-      var out: [T] = []
-      out.reserveCapacity(values.count * target)
-      for start in stride(from: 0, to: values.count, by: plane) {
-        for _ in 0..<target { out += values[start..<(start + plane)] }
-      }
-      return out
-    }
     var copy = self
     copy.channels = target
-    switch pixels {
-    case .bytes(let bytes): copy.pixels = .bytes(repeated(bytes))
-    case .floats(let floats): copy.pixels = .floats(repeated(floats))
-    }
+    copy.pixels = pixels.repeatingPlanes(plane: height * width, times: target)
     return copy
   }
 
@@ -120,22 +76,90 @@ public struct LabeledImages: Sendable {
   public static func joined(_ sets: [LabeledImages]) -> LabeledImages {
     precondition(!sets.isEmpty)
     let first = sets[0]
-    let sameNorm = sets.allSatisfy { $0.mean == first.mean && $0.std == first.std }
-    var labels: [Int] = []
-    for set in sets { labels += set.labels }
-    if sameNorm, sets.allSatisfy({ if case .bytes = $0.pixels { return true } else { return false } }) {
+    let (pixels, mean, std) = Pixels.joined(
+      sets.map { set in (set.pixels, set.mean, set.std, { set.batch(Array(0..<set.count)).scalars }) },
+      channels: first.channels)
+    return LabeledImages(
+      pixels: pixels, labels: sets.flatMap(\.labels), channels: first.channels, height: first.height,
+      width: first.width, mean: mean, std: std)
+  }
+}
+
+/// The pixel work both kinds of set share (`LabeledImages`, `SegmentedImages`).
+extension LabeledImages.Pixels {
+  /// Writes the images at `indices` (`channels` planes of `plane` values each), normalised per
+  /// channel, into consecutive images of `destination` from image `offset`.
+  func writeNormalised(
+    _ indices: [Int], channels: Int, plane: Int, mean: [Float], std: [Float], into destination: Tensor, at offset: Int
+  ) {
+    let size = channels * plane
+    precondition((offset + indices.count) * size <= destination.count, "batch does not fit \(destination.shape)")
+    let dst = destination.pointer + offset * size
+    for (row, index) in indices.enumerated() {
+      for c in 0..<channels {
+        let scale = 1 / std[c]
+        let shift = mean[c]
+        let from = index * size + c * plane
+        let to = row * size + c * plane
+        switch self {
+        case .bytes(let bytes):
+          bytes.withUnsafeBufferPointer { src in
+            for i in 0..<plane { dst[to + i] = (Float(src[from + i]) * (1 / 255) - shift) * scale }
+          }
+        case .floats(let floats):
+          floats.withUnsafeBufferPointer { src in
+            for i in 0..<plane { dst[to + i] = (src[from + i] - shift) * scale }
+          }
+        }
+      }
+    }
+  }
+
+  /// The images at `indices` (`size` values each), in that order.
+  func gathering(_ indices: [Int], size: Int) -> Self {
+    func gather<T>(_ values: [T]) -> [T] {
+      var picked = [T]()
+      picked.reserveCapacity(indices.count * size)
+      for i in indices { picked += values[(i * size)..<((i + 1) * size)] }
+      return picked
+    }
+    switch self {
+    case .bytes(let bytes): return .bytes(gather(bytes))
+    case .floats(let floats): return .floats(gather(floats))
+    }
+  }
+
+  /// Every `plane` of values repeated `times` times in place: grey images made `times` channels.
+  func repeatingPlanes(plane: Int, times: Int) -> Self {
+    func repeated<T>(_ values: [T]) -> [T] {
+      var out: [T] = []
+      out.reserveCapacity(values.count * times)
+      for start in stride(from: 0, to: values.count, by: plane) {
+        for _ in 0..<times { out += values[start..<(start + plane)] }
+      }
+      return out
+    }
+    switch self {
+    case .bytes(let bytes): return .bytes(repeated(bytes))
+    case .floats(let floats): return .floats(repeated(floats))
+    }
+  }
+
+  /// Several sets' pixels as one: their bytes when all are bytes with one normalisation, else each
+  /// one's normalised floats (`normalised`) with the identity normalisation, so each keeps its values.
+  static func joined(
+    _ parts: [(pixels: Self, mean: [Float], std: [Float], normalised: () -> [Float])], channels: Int
+  ) -> (pixels: Self, mean: [Float], std: [Float]) {
+    let first = parts[0]
+    let sameNorm = parts.allSatisfy { $0.mean == first.mean && $0.std == first.std }
+    if sameNorm, parts.allSatisfy({ if case .bytes = $0.pixels { return true } else { return false } }) {
       var bytes: [UInt8] = []
-      for set in sets { if case .bytes(let b) = set.pixels { bytes += b } }
-      return LabeledImages(
-        pixels: .bytes(bytes), labels: labels, channels: first.channels, height: first.height,
-        width: first.width, mean: first.mean, std: first.std)
+      for part in parts { if case .bytes(let b) = part.pixels { bytes += b } }
+      return (.bytes(bytes), first.mean, first.std)
     }
     // Mixed storage or normalisation: store normalised floats with the identity normalisation.
     var floats: [Float] = []
-    for set in sets { floats += set.batch(Array(0..<set.count)).scalars }
-    return LabeledImages(
-      pixels: .floats(floats), labels: labels, channels: first.channels, height: first.height,
-      width: first.width, mean: Array(repeating: 0, count: first.channels),
-      std: Array(repeating: 1, count: first.channels))
+    for part in parts { floats += part.normalised() }
+    return (.floats(floats), Array(repeating: 0, count: channels), Array(repeating: 1, count: channels))
   }
 }

@@ -35,6 +35,8 @@ public enum DatasetLayout {
     public static let split = "split"
     /// A `Task` raw value; absent means classification.
     public static let task = "task"
+    /// JSON object: how kswap-pack --scenes composed the file (Formats/dataset.md, "Scenes").
+    public static let scenes = "scenes"
   }
 
   /// The value of `Key.dataset` this version writes.

@@ -1,0 +1,142 @@
+// kswap-pack --scenes: segmentation scenes composed from a classification dataset (Importers' Scenes),
+// and the dataset options that a segmentation dataset refuses. The flags only; the rules are in
+// Formats/dataset.md, "Scenes".
+
+import ArgumentParser
+import Foundation
+import Importers
+import TensorFile
+import ToolSupport
+
+/// The scene options of kswap-pack (kswap-pack(1), "Scenes").
+public struct SceneOptions: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "Compose N segmentation scenes from the input's images (a classification dataset, after --classes, --split, --fraction and --relabel); writes a segmentation dataset.",
+      valueName: "n"))
+  public var scenes: Int?
+
+  @Option(help: ArgumentHelp("The scenes' size. Default: twice the input images' height and width.", valueName: "HxW"))
+  public var sceneSize: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Objects per scene, a number or a range MIN-MAX drawn uniformly; later objects in front. Default: 1-3.",
+      valueName: "range"))
+  public var objects: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "An object's size as a multiple of its image's, a number or a range LOW-HIGH drawn uniformly. Default: 0.75-1.5.",
+      valueName: "range"))
+  public var objectScale: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "A pixel belongs to its object when the object's brightest channel there exceeds T on the 0..1 scale (U8: value > T * 255), 0 <= T < 1; the others are not pasted. Default: 0.2.",
+      valueName: "t"))
+  public var objectThreshold: Double?
+
+  @Option(
+    help: ArgumentHelp(
+      "A dataset file whose images, cropped and resized at random, are the scenes' canvas (still class background). Default: black.",
+      valueName: "path"))
+  public var sceneBackground: String?
+
+  public init() {}
+
+  public func validate() throws {
+    if let scenes, !(1...10_000_000).contains(scenes) {
+      throw ValidationError("--scenes must be 1 to 10000000, got \(scenes)")
+    }
+    if scenes == nil, let option = optionsGiven.first(where: { $0 != "--scenes" }) {
+      throw ValidationError("\(option) applies with --scenes")
+    }
+    if let sceneSize, parseSize(sceneSize) == nil {
+      throw ValidationError("--scene-size expects HxW, e.g. 56x56, got '\(sceneSize)'")
+    }
+    if let objects, objectRange(objects) == nil {
+      throw ValidationError("--objects expects a count or MIN-MAX, 1 <= MIN <= MAX <= 1000, e.g. 1-3, got '\(objects)'")
+    }
+    if let objectScale, scaleRange(objectScale) == nil {
+      throw ValidationError(
+        "--object-scale expects a positive number or LOW-HIGH with LOW <= HIGH, e.g. 0.75-1.5, got '\(objectScale)'")
+    }
+    if let objectThreshold, !(objectThreshold >= 0 && objectThreshold < 1) {
+      throw ValidationError("--object-threshold must be at least 0 and below 1, got \(objectThreshold)")
+    }
+  }
+
+  /// The scene options given.
+  var optionsGiven: [String] {
+    [
+      ("--scenes", scenes != nil), ("--scene-size", sceneSize != nil), ("--objects", objects != nil),
+      ("--object-scale", objectScale != nil), ("--object-threshold", objectThreshold != nil),
+      ("--scene-background", sceneBackground != nil),
+    ].filter(\.1).map(\.0)
+  }
+
+  /// The settings for `count` scenes, objects from label `firstLabel` on.
+  func settings(count: Int, firstLabel: Int, seed: UInt64) -> SceneSettings {
+    let size = sceneSize.flatMap(parseSize)
+    var settings = SceneSettings(
+      count: count, height: size?.height, width: size?.width, firstLabel: firstLabel, seed: seed)
+    if let range = objects.flatMap(objectRange) { settings.objects = range }
+    if let range = objectScale.flatMap(scaleRange) { settings.scale = range }
+    if let objectThreshold { settings.threshold = objectThreshold }
+    return settings
+  }
+
+  /// "N" or "MIN-MAX", 1 <= MIN <= MAX <= 1000.
+  private func objectRange(_ text: String) -> ClosedRange<Int>? {
+    let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+    guard (1...2).contains(parts.count), let low = parts.first ?? nil, let high = parts.last ?? nil,
+      1 <= low, low <= high, high <= 1000
+    else { return nil }
+    return low...high
+  }
+
+  /// "S" or "LOW-HIGH", positive and finite.
+  private func scaleRange(_ text: String) -> ClosedRange<Float>? {
+    let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Float($0) }
+    guard (1...2).contains(parts.count), let low = parts.first ?? nil, let high = parts.last ?? nil,
+      low > 0, low <= high, high.isFinite
+    else { return nil }
+    return low...high
+  }
+}
+
+extension ImportOptions {
+  /// Refuses the dataset options that need one class per image on a segmentation dataset.
+  func refuseOnSegmentation(_ dataset: Dataset, file: String) throws {
+    guard dataset.task == .segmentation else { return }
+    let refused: [(String, Bool, String)] = [
+      ("--scenes", scenes.scenes != nil, "scenes are composed from a classification dataset"),
+      ("--classes", classes != nil, "pick the classes of the source before --scenes"),
+      ("--split", split != nil, "split the source before --scenes"),
+      ("--relabel", relabel != .keep, "relabel the source, with --scenes"),
+      ("--label-offset", labelOffset != 0, "give it with --scenes, where it sets the objects' first label"),
+      ("--resize", resize != nil, "masks are not resampled; compose the scenes at the size wanted (--scene-size)"),
+      ("--sampling stratified", sampling == .stratified, "--fraction keeps whole scenes at random (--sampling random)"),
+    ]
+    if let (option, _, hint) = refused.first(where: \.1) {
+      throw ToolError("\(file): \(option) does not apply to a segmentation dataset: \(hint)")
+    }
+  }
+
+  /// Scenes composed from `dataset` as the scene options say; the `scenes` metadata value beside them.
+  func composeScenes(_ dataset: Dataset, count: Int, file: String) throws -> (Dataset, metadata: String) {
+    let settings = scenes.settings(count: count, firstLabel: labelOffset > 0 ? labelOffset : 1, seed: seed.seed)
+    var background: Dataset?
+    if let path = scenes.sceneBackground {
+      try InputPath.check(path)
+      background = try Dataset(reader: TensorReader(path: path))
+    }
+    let composed = try dataset.composingScenes(
+      settings, background: background, file: file, backgroundFile: scenes.sceneBackground ?? "")
+    let metadata = settings.metadata(
+      height: composed.height, width: composed.width,
+      background: scenes.sceneBackground.map { ($0 as NSString).lastPathComponent })
+    return (composed, metadata)
+  }
+}

@@ -1,0 +1,262 @@
+// Segmentation scenes composed from a classification dataset (Formats/dataset.md, "Scenes"): objects
+// (whole source images) pasted at seeded random places and scales on a canvas, later ones in front,
+// each pixel's class taken from the object's own pixels by a threshold. Every random choice comes from
+// one SplitMix64 stream, so a seed gives the same bytes on every machine.
+
+import SeededRandom
+import TensorFile
+
+/// How scenes are composed; kswap-pack's --scenes flags (kswap-pack(1), "Scenes").
+public struct SceneSettings: Sendable, Equatable {
+  /// Number of scenes.
+  public var count: Int
+  /// Canvas size; nil: twice the source images' height and width.
+  public var height: Int?
+  public var width: Int?
+  /// Objects per scene, drawn uniformly from this range.
+  public var objects: ClosedRange<Int>
+  /// An object's size as a multiple of its source image's, drawn uniformly from [lower, upper).
+  public var scale: ClosedRange<Float>
+  /// A pixel of a resized object belongs to it when its largest channel exceeds this, on the [0, 1]
+  /// scale: U8 value > threshold * 255 (in double precision); F32 value > threshold.
+  public var threshold: Double
+  /// The scene label of the source's label 0: 1, just after the background, or a model's class count
+  /// (kswap-pack's --label-offset) for scenes of new classes.
+  public var firstLabel: Int
+  public var seed: UInt64
+
+  public init(
+    count: Int, height: Int? = nil, width: Int? = nil, objects: ClosedRange<Int> = 1...3,
+    scale: ClosedRange<Float> = 0.75...1.5, threshold: Double = 0.2, firstLabel: Int = 1, seed: UInt64 = 0
+  ) {
+    self.count = count
+    self.height = height
+    self.width = width
+    self.objects = objects
+    self.scale = scale
+    self.threshold = threshold
+    self.firstLabel = firstLabel
+    self.seed = seed
+  }
+
+  /// The settings as the `scenes` metadata value: a JSON object, so a file says how it was made.
+  public func metadata(height: Int, width: Int, background: String?) -> String {
+    var members: [(key: String, value: JSON)] = [
+      ("count", .integer(count)), ("size", .array([.integer(height), .integer(width)])),
+      ("objects", .array([.integer(objects.lowerBound), .integer(objects.upperBound)])),
+      ("scale", .array([.number("\(scale.lowerBound)"), .number("\(scale.upperBound)")])),
+      ("threshold", .number("\(threshold)")), ("first_label", .integer(firstLabel)), ("seed", .number("\(seed)")),
+    ]
+    if let background { members.append(("background", .string(background))) }
+    return JSON.object(members).text()
+  }
+}
+
+/// The name of the class of every scene pixel no object covers.
+public let sceneBackgroundClass = "background"
+
+extension Dataset {
+  /// Scenes composed from this classification dataset's images (the objects), on a black canvas or on
+  /// random crops of `background`'s images (labelled background all the same). Scene classes are
+  /// "background" (label 0), then the source's classes from `settings.firstLabel` on, unnamed between.
+  /// `file` and `backgroundFile` name the inputs in errors.
+  public func composingScenes(
+    _ settings: SceneSettings, background: Dataset? = nil, file: String, backgroundFile: String = "background"
+  ) throws -> Dataset {
+    try requireClassification("composing scenes", file: file)
+    guard count > 0 else { throw ImportError(file, "no images to compose scenes from") }
+    guard settings.count > 0 else { throw ImportError(file, "the number of scenes must be at least 1") }
+    guard settings.objects.lowerBound >= 1 else { throw ImportError(file, "a scene holds at least one object") }
+    guard settings.scale.lowerBound > 0, settings.scale.upperBound.isFinite else {
+      throw ImportError(file, "object scales must be positive and finite")
+    }
+    guard settings.threshold.isFinite else { throw ImportError(file, "the object threshold must be finite") }
+    if classes.contains(sceneBackgroundClass) {
+      throw ImportError(file, "a class is named \"\(sceneBackgroundClass)\", the name scenes give their background")
+    }
+    let ignore = Int(DatasetLayout.ignoreLabel)
+    guard settings.firstLabel >= 1, settings.firstLabel + classes.count <= ignore else {
+      throw ImportError(
+        file,
+        "scene labels \(settings.firstLabel)...\(settings.firstLabel + classes.count - 1) for \(classes.count) "
+          + "classes after the background do not fit a mask (1 to \(ignore - 1); \(ignore) is ignore)")
+    }
+    let canvasHeight = settings.height ?? 2 * height, canvasWidth = settings.width ?? 2 * width
+    let largest = objectSize(settings.scale.upperBound)
+    guard largest.height <= canvasHeight, largest.width <= canvasWidth else {
+      throw ImportError(
+        file,
+        "objects up to \(largest.height)x\(largest.width) (scale \(settings.scale.upperBound)) do not fit a "
+          + "\(canvasHeight)x\(canvasWidth) canvas")
+    }
+    if let background {
+      guard background.count > 0 else { throw ImportError(backgroundFile, "no background images") }
+      guard background.channels == channels || background.channels == 1 || channels == 1 else {
+        throw ImportError(
+          backgroundFile, "background images have \(background.channels) channels, the objects \(channels)")
+      }
+    }
+    var composer = SceneComposer(
+      objects: self, background: background, settings: settings, height: canvasHeight, width: canvasWidth)
+    let scenes = composer.compose()
+    let sceneClasses =
+      [sceneBackgroundClass] + [String?](repeating: nil, count: settings.firstLabel - 1) + classes
+    return try Dataset(
+      images: scenes.images, channels: composer.channels, height: canvasHeight, width: canvasWidth,
+      masks: scenes.masks, classes: sceneClasses, source: source, split: split, file: file)
+  }
+
+  /// An object's (height, width) at `scale`: each side rounded, at least 1.
+  func objectSize(_ scale: Float) -> (height: Int, width: Int) {
+    (max(1, Int((scale * Float(height)).rounded())), max(1, Int((scale * Float(width)).rounded())))
+  }
+}
+
+/// The work of `composingScenes`, one scene at a time.
+struct SceneComposer {
+  let objects: Dataset
+  let background: Dataset?
+  let settings: SceneSettings
+  let height: Int
+  let width: Int
+  /// The scenes' channels: RGB when either input is, grey images repeated into each channel.
+  let channels: Int
+  /// Bytes when every input is; else floats, bytes divided by 255.
+  let outputBytes: Bool
+  var generator: SeededGenerator
+
+  init(objects: Dataset, background: Dataset?, settings: SceneSettings, height: Int, width: Int) {
+    self.objects = objects
+    self.background = background
+    self.settings = settings
+    self.height = height
+    self.width = width
+    channels = max(objects.channels, background?.channels ?? 0)
+    outputBytes = objects.isBytes && background?.isBytes != false
+    generator = SeededGenerator(seed: settings.seed ^ 0x5CE2_E5C0_A11A_9E5D)
+  }
+
+  /// Every scene's images and masks, in scene order.
+  mutating func compose() -> (images: Dataset.Pixels, masks: [UInt8]) {
+    let plane = height * width
+    var bytes: [UInt8] = [], floats: [Float] = []
+    if outputBytes { bytes.reserveCapacity(settings.count * channels * plane) }
+    if !outputBytes { floats.reserveCapacity(settings.count * channels * plane) }
+    var masks = [UInt8](repeating: 0, count: settings.count * plane)
+    for scene in 0..<settings.count {
+      // The draws, in this order: object count, background (image, crop), each object (image, scale, place).
+      let objectCount = settings.objects.lowerBound + generator.below(settings.objects.count)
+      var canvas = [Float](repeating: 0, count: channels * plane)
+      if let background { paintBackground(background, into: &canvas) }
+      for _ in 0..<objectCount { paste(into: &canvas, masks: &masks, maskStart: scene * plane) }
+      // Bytes stay whole numbers throughout (resized bytes are rounded), so the conversion back is exact.
+      if outputBytes { bytes += canvas.map { UInt8($0) } } else { floats += canvas }
+    }
+    return (outputBytes ? .u8(bytes) : .f32(floats), masks)
+  }
+
+  /// One random crop of a random background image, resized to the canvas.
+  private mutating func paintBackground(_ background: Dataset, into canvas: inout [Float]) {
+    let index = generator.below(background.count)
+    let fraction = generator.uniform(0.5, 1)
+    let cropHeight = max(1, Int((fraction * Float(background.height)).rounded()))
+    let cropWidth = max(1, Int((fraction * Float(background.width)).rounded()))
+    let top = generator.below(background.height - cropHeight + 1)
+    let left = generator.below(background.width - cropWidth + 1)
+    let crop = background.image(index, rows: top..<(top + cropHeight), columns: left..<(left + cropWidth))
+    let shrinking = cropHeight >= height && cropWidth >= width
+    let resized = crop.resized(to: height, width, method: shrinking ? .area : .bilinear)
+    let plane = height * width
+    for c in 0..<channels {
+      let from = min(c, background.channels - 1) * plane
+      for i in 0..<plane { canvas[c * plane + i] = scaled(resized.values[from + i], bytes: background.isBytes) }
+    }
+  }
+
+  /// One random object at a random scale and place: its pixels above the threshold replace the
+  /// canvas's and take its class in the mask; the others leave what is behind.
+  private mutating func paste(into canvas: inout [Float], masks: inout [UInt8], maskStart: Int) {
+    let index = generator.below(objects.count)
+    // A range of one value draws too (low + 0 * u is low), so the stream does not depend on the range.
+    let scale = generator.uniform(settings.scale.lowerBound, settings.scale.upperBound)
+    let (objectHeight, objectWidth) = objects.objectSize(scale)
+    let top = generator.below(height - objectHeight + 1)
+    let left = generator.below(width - objectWidth + 1)
+    let source = objects.image(index, rows: 0..<objects.height, columns: 0..<objects.width)
+    let shrinking = objectHeight <= objects.height && objectWidth <= objects.width
+    let object = source.resized(to: objectHeight, objectWidth, method: shrinking ? .area : .bilinear)
+    let label = UInt8(settings.firstLabel + Int(objects.labels[index]))
+    // U8 compares against threshold * 255 in double precision, F32 against the threshold itself.
+    let limit = objects.isBytes ? settings.threshold * 255 : settings.threshold
+    let objectPlane = objectHeight * objectWidth, plane = height * width
+    for y in 0..<objectHeight {
+      for x in 0..<objectWidth {
+        let pixel = y * objectWidth + x
+        var strongest = -Double.infinity
+        for c in 0..<objects.channels { strongest = max(strongest, Double(object.values[c * objectPlane + pixel])) }
+        guard strongest > limit else { continue }
+        let target = (top + y) * width + left + x
+        masks[maskStart + target] = label
+        for c in 0..<channels {
+          let value = object.values[min(c, objects.channels - 1) * objectPlane + pixel]
+          canvas[c * plane + target] = scaled(value, bytes: objects.isBytes)
+        }
+      }
+    }
+  }
+
+  /// A value of an input on the output's scale.
+  private func scaled(_ value: Float, bytes: Bool) -> Float {
+    bytes && !outputBytes ? value / 255 : value
+  }
+}
+
+/// Planar (C, H, W) values of one image or crop, as stored (bytes as whole numbers).
+struct ImagePlanes {
+  var values: [Float]
+  var channels: Int
+  var height: Int
+  var width: Int
+  var isBytes: Bool
+
+  /// The same image at `outHeight` x `outWidth`, bytes rounded as `Dataset.resized` rounds them.
+  func resized(to outHeight: Int, _ outWidth: Int, method: ResizeMethod) -> ImagePlanes {
+    if outHeight == height && outWidth == width { return self }
+    var out: [Float] = []
+    if isBytes {
+      out = Resizer.bytes(
+        values.map { UInt8($0) }, channels: channels, height, width, to: outHeight, outWidth, method: method
+      ).map { Float($0) }
+    } else {
+      values.withUnsafeBufferPointer { buffer in
+        for c in 0..<channels {
+          out += Resizer.plane(
+            UnsafeBufferPointer(rebasing: buffer[c * height * width..<(c + 1) * height * width]),
+            height, width, to: outHeight, outWidth, method: method)
+        }
+      }
+    }
+    return ImagePlanes(values: out, channels: channels, height: outHeight, width: outWidth, isBytes: isBytes)
+  }
+}
+
+extension Dataset {
+  var isBytes: Bool { if case .u8 = images { return true } else { return false } }
+
+  /// The pixels of image `index` inside `rows` x `columns`, every channel.
+  func image(_ index: Int, rows: Range<Int>, columns: Range<Int>) -> ImagePlanes {
+    var values: [Float] = []
+    values.reserveCapacity(channels * rows.count * columns.count)
+    for c in 0..<channels {
+      for y in rows {
+        let start = ((index * channels + c) * height + y) * width
+        switch images {
+        case .u8(let bytes):
+          values += bytes[(start + columns.lowerBound)..<(start + columns.upperBound)].map { Float($0) }
+        case .f32(let floats): values += floats[(start + columns.lowerBound)..<(start + columns.upperBound)]
+        }
+      }
+    }
+    return ImagePlanes(values: values, channels: channels, height: rows.count, width: columns.count, isBytes: isBytes)
+  }
+}

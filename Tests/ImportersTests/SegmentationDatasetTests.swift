@@ -1,0 +1,201 @@
+// Segmentation datasets in kswap-pack's importers: written and read back with their task, checked, the
+// operations that need one class per image refused, and scenes composed from classification images by
+// the documented rules (Formats/dataset.md, "Scenes").
+
+import Importers
+import TensorFile
+import Testing
+
+@Suite struct SegmentationDatasetTests {
+  /// Two 1x2x2 scenes of classes background, a, b.
+  func scenes() throws -> Dataset {
+    try Dataset(
+      images: .u8([0, 10, 20, 30, 40, 50, 60, 70]), channels: 1, height: 2, width: 2,
+      masks: [0, 1, 1, 255, 2, 2, 0, 0], classes: ["background", "a", "b"], file: "s")
+  }
+
+  /// Four 2x2 grey objects, classes p, q; pixel values chosen around the default threshold (51).
+  func objects() throws -> Dataset {
+    try Dataset(
+      images: .u8([255, 51, 52, 0, 0, 200, 100, 9, 52, 52, 52, 52, 51, 51, 51, 51]), channels: 1, height: 2,
+      width: 2, labels: [0, 1, 0, 1], classes: ["p", "q"], file: "o")
+  }
+
+  @Test func roundTripKeepsTheTaskAndTheMasks() throws {
+    let scratch = Scratch()
+    var dataset = try scenes()
+    dataset.setStatisticsIfMissing()
+    for format in [TensorWriter.Format.safetensors, .compressed] {
+      let path = scratch.path + "/s-\(format == .safetensors ? "plain" : "kst")"
+      let tensors = try dataset.tensors(extra: ["task": "classification", "note": "x"], file: path)
+      #expect(tensors.tensors.map(\.name) == ["images", "masks"])
+      #expect(tensors.metadata["task"] == "segmentation" && tensors.metadata["note"] == "x")
+      try TensorWriter.write(
+        path: path, format: format, metadata: tensors.metadata,
+        tensors: try tensors.tensors.map { ($0, try tensors.bytes(of: $0.name, file: path)) })
+      let reader = try TensorReader(path: path)
+      #expect(reader.info("masks")?.dtype == .u8 && reader.info("masks")?.shape == [2, 2, 2])
+      #expect(try Dataset(reader: reader) == dataset)
+    }
+    // A classification dataset made from a file that said segmentation does not keep the key.
+    let labelled = try objects().tensors(extra: ["task": "segmentation"], file: "o")
+    #expect(labelled.metadata["task"] == nil)
+  }
+
+  @Test func masksAreChecked() throws {
+    #expect(throws: ImportError("m", "mask value 3 (image 1) has no class (3 classes; 255 is ignore)")) {
+      try Dataset(
+        images: .u8([0, 0]), channels: 1, height: 1, width: 1, masks: [0, 3], classes: ["background", "a", "b"],
+        file: "m")
+    }
+    #expect(throws: ImportError("m", "3 mask values do not make masks of 1x2")) {
+      try Dataset(images: .u8([0, 0]), channels: 1, height: 1, width: 2, masks: [0, 0, 0], classes: ["a"], file: "m")
+    }
+    #expect(throws: ImportError("m", "2 pixel values do not make 2 images of 1x1x2")) {
+      try Dataset(
+        images: .u8([0, 0]), channels: 1, height: 1, width: 2, masks: [0, 0, 0, 0], classes: ["a"], file: "m")
+    }
+    let tooMany = [String?](repeating: "c", count: 256)
+    #expect(
+      throws: ImportError("m", "a segmentation dataset names 1 to 255 classes (mask value 255 is ignore), got 256")
+    ) {
+      try Dataset(images: .u8([0]), channels: 1, height: 1, width: 1, masks: [0], classes: tooMany, file: "m")
+    }
+  }
+
+  @Test func masksWithoutTheTaskKeyAreNotADataset() throws {
+    let scratch = Scratch()
+    let path = scratch.path + "/untagged.safetensors"
+    let tensors = try scenes().tensors(file: path)
+    var metadata = tensors.metadata
+    metadata["task"] = nil
+    try TensorWriter.write(
+      path: path, metadata: metadata,
+      tensors: try tensors.tensors.map { ($0, try tensors.bytes(of: $0.name, file: path)) })
+    #expect(throws: ImportError(path, "not a dataset: it has \"masks\" but no metadata task \"segmentation\"")) {
+      try Dataset(reader: TensorReader(path: path))
+    }
+  }
+
+  @Test func operationsOnOneClassPerImageAreRefused() throws {
+    let dataset = try scenes()
+    let refusal = ImportError("s", "picking classes applies to classification datasets; this is a segmentation dataset")
+    #expect(throws: refusal) { try dataset.pickingClasses([1], file: "s") }
+    #expect(throws: ImportError.self) { try dataset.compactingLabels([0, 1, 2], file: "s") }
+    #expect(throws: ImportError.self) { try dataset.offsettingLabels(by: 3, file: "s") }
+    #expect(throws: ImportError.self) { try dataset.splitting(testFraction: 0.5, seed: 1, file: "s") }
+    #expect(throws: ImportError.self) { try dataset.sampling(fraction: 0.5, seed: 1, file: "s") }
+    #expect(throws: ImportError.self) { try dataset.resized(height: 4, width: 4, method: .area, file: "s") }
+    #expect(throws: ImportError.self) {
+      try dataset.composingScenes(SceneSettings(count: 1), file: "s")
+    }
+    // Random sampling keeps whole scenes, masks with their images.
+    let kept = try dataset.sampling(fraction: 0.5, seed: 3, method: .random, file: "s")
+    #expect(kept.count == 1)
+    #expect(kept == dataset.selecting([0]) || kept == dataset.selecting([1]))
+    #expect(dataset.selecting([1]).masks == [2, 2, 0, 0])
+  }
+
+  @Test func scenesFollowTheThresholdRuleAtScaleOne() throws {
+    let objects = try objects()
+    let settings = SceneSettings(count: 40, height: 3, width: 3, objects: 1...1, scale: 1...1, seed: 5)
+    let scenes = try objects.composingScenes(settings, file: "o")
+    #expect(scenes.classes == ["background", "p", "q"] && scenes.count == 40 && scenes.task == .segmentation)
+    guard case .u8(let pixels) = scenes.images, case .u8(let source) = objects.images, let masks = scenes.masks else {
+      Issue.record("expected bytes and masks")
+      return
+    }
+    // Every scene is one object at one of 4 places: find it and check pixels and mask exactly.
+    for scene in 0..<40 {
+      let image = Array(pixels[scene * 9..<(scene + 1) * 9]), mask = Array(masks[scene * 9..<(scene + 1) * 9])
+      var matches = 0
+      for object in 0..<4 {
+        for top in 0..<2 {
+          for left in 0..<2 {
+            var wantImage = [UInt8](repeating: 0, count: 9), wantMask = [UInt8](repeating: 0, count: 9)
+            for y in 0..<2 {
+              for x in 0..<2 {
+                let value = source[object * 4 + y * 2 + x]
+                // The rule: value > 0.2 * 255 = 51.
+                guard value > 51 else { continue }
+                wantImage[(top + y) * 3 + left + x] = value
+                wantMask[(top + y) * 3 + left + x] = UInt8(1 + objects.labels[object])
+              }
+            }
+            if wantImage == image && wantMask == mask { matches += 1 }
+          }
+        }
+      }
+      // Object 3 (all 51) pastes nothing: its scenes are black background, like no other object's.
+      #expect(matches >= 1, "scene \(scene)")
+    }
+  }
+
+  @Test func scenesAreDeterministicAndEveryMaskedPixelIsAnObjects() throws {
+    let settings = SceneSettings(count: 30, height: 6, width: 6, objects: 2...3, scale: 0.5...2, seed: 9)
+    let first = try objects().composingScenes(settings, file: "o")
+    #expect(try objects().composingScenes(settings, file: "o") == first)
+    var other = settings
+    other.seed = 10
+    #expect(try objects().composingScenes(other, file: "o") != first)
+    // On a black canvas a pixel is an object's exactly when it is above the threshold.
+    guard case .u8(let pixels) = first.images, let masks = first.masks else { return }
+    for (pixel, mask) in zip(pixels, masks) { #expect(mask == 0 ? pixel == 0 : pixel > 51) }
+    #expect(Set(masks).isSubset(of: [0, 1, 2]))
+  }
+
+  @Test func newClassScenesStartAtTheirFirstLabel() throws {
+    var settings = SceneSettings(count: 5, objects: 1...1, scale: 1...1, firstLabel: 11, seed: 1)
+    let scenes = try objects().composingScenes(settings, file: "o")
+    #expect(scenes.classes == ["background"] + [String?](repeating: nil, count: 10) + ["p", "q"])
+    #expect(scenes.height == 4 && scenes.width == 4)  // twice the objects' size by default
+    #expect(Set(scenes.masks ?? []).isSubset(of: [0, 11, 12]))
+    settings.firstLabel = 254
+    #expect(
+      throws: ImportError(
+        "o", "scene labels 254...255 for 2 classes after the background do not fit a mask (1 to 254; 255 is ignore)")
+    ) { try objects().composingScenes(settings, file: "o") }
+  }
+
+  @Test func scenesRefuseWhatTheyCannotCompose() throws {
+    #expect(throws: ImportError("o", "objects up to 4x4 (scale 2.0) do not fit a 3x3 canvas")) {
+      try objects().composingScenes(SceneSettings(count: 1, height: 3, width: 3, scale: 1...2), file: "o")
+    }
+    var named = try objects()
+    named.classes = ["background", "q"]
+    #expect(
+      throws: ImportError("o", "a class is named \"background\", the name scenes give their background")
+    ) { try named.composingScenes(SceneSettings(count: 1), file: "o") }
+    let colour = try Dataset(
+      images: .u8([UInt8](repeating: 9, count: 12)), channels: 3, height: 2, width: 2, labels: [0], file: "c")
+    let twoChannels = try Dataset(
+      images: .u8([UInt8](repeating: 9, count: 8)), channels: 2, height: 2, width: 2, labels: [0], file: "t")
+    #expect(throws: ImportError("bg", "background images have 2 channels, the objects 3")) {
+      try colour.composingScenes(SceneSettings(count: 1), background: twoChannels, file: "c", backgroundFile: "bg")
+    }
+  }
+
+  @Test func backgroundsAreCropsAndGreyMeetsColour() throws {
+    // A constant grey background (value 30) under colour objects: scenes are RGB, the background 30 in
+    // every channel wherever no object pixel is, and still class 0.
+    let background = try Dataset(
+      images: .u8([UInt8](repeating: 30, count: 2 * 16)), channels: 1, height: 4, width: 4, labels: [0, 0],
+      file: "bg")
+    let colour = try Dataset(
+      images: .u8([200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), channels: 3, height: 2, width: 2, labels: [0],
+      classes: ["red"], file: "c")
+    let scenes = try colour.composingScenes(
+      SceneSettings(count: 6, height: 4, width: 4, objects: 1...1, scale: 1...1, seed: 2), background: background,
+      file: "c")
+    #expect(scenes.channels == 3)
+    guard case .u8(let pixels) = scenes.images, let masks = scenes.masks else { return }
+    for scene in 0..<6 {
+      let red = Array(pixels[scene * 48..<scene * 48 + 16]), green = Array(pixels[scene * 48 + 16..<scene * 48 + 32])
+      let mask = Array(masks[scene * 16..<(scene + 1) * 16])
+      #expect(mask.filter { $0 == 1 }.count == 1 && mask.filter { $0 == 0 }.count == 15)
+      for i in 0..<16 {
+        #expect(mask[i] == 1 ? red[i] == 200 && green[i] == 0 : red[i] == 30 && green[i] == 30)
+      }
+    }
+  }
+}

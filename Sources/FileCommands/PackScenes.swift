@@ -8,7 +8,7 @@ import Importers
 import TensorFile
 import ToolSupport
 
-/// The scene options of kswap-pack (kswap-pack(1), "Scenes").
+/// The scene options of kswap-pack (kswap-pack(1), "Segmentation scenes").
 public struct SceneOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(

@@ -6,7 +6,7 @@
 import SeededRandom
 import TensorFile
 
-/// How scenes are composed; kswap-pack's --scenes flags (kswap-pack(1), "Scenes").
+/// How scenes are composed; kswap-pack's --scenes flags (kswap-pack(1), "Segmentation scenes").
 public struct SceneSettings: Sendable, Equatable {
   /// Number of scenes.
   public var count: Int
@@ -18,7 +18,7 @@ public struct SceneSettings: Sendable, Equatable {
   /// An object's size as a multiple of its source image's, drawn uniformly from [lower, upper).
   public var scale: ClosedRange<Float>
   /// A pixel of a resized object belongs to it when its largest channel exceeds this, on the [0, 1]
-  /// scale: U8 value > threshold * 255 (in double precision); F32 value > threshold.
+  /// scale: U8 value > threshold * 255 (in double precision); F32 value > threshold rounded to F32.
   public var threshold: Double
   /// The scene label of the source's label 0: 1, just after the background, or a model's class count
   /// (kswap-pack's --label-offset) for scenes of new classes.
@@ -82,6 +82,16 @@ extension Dataset {
           + "classes after the background do not fit a mask (1 to \(ignore - 1); \(ignore) is ignore)")
     }
     let canvasHeight = settings.height ?? 2 * height, canvasWidth = settings.width ?? 2 * width
+    // RGB when either input is: grey images are repeated into each channel.
+    let sceneChannels = max(channels, background?.channels ?? 0)
+    guard let values = checkedProduct([settings.count, sceneChannels, canvasHeight, canvasWidth]),
+      values <= ImportLimits.standard.maxElements
+    else {
+      throw ImportError(
+        file,
+        "\(settings.count) scenes of \(sceneChannels)x\(canvasHeight)x\(canvasWidth) are more than "
+          + "\(ImportLimits.standard.maxElements) pixel values")
+    }
     let largest = objectSize(settings.scale.upperBound)
     guard largest.height <= canvasHeight, largest.width <= canvasWidth else {
       throw ImportError(
@@ -97,7 +107,8 @@ extension Dataset {
       }
     }
     var composer = SceneComposer(
-      objects: self, background: background, settings: settings, height: canvasHeight, width: canvasWidth)
+      objects: self, background: background, settings: settings, channels: sceneChannels, height: canvasHeight,
+      width: canvasWidth)
     let scenes = composer.compose()
     let sceneClasses =
       [sceneBackgroundClass] + [String?](repeating: nil, count: settings.firstLabel - 1) + classes
@@ -106,9 +117,11 @@ extension Dataset {
       masks: scenes.masks, classes: sceneClasses, source: source, split: split, file: file)
   }
 
-  /// An object's (height, width) at `scale`: each side rounded, at least 1.
+  /// An object's (height, width) at `scale`: each side rounded, at least 1 (and capped far above any
+  /// canvas, so a huge scale is refused as too large rather than overflowing).
   func objectSize(_ scale: Float) -> (height: Int, width: Int) {
-    (max(1, Int((scale * Float(height)).rounded())), max(1, Int((scale * Float(width)).rounded())))
+    func side(_ size: Int) -> Int { max(1, Int(min((scale * Float(size)).rounded(), Float(1 << 24)))) }
+    return (side(height), side(width))
   }
 }
 
@@ -119,19 +132,18 @@ struct SceneComposer {
   let settings: SceneSettings
   let height: Int
   let width: Int
-  /// The scenes' channels: RGB when either input is, grey images repeated into each channel.
   let channels: Int
   /// Bytes when every input is; else floats, bytes divided by 255.
   let outputBytes: Bool
   var generator: SeededGenerator
 
-  init(objects: Dataset, background: Dataset?, settings: SceneSettings, height: Int, width: Int) {
+  init(objects: Dataset, background: Dataset?, settings: SceneSettings, channels: Int, height: Int, width: Int) {
     self.objects = objects
     self.background = background
     self.settings = settings
+    self.channels = channels
     self.height = height
     self.width = width
-    channels = max(objects.channels, background?.channels ?? 0)
     outputBytes = objects.isBytes && background?.isBytes != false
     generator = SeededGenerator(seed: settings.seed ^ 0x5CE2_E5C0_A11A_9E5D)
   }
@@ -186,8 +198,9 @@ struct SceneComposer {
     let shrinking = objectHeight <= objects.height && objectWidth <= objects.width
     let object = source.resized(to: objectHeight, objectWidth, method: shrinking ? .area : .bilinear)
     let label = UInt8(settings.firstLabel + Int(objects.labels[index]))
-    // U8 compares against threshold * 255 in double precision, F32 against the threshold itself.
-    let limit = objects.isBytes ? settings.threshold * 255 : settings.threshold
+    // U8 compares with threshold * 255 in double precision; F32 with the threshold rounded to F32, as
+    // numpy compares a float32 array with a number.
+    let limit = objects.isBytes ? settings.threshold * 255 : Double(Float(settings.threshold))
     let objectPlane = objectHeight * objectWidth, plane = height * width
     for y in 0..<objectHeight {
       for x in 0..<objectWidth {

@@ -21,6 +21,9 @@ public struct DatasetFile: Sendable {
     let reader = try TensorReader(path: path)
     try Self.require(.classification, reader: reader)
     guard let imageInfo = reader.info(DatasetLayout.images), let labelInfo = reader.info(DatasetLayout.labels) else {
+      if reader.info(DatasetLayout.masks) != nil {
+        throw SwapInputError("\(path): not a dataset file: it has 'masks' but no metadata task 'segmentation'")
+      }
       throw SwapInputError("\(path): not a dataset file: it needs tensors 'images' (N, C, H, W) and 'labels' (N)")
     }
     let (count, channels, height, width) = try Self.imageShape(imageInfo, path: path)
@@ -167,6 +170,9 @@ public struct SegmentationFile: Sendable {
   public init(path: String, mean: [Float]? = nil, std: [Float]? = nil) throws {
     self.path = path
     let reader = try TensorReader(path: path)
+    if reader.metadata[DatasetLayout.Key.task] == nil, reader.info(DatasetLayout.masks) != nil {
+      throw SwapInputError("\(path): not a dataset file: it has 'masks' but no metadata task 'segmentation'")
+    }
     try DatasetFile.require(.segmentation, reader: reader)
     guard let imageInfo = reader.info(DatasetLayout.images), let maskInfo = reader.info(DatasetLayout.masks) else {
       throw SwapInputError(

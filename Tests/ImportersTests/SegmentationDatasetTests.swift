@@ -175,6 +175,19 @@ import Testing
     }
   }
 
+  @Test func floatObjectsCompareWithTheThresholdItselfAndMakeFloatScenes() throws {
+    // F32 objects: 0.2 is not above 0.2, 0.25 is; a U8 background (value 51) becomes 51 / 255 = 0.2.
+    let objects = try Dataset(
+      images: .f32([0.25, 0.2, 0.9, 0]), channels: 1, height: 2, width: 2, labels: [0], classes: ["o"], file: "f")
+    let background = try Dataset(
+      images: .u8([UInt8](repeating: 51, count: 4)), channels: 1, height: 2, width: 2, labels: [0], file: "bg")
+    let scenes = try objects.composingScenes(
+      SceneSettings(count: 3, height: 2, width: 2, objects: 1...1, scale: 1...1), background: background, file: "f")
+    let scene: [Float] = [0.25, 51 / 255, 0.9, 51 / 255]
+    #expect(scenes.images == .f32(scene + scene + scene))
+    #expect(scenes.masks == [1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0])
+  }
+
   @Test func backgroundsAreCropsAndGreyMeetsColour() throws {
     // A constant grey background (value 30) under colour objects: scenes are RGB, the background 30 in
     // every channel wherever no object pixel is, and still class 0.

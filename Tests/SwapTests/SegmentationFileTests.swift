@@ -103,6 +103,16 @@ import Testing
         refusal { _ = try SegmentationFile(path: labelled) }
           == "\(labelled): a classification dataset (one label per image); a segmentation dataset "
           + "(metadata task 'segmentation', a class per pixel) is needed here")
+      // Masks without the task key: the file says it is neither.
+      var untagged = Contents()
+      untagged.metadata["task"] = nil
+      let masksOnly = try write(untagged, in: directory, name: "untagged.safetensors")
+      #expect(
+        refusal { _ = try DatasetFile(path: masksOnly) }
+          == "\(masksOnly): not a dataset file: it has 'masks' but no metadata task 'segmentation'")
+      #expect(
+        refusal { _ = try SegmentationFile(path: masksOnly) }
+          == "\(masksOnly): not a dataset file: it has 'masks' but no metadata task 'segmentation'")
       // "classification" written out is the same as no key.
       classification.metadata["task"] = "classification"
       let explicit = try write(classification, in: directory, name: "explicit.safetensors")

@@ -51,6 +51,11 @@ refused() {  # refused INPUT MESSAGE ARGS...: exit status 2 with MESSAGE
 }
 refused objects.safetensors "objects.safetensors: objects up to 12x12 (scale 1.5) do not fit a 10x10 canvas" \
   --scenes 2 --scene-size 10x10
+refused objects.safetensors "objects.safetensors: objects up to 16777216x16777216 (scale 1e+30) do not fit a 16x16 canvas" \
+  --scenes 2 --object-scale 1e30
+refused objects.safetensors \
+  "objects.safetensors: 10000000 scenes of 1x16384x16384 are more than 4294967296 pixel values" \
+  --scenes 10000000 --scene-size 16384x16384
 refused named.safetensors \
   "named.safetensors: a class is named \"background\", the name scenes give their background" --scenes 2
 refused objects.safetensors \

@@ -81,7 +81,7 @@ import Testing
   }
 
   @Test func notAnImage() {
-    #expect(throws: ImportError("x.png", "not a PNG or JPEG image")) {
+    #expect(throws: ImportError("x.png", "not a PNG, JPEG or TIFF image")) {
       try ImageDecoder.decode(Array("GIF89a".utf8), channels: 1, file: "x.png")
     }
   }

@@ -58,17 +58,7 @@ public struct Dataset: Equatable, Sendable {
     if let bad = labels.first(where: { $0 >= classCount }) {
       throw ImportError(file, "label \(bad) has no class name (\(classes.count) classes)")
     }
-    for (name, values) in [("mean", mean), ("std", std)] {
-      if let values, values.count != channels {
-        throw ImportError(file, "\(name) has \(values.count) values for \(channels) channels")
-      }
-    }
-    if let mean, mean.contains(where: { !$0.isFinite }) {
-      throw ImportError(file, "mean values must be finite")
-    }
-    if let std, std.contains(where: { !($0 > 0 && $0.isFinite) }) {
-      throw ImportError(file, "std values must be positive and finite")
-    }
+    try Self.checkNormalisation(mean: mean, std: std, channels: channels, file: file)
     self.images = images
     self.channels = channels
     self.height = height
@@ -80,6 +70,21 @@ public struct Dataset: Equatable, Sendable {
     self.std = std
     self.source = source
     self.split = split
+  }
+
+  /// Refuses a mean or std that does not fit `channels` or cannot normalise.
+  static func checkNormalisation(mean: [Double]?, std: [Double]?, channels: Int, file: String) throws {
+    for (name, values) in [("mean", mean), ("std", std)] {
+      if let values, values.count != channels {
+        throw ImportError(file, "\(name) has \(values.count) values for \(channels) channels")
+      }
+    }
+    if let mean, mean.contains(where: { !$0.isFinite }) {
+      throw ImportError(file, "mean values must be finite")
+    }
+    if let std, std.contains(where: { !($0 > 0 && $0.isFinite) }) {
+      throw ImportError(file, "std values must be positive and finite")
+    }
   }
 
   /// The label of a class given by its name or its label number.

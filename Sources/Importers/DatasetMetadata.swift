@@ -37,10 +37,15 @@ extension Dataset {
   /// Fills in mean and std from the images themselves where they are not set.
   public mutating func setStatisticsIfMissing() {
     guard mean == nil || std == nil else { return }
-    let statistics = channelStatistics()
-    if mean == nil { mean = statistics.mean.map(Self.rounded) }
-    // A constant channel would give std 0, which no model can divide by.
-    if std == nil { std = statistics.std.map { $0 > 0 ? Self.rounded($0) : 1 } }
+    let statistics = Self.normalisation(channelStatistics())
+    if mean == nil { mean = statistics.mean }
+    if std == nil { std = statistics.std }
+  }
+
+  /// Channel statistics as the metadata records them: rounded, and std 1 for a constant channel
+  /// (std 0 is something no model can divide by).
+  static func normalisation(_ statistics: (mean: [Double], std: [Double])) -> (mean: [Double], std: [Double]) {
+    (statistics.mean.map(rounded), statistics.std.map { $0 > 0 ? rounded($0) : 1 })
   }
 
   /// Six significant digits: enough for normalisation, and stable text in the file.
@@ -49,13 +54,13 @@ extension Dataset {
   }
 
   /// Class names, null for a label this file does not name.
-  private static func json(_ names: [String?]) -> String {
+  static func json(_ names: [String?]) -> String {
     JSON.array(names.map { $0.map(JSON.string) ?? .null }).text()
   }
 
   /// Numbers in Swift's shortest round-trip form (`1.0` keeps its fraction, as kswap-pack has always
   /// written it); null for a non-finite number.
-  private static func json(_ numbers: [Double]) -> String {
+  static func json(_ numbers: [Double]) -> String {
     JSON.array(numbers.map { $0.isFinite ? .number("\($0)") : .null }).text()
   }
 }

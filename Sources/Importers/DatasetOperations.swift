@@ -52,9 +52,9 @@ extension Dataset {
     guard testFraction >= 0, testFraction <= 1 else {
       throw ImportError(file, "test fraction \(testFraction) is not between 0 and 1")
     }
-    let chosen = stratifiedChoice(fraction: testFraction, seed: seed, stream: 0x5EED_5B17)
-    var train = selecting(labels.indices.filter { !chosen[$0] })
-    var test = selecting(labels.indices.filter { chosen[$0] })
+    let parts = Self.splitIndices(labels: labels, testFraction: testFraction, seed: seed)
+    var train = selecting(parts.train)
+    var test = selecting(parts.test)
     train.split = "train"
     test.split = "test"
     return (train, test)
@@ -69,23 +69,40 @@ extension Dataset {
     guard fraction > 0, fraction <= 1 else {
       throw ImportError(file, "fraction \(fraction) is not in (0, 1]")
     }
+    return selecting(Self.sampleIndices(labels: labels, fraction: fraction, seed: seed, method: method))
+  }
+
+  /// The indices `splitting` puts in each part, in original order, for images with these labels.
+  static func splitIndices(labels: [Int64], testFraction: Double, seed: UInt64) -> (train: [Int], test: [Int]) {
+    let chosen = stratifiedChoice(labels: labels, fraction: testFraction, seed: seed, stream: 0x5EED_5B17)
+    return (labels.indices.filter { !chosen[$0] }, labels.indices.filter { chosen[$0] })
+  }
+
+  /// The indices `sampling` keeps, in original order, for images with these labels.
+  static func sampleIndices(labels: [Int64], fraction: Double, seed: UInt64, method: SamplingMethod) -> [Int] {
     switch method {
     case .stratified:
-      let chosen = stratifiedChoice(fraction: fraction, seed: seed, stream: 0xF2AC_7107)
-      return selecting(labels.indices.filter { chosen[$0] })
+      let chosen = stratifiedChoice(labels: labels, fraction: fraction, seed: seed, stream: 0xF2AC_7107)
+      return labels.indices.filter { chosen[$0] }
     case .random:
       var generator = SeededGenerator(seed: seed ^ 0x7A2D_0B5E_11E5_3A17)
       var order = Array(labels.indices)
       generator.shuffle(&order)
       // Truncated like Python's int(), not rounded: the official code's count.
-      let take = Int(fraction * Double(count))
-      return selecting(order.prefix(take).sorted())
+      let take = Int(fraction * Double(labels.count))
+      return order.prefix(take).sorted()
     }
   }
 
   /// Per-channel mean and standard deviation (population) on the [0, 1] scale.
   public func channelStatistics() -> (mean: [Double], std: [Double]) {
-    let plane = height * width
+    Self.channelStatistics(images, count: count, channels: channels, plane: height * width)
+  }
+
+  /// The same for `count` images of `channels` planes of `plane` pixels.
+  static func channelStatistics(_ images: Pixels, count: Int, channels: Int, plane: Int) -> (
+    mean: [Double], std: [Double]
+  ) {
     var sums = [Double](repeating: 0, count: channels)
     var squares = [Double](repeating: 0, count: channels)
     // Concrete loops over raw buffers: this runs over every pixel, in debug builds too.
@@ -130,10 +147,10 @@ extension Dataset {
   }
 
   /// Marks, per image, whether it is among the round(fraction * n) chosen of its class.
-  private func stratifiedChoice(fraction: Double, seed: UInt64, stream: UInt64) -> [Bool] {
+  private static func stratifiedChoice(labels: [Int64], fraction: Double, seed: UInt64, stream: UInt64) -> [Bool] {
     var byClass: [Int64: [Int]] = [:]
     for (index, label) in labels.enumerated() { byClass[label, default: []].append(index) }
-    var chosen = [Bool](repeating: false, count: count)
+    var chosen = [Bool](repeating: false, count: labels.count)
     for (label, members) in byClass {
       var generator = SeededGenerator(seed: (seed ^ stream) &+ UInt64(bitPattern: label) &* 0x9E37_79B9_7F4A_7C15)
       var order = members

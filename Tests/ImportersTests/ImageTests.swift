@@ -90,7 +90,7 @@ import Testing
     let scratch = Scratch()
     scratch.write("set/a/g.png", Fixture.greyPNG)
     scratch.write("set/b/readme.txt", Array("no images".utf8))
-    #expect(throws: ImportError(scratch.path + "/set/b", "class folder holds no PNG or JPEG images")) {
+    #expect(throws: ImportError(scratch.path + "/set/b", "class folder holds no PNG, JPEG or TIFF images")) {
       try Dataset.fromImageFolder(path: scratch.path + "/set")
     }
   }

@@ -191,13 +191,6 @@ public struct SegmentationDataset: Equatable, Sendable {
     if std == nil { std = statistics.std }
   }
 
-  /// Share of all pixels with each mask value, index = class, and the ignored share last.
-  public var pixelShares: [Double] {
-    var counts = [Int](repeating: 0, count: classes.count + 1)
-    for value in masks { counts[value == DatasetLayout.ignoreLabel ? classes.count : Int(value)] += 1 }
-    return counts.map { Double($0) / Double(max(masks.count, 1)) }
-  }
-
   /// The file's `__metadata__`: the dataset keys with `task` = segmentation; other keys in `extra` are kept.
   public func metadata(extra: [String: String] = [:]) -> [String: String] {
     var metadata = extra

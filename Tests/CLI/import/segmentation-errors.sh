@@ -65,6 +65,22 @@ expect 2 "refused-deflate.tif: unsupported TIFF: Compression (259) is 8 (Deflate
   "$fixtures/refused-deflate.tif" --masks "$fixtures/grey8-le-5x7.tif"
 expect 2 "refused-two-pages.tif: unsupported TIFF: the file holds more than one image" \
   "$fixtures/grey8-le-5x7.tif" --masks "$fixtures/refused-two-pages.tif"
+expect 2 "refused-float.tif: unsupported TIFF: SampleFormat (339) is 3 (floating point)" \
+  "$fixtures/refused-float.tif" --masks "$fixtures/grey8-le-5x7.tif"
+expect 2 "refused-signed.tif: unsupported TIFF: SampleFormat (339) is 2 (signed integers)" \
+  "$fixtures/grey8-le-5x7.tif" --masks "$fixtures/refused-signed.tif"
+expect 2 "refused-palette.tif: unsupported TIFF: PhotometricInterpretation (262) is 3 (palette)" \
+  "$fixtures/refused-palette.tif" --masks "$fixtures/grey8-le-5x7.tif"
+expect 2 "refused-planar.tif: unsupported TIFF: PlanarConfiguration (284) is 2" \
+  "$fixtures/refused-planar.tif" --masks "$fixtures/grey8-le-5x7.tif"
+expect 2 "refused-alpha.tif: unsupported TIFF: SamplesPerPixel (277) is 4" \
+  "$fixtures/refused-alpha.tif" --masks "$fixtures/grey8-le-5x7.tif"
+expect 2 "refused-bigtiff.tif: unsupported TIFF: BigTIFF (version 43) is not read" \
+  "$fixtures/refused-bigtiff.tif" --masks "$fixtures/grey8-le-5x7.tif"
+expect 2 "refused-1bit.tif: unsupported TIFF: BitsPerSample (258) is 1" \
+  "$fixtures/grey8-le-5x7.tif" --masks "$fixtures/refused-1bit.tif"
+expect 2 "refused-32bit.tif: unsupported TIFF: BitsPerSample (258) is 32" \
+  "$fixtures/refused-32bit.tif" --masks "$fixtures/grey8-le-5x7.tif"
 expect 2 "cut.tif: damaged TIFF: strip 0 (3840 bytes at offset 208) runs past the end of the file (300 bytes)" \
   cut.tif --masks "$fixtures/nuclei-mask.tif"
 # Options

@@ -9,7 +9,7 @@ import ToolSupport
 
 /// The formats kswap-pack imports; a tensor file (safetensors, .kst) is not "imported".
 public enum ImportFormat: String, CaseIterable, ExpressibleByArgument, Sendable {
-  case idx, csv, npy, npz, folder, torch
+  case idx, csv, npy, npz, folder, torch, segmentation
 }
 
 public enum RelabelMode: String, CaseIterable, ExpressibleByArgument, Sendable {
@@ -27,7 +27,7 @@ extension SamplingMethod: ExpressibleByArgument {}
 public struct ImportOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
-      "Input format: idx, csv, npy, npz, folder or torch. Default: from the name (.csv, .npy, .npz, *ubyte*, *.idx, *idx1 to *idx4, after .gz/.bz2/.xz/.zst; .pt, .pth, .bin, .ckpt holding a zip), a folder, else a tensor file.",
+      "Input format: idx, csv, npy, npz, folder, torch or segmentation. Default: from the name (.csv, .npy, .npz, *ubyte*, *.idx, *idx1 to *idx4, after .gz/.bz2/.xz/.zst; .pt, .pth, .bin, .ckpt holding a zip; an image with --masks), a folder (segmentation when it holds images/ and masks/), else a tensor file.",
       valueName: "format"))
   public var format: ImportFormat?
 
@@ -136,6 +136,8 @@ public struct ImportOptions: ParsableArguments {
 
   @OptionGroup public var seed: SeedOption
 
+  @OptionGroup public var segmentation: SegmentationOptions
+
   @OptionGroup public var scenes: SceneOptions
 
   public init() {}
@@ -203,7 +205,7 @@ public struct ImportOptions: ParsableArguments {
     if testFraction != 0.2 { given.append("--test-fraction") }
     if sampling != nil { given.append("--sampling") }
     if resizeMethod != .area { given.append("--resize-method") }
-    return given + datasetOptionsGiven
+    return given + datasetOptionsGiven + segmentation.given
   }
 
   /// What `input` becomes when it is not a plain tensor file to copy: an import, or a dataset file
@@ -212,30 +214,41 @@ public struct ImportOptions: ParsableArguments {
     let detected = try detectFormat(input)
     let datasetOptions = datasetOptionsGiven
     guard let format = detected else {
-      let importOnly = [("--labels", labels), ("--member", member), ("--images-key", imagesKey)].filter { $0.1 != nil }
+      let importOnly =
+        [("--labels", labels), ("--member", member), ("--images-key", imagesKey)].filter { $0.1 != nil }.map(\.0)
+        + segmentation.given.filter { $0 != "--tile" }
       if let option = importOnly.first {
         throw ToolError(
-          "\(input): \(option.0) applies to imported formats; this input reads as a tensor file (give --format?)")
+          "\(input): \(option) applies to imported formats; this input reads as a tensor file (give --format?)")
       }
+      let datasetOptions = datasetOptions + segmentation.given
       guard !datasetOptions.isEmpty else { return nil }
       guard input != "-" else { throw ToolError("\(datasetOptions[0]) needs a dataset file, not standard input") }
       try InputPath.check(input)
       let reader = try TensorReader(path: input)
+      if reader.metadata[DatasetLayout.Key.task] == DatasetLayout.Task.segmentation.rawValue {
+        return try reworkSegmentation(reader, file: input)
+      }
+      if segmentation.tile != nil { throw ToolError("\(input): --tile applies to segmentation datasets") }
       let dataset = try Dataset(reader: reader)
       let tensors = try finish(dataset, file: input, extra: reader.metadata, fresh: false)
       tensors.fromCompressedFile = reader.format == .compressed
       return tensors
     }
-    let misplaced: [(String, Bool, Set<ImportFormat>)] = [
-      ("--labels", labels != nil, [.idx, .npy]), ("--member", member != nil, [.idx, .csv, .npy, .torch]),
-      ("--images-key", imagesKey != nil, [.npz]), ("--image-shape", imageShape != nil, [.csv]),
-      ("--channels", channels != nil, [.folder]),
-    ]
+    let misplaced: [(String, Bool, Set<ImportFormat>)] =
+      [
+        ("--labels", labels != nil, [.idx, .npy]),
+        ("--member", member != nil, [.idx, .csv, .npy, .torch, .segmentation]),
+        ("--images-key", imagesKey != nil, [.npz]), ("--image-shape", imageShape != nil, [.csv]),
+        ("--channels", channels != nil, [.folder, .segmentation]),
+      ] + segmentation.given.map { ($0, true, [.segmentation]) }
     if let (option, _, formats) = misplaced.first(where: { $0.1 && !$0.2.contains(format) }) {
       let names = formats.map(\.rawValue).sorted().joined(separator: ", ")
       throw ToolError("\(input): \(option) applies to \(names) input, not to \(format.rawValue)")
     }
     switch format {
+    case .segmentation:
+      return try openSegmentation(input)
     case .folder:
       let size = resize.flatMap(parseSize).map { ($0.height, $0.width, resizeMethod) }
       return try finish(Dataset.fromImageFolder(path: input, channels: channels, resize: size), file: input)
@@ -319,8 +332,11 @@ public struct ImportOptions: ParsableArguments {
       if format == .folder && !(exists && isDirectory.boolValue) { throw ToolError("\(input): not a folder") }
       return format
     }
-    if exists && isDirectory.boolValue { return .folder }
+    if exists && isDirectory.boolValue {
+      return SegmentationDataset.isPairFolder(input) ? .segmentation : .folder
+    }
     var name = ((member ?? input) as NSString).lastPathComponent.lowercased()
+    if segmentation.masks != nil || isImageFileName(name) { return .segmentation }
     for suffix in [".gz", ".bz2", ".xz", ".zst"] where name.hasSuffix(suffix) {
       name = String(name.dropLast(suffix.count))
     }
@@ -350,10 +366,12 @@ public struct ImportOptions: ParsableArguments {
     -> ImportedTensors
   {
     var dataset = start
-    try refuseOnSegmentation(dataset, file: file)
     if let classNames {
-      dataset.classes = classNames.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
-      dataset = try dataset.rechecked(file: file)
+      let names = classNames.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
+      dataset = try Dataset(
+        images: dataset.images, channels: dataset.channels, height: dataset.height, width: dataset.width,
+        labels: dataset.labels, classes: names, mean: dataset.mean, std: dataset.std,
+        source: dataset.source, split: dataset.split, file: file)
     }
     var picked: [Int64]?
     if let classes {
@@ -366,20 +384,15 @@ public struct ImportOptions: ParsableArguments {
       dataset = split == .train ? parts.train : parts.test
     }
     if let fraction {
-      // A segmentation dataset's images have no one class: whole scenes are picked at random.
-      let method = sampling ?? (dataset.task == .segmentation ? .random : .stratified)
-      dataset = try dataset.sampling(fraction: fraction, seed: seed.seed, method: method, file: file)
+      dataset = try dataset.sampling(fraction: fraction, seed: seed.seed, method: sampling ?? .stratified, file: file)
     }
     if relabel == .compact {
       dataset = try dataset.compactingLabels(picked ?? Array(Set(dataset.labels)).sorted(), file: file)
     }
-    var extra = extra
     if let count = scenes.scenes {
-      // The scenes take --label-offset as their objects' first label.
-      (dataset, extra[DatasetLayout.Key.scenes]) = try composeScenes(dataset, count: count, file: file)
-    } else if labelOffset > 0 {
-      dataset = try dataset.offsettingLabels(by: labelOffset, file: file)
+      return try finishScenes(dataset, count: count, file: file, extra: extra, fresh: fresh)
     }
+    if labelOffset > 0 { dataset = try dataset.offsettingLabels(by: labelOffset, file: file) }
     if let size = resize.flatMap(parseSize) {
       dataset = try dataset.resized(height: size.height, width: size.width, method: resizeMethod, file: file)
     }
@@ -387,19 +400,19 @@ public struct ImportOptions: ParsableArguments {
     if let mean { dataset.mean = parseNumbers(mean) }
     if let std { dataset.std = parseNumbers(std) }
     // Checked again: --mean/--std must match the channels and be usable.
-    dataset = try dataset.rechecked(file: file)
+    dataset = try Dataset(
+      images: dataset.images, channels: dataset.channels, height: dataset.height, width: dataset.width,
+      labels: dataset.labels, classes: dataset.classes, mean: dataset.mean, std: dataset.std,
+      source: dataset.source, split: dataset.split, file: file)
     dataset.setStatisticsIfMissing()
     if fresh { dataset.source = sourceDescription(file) }
-    if scenes.scenes != nil {
-      dataset.source = "scenes from " + (dataset.source ?? (file as NSString).lastPathComponent)
-    }
     if let split { dataset.split = split.rawValue }
     return try dataset.tensors(extra: extra, file: file)
   }
 
   /// The input's name (and the labels file's, or the archive member) without folders, for the
   /// `source` metadata.
-  private func sourceDescription(_ file: String) -> String {
+  func sourceDescription(_ file: String) -> String {
     if let member, file.hasSuffix(":" + member) {
       return (String(file.dropLast(member.count + 1)) as NSString).lastPathComponent + ":" + member
     }

@@ -1,6 +1,5 @@
-// kswap-pack --scenes: segmentation scenes composed from a classification dataset (Importers' Scenes),
-// and the dataset options that a segmentation dataset refuses. The flags only; the rules are in
-// Formats/dataset.md, "Scenes".
+// kswap-pack --scenes: segmentation scenes composed from a classification dataset (Importers' Scenes).
+// The flags only; the rules are in Formats/dataset.md, "Scenes".
 
 import ArgumentParser
 import Foundation
@@ -107,36 +106,37 @@ public struct SceneOptions: ParsableArguments {
 }
 
 extension ImportOptions {
-  /// Refuses the dataset options that need one class per image on a segmentation dataset.
-  func refuseOnSegmentation(_ dataset: Dataset, file: String) throws {
-    guard dataset.task == .segmentation else { return }
-    let refused: [(String, Bool, String)] = [
-      ("--scenes", scenes.scenes != nil, "scenes are composed from a classification dataset"),
-      ("--classes", classes != nil, "pick the classes of the source before --scenes"),
-      ("--split", split != nil, "split the source before --scenes"),
-      ("--relabel", relabel != .keep, "relabel the source, with --scenes"),
-      ("--label-offset", labelOffset != 0, "give it with --scenes, where it sets the objects' first label"),
-      ("--resize", resize != nil, "masks are not resampled; compose the scenes at the size wanted (--scene-size)"),
-      ("--sampling stratified", sampling == .stratified, "--fraction keeps whole scenes at random (--sampling random)"),
-    ]
-    if let (option, _, hint) = refused.first(where: \.1) {
-      throw ToolError("\(file): \(option) does not apply to a segmentation dataset: \(hint)")
-    }
-  }
-
-  /// Scenes composed from `dataset` as the scene options say; the `scenes` metadata value beside them.
-  func composeScenes(_ dataset: Dataset, count: Int, file: String) throws -> (Dataset, metadata: String) {
+  /// Scenes composed from `dataset` (picked, split, sampled and relabelled already) as the scene options
+  /// say, then the steps that end `finish`: --mean/--std, statistics, source, split, metadata.
+  func finishScenes(_ dataset: Dataset, count: Int, file: String, extra: [String: String], fresh: Bool) throws
+    -> ImportedTensors
+  {
     let settings = scenes.settings(count: count, firstLabel: labelOffset > 0 ? labelOffset : 1, seed: seed.seed)
-    var background: Dataset?
+    var background: SceneBackground?
     if let path = scenes.sceneBackground {
       try InputPath.check(path)
-      background = try Dataset(reader: TensorReader(path: path))
+      let reader = try TensorReader(path: path)
+      background =
+        reader.metadata[DatasetLayout.Key.task] == DatasetLayout.Task.segmentation.rawValue
+        ? SceneBackground(try SegmentationDataset(reader: reader)) : SceneBackground(try Dataset(reader: reader))
     }
-    let composed = try dataset.composingScenes(
-      settings, background: background, file: file, backgroundFile: scenes.sceneBackground ?? "")
-    let metadata = settings.metadata(
-      height: composed.height, width: composed.width,
-      background: scenes.sceneBackground.map { ($0 as NSString).lastPathComponent })
-    return (composed, metadata)
+    var scenes = try dataset.composingScenes(
+      settings, background: background, file: file, backgroundFile: self.scenes.sceneBackground ?? "")
+    if let mean { scenes.mean = parseNumbers(mean) }
+    if let std { scenes.std = parseNumbers(std) }
+    // Checked again: --mean/--std must match the channels and be usable.
+    scenes = try SegmentationDataset(
+      images: scenes.images, channels: scenes.channels, height: scenes.height, width: scenes.width,
+      masks: scenes.masks, classes: scenes.classes, mean: scenes.mean, std: scenes.std, source: scenes.source,
+      split: scenes.split, file: file)
+    scenes.setStatisticsIfMissing()
+    let source = fresh ? sourceDescription(file) : dataset.source ?? (file as NSString).lastPathComponent
+    scenes.source = "scenes from " + source
+    if let split { scenes.split = split.rawValue }
+    var extra = extra
+    extra[DatasetLayout.Key.scenes] = settings.metadata(
+      height: scenes.height, width: scenes.width,
+      background: self.scenes.sceneBackground.map { ($0 as NSString).lastPathComponent })
+    return try scenes.tensors(extra: extra, file: file)
   }
 }

@@ -1,8 +1,5 @@
-import TensorFile
-
 /// A labelled image set in memory: what a dataset file (Formats/dataset.md) holds.
-/// Images are (count, channels, height, width), row-major, as bytes (0...255) or floats; a
-/// classification dataset has one label per image, a segmentation dataset one class per pixel.
+/// Images are (count, channels, height, width), row-major, as bytes (0...255) or floats.
 public struct Dataset: Equatable, Sendable {
   public enum Pixels: Equatable, Sendable {
     case u8([UInt8])
@@ -20,11 +17,7 @@ public struct Dataset: Equatable, Sendable {
   public var channels: Int
   public var height: Int
   public var width: Int
-  /// One class per image (a classification dataset); empty in a segmentation dataset.
   public var labels: [Int64]
-  /// One class per pixel, (count, height, width) row-major, `DatasetLayout.ignoreLabel` for a pixel in
-  /// no class: a segmentation dataset (Formats/dataset.md, "Segmentation datasets"); nil for classification.
-  public var masks: [UInt8]?
   /// Class names, index = label; nil for a label this dataset does not name (e.g. below an offset).
   public var classes: [String?]
   /// Per-channel normalisation on the [0, 1] scale (U8 images are divided by 255 first).
@@ -35,17 +28,26 @@ public struct Dataset: Equatable, Sendable {
   /// "train", "test", "all", or another name.
   public var split: String?
 
-  public var count: Int { masks.map { $0.count / (height * width) } ?? labels.count }
+  public var count: Int { labels.count }
   public var pixelsPerImage: Int { channels * height * width }
-  public var task: DatasetLayout.Task { masks == nil ? .classification : .segmentation }
 
-  /// A classification dataset; checks that the parts agree; `file` names the input in errors.
+  /// Checks that the parts agree; `file` names the input in errors.
   public init(
     images: Pixels, channels: Int, height: Int, width: Int, labels: [Int64], classes: [String?] = [],
     mean: [Double]? = nil, std: [Double]? = nil, source: String? = nil, split: String? = nil, file: String
   ) throws {
-    try Self.checkImages(
-      images, count: labels.count, channels: channels, height: height, width: width, mean: mean, std: std, file: file)
+    guard channels > 0, height > 0, width > 0 else {
+      throw ImportError(file, "image shape \(channels)x\(height)x\(width) has a zero or negative size")
+    }
+    guard let perImage = checkedProduct([channels, height, width]),
+      let total = checkedProduct([perImage, labels.count]), total == images.count
+    else {
+      throw ImportError(
+        file, "\(images.count) pixel values do not make \(labels.count) images of \(channels)x\(height)x\(width)")
+    }
+    if case .f32(let values) = images, values.contains(where: { !$0.isFinite }) {
+      throw ImportError(file, "image values must be finite; found NaN or infinity")
+    }
     if let bad = labels.first(where: { $0 < 0 }) {
       throw ImportError(file, "label \(bad) is negative")
     }
@@ -56,6 +58,7 @@ public struct Dataset: Equatable, Sendable {
     if let bad = labels.first(where: { $0 >= classCount }) {
       throw ImportError(file, "label \(bad) has no class name (\(classes.count) classes)")
     }
+    try Self.checkNormalisation(mean: mean, std: std, channels: channels, file: file)
     self.images = images
     self.channels = channels
     self.height = height
@@ -69,72 +72,8 @@ public struct Dataset: Equatable, Sendable {
     self.split = split
   }
 
-  /// A segmentation dataset: `masks` holds height x width classes per image, each an index into
-  /// `classes` (which must name 1 to 255 classes) or `DatasetLayout.ignoreLabel`.
-  public init(
-    images: Pixels, channels: Int, height: Int, width: Int, masks: [UInt8], classes: [String?],
-    mean: [Double]? = nil, std: [Double]? = nil, source: String? = nil, split: String? = nil, file: String
-  ) throws {
-    guard height > 0, width > 0, masks.count % (height * width) == 0 else {
-      throw ImportError(file, "\(masks.count) mask values do not make masks of \(height)x\(width)")
-    }
-    let count = masks.count / (height * width)
-    try Self.checkImages(
-      images, count: count, channels: channels, height: height, width: width, mean: mean, std: std, file: file)
-    let ignore = DatasetLayout.ignoreLabel
-    guard (1...Int(ignore)).contains(classes.count) else {
-      throw ImportError(
-        file,
-        "a segmentation dataset names 1 to \(ignore) classes (mask value \(ignore) is ignore), got \(classes.count)")
-    }
-    if let index = masks.firstIndex(where: { $0 != ignore && Int($0) >= classes.count }) {
-      throw ImportError(
-        file,
-        "mask value \(masks[index]) (image \(index / (height * width))) has no class (\(classes.count) classes; "
-          + "\(ignore) is ignore)")
-    }
-    self.images = images
-    self.channels = channels
-    self.height = height
-    self.width = width
-    self.labels = []
-    self.masks = masks
-    self.classes = classes
-    self.mean = mean
-    self.std = std
-    self.source = source
-    self.split = split
-  }
-
-  /// The same dataset checked again through its initialiser, after its parts were changed.
-  public func rechecked(file: String) throws -> Dataset {
-    if let masks {
-      return try Dataset(
-        images: images, channels: channels, height: height, width: width, masks: masks, classes: classes,
-        mean: mean, std: std, source: source, split: split, file: file)
-    }
-    return try Dataset(
-      images: images, channels: channels, height: height, width: width, labels: labels, classes: classes,
-      mean: mean, std: std, source: source, split: split, file: file)
-  }
-
-  /// The checks on images and normalisation that both kinds of dataset share.
-  private static func checkImages(
-    _ images: Pixels, count: Int, channels: Int, height: Int, width: Int, mean: [Double]?, std: [Double]?,
-    file: String
-  ) throws {
-    guard channels > 0, height > 0, width > 0 else {
-      throw ImportError(file, "image shape \(channels)x\(height)x\(width) has a zero or negative size")
-    }
-    guard let perImage = checkedProduct([channels, height, width]),
-      let total = checkedProduct([perImage, count]), total == images.count
-    else {
-      throw ImportError(
-        file, "\(images.count) pixel values do not make \(count) images of \(channels)x\(height)x\(width)")
-    }
-    if case .f32(let values) = images, values.contains(where: { !$0.isFinite }) {
-      throw ImportError(file, "image values must be finite; found NaN or infinity")
-    }
+  /// Refuses a mean or std that does not fit `channels` or cannot normalise.
+  static func checkNormalisation(mean: [Double]?, std: [Double]?, channels: Int, file: String) throws {
     for (name, values) in [("mean", mean), ("std", std)] {
       if let values, values.count != channels {
         throw ImportError(file, "\(name) has \(values.count) values for \(channels) channels")
@@ -145,13 +84,6 @@ public struct Dataset: Equatable, Sendable {
     }
     if let std, std.contains(where: { !($0 > 0 && $0.isFinite) }) {
       throw ImportError(file, "std values must be positive and finite")
-    }
-  }
-
-  /// Refuses an operation that needs one label per image on a segmentation dataset.
-  func requireClassification(_ operation: String, file: String) throws {
-    guard masks == nil else {
-      throw ImportError(file, "\(operation) applies to classification datasets; this is a segmentation dataset")
     }
   }
 
@@ -186,12 +118,7 @@ public struct Dataset: Equatable, Sendable {
     case .u8(let values): copy.images = .u8(gather(values))
     case .f32(let values): copy.images = .f32(gather(values))
     }
-    if let masks {
-      let plane = height * width
-      copy.masks = indices.flatMap { masks[$0 * plane..<($0 + 1) * plane] }
-    } else {
-      copy.labels = indices.map { labels[$0] }
-    }
+    copy.labels = indices.map { labels[$0] }
     return copy
   }
 }

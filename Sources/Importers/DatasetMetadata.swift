@@ -7,8 +7,6 @@ extension Dataset {
     var metadata = extra
     metadata[DatasetLayout.Key.dataset] = DatasetLayout.version
     metadata[DatasetLayout.Key.classes] = Self.json(classes)
-    // A classification dataset needs no task key; one copied from a segmentation input would lie.
-    metadata[DatasetLayout.Key.task] = masks == nil ? nil : DatasetLayout.Task.segmentation.rawValue
     if let mean { metadata[DatasetLayout.Key.mean] = Self.json(mean) }
     if let std { metadata[DatasetLayout.Key.std] = Self.json(std) }
     if let source { metadata[DatasetLayout.Key.source] = source }
@@ -18,13 +16,8 @@ extension Dataset {
 
   /// Reads the dataset keys of a file's metadata; `file` names it in errors.
   public static func parseMetadata(_ metadata: [String: String], file: String) throws
-    -> (classes: [String?], mean: [Double]?, std: [Double]?, source: String?, split: String?, task: DatasetLayout.Task)
+    -> (classes: [String?], mean: [Double]?, std: [Double]?, source: String?, split: String?)
   {
-    let taskText = metadata[DatasetLayout.Key.task] ?? DatasetLayout.Task.classification.rawValue
-    guard let task = DatasetLayout.Task(rawValue: taskText) else {
-      let known = DatasetLayout.Task.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
-      throw ImportError(file, "metadata \"\(DatasetLayout.Key.task)\" is \"\(taskText.prefix(80))\"; expected \(known)")
-    }
     func decode<T: Decodable>(_ key: String, as type: T.Type) throws -> T? {
       guard let text = metadata[key] else { return nil }
       do {
@@ -37,17 +30,22 @@ extension Dataset {
       try decode(DatasetLayout.Key.classes, as: [String?].self) ?? [],
       try decode(DatasetLayout.Key.mean, as: [Double].self),
       try decode(DatasetLayout.Key.std, as: [Double].self),
-      metadata[DatasetLayout.Key.source], metadata[DatasetLayout.Key.split], task
+      metadata[DatasetLayout.Key.source], metadata[DatasetLayout.Key.split]
     )
   }
 
   /// Fills in mean and std from the images themselves where they are not set.
   public mutating func setStatisticsIfMissing() {
     guard mean == nil || std == nil else { return }
-    let statistics = channelStatistics()
-    if mean == nil { mean = statistics.mean.map(Self.rounded) }
-    // A constant channel would give std 0, which no model can divide by.
-    if std == nil { std = statistics.std.map { $0 > 0 ? Self.rounded($0) : 1 } }
+    let statistics = Self.normalisation(channelStatistics())
+    if mean == nil { mean = statistics.mean }
+    if std == nil { std = statistics.std }
+  }
+
+  /// Channel statistics as the metadata records them: rounded, and std 1 for a constant channel
+  /// (std 0 is something no model can divide by).
+  static func normalisation(_ statistics: (mean: [Double], std: [Double])) -> (mean: [Double], std: [Double]) {
+    (statistics.mean.map(rounded), statistics.std.map { $0 > 0 ? rounded($0) : 1 })
   }
 
   /// Six significant digits: enough for normalisation, and stable text in the file.
@@ -56,13 +54,13 @@ extension Dataset {
   }
 
   /// Class names, null for a label this file does not name.
-  private static func json(_ names: [String?]) -> String {
+  static func json(_ names: [String?]) -> String {
     JSON.array(names.map { $0.map(JSON.string) ?? .null }).text()
   }
 
   /// Numbers in Swift's shortest round-trip form (`1.0` keeps its fraction, as kswap-pack has always
   /// written it); null for a non-finite number.
-  private static func json(_ numbers: [Double]) -> String {
+  static func json(_ numbers: [Double]) -> String {
     JSON.array(numbers.map { $0.isFinite ? .number("\($0)") : .null }).text()
   }
 }

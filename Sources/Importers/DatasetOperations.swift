@@ -13,7 +13,6 @@ public enum SamplingMethod: String, CaseIterable, Sendable {
 extension Dataset {
   /// Keeps only the images whose label is in `picked`; labels and class names are unchanged.
   public func pickingClasses(_ picked: [Int64], file: String) throws -> Dataset {
-    try requireClassification("picking classes", file: file)
     guard !picked.isEmpty else { throw ImportError(file, "no classes picked") }
     let wanted = Set(picked)
     guard wanted.count == picked.count else { throw ImportError(file, "a class is picked twice") }
@@ -23,7 +22,6 @@ extension Dataset {
   /// Maps `order[i]` to label i (the picked classes in the order given) and names the classes
   /// accordingly. Every label in the dataset must be in `order`.
   public func compactingLabels(_ order: [Int64], file: String) throws -> Dataset {
-    try requireClassification("relabelling", file: file)
     var newLabel: [Int64: Int64] = [:]
     for (index, label) in order.enumerated() { newLabel[label] = Int64(index) }
     var copy = self
@@ -40,7 +38,6 @@ extension Dataset {
   /// Adds `offset` to every label, e.g. to place new classes after a model's existing ones;
   /// the class names below the offset become nil (not named by this dataset).
   public func offsettingLabels(by offset: Int, file: String) throws -> Dataset {
-    try requireClassification("a label offset", file: file)
     guard offset >= 0, offset <= 1 << 24 else { throw ImportError(file, "label offset \(offset) is out of range") }
     var copy = self
     copy.labels = labels.map { $0 + Int64(offset) }
@@ -52,13 +49,12 @@ extension Dataset {
   /// seeded by (seed, label), the first round(testFraction * n) go to test and the rest to train.
   /// Both parts keep the original order. The same seed always gives the same, disjoint parts.
   public func splitting(testFraction: Double, seed: UInt64, file: String) throws -> (train: Dataset, test: Dataset) {
-    try requireClassification("a stratified split", file: file)
     guard testFraction >= 0, testFraction <= 1 else {
       throw ImportError(file, "test fraction \(testFraction) is not between 0 and 1")
     }
-    let chosen = stratifiedChoice(fraction: testFraction, seed: seed, stream: 0x5EED_5B17)
-    var train = selecting(labels.indices.filter { !chosen[$0] })
-    var test = selecting(labels.indices.filter { chosen[$0] })
+    let parts = Self.splitIndices(labels: labels, testFraction: testFraction, seed: seed)
+    var train = selecting(parts.train)
+    var test = selecting(parts.test)
     train.split = "train"
     test.split = "test"
     return (train, test)
@@ -66,32 +62,47 @@ extension Dataset {
 
   /// A seeded sample in original order. `.stratified`: round(fraction * n) images of each class.
   /// `.random`: int(fraction * N) images of the whole set whatever their class (the official code's
-  /// `randperm(N)[:int(fraction * N)]`, drawn with SplitMix64, so not torch's images); the only way
-  /// for a segmentation dataset, whose images have no one class.
+  /// `randperm(N)[:int(fraction * N)]`, drawn with SplitMix64, so not torch's images).
   public func sampling(fraction: Double, seed: UInt64, method: SamplingMethod = .stratified, file: String) throws
     -> Dataset
   {
     guard fraction > 0, fraction <= 1 else {
       throw ImportError(file, "fraction \(fraction) is not in (0, 1]")
     }
+    return selecting(Self.sampleIndices(labels: labels, fraction: fraction, seed: seed, method: method))
+  }
+
+  /// The indices `splitting` puts in each part, in original order, for images with these labels.
+  static func splitIndices(labels: [Int64], testFraction: Double, seed: UInt64) -> (train: [Int], test: [Int]) {
+    let chosen = stratifiedChoice(labels: labels, fraction: testFraction, seed: seed, stream: 0x5EED_5B17)
+    return (labels.indices.filter { !chosen[$0] }, labels.indices.filter { chosen[$0] })
+  }
+
+  /// The indices `sampling` keeps, in original order, for images with these labels.
+  static func sampleIndices(labels: [Int64], fraction: Double, seed: UInt64, method: SamplingMethod) -> [Int] {
     switch method {
     case .stratified:
-      try requireClassification("stratified sampling", file: file)
-      let chosen = stratifiedChoice(fraction: fraction, seed: seed, stream: 0xF2AC_7107)
-      return selecting(labels.indices.filter { chosen[$0] })
+      let chosen = stratifiedChoice(labels: labels, fraction: fraction, seed: seed, stream: 0xF2AC_7107)
+      return labels.indices.filter { chosen[$0] }
     case .random:
       var generator = SeededGenerator(seed: seed ^ 0x7A2D_0B5E_11E5_3A17)
-      var order = Array(0..<count)
+      var order = Array(labels.indices)
       generator.shuffle(&order)
       // Truncated like Python's int(), not rounded: the official code's count.
-      let take = Int(fraction * Double(count))
-      return selecting(order.prefix(take).sorted())
+      let take = Int(fraction * Double(labels.count))
+      return order.prefix(take).sorted()
     }
   }
 
   /// Per-channel mean and standard deviation (population) on the [0, 1] scale.
   public func channelStatistics() -> (mean: [Double], std: [Double]) {
-    let plane = height * width
+    Self.channelStatistics(images, count: count, channels: channels, plane: height * width)
+  }
+
+  /// The same for `count` images of `channels` planes of `plane` pixels.
+  static func channelStatistics(_ images: Pixels, count: Int, channels: Int, plane: Int) -> (
+    mean: [Double], std: [Double]
+  ) {
     var sums = [Double](repeating: 0, count: channels)
     var squares = [Double](repeating: 0, count: channels)
     // Concrete loops over raw buffers: this runs over every pixel, in debug builds too.
@@ -136,10 +147,10 @@ extension Dataset {
   }
 
   /// Marks, per image, whether it is among the round(fraction * n) chosen of its class.
-  private func stratifiedChoice(fraction: Double, seed: UInt64, stream: UInt64) -> [Bool] {
+  private static func stratifiedChoice(labels: [Int64], fraction: Double, seed: UInt64, stream: UInt64) -> [Bool] {
     var byClass: [Int64: [Int]] = [:]
     for (index, label) in labels.enumerated() { byClass[label, default: []].append(index) }
-    var chosen = [Bool](repeating: false, count: count)
+    var chosen = [Bool](repeating: false, count: labels.count)
     for (label, members) in byClass {
       var generator = SeededGenerator(seed: (seed ^ stream) &+ UInt64(bitPattern: label) &* 0x9E37_79B9_7F4A_7C15)
       var order = members

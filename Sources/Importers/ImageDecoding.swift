@@ -20,15 +20,26 @@ public struct DecodedImage: Equatable, Sendable {
   }
 }
 
-/// PNG (libpng's simplified API) and JPEG (libjpeg) decoding from memory. The header is read
-/// first, and its size checked against the limits, before the pixel buffer is allocated.
+/// How 16-bit samples become bytes.
+public enum SixteenBitScale: String, CaseIterable, Sendable {
+  /// The whole 16-bit range onto 0...255: v * 255 / 65535, rounded.
+  case full
+  /// 0...the image's largest sample onto 0...255: v * 255 / max, rounded (an all-zero image stays 0),
+  /// for images that use a small part of the range, such as microscopy.
+  case max
+}
+
+/// PNG (libpng's simplified API), JPEG (libjpeg) and baseline TIFF (`TIFF`) decoding from memory.
+/// The header is read first, and its size checked against the limits, before the pixel buffer is
+/// allocated.
 public enum ImageDecoder {
-  public enum Format: Sendable { case png, jpeg }
+  public enum Format: Sendable { case png, jpeg, tiff }
 
   /// The format from the file's first bytes, or nil.
   public static func format(of bytes: [UInt8]) -> Format? {
     if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
     if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
+    if TIFF.isTIFF(bytes) { return .tiff }
     return nil
   }
 
@@ -45,15 +56,18 @@ public enum ImageDecoder {
     case .jpeg:
       let info = try jpeg(bytes, channels: 1, out: nil, file: file)
       return (info.width, info.height, info.components == 1 ? 1 : 3)
+    case .tiff:
+      return try TIFF.header(bytes, file: file)
     case nil:
-      throw ImportError(file, "not a PNG or JPEG image")
+      throw ImportError(file, "not a PNG, JPEG or TIFF image")
     }
   }
 
-  /// Decodes to `channels` (1: grey, 3: RGB) bytes per pixel; alpha is composited onto black.
+  /// Decodes to `channels` (1: grey, 3: RGB) bytes per pixel; alpha is composited onto black;
+  /// 16-bit samples become bytes as `sixteenBit` says.
   public static func decode(
     _ bytes: [UInt8], channels: Int, file: String,
-    limits: ImportLimits = .standard
+    limits: ImportLimits = .standard, sixteenBit scale: SixteenBitScale = .full
   ) throws -> DecodedImage {
     precondition(channels == 1 || channels == 3, "channels must be 1 or 3")
     switch format(of: bytes) {
@@ -72,7 +86,7 @@ public enum ImageDecoder {
           var wide = [UInt16](repeating: 0, count: size)
           let ok = wide.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
           guard ok != 0 else { throw ImportError(file, "damaged PNG: \(pngMessage(image))") }
-          pixels = wide.map { UInt8((UInt32($0) * 255 + 32767) / 65535) }
+          pixels = bytesFromSixteenBit(wide, scale: scale)
         } else {
           pixels = [UInt8](repeating: 0, count: size)
           let ok = pixels.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
@@ -89,8 +103,10 @@ public enum ImageDecoder {
         _ = try jpeg(bytes, channels: channels, out: buffer, file: file)
       }
       return DecodedImage(width: info.width, height: info.height, channels: channels, pixels: pixels)
+    case .tiff:
+      return try decodeTIFF(bytes, channels: channels, file: file, limits: limits, sixteenBit: scale)
     case nil:
-      throw ImportError(file, "not a PNG or JPEG image")
+      throw ImportError(file, "not a PNG, JPEG or TIFF image")
     }
   }
 

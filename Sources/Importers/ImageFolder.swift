@@ -2,7 +2,7 @@ import Foundation
 
 extension Dataset {
   /// A dataset from an image folder: one sub-folder per class (sorted by name: the first is
-  /// label 0, its name the class name), each holding PNG or JPEG files (.png, .jpg, .jpeg, any
+  /// label 0, its name the class name), each holding PNG, JPEG or TIFF files (.png, .jpg, .jpeg, .tif, .tiff, any
   /// case), read in sorted name order. Hidden entries and other files are skipped.
   /// `channels`: 1 (grey) or 3 (RGB); nil takes 1 when every image is grey, otherwise 3.
   /// Without `resize`, all images must have the same size; with it, each is resized on loading.
@@ -26,18 +26,18 @@ extension Dataset {
       let entryPath = path + "/" + entry
       guard manager.fileExists(atPath: entryPath, isDirectory: &isDirectory) else { continue }
       if !isDirectory.boolValue {
-        if isImageName(entry) {
+        if isImageFileName(entry) {
           throw ImportError(entryPath, "images must be inside one sub-folder per class")
         }
         continue
       }
-      let images = try sortedEntries(entryPath).filter(isImageName)
-      guard !images.isEmpty else { throw ImportError(entryPath, "class folder holds no PNG or JPEG images") }
+      let images = try sortedEntries(entryPath).filter(isImageFileName)
+      guard !images.isEmpty else { throw ImportError(entryPath, "class folder holds no PNG, JPEG or TIFF images") }
       let label = Int64(classNames.count)
       classNames.append(entry)
       files += images.map { (label, entryPath + "/" + $0) }
     }
-    guard !files.isEmpty else { throw ImportError(path, "no class sub-folders with PNG or JPEG images") }
+    guard !files.isEmpty else { throw ImportError(path, "no class sub-folders with PNG, JPEG or TIFF images") }
 
     var outChannels = channels
     if outChannels == nil {
@@ -73,11 +73,6 @@ extension Dataset {
     return try Dataset(
       images: .u8(pixels), channels: channelCount, height: size!.height, width: size!.width,
       labels: files.map(\.label), classes: classNames, file: path)
-  }
-
-  private static func isImageName(_ name: String) -> Bool {
-    let lower = name.lowercased()
-    return !name.hasPrefix(".") && (lower.hasSuffix(".png") || lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg"))
   }
 
   private static func sortedEntries(_ path: String) throws -> [String] {

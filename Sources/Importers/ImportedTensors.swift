@@ -44,9 +44,8 @@ public final class ImportedTensors {
 }
 
 extension Dataset {
-  /// The dataset as tensors `images` (N, C, H, W) U8/F32 and `labels` (N) I64, or `masks` (N, H, W) U8
-  /// for segmentation, with its metadata (Formats/dataset.md); `extra` metadata keys are kept unless
-  /// the dataset sets them.
+  /// The dataset as tensors `images` (N, C, H, W) U8/F32 and `labels` (N) I64 with its metadata
+  /// (Formats/dataset.md); `extra` metadata keys are kept unless the dataset sets them.
   public func tensors(extra: [String: String] = [:], file: String) throws -> ImportedTensors {
     let imageBytes: [UInt8]
     let dtype: DType
@@ -58,15 +57,7 @@ extension Dataset {
       imageBytes = values.withUnsafeBytes { raw in [UInt8](raw) }  // Swift's Float is IEEE, little-endian here
       dtype = .f32
     }
-    let targets =
-      if let masks {
-        (try TensorInfo(name: DatasetLayout.masks, dtype: .u8, shape: [count, height, width], file: file), masks)
-      } else {
-        (
-          try TensorInfo(name: DatasetLayout.labels, dtype: .i64, shape: [count], file: file),
-          labels.map { $0.littleEndian }.withUnsafeBytes { [UInt8]($0) }
-        )
-      }
+    let labelBytes = labels.map { $0.littleEndian }.withUnsafeBytes { [UInt8]($0) }
     return ImportedTensors(
       metadata: metadata(extra: extra),
       tensors: [
@@ -74,48 +65,39 @@ extension Dataset {
           try TensorInfo(
             name: DatasetLayout.images, dtype: dtype, shape: [count, channels, height, width], file: file), imageBytes
         ),
-        targets,
+        (try TensorInfo(name: DatasetLayout.labels, dtype: .i64, shape: [count], file: file), labelBytes),
       ])
   }
 
-  /// Reads a dataset file (Formats/dataset.md) through an open TensorReader, checking its layout: a
-  /// classification dataset, or a segmentation one when the metadata's `task` says so.
+  /// Reads a dataset file (Formats/dataset.md) through an open TensorReader, checking its layout.
   public init(reader: TensorReader) throws {
     let file = reader.path
-    let parsed = try Self.parseMetadata(reader.metadata, file: file)
-    let segmentation = parsed.task == .segmentation
-    let targetsName = segmentation ? DatasetLayout.masks : DatasetLayout.labels
-    guard let imagesInfo = reader.info(DatasetLayout.images), let targetsInfo = reader.info(targetsName) else {
-      if !segmentation && reader.info(DatasetLayout.masks) != nil {
-        throw ImportError(file, "not a dataset: it has \"masks\" but no metadata task \"segmentation\"")
-      }
-      let kind = segmentation ? "segmentation dataset (metadata task \"segmentation\")" : "dataset"
-      throw ImportError(file, "not a \(kind): it needs tensors \"images\" and \"\(targetsName)\"")
+    // A segmentation file has its own reader; a task this version does not know is no dataset it can read.
+    if let task = reader.metadata[DatasetLayout.Key.task], task != DatasetLayout.Task.classification.rawValue {
+      throw ImportError(file, "not a classification dataset: its task is \"\(task.prefix(80))\"")
     }
-    if let other = reader.tensors.first(where: { $0.name != DatasetLayout.images && $0.name != targetsName }) {
-      throw ImportError(file, "not a dataset: unexpected tensor \"\(other.name)\" besides images and \(targetsName)")
+    guard let imagesInfo = reader.info(DatasetLayout.images), let labelsInfo = reader.info(DatasetLayout.labels) else {
+      throw ImportError(file, "not a dataset: it needs tensors \"images\" and \"labels\"")
+    }
+    if let other = reader.tensors.first(where: { $0.name != DatasetLayout.images && $0.name != DatasetLayout.labels }) {
+      throw ImportError(file, "not a dataset: unexpected tensor \"\(other.name)\" besides images and labels")
     }
     guard imagesInfo.shape.count == 4, imagesInfo.dtype == .u8 || imagesInfo.dtype == .f32 else {
       throw ImportError(
         file, "tensor images must be U8 or F32 (N, C, H, W), found \(imagesInfo.dtype.name) \(imagesInfo.shape)")
     }
-    let shape = imagesInfo.shape
-    if segmentation {
-      guard targetsInfo.dtype == .u8, targetsInfo.shape == [shape[0], shape[2], shape[3]] else {
-        throw ImportError(
-          file,
-          "tensor masks must be U8 (N, H, W) = [\(shape[0]), \(shape[2]), \(shape[3])] like the images, "
-            + "found \(targetsInfo.dtype.name) \(targetsInfo.shape)")
-      }
-    } else {
-      guard targetsInfo.shape.count == 1, targetsInfo.dtype == .i64 else {
-        throw ImportError(file, "tensor labels must be I64 (N), found \(targetsInfo.dtype.name) \(targetsInfo.shape)")
-      }
+    guard labelsInfo.shape.count == 1, labelsInfo.dtype == .i64 else {
+      throw ImportError(file, "tensor labels must be I64 (N), found \(labelsInfo.dtype.name) \(labelsInfo.shape)")
     }
     var imageBytes: [UInt8] = []
-    var targetBytes: [UInt8] = []
+    var labelBytes: [UInt8] = []
     try reader.forEachTensor { info, bytes in
-      if info.name == DatasetLayout.images { imageBytes = bytes } else { targetBytes = bytes }
+      if info.name == DatasetLayout.images { imageBytes = bytes } else { labelBytes = bytes }
+    }
+    let labels = labelBytes.withUnsafeBytes { raw in
+      (0..<labelsInfo.elementCount).map {
+        Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))
+      }
     }
     let pixels: Pixels =
       imagesInfo.dtype == .u8
@@ -126,18 +108,8 @@ extension Dataset {
             Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
           }
         })
-    if segmentation {
-      try self.init(
-        images: pixels, channels: shape[1], height: shape[2], width: shape[3], masks: targetBytes,
-        classes: parsed.classes, mean: parsed.mean, std: parsed.std, source: parsed.source,
-        split: parsed.split, file: file)
-      return
-    }
-    let labels = targetBytes.withUnsafeBytes { raw in
-      (0..<targetsInfo.elementCount).map {
-        Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))
-      }
-    }
+    let parsed = try Self.parseMetadata(reader.metadata, file: file)
+    let shape = imagesInfo.shape
     guard shape[0] == labels.count else {
       throw ImportError(file, "\(labels.count) labels for \(shape[0]) images")
     }

@@ -77,11 +77,20 @@ extension Dataset {
     guard outHeight > 0, outWidth > 0, outHeight <= 1 << 14, outWidth <= 1 << 14 else {
       throw ImportError(file, "resize target \(outHeight)x\(outWidth) is out of range (1 to 16384)")
     }
-    try requireClassification("resizing", file: file)
     if outHeight == height && outWidth == width { return self }
     var copy = self
     copy.height = outHeight
     copy.width = outWidth
+    copy.images = Self.resizing(
+      images, count: count, channels: channels, height, width, to: outHeight, outWidth, method: method)
+    return copy
+  }
+
+  /// `count` images of channels x height x width resized to outHeight x outWidth.
+  static func resizing(
+    _ images: Pixels, count: Int, channels: Int, _ height: Int, _ width: Int, to outHeight: Int, _ outWidth: Int,
+    method: ResizeMethod
+  ) -> Pixels {
     let inPlane = height * width
     switch images {
     case .u8(let values):
@@ -93,7 +102,7 @@ extension Dataset {
           Array(values[start..<start + channels * inPlane]), channels: channels,
           height, width, to: outHeight, outWidth, method: method)
       }
-      copy.images = .u8(out)
+      return .u8(out)
     case .f32(let values):
       var out: [Float] = []
       out.reserveCapacity(count * channels * outHeight * outWidth)
@@ -104,8 +113,7 @@ extension Dataset {
             height, width, to: outHeight, outWidth, method: method)
         }
       }
-      copy.images = .f32(out)
+      return .f32(out)
     }
-    return copy
   }
 }

@@ -55,15 +55,36 @@ public struct SceneSettings: Sendable, Equatable {
 /// The name of the class of every scene pixel no object covers.
 public let sceneBackgroundClass = "background"
 
+/// The images of a dataset file of either task, as the canvas of scenes (their labels or masks unused).
+public struct SceneBackground: Sendable {
+  let images: Dataset.Pixels
+  let count: Int
+  let channels: Int
+  let height: Int
+  let width: Int
+
+  public init(_ dataset: Dataset) {
+    (images, count, channels, height, width) =
+      (dataset.images, dataset.count, dataset.channels, dataset.height, dataset.width)
+  }
+
+  public init(_ dataset: SegmentationDataset) {
+    (images, count, channels, height, width) =
+      (dataset.images, dataset.count, dataset.channels, dataset.height, dataset.width)
+  }
+
+  var isBytes: Bool { if case .u8 = images { return true } else { return false } }
+}
+
 extension Dataset {
   /// Scenes composed from this classification dataset's images (the objects), on a black canvas or on
   /// random crops of `background`'s images (labelled background all the same). Scene classes are
   /// "background" (label 0), then the source's classes from `settings.firstLabel` on, unnamed between.
   /// `file` and `backgroundFile` name the inputs in errors.
   public func composingScenes(
-    _ settings: SceneSettings, background: Dataset? = nil, file: String, backgroundFile: String = "background"
-  ) throws -> Dataset {
-    try requireClassification("composing scenes", file: file)
+    _ settings: SceneSettings, background: SceneBackground? = nil, file: String,
+    backgroundFile: String = "background"
+  ) throws -> SegmentationDataset {
     guard count > 0 else { throw ImportError(file, "no images to compose scenes from") }
     guard settings.count > 0 else { throw ImportError(file, "the number of scenes must be at least 1") }
     guard settings.objects.lowerBound >= 1 else { throw ImportError(file, "a scene holds at least one object") }
@@ -112,7 +133,7 @@ extension Dataset {
     let scenes = composer.compose()
     let sceneClasses =
       [sceneBackgroundClass] + [String?](repeating: nil, count: settings.firstLabel - 1) + classes
-    return try Dataset(
+    return try SegmentationDataset(
       images: scenes.images, channels: composer.channels, height: canvasHeight, width: canvasWidth,
       masks: scenes.masks, classes: sceneClasses, source: source, split: split, file: file)
   }
@@ -128,7 +149,7 @@ extension Dataset {
 /// The work of `composingScenes`, one scene at a time.
 struct SceneComposer {
   let objects: Dataset
-  let background: Dataset?
+  let background: SceneBackground?
   let settings: SceneSettings
   let height: Int
   let width: Int
@@ -137,7 +158,9 @@ struct SceneComposer {
   let outputBytes: Bool
   var generator: SeededGenerator
 
-  init(objects: Dataset, background: Dataset?, settings: SceneSettings, channels: Int, height: Int, width: Int) {
+  init(
+    objects: Dataset, background: SceneBackground?, settings: SceneSettings, channels: Int, height: Int, width: Int
+  ) {
     self.objects = objects
     self.background = background
     self.settings = settings
@@ -168,14 +191,16 @@ struct SceneComposer {
   }
 
   /// One random crop of a random background image, resized to the canvas.
-  private mutating func paintBackground(_ background: Dataset, into canvas: inout [Float]) {
+  private mutating func paintBackground(_ background: SceneBackground, into canvas: inout [Float]) {
     let index = generator.below(background.count)
     let fraction = generator.uniform(0.5, 1)
     let cropHeight = max(1, Int((fraction * Float(background.height)).rounded()))
     let cropWidth = max(1, Int((fraction * Float(background.width)).rounded()))
     let top = generator.below(background.height - cropHeight + 1)
     let left = generator.below(background.width - cropWidth + 1)
-    let crop = background.image(index, rows: top..<(top + cropHeight), columns: left..<(left + cropWidth))
+    let crop = ImagePlanes(
+      background.images, index: index, channels: background.channels, height: background.height,
+      width: background.width, rows: top..<(top + cropHeight), columns: left..<(left + cropWidth))
     let shrinking = cropHeight >= height && cropWidth >= width
     let resized = crop.resized(to: height, width, method: shrinking ? .area : .bilinear)
     let plane = height * width
@@ -194,7 +219,9 @@ struct SceneComposer {
     let (objectHeight, objectWidth) = objects.objectSize(scale)
     let top = generator.below(height - objectHeight + 1)
     let left = generator.below(width - objectWidth + 1)
-    let source = objects.image(index, rows: 0..<objects.height, columns: 0..<objects.width)
+    let source = ImagePlanes(
+      objects.images, index: index, channels: objects.channels, height: objects.height, width: objects.width,
+      rows: 0..<objects.height, columns: 0..<objects.width)
     let shrinking = objectHeight <= objects.height && objectWidth <= objects.width
     let object = source.resized(to: objectHeight, objectWidth, method: shrinking ? .area : .bilinear)
     let label = UInt8(settings.firstLabel + Int(objects.labels[index]))
@@ -253,23 +280,29 @@ struct ImagePlanes {
   }
 }
 
-extension Dataset {
-  var isBytes: Bool { if case .u8 = images { return true } else { return false } }
-
-  /// The pixels of image `index` inside `rows` x `columns`, every channel.
-  func image(_ index: Int, rows: Range<Int>, columns: Range<Int>) -> ImagePlanes {
+extension ImagePlanes {
+  /// The pixels of image `index` of `images` (each channels x height x width) inside `rows` x `columns`.
+  init(
+    _ images: Dataset.Pixels, index: Int, channels: Int, height: Int, width: Int, rows: Range<Int>,
+    columns: Range<Int>
+  ) {
     var values: [Float] = []
     values.reserveCapacity(channels * rows.count * columns.count)
     for c in 0..<channels {
       for y in rows {
         let start = ((index * channels + c) * height + y) * width
+        let range = (start + columns.lowerBound)..<(start + columns.upperBound)
         switch images {
-        case .u8(let bytes):
-          values += bytes[(start + columns.lowerBound)..<(start + columns.upperBound)].map { Float($0) }
-        case .f32(let floats): values += floats[(start + columns.lowerBound)..<(start + columns.upperBound)]
+        case .u8(let bytes): values += bytes[range].map { Float($0) }
+        case .f32(let floats): values += floats[range]
         }
       }
     }
-    return ImagePlanes(values: values, channels: channels, height: rows.count, width: columns.count, isBytes: isBytes)
+    let isBytes = if case .u8 = images { true } else { false }
+    self.init(values: values, channels: channels, height: rows.count, width: columns.count, isBytes: isBytes)
   }
+}
+
+extension Dataset {
+  var isBytes: Bool { if case .u8 = images { return true } else { return false } }
 }

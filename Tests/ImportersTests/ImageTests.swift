@@ -81,7 +81,7 @@ import Testing
   }
 
   @Test func notAnImage() {
-    #expect(throws: ImportError("x.png", "not a PNG or JPEG image")) {
+    #expect(throws: ImportError("x.png", "not a PNG, JPEG or TIFF image")) {
       try ImageDecoder.decode(Array("GIF89a".utf8), channels: 1, file: "x.png")
     }
   }
@@ -90,7 +90,7 @@ import Testing
     let scratch = Scratch()
     scratch.write("set/a/g.png", Fixture.greyPNG)
     scratch.write("set/b/readme.txt", Array("no images".utf8))
-    #expect(throws: ImportError(scratch.path + "/set/b", "class folder holds no PNG or JPEG images")) {
+    #expect(throws: ImportError(scratch.path + "/set/b", "class folder holds no PNG, JPEG or TIFF images")) {
       try Dataset.fromImageFolder(path: scratch.path + "/set")
     }
   }

@@ -1,8 +1,8 @@
 # The EXAMPLES of kswap(1), kswap-inspect(1) and kswap-pack(1) run as written, in order, on small
-# fixture files (vit.safetensors with timm-style names, a sharded checkpoint, a photo folder, and
-# Fashion-MNIST's test set from its Debian package). An example whose input files are not among the
-# fixtures (a wheel to download) is skipped and reported through skip_part. Each page's examples run
-# in their own copy of the fixtures.
+# fixture files (vit.safetensors with timm-style names, a sharded checkpoint, a photo folder, a folder
+# of image and mask pairs, and Fashion-MNIST's test set from its Debian package). An example whose
+# input files are not among the fixtures (a wheel to download) is skipped and reported through
+# skip_part. Each page's examples run in their own copy of the fixtures.
 . "$ROOT/Tests/CLI/lib.sh"
 mkdir fixtures
 cd fixtures
@@ -33,6 +33,12 @@ for name in ["cat", "dog"]:
     os.makedirs(f"photos/{name}")
     for i in range(2):
         png(f"photos/{name}/{i}.png", rng.integers(0, 256, size=(32, 40), dtype=np.uint8))
+# Segmentation pairs: images/ and masks/ (mask values 0 to 2), five of each.
+for folder in ["scenes/images", "scenes/masks"]:
+    os.makedirs(folder)
+for i in range(5):
+    png(f"scenes/images/{i}.png", rng.integers(0, 256, size=(16, 16), dtype=np.uint8))
+    png(f"scenes/masks/{i}.png", rng.integers(0, 3, size=(16, 16), dtype=np.uint8))
 PY
 # Fashion-MNIST's test set from the Debian package dataset-fashion-mnist (Scripts/setup installs it),
 # and a dataset file cut from it standing in for fmnist-train.kst. Without the package the examples

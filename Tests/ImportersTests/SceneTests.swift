@@ -1,19 +1,11 @@
-// Segmentation datasets in kswap-pack's importers: written and read back with their task, checked, the
-// operations that need one class per image refused, and scenes composed from classification images by
-// the documented rules (Formats/dataset.md, "Scenes").
+// Segmentation scenes composed from classification images by the documented rules (Formats/dataset.md,
+// "Scenes"): the threshold, the order, the classes, the background, the seed, and what is refused.
 
 import Importers
 import TensorFile
 import Testing
 
-@Suite struct SegmentationDatasetTests {
-  /// Two 1x2x2 scenes of classes background, a, b.
-  func scenes() throws -> Dataset {
-    try Dataset(
-      images: .u8([0, 10, 20, 30, 40, 50, 60, 70]), channels: 1, height: 2, width: 2,
-      masks: [0, 1, 1, 255, 2, 2, 0, 0], classes: ["background", "a", "b"], file: "s")
-  }
-
+@Suite struct SceneTests {
   /// Four 2x2 grey objects, classes p, q; pixel values chosen around the default threshold (51).
   func objects() throws -> Dataset {
     try Dataset(
@@ -21,87 +13,13 @@ import Testing
       width: 2, labels: [0, 1, 0, 1], classes: ["p", "q"], file: "o")
   }
 
-  @Test func roundTripKeepsTheTaskAndTheMasks() throws {
-    let scratch = Scratch()
-    var dataset = try scenes()
-    dataset.setStatisticsIfMissing()
-    for format in [TensorWriter.Format.safetensors, .compressed] {
-      let path = scratch.path + "/s-\(format == .safetensors ? "plain" : "kst")"
-      let tensors = try dataset.tensors(extra: ["task": "classification", "note": "x"], file: path)
-      #expect(tensors.tensors.map(\.name) == ["images", "masks"])
-      #expect(tensors.metadata["task"] == "segmentation" && tensors.metadata["note"] == "x")
-      try TensorWriter.write(
-        path: path, format: format, metadata: tensors.metadata,
-        tensors: try tensors.tensors.map { ($0, try tensors.bytes(of: $0.name, file: path)) })
-      let reader = try TensorReader(path: path)
-      #expect(reader.info("masks")?.dtype == .u8 && reader.info("masks")?.shape == [2, 2, 2])
-      #expect(try Dataset(reader: reader) == dataset)
-    }
-    // A classification dataset made from a file that said segmentation does not keep the key.
-    let labelled = try objects().tensors(extra: ["task": "segmentation"], file: "o")
-    #expect(labelled.metadata["task"] == nil)
-  }
-
-  @Test func masksAreChecked() throws {
-    #expect(throws: ImportError("m", "mask value 3 (image 1) has no class (3 classes; 255 is ignore)")) {
-      try Dataset(
-        images: .u8([0, 0]), channels: 1, height: 1, width: 1, masks: [0, 3], classes: ["background", "a", "b"],
-        file: "m")
-    }
-    #expect(throws: ImportError("m", "3 mask values do not make masks of 1x2")) {
-      try Dataset(images: .u8([0, 0]), channels: 1, height: 1, width: 2, masks: [0, 0, 0], classes: ["a"], file: "m")
-    }
-    #expect(throws: ImportError("m", "2 pixel values do not make 2 images of 1x1x2")) {
-      try Dataset(
-        images: .u8([0, 0]), channels: 1, height: 1, width: 2, masks: [0, 0, 0, 0], classes: ["a"], file: "m")
-    }
-    let tooMany = [String?](repeating: "c", count: 256)
-    #expect(
-      throws: ImportError("m", "a segmentation dataset names 1 to 255 classes (mask value 255 is ignore), got 256")
-    ) {
-      try Dataset(images: .u8([0]), channels: 1, height: 1, width: 1, masks: [0], classes: tooMany, file: "m")
-    }
-  }
-
-  @Test func masksWithoutTheTaskKeyAreNotADataset() throws {
-    let scratch = Scratch()
-    let path = scratch.path + "/untagged.safetensors"
-    let tensors = try scenes().tensors(file: path)
-    var metadata = tensors.metadata
-    metadata["task"] = nil
-    try TensorWriter.write(
-      path: path, metadata: metadata,
-      tensors: try tensors.tensors.map { ($0, try tensors.bytes(of: $0.name, file: path)) })
-    #expect(throws: ImportError(path, "not a dataset: it has \"masks\" but no metadata task \"segmentation\"")) {
-      try Dataset(reader: TensorReader(path: path))
-    }
-  }
-
-  @Test func operationsOnOneClassPerImageAreRefused() throws {
-    let dataset = try scenes()
-    let refusal = ImportError("s", "picking classes applies to classification datasets; this is a segmentation dataset")
-    #expect(throws: refusal) { try dataset.pickingClasses([1], file: "s") }
-    #expect(throws: ImportError.self) { try dataset.compactingLabels([0, 1, 2], file: "s") }
-    #expect(throws: ImportError.self) { try dataset.offsettingLabels(by: 3, file: "s") }
-    #expect(throws: ImportError.self) { try dataset.splitting(testFraction: 0.5, seed: 1, file: "s") }
-    #expect(throws: ImportError.self) { try dataset.sampling(fraction: 0.5, seed: 1, file: "s") }
-    #expect(throws: ImportError.self) { try dataset.resized(height: 4, width: 4, method: .area, file: "s") }
-    #expect(throws: ImportError.self) {
-      try dataset.composingScenes(SceneSettings(count: 1), file: "s")
-    }
-    // Random sampling keeps whole scenes, masks with their images.
-    let kept = try dataset.sampling(fraction: 0.5, seed: 3, method: .random, file: "s")
-    #expect(kept.count == 1)
-    #expect(kept == dataset.selecting([0]) || kept == dataset.selecting([1]))
-    #expect(dataset.selecting([1]).masks == [2, 2, 0, 0])
-  }
-
   @Test func scenesFollowTheThresholdRuleAtScaleOne() throws {
     let objects = try objects()
     let settings = SceneSettings(count: 40, height: 3, width: 3, objects: 1...1, scale: 1...1, seed: 5)
     let scenes = try objects.composingScenes(settings, file: "o")
-    #expect(scenes.classes == ["background", "p", "q"] && scenes.count == 40 && scenes.task == .segmentation)
-    guard case .u8(let pixels) = scenes.images, case .u8(let source) = objects.images, let masks = scenes.masks else {
+    #expect(scenes.classes == ["background", "p", "q"] && scenes.count == 40)
+    let masks = scenes.masks
+    guard case .u8(let pixels) = scenes.images, case .u8(let source) = objects.images else {
       Issue.record("expected bytes and masks")
       return
     }
@@ -139,9 +57,9 @@ import Testing
     other.seed = 10
     #expect(try objects().composingScenes(other, file: "o") != first)
     // On a black canvas a pixel is an object's exactly when it is above the threshold.
-    guard case .u8(let pixels) = first.images, let masks = first.masks else { return }
-    for (pixel, mask) in zip(pixels, masks) { #expect(mask == 0 ? pixel == 0 : pixel > 51) }
-    #expect(Set(masks).isSubset(of: [0, 1, 2]))
+    guard case .u8(let pixels) = first.images else { return }
+    for (pixel, mask) in zip(pixels, first.masks) { #expect(mask == 0 ? pixel == 0 : pixel > 51) }
+    #expect(Set(first.masks).isSubset(of: [0, 1, 2]))
   }
 
   @Test func newClassScenesStartAtTheirFirstLabel() throws {
@@ -149,7 +67,7 @@ import Testing
     let scenes = try objects().composingScenes(settings, file: "o")
     #expect(scenes.classes == ["background"] + [String?](repeating: nil, count: 10) + ["p", "q"])
     #expect(scenes.height == 4 && scenes.width == 4)  // twice the objects' size by default
-    #expect(Set(scenes.masks ?? []).isSubset(of: [0, 11, 12]))
+    #expect(Set(scenes.masks).isSubset(of: [0, 11, 12]))
     settings.firstLabel = 254
     #expect(
       throws: ImportError(
@@ -171,7 +89,8 @@ import Testing
     let twoChannels = try Dataset(
       images: .u8([UInt8](repeating: 9, count: 8)), channels: 2, height: 2, width: 2, labels: [0], file: "t")
     #expect(throws: ImportError("bg", "background images have 2 channels, the objects 3")) {
-      try colour.composingScenes(SceneSettings(count: 1), background: twoChannels, file: "c", backgroundFile: "bg")
+      try colour.composingScenes(
+        SceneSettings(count: 1), background: SceneBackground(twoChannels), file: "c", backgroundFile: "bg")
     }
   }
 
@@ -182,7 +101,8 @@ import Testing
     let background = try Dataset(
       images: .u8([UInt8](repeating: 51, count: 4)), channels: 1, height: 2, width: 2, labels: [0], file: "bg")
     let scenes = try objects.composingScenes(
-      SceneSettings(count: 3, height: 2, width: 2, objects: 1...1, scale: 1...1), background: background, file: "f")
+      SceneSettings(count: 3, height: 2, width: 2, objects: 1...1, scale: 1...1),
+      background: SceneBackground(background), file: "f")
     let scene: [Float] = [0.25, 51 / 255, 0.9, 51 / 255]
     #expect(scenes.images == .f32(scene + scene + scene))
     #expect(scenes.masks == [1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0])
@@ -198,10 +118,11 @@ import Testing
       images: .u8([200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), channels: 3, height: 2, width: 2, labels: [0],
       classes: ["red"], file: "c")
     let scenes = try colour.composingScenes(
-      SceneSettings(count: 6, height: 4, width: 4, objects: 1...1, scale: 1...1, seed: 2), background: background,
-      file: "c")
+      SceneSettings(count: 6, height: 4, width: 4, objects: 1...1, scale: 1...1, seed: 2),
+      background: SceneBackground(background), file: "c")
     #expect(scenes.channels == 3)
-    guard case .u8(let pixels) = scenes.images, let masks = scenes.masks else { return }
+    guard case .u8(let pixels) = scenes.images else { return }
+    let masks = scenes.masks
     for scene in 0..<6 {
       let red = Array(pixels[scene * 48..<scene * 48 + 16]), green = Array(pixels[scene * 48 + 16..<scene * 48 + 32])
       let mask = Array(masks[scene * 16..<(scene + 1) * 16])

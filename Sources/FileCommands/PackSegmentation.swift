@@ -53,12 +53,7 @@ public struct SegmentationOptions: ParsableArguments {
 extension ImportOptions {
   /// An image + mask import (a folder with images/ and masks/, or one image with --masks).
   func openSegmentation(_ input: String) throws -> ImportedTensors {
-    let refused = [
-      ("--classes", classes != nil), ("--relabel", relabel != .keep), ("--label-offset", labelOffset != 0),
-    ]
-    if let option = refused.first(where: \.1) {
-      throw ToolError("\(input): \(option.0) applies to classification datasets, not to a segmentation import")
-    }
+    try refuseClassificationOptions(input)
     var options = SegmentationImportOptions()
     options.channels = channels
     options.sixteenBit = segmentation.sixteenBit ?? .full
@@ -86,23 +81,19 @@ extension ImportOptions {
     let (maskBytes, maskName) = try readPairFile(input, other: masks)
     let dataset = try SegmentationDataset.fromPair(
       image: imageBytes, imageFile: imageName, mask: maskBytes, maskFile: maskName, options: options)
-    let source =
-      member != nil
-      ? sourceDescription(imageName) + ", " + masks
-      : [imageName, maskName].map {
-        ($0 as NSString).lastPathComponent
-      }.joined(separator: ", ")
+    // The archive and both members, or both file names without their folders.
+    let source: String
+    if member != nil {
+      source = sourceDescription(imageName) + ", " + masks
+    } else {
+      source = [imageName, maskName].map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+    }
     return try finishSegmentation(dataset, file: imageName, source: source)
   }
 
   /// A segmentation dataset file put through the dataset options.
   func reworkSegmentation(_ reader: TensorReader, file: String) throws -> ImportedTensors {
-    let refused = [
-      ("--classes", classes != nil), ("--relabel", relabel != .keep), ("--label-offset", labelOffset != 0),
-    ]
-    if let option = refused.first(where: \.1) {
-      throw ToolError("\(file): \(option.0) applies to classification datasets; this is a segmentation dataset")
-    }
+    try refuseClassificationOptions(file)
     var dataset = try SegmentationDataset(reader: reader)
     if let names = try segmentationClassNames(file) {
       dataset = try SegmentationDataset(
@@ -116,6 +107,14 @@ extension ImportOptions {
     let tensors = try finishSegmentation(dataset, file: file, source: nil, extra: reader.metadata)
     tensors.fromCompressedFile = reader.format == .compressed
     return tensors
+  }
+
+  /// --classes, --relabel and --label-offset pick and renumber the labels of whole images.
+  private func refuseClassificationOptions(_ file: String) throws {
+    let given = [("--classes", classes != nil), ("--relabel", relabel != .keep), ("--label-offset", labelOffset != 0)]
+    if let option = given.first(where: \.1) {
+      throw ToolError("\(file): \(option.0) applies to classification datasets, not to segmentation")
+    }
   }
 
   /// --class-names for a segmentation dataset: two names with --instances.

@@ -73,7 +73,6 @@ extension SegmentationDataset {
         break
       }
     }
-    let classCount = options.maskValues == .instances ? 2 : options.classNames?.count
     var pixels: [UInt8] = []
     var masks: [UInt8] = []
     var size: (height: Int, width: Int)?
@@ -86,7 +85,8 @@ extension SegmentationDataset {
           pair.mask,
           "mask is \(labels.width)x\(labels.height), its image \(pair.image) is \(image.width)x\(image.height)")
       }
-      let classes = try maskClasses(labels, values: options.maskValues, classCount: classCount, file: pair.mask)
+      let classes = try maskClasses(
+        labels, values: options.maskValues, classCount: options.classNames?.count, file: pair.mask)
       var piece = try SegmentationDataset(
         images: .u8(image.planar), channels: channels, height: image.height, width: image.width, masks: classes,
         file: pair.mask)

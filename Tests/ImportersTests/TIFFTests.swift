@@ -227,4 +227,17 @@ private func craftedTIFF(
       }
     }
   }
+
+  @Test func classFoldersHoldTIFFToo() throws {
+    let scratch = Scratch()
+    scratch.write("set/a/x.TIF", try fixture("grey8-le-5x7.tif"))
+    scratch.write("set/b/y.tiff", try fixture("grey8-le-5x7.tif"))
+    let dataset = try Dataset.fromImageFolder(path: scratch.path + "/set")
+    #expect(dataset.labels == [0, 1] && [dataset.channels, dataset.height, dataset.width] as [Int] == [1, 5, 7])
+    guard case .u8(let pixels) = dataset.images else {
+      Issue.record("bytes expected")
+      return
+    }
+    #expect(Array(pixels[0..<3]) == [0, 7, 14])  // row 0: 7 * column
+  }
 }

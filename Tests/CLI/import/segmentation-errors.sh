@@ -89,8 +89,8 @@ expect 2 "--instances makes two classes (0 and the objects); --class-names gives
 expect 2 "good/images/a.png: image is 6x4, smaller than the 8x8 tiles" good --tile 8x8
 expect 64 "--tile expects HxW, e.g. 64x64, got '8'" good --tile 8
 expect 2 "classes.safetensors: --tile applies to segmentation datasets" classes.safetensors --tile 1x1
-expect 2 "good: --classes applies to classification datasets, not to a segmentation import" good --classes 0
-expect 2 "seg.safetensors: --label-offset applies to classification datasets; this is a segmentation dataset" \
+expect 2 "good: --classes applies to classification datasets, not to segmentation" good --classes 0
+expect 2 "seg.safetensors: --label-offset applies to classification datasets, not to segmentation" \
   seg.safetensors --label-offset 3
 expect 2 "good.csv: --masks applies to segmentation input, not to csv" good.csv --format csv --masks good/masks/a.png
 expect 2 "good.csv: not a PNG, JPEG or TIFF image" good.csv --masks good/masks/a.png

@@ -109,9 +109,12 @@ extension ImportOptions {
     return tensors
   }
 
-  /// --classes, --relabel and --label-offset pick and renumber the labels of whole images.
+  /// --classes, --relabel and --label-offset pick and renumber the labels of whole images (and --scenes
+  /// pastes whole images as objects).
   private func refuseClassificationOptions(_ file: String) throws {
-    let given = [("--classes", classes != nil), ("--relabel", relabel != .keep), ("--label-offset", labelOffset != 0)]
+    let given =
+      [("--classes", classes != nil), ("--relabel", relabel != .keep), ("--label-offset", labelOffset != 0)]
+      + [("--scenes", scenes.scenes != nil)]  // scenes are composed from classification datasets
     if let option = given.first(where: \.1) {
       throw ToolError("\(file): \(option.0) applies to classification datasets, not to segmentation")
     }

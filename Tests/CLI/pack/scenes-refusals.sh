@@ -64,7 +64,7 @@ refused objects.safetensors \
 refused objects.safetensors "objects.safetensors: no images to compose scenes from" \
   --scenes 2 --fraction 0.1
 refused scenes.safetensors \
-  "scenes.safetensors: --scenes does not apply to a segmentation dataset: scenes are composed from a classification dataset" \
+  "scenes.safetensors: --scenes applies to classification datasets, not to segmentation" \
   --scenes 2
 refused objects.safetensors "weights.safetensors: not a dataset" --scenes 2 --scene-background weights.safetensors
 refused objects.safetensors "missing.safetensors" --scenes 2 --scene-background missing.safetensors

@@ -72,8 +72,6 @@ public struct SceneBackground: Sendable {
     (images, count, channels, height, width) =
       (dataset.images, dataset.count, dataset.channels, dataset.height, dataset.width)
   }
-
-  var isBytes: Bool { if case .u8 = images { return true } else { return false } }
 }
 
 extension Dataset {
@@ -103,7 +101,7 @@ extension Dataset {
           + "classes after the background do not fit a mask (1 to \(ignore - 1); \(ignore) is ignore)")
     }
     let canvasHeight = settings.height ?? 2 * height, canvasWidth = settings.width ?? 2 * width
-    // RGB when either input is: grey images are repeated into each channel.
+    // RGB when either input is (the other grey, checked below): grey images are repeated into each channel.
     let sceneChannels = max(channels, background?.channels ?? 0)
     guard let values = checkedProduct([settings.count, sceneChannels, canvasHeight, canvasWidth]),
       values <= ImportLimits.standard.maxElements
@@ -122,7 +120,7 @@ extension Dataset {
     }
     if let background {
       guard background.count > 0 else { throw ImportError(backgroundFile, "no background images") }
-      guard background.channels == channels || background.channels == 1 || channels == 1 else {
+      guard background.channels == channels || Set([background.channels, channels]) == [1, 3] else {
         throw ImportError(
           backgroundFile, "background images have \(background.channels) channels, the objects \(channels)")
       }
@@ -167,7 +165,7 @@ struct SceneComposer {
     self.channels = channels
     self.height = height
     self.width = width
-    outputBytes = objects.isBytes && background?.isBytes != false
+    outputBytes = objects.images.isBytes && background?.images.isBytes != false
     generator = SeededGenerator(seed: settings.seed ^ 0x5CE2_E5C0_A11A_9E5D)
   }
 
@@ -206,7 +204,7 @@ struct SceneComposer {
     let plane = height * width
     for c in 0..<channels {
       let from = min(c, background.channels - 1) * plane
-      for i in 0..<plane { canvas[c * plane + i] = scaled(resized.values[from + i], bytes: background.isBytes) }
+      for i in 0..<plane { canvas[c * plane + i] = scaled(resized.values[from + i], bytes: background.images.isBytes) }
     }
   }
 
@@ -227,7 +225,7 @@ struct SceneComposer {
     let label = UInt8(settings.firstLabel + Int(objects.labels[index]))
     // U8 compares with threshold * 255 in double precision; F32 with the threshold rounded to F32, as
     // numpy compares a float32 array with a number.
-    let limit = objects.isBytes ? settings.threshold * 255 : Double(Float(settings.threshold))
+    let limit = objects.images.isBytes ? settings.threshold * 255 : Double(Float(settings.threshold))
     let objectPlane = objectHeight * objectWidth, plane = height * width
     for y in 0..<objectHeight {
       for x in 0..<objectWidth {
@@ -239,7 +237,7 @@ struct SceneComposer {
         masks[maskStart + target] = label
         for c in 0..<channels {
           let value = object.values[min(c, objects.channels - 1) * objectPlane + pixel]
-          canvas[c * plane + target] = scaled(value, bytes: objects.isBytes)
+          canvas[c * plane + target] = scaled(value, bytes: objects.images.isBytes)
         }
       }
     }
@@ -298,11 +296,10 @@ extension ImagePlanes {
         }
       }
     }
-    let isBytes = if case .u8 = images { true } else { false }
-    self.init(values: values, channels: channels, height: rows.count, width: columns.count, isBytes: isBytes)
+    self.init(values: values, channels: channels, height: rows.count, width: columns.count, isBytes: images.isBytes)
   }
 }
 
-extension Dataset {
-  var isBytes: Bool { if case .u8 = images { return true } else { return false } }
+extension Dataset.Pixels {
+  var isBytes: Bool { if case .u8 = self { return true } else { return false } }
 }

@@ -88,6 +88,12 @@ import Testing
       images: .u8([UInt8](repeating: 9, count: 12)), channels: 3, height: 2, width: 2, labels: [0], file: "c")
     let twoChannels = try Dataset(
       images: .u8([UInt8](repeating: 9, count: 8)), channels: 2, height: 2, width: 2, labels: [0], file: "t")
+    let grey = try Dataset(
+      images: .u8([UInt8](repeating: 9, count: 4)), channels: 1, height: 2, width: 2, labels: [0], file: "g")
+    #expect(throws: ImportError("t", "background images have 2 channels, the objects 1")) {
+      try grey.composingScenes(
+        SceneSettings(count: 1), background: SceneBackground(twoChannels), file: "g", backgroundFile: "t")
+    }
     #expect(throws: ImportError("bg", "background images have 2 channels, the objects 3")) {
       try colour.composingScenes(
         SceneSettings(count: 1), background: SceneBackground(twoChannels), file: "c", backgroundFile: "bg")

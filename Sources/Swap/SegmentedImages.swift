@@ -17,7 +17,7 @@ public struct SegmentedImages: Sendable {
   public var mean: [Float]
   public var std: [Float]
 
-  /// The mask value of an ignored pixel, in masks and in `maskBatch`'s targets alike.
+  /// The mask value of an ignored pixel.
   public static let ignoreLabel = DatasetLayout.ignoreLabel
 
   public init(
@@ -56,22 +56,18 @@ public struct SegmentedImages: Sendable {
 
   /// Writes the masks at `indices` into `targets` (H * W values each, row-major) from mask `offset`,
   /// as the per-pixel loss reads them: the class, or `ignoreLabel` (255) for an ignored pixel.
-  public func writeMasks(_ indices: [Int], into targets: inout [Int32], at offset: Int = 0) {
+  public func writeMasks(_ indices: [Int], into targets: inout [UInt8], at offset: Int = 0) {
     let plane = pixelsPerMask
     precondition((offset + indices.count) * plane <= targets.count, "masks do not fit \(targets.count) targets")
-    masks.withUnsafeBufferPointer { source in
-      targets.withUnsafeMutableBufferPointer { destination in
-        for (row, index) in indices.enumerated() {
-          let from = index * plane, to = (offset + row) * plane
-          for i in 0..<plane { destination[to + i] = Int32(source[from + i]) }
-        }
-      }
+    for (row, index) in indices.enumerated() {
+      targets.replaceSubrange(
+        (offset + row) * plane..<(offset + row + 1) * plane, with: masks[index * plane..<(index + 1) * plane])
     }
   }
 
-  /// The masks at `indices` as indices.count * H * W targets (see `writeMasks`).
-  public func maskBatch(_ indices: [Int]) -> [Int32] {
-    var targets = [Int32](repeating: 0, count: indices.count * pixelsPerMask)
+  /// The masks at `indices`, indices.count * H * W values (see `writeMasks`).
+  public func maskBatch(_ indices: [Int]) -> [UInt8] {
+    var targets = [UInt8](repeating: 0, count: indices.count * pixelsPerMask)
     writeMasks(indices, into: &targets)
     return targets
   }

@@ -68,9 +68,9 @@ import Testing
       #expect(file.images.count == 2 && file.images.height == 2 && file.images.width == 3)
       // The loss's targets: classes as they are, 255 for an ignored pixel, image 1 first here.
       #expect(file.images.maskBatch([1, 0]) == [0, 3, 3, 0, 0, 255, 0, 0, 2, 2, 255, 0])
-      var targets = [Int32](repeating: -7, count: 18)
+      var targets = [UInt8](repeating: 7, count: 18)
       file.images.writeMasks([1], into: &targets, at: 2)
-      #expect(Array(targets[..<12]) == [Int32](repeating: -7, count: 12) && targets[12...] == [0, 3, 3, 0, 0, 255])
+      #expect(Array(targets[..<12]) == [UInt8](repeating: 7, count: 12) && targets[12...] == [0, 3, 3, 0, 0, 255])
       // Bytes / 255, then (x - 0.5) / 0.5.
       #expect(file.images.batch([0]).scalars.first == -1)
       #expect(file.images.subset([1]).masks == [0, 3, 3, 0, 0, 255])

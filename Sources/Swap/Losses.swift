@@ -68,7 +68,7 @@ public func pixelCrossEntropy(
   masks.withUnsafeBufferPointer { masks in
     sums.withUnsafeMutableBufferPointer { sums in
       Parallel.forRows(images.count, cost: classes * pixels * 4) { range in
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * pixels)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * pixels)
         defer { scratch.deallocate() }
         for i in range {
           let offset = (images.lowerBound + i) * classes * pixels
@@ -84,7 +84,7 @@ public func pixelCrossEntropy(
 
 /// One image's sum of per-pixel losses over its counted pixels; with `gradient`, writes `scale` ·
 /// (softmax - onehot) into it (0 at ignored pixels). Loops run over pixels, planes outside, so each
-/// inner loop is contiguous. `scratch` holds 2 · pixels floats.
+/// inner loop is contiguous. `scratch` holds 3 · pixels floats.
 private func pixelCrossEntropySum(
   logits x: UnsafePointer<Float>, masks labels: UnsafePointer<UInt8>, classes: Int, pixels: Int, scale: Float,
   gradient g: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>
@@ -93,7 +93,7 @@ private func pixelCrossEntropySum(
   for p in 0..<pixels {
     precondition(labels[p] == ignore || Int(labels[p]) < classes, "mask value \(labels[p]) for \(classes) classes")
   }
-  let (peak, sum) = (scratch, scratch + pixels)
+  let (peak, sum, exps) = (scratch, scratch + pixels, scratch + 2 * pixels)
   peak.update(from: x, count: pixels)
   for c in 1..<classes {
     let plane = x + c * pixels
@@ -101,17 +101,11 @@ private func pixelCrossEntropySum(
   }
   sum.update(repeating: 0, count: pixels)
   for c in 0..<classes {
-    let plane = x + c * pixels
-    if let g {
-      // The exponentials go where the gradient goes, to be scaled in place below.
-      let out = g + c * pixels
-      for p in 0..<pixels {
-        out[p] = exp(plane[p] - peak[p])
-        sum[p] += out[p]
-      }
-    } else {
-      for p in 0..<pixels { sum[p] += exp(plane[p] - peak[p]) }
-    }
+    // With a gradient the exponentials go where it goes, to be scaled in place below.
+    let (plane, out) = (x + c * pixels, g.map { $0 + c * pixels } ?? exps)
+    for p in 0..<pixels { out[p] = plane[p] - peak[p] }
+    SoftmaxKernel.exp(out, into: out, count: pixels)
+    for p in 0..<pixels { sum[p] += out[p] }
   }
   var total = 0.0
   for p in 0..<pixels where labels[p] != ignore {

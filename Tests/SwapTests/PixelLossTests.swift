@@ -49,7 +49,8 @@ import Testing
     let logits = Tensor.uniform(shape: [3, 4, 3, 5], low: -2, high: 2, generator: &rng)
     let masks = (0..<30).map { i -> UInt8 in i % 4 == 1 ? 255 : UInt8(rng.next() % 4) }
     let gradient = Tensor(shape: logits.shape, repeating: .nan)
-    pixelCrossEntropy(logits: logits, images: 1..<3, masks: masks, weight: 0.7, gradient: gradient)
+    let loss = pixelCrossEntropy(logits: logits, images: 1..<3, masks: masks, weight: 0.7, gradient: gradient)
+    #expect(loss == pixelCrossEntropy(logits: logits, images: 1..<3, masks: masks))  // the weight scales the gradient only
     #expect(gradient.scalars[..<60].allSatisfy(\.isNaN) && gradient.scalars[60...].allSatisfy(\.isFinite))
     let analytic = Tensor(shape: [2, 4, 3, 5])
     analytic.pointer.update(from: gradient.pointer + 60, count: 120)

@@ -12,7 +12,7 @@
 /// let resize = BilinearResize(inputHeight: 4, inputWidth: 3, outputHeight: 16, outputWidth: 12)
 /// resize.forward(x.pointer, planes: 5, into: y.pointer, scratch: scratch)  // scratch: resize.scratchCount(planes: 5)
 /// ```
-public struct BilinearResize: Sendable, Equatable {
+public struct BilinearResize: Sendable {
   public let inputHeight: Int, inputWidth: Int, outputHeight: Int, outputWidth: Int
   /// R (outputHeight, inputHeight), row-major.
   public let rowWeights: [Float]

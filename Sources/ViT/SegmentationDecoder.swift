@@ -1,3 +1,4 @@
+import TensorFile
 import Tensors
 
 // Shape legend for this file: B batch, N tokens (the class token first, then the Hp × Wp patches row by
@@ -100,15 +101,17 @@ final class SegmentationDecoder {
 public func argmaxPixels(_ logits: Tensor) -> [UInt8] {
   precondition(logits.rank == 4, "pixel logits (B, K, H, W), not \(logits.shape)")
   let (b, k, pixels) = (logits.shape[0], logits.shape[1], logits.shape[2] * logits.shape[3])
-  precondition(k > 0 && k < 256, "\(k) classes do not fit a mask byte")
+  precondition(k > 0 && k <= Int(DatasetLayout.ignoreLabel), "\(k) classes: a mask byte names at most 255")
   var classes = [UInt8](repeating: 0, count: b * pixels)
+  if classes.isEmpty { return [] }
   classes.withUnsafeMutableBufferPointer { out in
     let out = out.baseAddress!
     Parallel.forRows(b, cost: k * pixels) { range in
-      var best = [Float](repeating: 0, count: pixels)
+      let best = UnsafeMutablePointer<Float>.allocate(capacity: pixels)
+      defer { best.deallocate() }
       for image in range {
         let x = logits.pointer + image * k * pixels, predicted = out + image * pixels
-        best.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: x, count: pixels) }
+        best.update(from: x, count: pixels)
         for c in 1..<k {
           let plane = x + c * pixels
           for p in 0..<pixels where plane[p] > best[p] {

@@ -8,9 +8,10 @@ import Tensors
 /// final-normed patch token gives patch logits (B, K, Hp, Wp), resized bilinearly to pixel logits
 /// (B, K, H, W) as PyTorch's `F.interpolate(mode="bilinear", align_corners=False)` does.
 ///
-/// The tokens before the patches (the class token) take no part: the head runs on all B·N token rows in
-/// one product, as `Linear` does for any layer (so a LoRA adapter on the head works too), and their
-/// logits are dropped; their gradient is zero. The head stays the classifier's `head` (K, D), so adapters,
+/// The tokens before the patches (the class token; register tokens too, were there any) take no part in
+/// the decoder (in the blocks' attention they do): the head runs on all B·N token rows in one product,
+/// as `Linear` does for any layer (so a LoRA adapter on the head works too), and their logits are
+/// dropped; their gradient is zero. The head stays the classifier's `head` (K, D), so adapters,
 /// new-class rows, merge and diff treat it as before.
 final class SegmentationDecoder {
   /// The patch logits (B, K, Hp, Wp) of the last forward: the resize's input.

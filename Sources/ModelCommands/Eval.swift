@@ -63,6 +63,7 @@ public struct Eval: ModelTool {
     try InputPath.check(model)
     if let logits { try checkOutputPath(logits, force: force, inputs: [model] + adapter) }
     let base = try BaseModel(path: model, overrides: try modelOptions.overrides())
+    try base.requireClassifier(tool: Self.toolName)
     let adapted = try AdaptedModel(base: base, adapters: try adapter.map(AdaptedModel.readAdapter))
     let classes = adapted.classes
     let network = ViTNetwork(model: adapted.model)

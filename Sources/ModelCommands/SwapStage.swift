@@ -45,6 +45,7 @@ struct SwapStage {
     let evalPaths = options.evalSets.map(namedPath)
     for path in [stagePath] + retainPaths + evalPaths.map(\.path) { try InputPath.check(path) }
     let base = try BaseModel(path: modelPath, overrides: modelOverrides)
+    try base.requireClassifier(tool: tool)
     let adapted = try AdaptedModel(
       base: base, adapters: try adapterPath.map { [try AdaptedModel.readAdapter($0)] } ?? [])
     // The official head layout: slots for new classes before the learn set's classes are placed.

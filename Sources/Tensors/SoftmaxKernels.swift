@@ -10,6 +10,12 @@ public enum SoftmaxKernel {
     }
   }
 
+  /// y = eˣ element by element on the calling thread (the softmax's exp: 2 ulp, 0 below -87.3); `y` may
+  /// be `x`.
+  public static func exp(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+    kswap_exp(x, y, count)
+  }
+
   /// Softmax of `rows` rows on the calling thread (for callers already running in parallel).
   public static func forwardSerial(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
     kswap_softmax_rows(x, y, rows, dim)

@@ -62,20 +62,24 @@ public enum Checkpoint {
   /// The architecture of timm-named `shapes`: `vit_config` from the metadata when present, else
   /// inferred, taking the heads and LayerNorm epsilon from the metadata's `num_heads` and
   /// `layer_norm_eps` (the DINOv2 converter's keys), else from `heads` and `layerNormEps` (a config
-  /// file's, say), else the defaults (width / 64 heads, the layout's epsilon).
+  /// file's, say), else the defaults (width / 64 heads, the layout's epsilon). The task is the
+  /// metadata's `task` either way (absent: classification).
   public static func config(
     metadata: [String: String], shapes: [String: [Int]], layout: CheckpointLayout = .timm, heads: Int? = nil,
     layerNormEps: Float? = nil
   ) throws -> ViTConfig {
+    let task = try ViTConfig.task(metadata: metadata)
     if let json = metadata[ViTConfig.metadataKey] {
-      guard let config = ViTConfig.fromJSON(json) else {
+      guard var config = ViTConfig.fromJSON(json) else {
         throw ViTError.invalidConfig("`__metadata__.\(ViTConfig.metadataKey)` is not a valid ViT config: \(json)")
       }
+      config.task = task
       return config
     }
-    let config = try infer(
+    var config = try infer(
       shapes: shapes, heads: metadata["num_heads"].flatMap(Int.init) ?? heads,
       layerNormEps: metadata["layer_norm_eps"].flatMap(Float.init) ?? layerNormEps ?? layout.defaultLayerNormEps)
+    config.task = task
     if let problem = config.validationProblem() { throw ViTError.invalidConfig(problem) }
     return config
   }
@@ -113,13 +117,16 @@ public enum Checkpoint {
       mlpDim: fc1[0], classes: classes, layerNormEps: layerNormEps, layerScale: shapes["blocks.0.ls1.gamma"] != nil)
   }
 
-  /// The model's base weights in timm names, with its config under `vit_config` in the metadata.
+  /// The model's metadata: `extra` with its config's entries (`ViTConfig.metadata`: `vit_config`, and
+  /// `task` for a segmentation model; a `task` in `extra` is dropped, so a classifier's file has none).
   ///
   /// `num_classes` follows the current head (it may have been resized since loading).
   public static func modelMetadata(_ model: VisionTransformer, extra: [String: String] = [:]) -> [String: String] {
     var config = model.config
     config.classes = model.head?.outFeatures ?? 0
-    return extra.merging([ViTConfig.metadataKey: config.jsonString()]) { _, config in config }
+    var metadata = extra
+    metadata[ViTConfig.taskMetadataKey] = nil
+    return metadata.merging(config.metadata) { _, config in config }
   }
 
   /// Writes Float32 tensors (plain safetensors or compressed) atomically to `path` ("-": stdout).

@@ -1,11 +1,13 @@
 import Foundation
+import TensorFile
 
-/// The architecture hyper-parameters of a vision transformer, in timm's vocabulary.
+/// The architecture hyper-parameters of a vision transformer, in timm's vocabulary, and its task.
 ///
 /// Stored in a checkpoint's `__metadata__` under `vit_config` as JSON with snake_case keys
 /// (`image_size`, `patch_size`, `in_chans`, `embed_dim`, `depth`, `num_heads`, `mlp_dim`,
 /// `num_classes`, `layer_norm_eps`, `layer_scale`). When the key is absent the loader infers the
-/// config from tensor shapes (`ViTConfig.infer`).
+/// config from tensor shapes (`ViTConfig.infer`). The task is not part of that JSON: it has its own
+/// key, `task` (`taskMetadataKey`), as a dataset's does.
 public struct ViTConfig: Codable, Sendable, Equatable {
   /// The side of the square input the position grid was trained for (pixels).
   public var imageSize: Int
@@ -27,11 +29,15 @@ public struct ViTConfig: Codable, Sendable, Equatable {
   public var layerNormEps: Float
   /// Whether blocks have LayerScale (DINOv2 style).
   public var layerScale: Bool
+  /// What the head predicts: one class per image from the class token (classification), or one per
+  /// pixel from every patch token (segmentation; `VisionTransformer.forward` says how).
+  public var task: DatasetLayout.Task = .classification
 
   /// A configuration; heads default to dim / 64, the MLP to 4 · dim.
   public init(
     imageSize: Int, patchSize: Int, channels: Int = 3, dim: Int, depth: Int, heads: Int? = nil,
-    mlpDim: Int? = nil, classes: Int, layerNormEps: Float = 1e-6, layerScale: Bool = false
+    mlpDim: Int? = nil, classes: Int, layerNormEps: Float = 1e-6, layerScale: Bool = false,
+    task: DatasetLayout.Task = .classification
   ) {
     self.imageSize = imageSize
     self.patchSize = patchSize
@@ -43,8 +49,10 @@ public struct ViTConfig: Codable, Sendable, Equatable {
     self.classes = classes
     self.layerNormEps = layerNormEps
     self.layerScale = layerScale
+    self.task = task
   }
 
+  // `task` is left out: it has its own metadata key.
   enum CodingKeys: String, CodingKey {
     case imageSize = "image_size"
     case patchSize = "patch_size"
@@ -67,6 +75,28 @@ public struct ViTConfig: Codable, Sendable, Equatable {
   /// The metadata key the config is stored under.
   public static let metadataKey = "vit_config"
 
+  /// The metadata key the task is stored under: `"segmentation"`, or `"classification"` (the meaning
+  /// of a model without the key). The key and its values are a dataset's (`DatasetLayout.Key.task`).
+  public static let taskMetadataKey = DatasetLayout.Key.task
+
+  /// The `__metadata__` entries that state this config: `vit_config`, and `task` for a segmentation
+  /// model (a classifier's file has no `task`).
+  public var metadata: [String: String] {
+    var entries = [Self.metadataKey: jsonString()]
+    if task != .classification { entries[Self.taskMetadataKey] = task.rawValue }
+    return entries
+  }
+
+  /// The task a file's metadata states (absent: classification); throws for an unknown value.
+  public static func task(metadata: [String: String]) throws -> DatasetLayout.Task {
+    guard let value = metadata[taskMetadataKey] else { return .classification }
+    guard let task = DatasetLayout.Task(rawValue: value) else {
+      let known = DatasetLayout.Task.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
+      throw ViTError.invalidConfig("`__metadata__.\(taskMetadataKey)` is '\(value)', expected \(known)")
+    }
+    return task
+  }
+
   /// The config as compact JSON with sorted keys (deterministic bytes).
   public func jsonString() -> String {
     let encoder = JSONEncoder()
@@ -88,6 +118,10 @@ public struct ViTConfig: Codable, Sendable, Equatable {
     }
     if dim <= 0 || heads <= 0 || dim % heads != 0 { return "embed_dim \(dim) is not a multiple of num_heads \(heads)" }
     if depth < 0 || mlpDim <= 0 || channels <= 0 || classes < 0 { return "negative or zero size in \(jsonString())" }
+    if task == .segmentation && classes > Int(DatasetLayout.ignoreLabel) {
+      // Masks are bytes and 255 means "ignore": a segmentation head has at most 255 classes.
+      return "a segmentation head of \(classes) classes: masks name at most \(DatasetLayout.ignoreLabel)"
+    }
     return nil
   }
 }

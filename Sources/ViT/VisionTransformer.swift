@@ -25,9 +25,13 @@ import WeightSurgery
 /// let adapter = model.loraTensors()                              // PEFT names → tensors
 /// ```
 ///
+/// - Tasks: the config's `task` says what `forward` gives and `backward` takes. A classifier's logits
+///   are (B, K), the head on the class token. A segmentation model's are pixel logits (B, K, H, W): the
+///   head on every patch token, resized bilinearly to the image (`SegmentationDecoder`, the "linear"
+///   decoder of Segmenter); `argmaxPixels` turns them into predicted masks.
 /// - Tokens: `forwardTokens(_:training:)` gives the final-normed tokens (B, N, D) and
-///   `backwardTokens(_:)` takes their gradient, for heads other than the linear class-token head
-///   (segmentation, detection); `forward` and `backward` are those plus `head`.
+///   `backwardTokens(_:)` takes their gradient, for heads other than the model's own (detection);
+///   `forward` and `backward` are those plus the head.
 /// - Dropout: `forward(_:training:dropout:)` with a `Dropout` drops as the official ViT trains (p on the
 ///   embedded tokens, after GELU and after fc2 in every block); backward applies the same masks.
 /// - Trainable sets: `setTrainable(_:)` allocates gradients only for the chosen parameters;
@@ -47,7 +51,8 @@ public final class VisionTransformer {
   public let blocks: [Block]
   /// The final LayerNorm (`norm`).
   public let norm: LayerNorm
-  /// The linear head on the class token (`head`, (K, D)); nil for a backbone. Replaceable.
+  /// The linear head (`head`, (K, D)): on the class token, or on every patch token for segmentation;
+  /// nil for a backbone. Replaceable.
   public var head: Linear?
 
   private let workspace = Workspace()
@@ -60,6 +65,8 @@ public final class VisionTransformer {
   private var lastImages: Tensor?
   private var last = (batch: 0, tokens: 0, training: false)
   private var lastDropout: Dropout?
+  /// The head on the patch tokens and the resize to pixels, for a segmentation model.
+  let segmentation = SegmentationDecoder()
 
   /// A model from timm-named tensors; throws when one is missing, misshapen or unexpected.
   public init(config: ViTConfig, tensors: [String: Tensor]) throws {
@@ -272,11 +279,18 @@ public final class VisionTransformer {
     else { throw ViTError.badImageShape(shape, channels: config.channels, patch: config.patchSize) }
   }
 
-  /// The logits (B, K) of images (B, C, H, W); with `training`, keeps what `backward` needs and
-  /// applies `dropout` if given (evaluation never drops).
+  /// The logits of images (B, C, H, W): (B, K) for a classifier, pixel logits (B, K, H, W) for a
+  /// segmentation model (`config.task`). With `training`, keeps what `backward` needs and applies
+  /// `dropout` if given (evaluation never drops).
   public func forward(_ images: Tensor, training: Bool = false, dropout: Dropout? = nil) -> Tensor {
     guard let head else { preconditionFailure("forward needs a head; use forwardTokens on a backbone") }
     let tokens = forwardTokens(images, training: training, dropout: dropout)
+    if config.task == .segmentation {
+      let (h, w) = (images.shape[2], images.shape[3])
+      return segmentation.forward(
+        tokens: tokens, head: head, gridHeight: h / config.patchSize, gridWidth: w / config.patchSize, height: h,
+        width: w, training: training)
+    }
     let (b, n, d) = (tokens.shape[0], tokens.shape[1], tokens.shape[2])
     let cls = classFeatures.reserve(b * d)
     for i in 0..<b { (cls + i * d).update(from: tokens.pointer + i * n * d, count: d) }
@@ -311,13 +325,20 @@ public final class VisionTransformer {
     return finalTokens
   }
 
-  /// Back-propagates d(loss)/d(logits) (B, K) from the last training forward.
+  /// Back-propagates d(loss)/d(logits) from the last training forward: (B, K) for a classifier,
+  /// (B, K, H, W) for a segmentation model.
   public func backward(_ dLogits: Tensor) {
     guard let head else { preconditionFailure("backward needs a head; use backwardTokens on a backbone") }
     let (b, n) = (last.batch, last.tokens), d = config.dim
+    if dTokensScratch.shape != [b, n, d] { dTokensScratch = Tensor(shape: [b, n, d]) }
+    if config.task == .segmentation {
+      precondition(last.training, "backward needs a forward with training: true first")
+      segmentation.backward(dLogits, head: head, tokens: finalTokens, dTokens: dTokensScratch)
+      backwardTokens(dTokensScratch)
+      return
+    }
     precondition(
       dLogits.shape == [b, head.outFeatures], "dLogits \(dLogits.shape) for logits [\(b), \(head.outFeatures)]")
-    if dTokensScratch.shape != [b, n, d] { dTokensScratch = Tensor(shape: [b, n, d]) }
     dTokensScratch.zero()
     let dCls = workspace.dBranch.reserve(b * d)
     head.backward(dy: dLogits.pointer, x: classFeatures.pointer, dx: dCls, rows: b)

@@ -1,5 +1,6 @@
 import SeededRandom
 import Swap
+import TensorFile
 import Tensors
 import Testing
 
@@ -7,10 +8,13 @@ import Testing
 
 /// A tiny model for gradient checks: B=2, 8×8 images with 2 channels, patch 4 (N = 5), D = 8,
 /// 2 heads, depth 2, MLP 16, 3 classes.
-func tinyModel(layerScale: Bool = true, seed: UInt64 = 11) -> VisionTransformer {
+func tinyModel(
+  layerScale: Bool = true, seed: UInt64 = 11, task: DatasetLayout.Task = .classification
+) -> VisionTransformer {
   var rng = SeededGenerator(seed: seed)
   let config = ViTConfig(
-    imageSize: 8, patchSize: 4, channels: 2, dim: 8, depth: 2, heads: 2, mlpDim: 16, classes: 3, layerScale: layerScale)
+    imageSize: 8, patchSize: 4, channels: 2, dim: 8, depth: 2, heads: 2, mlpDim: 16, classes: 3, layerScale: layerScale,
+    task: task)
   let model = VisionTransformer(config: config, generator: &rng)
   // Bigger-than-init values so every path carries signal (timm's 0.02 init makes most terms tiny).
   for p in model.parameters where !p.name.hasSuffix("norm1.weight") && !p.name.hasSuffix("norm2.weight") {

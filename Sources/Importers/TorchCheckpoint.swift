@@ -3,21 +3,24 @@ import TensorFile
 /// PyTorch checkpoints in torch.save's zip format (PyTorch 1.6 and later: `.pt`, `.pth`, `.bin`,
 /// `.ckpt`): a zip holding `<name>/data.pkl` (a pickle of the state dict whose tensors point at
 /// storages by key) and `<name>/data/<key>` (each storage's raw bytes). The pickle is interpreted
-/// without running any of its code: only dicts, lists, tuples, OrderedDicts and tensors
-/// (`torch._utils._rebuild_tensor_v2`, `_rebuild_parameter`) are understood; anything else in the
-/// file (numbers, strings, other objects) is left out.
+/// without running any of its code, and may name only the globals in `allowedGlobals` (what
+/// torch.save writes for tensors and state dicts; Formats/pytorch-checkpoint.md): dicts, lists,
+/// tuples, OrderedDicts and tensors are understood; numbers and strings are left out; anything
+/// else is refused by name. Storages are read only after the pickle has said how large each is.
 public enum TorchCheckpoint {
   /// The tensors of the checkpoint at `path`, named by their key path in the pickled object
   /// (nested dicts and lists joined with "."), in pickle order.
   public static func read(path: String, limits: ImportLimits = .standard) throws -> ImportedTensors {
     guard ArchiveInput.isZip(path: path) else { throw notZip(path) }
-    return try read(file: path, limits: limits) { try ArchiveInput.forEachZipMember(path: path, $0) }
+    return try read(file: path, limits: limits) { try ArchiveInput.forEachZipMember(path: path, limits: limits, $0) }
   }
 
   /// The same for a checkpoint in memory (e.g. a member of a wheel); `name` is used in errors.
   public static func read(bytes: [UInt8], name: String, limits: ImportLimits = .standard) throws -> ImportedTensors {
     guard bytes.starts(with: [0x50, 0x4B, 3, 4]) else { throw notZip(name) }
-    return try read(file: name, limits: limits) { try ArchiveInput.forEachZipMember(bytes: bytes, name: name, $0) }
+    return try read(file: name, limits: limits) {
+      try ArchiveInput.forEachZipMember(bytes: bytes, name: name, limits: limits, $0)
+    }
   }
 
   private static func notZip(_ file: String) -> ImportError {
@@ -27,37 +30,66 @@ public enum TorchCheckpoint {
     )
   }
 
+  /// Three passes over the archive's members: their names, then the pickle (and byte order), then
+  /// only the storages the pickle's tensors use, each checked against its declared size first.
   private static func read(
-    file path: String, limits: ImportLimits,
-    members visit: ((String, (ImportLimits) throws -> [UInt8]) throws -> Bool) throws -> Void
+    file path: String, limits: ImportLimits, members visit: ((String, ArchiveStream) throws -> Bool) throws -> Void
   ) throws -> ImportedTensors {
-    var members: [String: [UInt8]] = [:]
-    try visit { name, read in
-      if name.hasSuffix("data.pkl") || name.contains("/data/") || name.hasPrefix("data/") || name.hasSuffix("byteorder")
-      {
-        members[name] = try read(limits)
-      }
+    var names: [String] = []
+    try visit { name, _ in
+      names.append(name)
       return true
     }
-    guard let pickleName = members.keys.filter({ $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }).min() else {
+    guard let pickleName = names.filter({ $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }).min() else {
       throw ImportError(path, "no data.pkl in the archive: not a PyTorch checkpoint")
     }
     let prefix = String(pickleName.dropLast("data.pkl".count))
-    if let order = members[prefix + "byteorder"], String(decoding: order, as: UTF8.self) != "little" {
+    var pickle: [UInt8] = []
+    var order: [UInt8]?
+    try visit { name, stream in
+      if name == pickleName { pickle = try stream.readToEnd() }
+      if name == prefix + "byteorder" { order = try stream.read(upTo: 16, what: "the byte order") }
+      return true
+    }
+    if let order, String(decoding: order, as: UTF8.self) != "little" {
       throw ImportError(path, "checkpoint saved on a big-endian machine; only little-endian is supported")
     }
     var tensors: [TorchTensor] = []
-    let root = try Pickle.load(members[pickleName]!, file: "\(path):\(pickleName)") { module, name, arguments in
-      try rebuild(module, name, arguments, file: path, tensors: &tensors)
+    let root = try load(pickle, file: "\(path):\(pickleName)", limits: limits, tensors: &tensors)
+    var walk = Walk(budget: limits.maxPickleValues, file: path)
+    try walk.collect(root, name: "", depth: 0, tensors: tensors)
+    guard !walk.named.isEmpty else { throw ImportError(path, "the checkpoint holds no tensors") }
+
+    var sizes: [String: Int] = [:]
+    for (name, tensor) in walk.named {
+      let member = prefix + "data/" + tensor.key
+      guard sizes[member] == nil || sizes[member] == tensor.storageBytes else {
+        throw ImportError(path, "tensor \(name): storage \(tensor.key) is described with two different sizes")
+      }
+      sizes[member] = tensor.storageBytes
     }
-    var named: [(name: String, tensor: TorchTensor)] = []
-    try collect(root, name: "", depth: 0, tensors: tensors, into: &named, file: path)
-    guard !named.isEmpty else { throw ImportError(path, "the checkpoint holds no tensors") }
+    var storages: [String: [UInt8]] = [:]
+    try visit { name, stream in
+      guard let size = sizes[name], storages[name] == nil else { return true }
+      let tensor = walk.named.first { prefix + "data/" + $0.tensor.key == name }!
+      func mismatch(_ found: String) -> ImportError {
+        ImportError(
+          path,
+          "tensor \(tensor.name): storage \(tensor.tensor.key) has \(found) bytes, the pickle says \(tensor.tensor.storageElements) elements of \(tensor.tensor.dtype.name)"
+        )
+      }
+      if let declared = stream.declaredSize, declared != size { throw mismatch(String(declared)) }
+      let bytes = try stream.read(upTo: size, what: "storage \(tensor.tensor.key)")
+      guard bytes.count == size else { throw mismatch(String(bytes.count)) }
+      guard try stream.atEnd() else { throw mismatch("more than \(size)") }
+      storages[name] = bytes
+      return storages.count < sizes.count
+    }
     var seen = Set<String>()
-    let files = try named.map { name, tensor -> (TensorInfo, [UInt8]) in
+    let files = try walk.named.map { name, tensor -> (TensorInfo, [UInt8]) in
       guard seen.insert(name).inserted else { throw ImportError(path, "two tensors are named \(name)") }
       let storageName = prefix + "data/" + tensor.key
-      guard let storage = members[storageName] else {
+      guard let storage = storages[storageName] else {
         throw ImportError(path, "tensor \(name): storage \(storageName) is missing from the archive")
       }
       return (
@@ -68,7 +100,7 @@ public enum TorchCheckpoint {
     return ImportedTensors(metadata: ["format": "pt"], tensors: files)
   }
 
-  /// Storage classes by the dtype they hold.
+  /// Storage classes by the dtype they hold (the persistent ids of `_rebuild_tensor_v2`).
   static let storageTypes: [String: DType] = [
     "FloatStorage": .f32, "DoubleStorage": .f64, "HalfStorage": .f16, "BFloat16Storage": .bf16,
     "LongStorage": .i64, "IntStorage": .i32, "ShortStorage": .i16, "CharStorage": .i8, "ByteStorage": .u8,
@@ -76,69 +108,143 @@ public enum TorchCheckpoint {
     "Float8_e5m2Storage": .f8E5M2, "Float8_e4m3fnStorage": .f8E4M3,
   ]
 
+  /// The dtypes `_rebuild_tensor_v3` names (torch's newer dtypes, on an untyped storage of bytes).
+  static let untypedStorageDTypes: [String: DType] = [
+    "uint16": .u16, "uint32": .u32, "uint64": .u64, "float8_e5m2": .f8E5M2, "float8_e4m3fn": .f8E4M3,
+    "float8_e8m0fnu": .f8E8M0, "float8_e4m3fnuz": .f8E4M3FNUZ, "float8_e5m2fnuz": .f8E5M2FNUZ,
+  ]
+
+  /// Every global a checkpoint's pickle may name (as `module.name`); the first six may be called.
+  static let allowedGlobals: Set<String> = Set(
+    [
+      "collections.OrderedDict", "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
+      "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_parameter",
+      "torch._utils._rebuild_parameter_with_state", "torch.storage.UntypedStorage",
+    ] + storageTypes.keys.map { "torch." + $0 } + untypedStorageDTypes.keys.map { "torch." + $0 })
+
+  /// Runs a checkpoint's pickle with the allowed globals; the tensors it describes are appended to
+  /// `tensors` and stand in the result as handles.
+  static func load(_ bytes: [UInt8], file: String, limits: ImportLimits, tensors: inout [TorchTensor]) throws
+    -> PickleValue
+  {
+    try Pickle.load(bytes, file: file, allowed: allowedGlobals, maxValues: limits.maxPickleValues) {
+      module, name, arguments in
+      try rebuild(module, name, arguments, file: file, tensors: &tensors)
+    }
+  }
+
   /// Turns the calls torch.save pickles into values: OrderedDicts into dicts, tensor rebuilds into
-  /// tensor references (kept in `tensors`, returned as `.int` indices into it).
+  /// tensor references (kept in `tensors`, returned as handles into it); nil for any other call.
   private static func rebuild(
     _ module: String, _ name: String, _ arguments: [PickleValue], file: String,
     tensors: inout [TorchTensor]
   ) throws -> PickleValue? {
     switch (module, name) {
     case ("collections", "OrderedDict"):
+      guard arguments.isEmpty else { throw ImportError(file, "collections.OrderedDict is called with arguments") }
       return .dict(PickleDict())
-    case ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"):
-      guard arguments.count >= 4, case .persistent(let id) = arguments[0], let offset = arguments[1].int,
+    case ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"),
+      ("torch._utils", "_rebuild_tensor_v3"):
+      let v3 = name == "_rebuild_tensor_v3"
+      guard arguments.count >= (v3 ? 7 : 4), case .persistent(let id) = arguments[0], let offset = arguments[1].int,
         let size = arguments[2].items?.map(\.int), let stride = arguments[3].items?.map(\.int),
         !size.contains(nil), !stride.contains(nil), size.count == stride.count
       else {
         throw ImportError(file, "a tensor record in data.pkl is malformed")
       }
-      guard let storage = id.items, storage.count >= 5, storage[0].string == "storage",
-        case .global(_, let typeName) = storage[1], let key = storage[2].string, let numel = storage[4].int
+      let storage = id.items
+      guard storage.count >= 5, storage[0].string == "storage",
+        case .global(let storageModule, let typeName) = storage[1],
+        let key = storage[2].string, let numel = storage[4].int, numel >= 0
       else {
         throw ImportError(file, "a storage reference in data.pkl is malformed")
       }
-      guard let dtype = storageTypes[typeName] else {
-        throw ImportError(file, "storage type \(typeName) is not supported")
+      guard !key.isEmpty, !key.hasPrefix("."), key.utf8.count <= 64,
+        key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") })
+      else {
+        throw ImportError(file, "a storage reference in data.pkl names '\(key)', not a storage in the archive")
+      }
+      let dtype: DType
+      var elements = Int(numel)
+      if v3 {
+        guard storageModule == "torch.storage", typeName == "UntypedStorage",
+          case .global("torch", let dtypeName) = arguments[6],
+          let untypedDType = untypedStorageDTypes[dtypeName]
+        else {
+          throw ImportError(file, "a tensor record in data.pkl is malformed")
+        }
+        dtype = untypedDType
+        let width = dtype.byteWidth ?? 1
+        guard elements % width == 0 else {
+          throw ImportError(file, "storage \(key) of \(elements) bytes does not hold whole \(dtype.name) elements")
+        }
+        elements /= width
+      } else {
+        guard storageModule == "torch", let typedDType = storageTypes[typeName] else {
+          throw ImportError(file, "storage type \(storageModule).\(typeName) is not supported")
+        }
+        dtype = typedDType
+      }
+      guard checkedProduct([elements, dtype.byteWidth ?? 1]) != nil else {
+        throw ImportError(file, "storage \(key) of \(elements) elements is too large")
       }
       tensors.append(
         TorchTensor(
-          key: key, dtype: dtype, storageElements: Int(numel), offset: Int(offset),
+          key: key, dtype: dtype, storageElements: elements, offset: Int(offset),
           size: size.map { Int($0!) }, stride: stride.map { Int($0!) }))
       return .handle(tensors.count - 1)
     case ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"):
-      guard let tensor = arguments.first else { throw ImportError(file, "a parameter record in data.pkl is malformed") }
+      guard let tensor = arguments.first, case .handle = tensor else {
+        throw ImportError(file, "a parameter record in data.pkl is malformed")
+      }
       return tensor
     default:
       return nil
     }
   }
 
-  /// Walks the unpickled object for tensors; dict keys and list positions make the names.
-  private static func collect(
-    _ value: PickleValue, name: String, depth: Int, tensors: [TorchTensor],
-    into named: inout [(name: String, tensor: TorchTensor)], file: String
-  ) throws {
-    guard depth < 32 else { throw ImportError(file, "data.pkl nests deeper than 32 levels") }
-    func child(_ key: String) -> String { name.isEmpty ? key : name + "." + key }
-    switch value {
-    case .dict(let dict):
-      for (key, item) in dict.entries {
-        let text: String
-        switch key {
-        case .string(let string): text = string
-        case .int(let number): text = String(number)
-        default: continue
+  /// Walks the unpickled object for tensors; dict keys and list positions make the names. Shared
+  /// parts are walked once per reference, so the walk has a budget: a pickle cannot make it
+  /// exponential by nesting references to the same object.
+  private struct Walk {
+    static let maxNameBytes = 1 << 16
+    var budget: Int
+    let file: String
+    var named: [(name: String, tensor: TorchTensor)] = []
+
+    mutating func collect(_ value: PickleValue, name: String, depth: Int, tensors: [TorchTensor]) throws {
+      guard depth < 32 else { throw ImportError(file, "data.pkl nests deeper than 32 levels") }
+      budget -= 1
+      guard budget >= 0 else {
+        throw ImportError(file, "data.pkl refers to its parts more times than the limit of values to walk")
+      }
+      func child(_ key: String) throws -> String {
+        let path = name.isEmpty ? key : name + "." + key
+        guard path.utf8.count <= Walk.maxNameBytes else {
+          throw ImportError(file, "data.pkl makes a tensor name longer than \(Walk.maxNameBytes) bytes")
         }
-        try collect(item, name: child(text), depth: depth + 1, tensors: tensors, into: &named, file: file)
+        return path
       }
-    case .list, .tuple:
-      for (index, item) in (value.items ?? []).enumerated() {
-        try collect(item, name: child(String(index)), depth: depth + 1, tensors: tensors, into: &named, file: file)
+      switch value {
+      case .dict(let dict):
+        for (key, item) in dict.entries {
+          let text: String
+          switch key {
+          case .string(let string): text = string
+          case .int(let number): text = String(number)
+          default: continue
+          }
+          try collect(item, name: child(text), depth: depth + 1, tensors: tensors)
+        }
+      case .list, .tuple:
+        for (index, item) in (value.items ?? []).enumerated() {
+          try collect(item, name: child(String(index)), depth: depth + 1, tensors: tensors)
+        }
+      case .handle(let index):
+        named.append((name.isEmpty ? "tensor" : name, tensors[index]))
+      default:
+        return
       }
-    case .handle(let index):
-      named.append((name.isEmpty ? "tensor" : name, tensors[index]))
-    default:
-      return
     }
   }
 }
@@ -151,6 +257,9 @@ struct TorchTensor {
   let offset: Int
   let size: [Int]
   let stride: [Int]
+
+  /// Size of the whole storage in bytes (checked not to overflow when the record was read).
+  var storageBytes: Int { storageElements * (dtype.byteWidth ?? 1) }
 
   /// The view's elements gathered row-major (the storage may be shared, strided or larger).
   func contiguousBytes(_ storage: [UInt8], name: String, file: String) throws -> [UInt8] {

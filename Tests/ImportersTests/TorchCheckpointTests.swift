@@ -81,7 +81,7 @@ import Testing
   }
 
   @Test func refusesUnknownOpcodesAndTruncation() {
-    #expect(throws: ImportError("p", "pickle: opcode 0x49 is not supported at byte 3")) {
+    #expect(throws: ImportError("p", "pickle: opcode INT (0x49) is not supported at byte 3")) {
       try PickleProbe.load([0x80, 2, 0x49, 0x31, 0x0A, 0x2E])
     }
     #expect(throws: ImportError("p", "pickle: truncated data at byte 1")) { try PickleProbe.load([0x80]) }
@@ -106,14 +106,12 @@ enum PickleProbe {
     case .float(let number): return String(number)
     case .string(let text): return text
     case .bytes(let data): return "bytes \(data.count)"
-    case .tuple(let items): return "(" + items.map(describe).joined(separator: ", ") + ")"
+    case .tuple(let tuple): return "(" + tuple.items.map(describe).joined(separator: ", ") + ")"
     case .list(let list): return "[" + list.items.map(describe).joined(separator: ", ") + "]"
     case .dict(let dict):
       return "{" + dict.entries.map { describe($0.key) + ": " + describe($0.value) }.joined(separator: ", ") + "}"
     case .global(let module, let name): return "\(module).\(name)"
-    case .call(let module, let name, let arguments):
-      return "\(module).\(name)(" + arguments.map(describe).joined(separator: ", ") + ")"
-    case .persistent(let id): return "persistent " + describe(id)
+    case .persistent(let id): return "persistent " + describe(.tuple(id))
     case .handle(let index): return "handle \(index)"
     }
   }

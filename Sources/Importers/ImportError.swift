@@ -26,11 +26,11 @@ public struct ImportLimits: Sendable {
   /// Largest width x height of one decoded image.
   public var maxImagePixels: Int
   /// Most values (and, apart, memo entries) one pickle may create: torch.save writes about 22 per
-  /// tensor, so the default covers some 95,000 tensors in about 200 MB at most.
+  /// tensor, so the default covers some 47,000 tensors, in about 100 MB at most.
   public var maxPickleValues: Int
 
   public init(
-    maxBytes: Int = 1 << 32, maxElements: Int = 1 << 32, maxImagePixels: Int = 1 << 26, maxPickleValues: Int = 1 << 21
+    maxBytes: Int = 1 << 32, maxElements: Int = 1 << 32, maxImagePixels: Int = 1 << 26, maxPickleValues: Int = 1 << 20
   ) {
     self.maxBytes = maxBytes
     self.maxElements = maxElements

@@ -18,8 +18,8 @@ enum PickleValue {
   case tuple(PickleTuple)
   case list(PickleList)
   case dict(PickleDict)
-  /// A global reference `module.name`, not resolved.
-  case global(module: String, name: String)
+  /// A global reference `module.name`, not resolved. (Boxed, so that the other values stay small.)
+  indirect case global(module: String, name: String)
   /// A persistent id (torch's storage references: a tuple), to be resolved by the caller.
   case persistent(PickleTuple)
   /// An object the caller's `reduce` hook built, by its index in the hook's own table; a pickle
@@ -122,6 +122,8 @@ enum Pickle {
     0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
   ]
 
+  static func name(of opcode: UInt8) -> String { opcodeNames[opcode] ?? "0x\(String(opcode, radix: 16))" }
+
   /// Runs the pickle program in `bytes` and returns the value STOP leaves; `file` names it in errors.
   /// `allowed` lists the globals (`module.name`) the pickle may name; `reduce` turns a call of one
   /// into a value (e.g. an OrderedDict into a dict), or returns nil to refuse it. At most `maxValues`
@@ -132,7 +134,9 @@ enum Pickle {
   ) throws -> PickleValue {
     var stack: [PickleValue] = []
     var marks: [Int] = []
-    var memo: [Int: PickleValue] = [:]
+    // Python's pickler numbers memo entries 0, 1, 2...: those go in an array, any others in a dictionary.
+    var memo: [PickleValue] = []
+    var sparseMemo: [Int: PickleValue] = [:]
     var created = 0
     var at = 0
 
@@ -243,13 +247,16 @@ enum Pickle {
     }
     func memoize(_ key: Int) throws {
       guard let top = stack.last else { throw fail("memoizing with an empty stack") }
-      guard memo.count < maxValues || memo[key] != nil else { throw fail("more than \(maxValues) memo entries") }
-      memo[key] = top
+      if key < memo.count {
+        memo[key] = top
+        return
+      }
+      guard memo.count + sparseMemo.count < maxValues else { throw fail("more than \(maxValues) memo entries") }
+      if key == memo.count { memo.append(top) } else { sparseMemo[key] = top }
     }
 
     while true {
       let opcode = try take(1).first!
-      let opcodeName = opcodeNames[opcode] ?? "0x\(String(opcode, radix: 16))"
       switch opcode {
       case 0x80: _ = try take(1)  // PROTO
       case 0x95: _ = try take(8)  // FRAME: a length hint
@@ -283,11 +290,11 @@ enum Pickle {
       case 0x42: try push(.bytes(Array(try take(unsigned(4)))))  // BINBYTES
       case 0x43: try push(.bytes(Array(try take(unsigned(1)))))  // SHORT_BINBYTES
       case 0x8E, 0x96: try push(.bytes(Array(try take(unsigned(8)))))  // BINBYTES8, BYTEARRAY8
-      case 0x63: try push(global(try line(), try line(), opcode: opcodeName))  // GLOBAL
+      case 0x63: try push(global(try line(), try line(), opcode: Pickle.name(of: opcode)))  // GLOBAL
       case 0x93:  // STACK_GLOBAL
         let name = try pop(), module = try pop()
         guard let module = module.string, let name = name.string else { throw fail("STACK_GLOBAL needs two strings") }
-        try push(global(module, name, opcode: opcodeName))
+        try push(global(module, name, opcode: Pickle.name(of: opcode)))
       case 0x74: try push(tuple(try popToMark()))  // TUPLE
       case 0x85: try push(tuple([try pop()]))  // TUPLE1
       case 0x86:  // TUPLE2
@@ -304,13 +311,15 @@ enum Pickle {
       case 0x64:  // DICT
         let pairs = try popToMark()
         try push(.dict(PickleDict()))
-        try setItems(opcodeName, pairs)
+        try setItems(Pickle.name(of: opcode), pairs)
       case 0x71: try memoize(try unsigned(1))  // BINPUT
       case 0x72: try memoize(try unsigned(4))  // LONG_BINPUT
-      case 0x94: try memoize(memo.count)  // MEMOIZE
+      case 0x94: try memoize(memo.count + sparseMemo.count)  // MEMOIZE: the next number
       case 0x68, 0x6A:  // BINGET, LONG_BINGET
         let key = try unsigned(opcode == 0x68 ? 1 : 4)
-        guard let value = memo[key] else { throw fail("memo \(key) was never stored") }
+        guard let value = key < memo.count ? memo[key] : sparseMemo[key] else {
+          throw fail("memo \(key) was never stored")
+        }
         try push(value)
       case 0x51:  // BINPERSID
         let id = try pop()
@@ -320,14 +329,14 @@ enum Pickle {
       case 0x52:  // REDUCE
         let arguments = try pop(), callee = try pop()
         guard let items = arguments.items else { throw fail("REDUCE arguments are not a tuple") }
-        try push(call(opcodeName, callee, items))
+        try push(call(Pickle.name(of: opcode), callee, items))
       case 0x81:  // NEWOBJ: cls.__new__(cls, *args)
         let arguments = try pop(), callee = try pop()
-        try push(call(opcodeName, callee, arguments.items ?? []))
+        try push(call(Pickle.name(of: opcode), callee, arguments.items ?? []))
       case 0x92:  // NEWOBJ_EX
         _ = try pop()
         let arguments = try pop(), callee = try pop()
-        try push(call(opcodeName, callee, arguments.items ?? []))
+        try push(call(Pickle.name(of: opcode), callee, arguments.items ?? []))
       case 0x62:  // BUILD: only an OrderedDict's attributes (a state dict's _metadata), which are not needed
         _ = try pop()
         guard let target = stack.last else { throw fail("BUILD with no object") }
@@ -336,12 +345,12 @@ enum Pickle {
         }
       case 0x73:  // SETITEM
         let value = try pop(), key = try pop()
-        try setItems(opcodeName, [key, value])
-      case 0x75: try setItems(opcodeName, try popToMark())  // SETITEMS
-      case 0x61: try append(opcodeName, [try pop()])  // APPEND
-      case 0x65: try append(opcodeName, try popToMark())  // APPENDS
+        try setItems(Pickle.name(of: opcode), [key, value])
+      case 0x75: try setItems(Pickle.name(of: opcode), try popToMark())  // SETITEMS
+      case 0x61: try append(Pickle.name(of: opcode), [try pop()])  // APPEND
+      case 0x65: try append(Pickle.name(of: opcode), try popToMark())  // APPENDS
       case 0x90:  // ADDITEMS (sets): the content is not needed
-        _ = try target(opcodeName, try popToMark())
+        _ = try target(Pickle.name(of: opcode), try popToMark())
       case 0x91:  // FROZENSET: kept as an empty tuple
         _ = try popToMark()
         try push(tuple([]))
@@ -351,9 +360,9 @@ enum Pickle {
         guard let top = stack.last else { throw fail("DUP on an empty stack") }
         try push(top)
       case 0x69, 0x6F, 0x82, 0x83, 0x84:  // INST, OBJ, EXT1, EXT2, EXT4
-        throw fail("opcode \(opcodeName) is not allowed: it calls a class or looks a callable up")
+        throw fail("opcode \(Pickle.name(of: opcode)) is not allowed: it calls a class or looks a callable up")
       default:
-        throw fail("opcode \(opcodeName) (0x\(String(opcode, radix: 16))) is not supported")
+        throw fail("opcode \(Pickle.name(of: opcode)) (0x\(String(opcode, radix: 16))) is not supported")
       }
     }
   }

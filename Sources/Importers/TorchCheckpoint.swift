@@ -56,46 +56,62 @@ public enum TorchCheckpoint {
     }
     var tensors: [TorchTensor] = []
     let root = try load(pickle, file: "\(path):\(pickleName)", limits: limits, tensors: &tensors)
-    var walk = Walk(budget: limits.maxPickleValues, file: path)
-    try walk.collect(root, name: "", depth: 0, tensors: tensors)
+    var walk = Walk(budget: pickle.count + 4096, tensors: tensors.count, file: path)
+    try walk.collect(root, name: "", depth: 0)
     guard !walk.named.isEmpty else { throw ImportError(path, "the checkpoint holds no tensors") }
 
-    var sizes: [String: Int] = [:]
-    for (name, tensor) in walk.named {
+    // What the storages must hold, from the pickle; and what the tensors will take, at most twice
+    // that (views of one storage may overlap, as a tensor saved with its transpose does, and a view
+    // with stride 0 repeats elements: a few bytes of pickle must not make terabytes of copies).
+    var sizes: [String: (bytes: Int, user: Int)] = [:]
+    var viewBytes = 0
+    for index in Set(walk.named.map(\.index)) {
+      let tensor = tensors[index]
       let member = prefix + "data/" + tensor.key
-      guard sizes[member] == nil || sizes[member] == tensor.storageBytes else {
-        throw ImportError(path, "tensor \(name): storage \(tensor.key) is described with two different sizes")
+      if let known = sizes[member], known.bytes != tensor.storageBytes {
+        throw ImportError(path, "storage \(tensor.key) is described with two different sizes")
       }
-      sizes[member] = tensor.storageBytes
+      sizes[member] = (tensor.storageBytes, index)
+      let bytes = try tensor.checkedCount(name: walk.name(of: index), file: path) * (tensor.dtype.byteWidth ?? 1)
+      viewBytes = viewBytes.addingReportingOverflow(bytes).overflow ? Int.max : viewBytes + bytes
+    }
+    let storageBytes = sizes.values.reduce(0) {
+      $0.addingReportingOverflow($1.bytes).overflow ? Int.max : $0 + $1.bytes
+    }
+    guard viewBytes / 2 <= storageBytes else {
+      throw ImportError(
+        path, "the tensors take \(viewBytes) bytes, more than twice the \(storageBytes) bytes of the storages they view"
+      )
     }
     var storages: [String: [UInt8]] = [:]
     try visit { name, stream in
-      guard let size = sizes[name], storages[name] == nil else { return true }
-      let tensor = walk.named.first { prefix + "data/" + $0.tensor.key == name }!
+      guard let (size, user) = sizes[name], storages[name] == nil else { return true }
+      let tensor = tensors[user]
       func mismatch(_ found: String) -> ImportError {
         ImportError(
           path,
-          "tensor \(tensor.name): storage \(tensor.tensor.key) has \(found) bytes, the pickle says \(tensor.tensor.storageElements) elements of \(tensor.tensor.dtype.name)"
+          "tensor \(walk.name(of: user)): storage \(tensor.key) has \(found) bytes, the pickle says \(tensor.storageElements) elements of \(tensor.dtype.name)"
         )
       }
       if let declared = stream.declaredSize, declared != size { throw mismatch(String(declared)) }
-      let bytes = try stream.read(upTo: size, what: "storage \(tensor.tensor.key)")
+      let bytes = try stream.read(upTo: size, what: "storage \(tensor.key)")
       guard bytes.count == size else { throw mismatch(String(bytes.count)) }
       guard try stream.atEnd() else { throw mismatch("more than \(size)") }
       storages[name] = bytes
       return storages.count < sizes.count
     }
+    // A tensor named more than once (tied weights) shares one copy of its data.
+    var data: [Int: [UInt8]] = [:]
     var seen = Set<String>()
-    let files = try walk.named.map { name, tensor -> (TensorInfo, [UInt8]) in
+    let files = try walk.named.map { name, index -> (TensorInfo, [UInt8]) in
       guard seen.insert(name).inserted else { throw ImportError(path, "two tensors are named \(name)") }
+      let tensor = tensors[index]
       let storageName = prefix + "data/" + tensor.key
       guard let storage = storages[storageName] else {
         throw ImportError(path, "tensor \(name): storage \(storageName) is missing from the archive")
       }
-      return (
-        try TensorInfo(name: name, dtype: tensor.dtype, shape: tensor.size, file: path),
-        try tensor.contiguousBytes(storage, name: name, file: path)
-      )
+      if data[index] == nil { data[index] = try tensor.contiguousBytes(storage, name: name, file: path) }
+      return (try TensorInfo(name: name, dtype: tensor.dtype, shape: tensor.size, file: path), data[index]!)
     }
     return ImportedTensors(metadata: ["format": "pt"], tensors: files)
   }
@@ -204,19 +220,32 @@ public enum TorchCheckpoint {
   }
 
   /// Walks the unpickled object for tensors; dict keys and list positions make the names. Shared
-  /// parts are walked once per reference, so the walk has a budget: a pickle cannot make it
-  /// exponential by nesting references to the same object.
+  /// parts are walked once per reference, so the walk has a budget: a tree visits each value once,
+  /// and each value takes at least a byte of the pickle, so a pickle that makes the walk longer than
+  /// its own size (plus some room for shared parts) is nesting references to the same objects.
   private struct Walk {
     static let maxNameBytes = 1 << 16
+    /// How often one tensor may be named (tied weights name one tensor two or three times).
+    static let maxNamesPerTensor = 16
     var budget: Int
     let file: String
-    var named: [(name: String, tensor: TorchTensor)] = []
+    var named: [(name: String, index: Int)] = []
+    var namesOf: [Int]
 
-    mutating func collect(_ value: PickleValue, name: String, depth: Int, tensors: [TorchTensor]) throws {
+    init(budget: Int, tensors: Int, file: String) {
+      self.budget = budget
+      self.file = file
+      self.namesOf = Array(repeating: 0, count: tensors)
+    }
+
+    func name(of index: Int) -> String { named.first { $0.index == index }!.name }
+
+    mutating func collect(_ value: PickleValue, name: String, depth: Int) throws {
       guard depth < 32 else { throw ImportError(file, "data.pkl nests deeper than 32 levels") }
       budget -= 1
       guard budget >= 0 else {
-        throw ImportError(file, "data.pkl refers to its parts more times than the limit of values to walk")
+        throw ImportError(
+          file, "data.pkl refers to its parts more often than a pickle of its size can hold (shared references)")
       }
       func child(_ key: String) throws -> String {
         let path = name.isEmpty ? key : name + "." + key
@@ -234,14 +263,19 @@ public enum TorchCheckpoint {
           case .int(let number): text = String(number)
           default: continue
           }
-          try collect(item, name: child(text), depth: depth + 1, tensors: tensors)
+          try collect(item, name: child(text), depth: depth + 1)
         }
       case .list, .tuple:
         for (index, item) in (value.items ?? []).enumerated() {
-          try collect(item, name: child(String(index)), depth: depth + 1, tensors: tensors)
+          try collect(item, name: child(String(index)), depth: depth + 1)
         }
       case .handle(let index):
-        named.append((name.isEmpty ? "tensor" : name, tensors[index]))
+        namesOf[index] += 1
+        guard namesOf[index] <= Walk.maxNamesPerTensor else {
+          throw ImportError(
+            file, "data.pkl names one tensor more than \(Walk.maxNamesPerTensor) times (shared references)")
+        }
+        named.append((name.isEmpty ? "tensor" : name, index))
       default:
         return
       }
@@ -261,6 +295,30 @@ struct TorchTensor {
   /// Size of the whole storage in bytes (checked not to overflow when the record was read).
   var storageBytes: Int { storageElements * (dtype.byteWidth ?? 1) }
 
+  /// The view's element count, after checking that every element it reaches lies inside the storage.
+  func checkedCount(name: String, file: String) throws -> Int {
+    guard let count = checkedProduct(size), checkedProduct([count, dtype.byteWidth ?? 1]) != nil else {
+      throw ImportError(file, "tensor \(name): shape \(size) is too large")
+    }
+    if count == 0 { return 0 }
+    // The furthest element the view reaches must lie inside the storage.
+    var last = offset
+    for (extent, step) in zip(size, stride) {
+      guard step >= 0 else { throw ImportError(file, "tensor \(name): negative stride \(step)") }
+      let (reach, overflow) = (extent - 1).multipliedReportingOverflow(by: step)
+      let (sum, sumOverflow) = last.addingReportingOverflow(reach)
+      guard !overflow, !sumOverflow else { throw ImportError(file, "tensor \(name): strides overflow") }
+      last = sum
+    }
+    guard offset >= 0, last < storageElements else {
+      throw ImportError(
+        file,
+        "tensor \(name): view (offset \(offset), shape \(size), stride \(stride)) reaches past its storage of \(storageElements) elements"
+      )
+    }
+    return count
+  }
+
   /// The view's elements gathered row-major (the storage may be shared, strided or larger).
   func contiguousBytes(_ storage: [UInt8], name: String, file: String) throws -> [UInt8] {
     let width = dtype.byteWidth ?? 1
@@ -270,24 +328,8 @@ struct TorchTensor {
         "tensor \(name): storage \(key) has \(storage.count) bytes, the pickle says \(storageElements) elements of \(dtype.name)"
       )
     }
-    guard let count = checkedProduct(size) else {
-      throw ImportError(file, "tensor \(name): shape \(size) is too large")
-    }
+    let count = try checkedCount(name: name, file: file)
     if count == 0 { return [] }
-    // The furthest element the view reaches must lie inside the storage.
-    var last = offset
-    for (extent, step) in zip(size, stride) {
-      guard step >= 0 else { throw ImportError(file, "tensor \(name): negative stride \(step)") }
-      let (reach, overflow) = (extent - 1).multipliedReportingOverflow(by: step)
-      guard !overflow else { throw ImportError(file, "tensor \(name): strides overflow") }
-      last += reach
-    }
-    guard offset >= 0, last < storageElements else {
-      throw ImportError(
-        file,
-        "tensor \(name): view (offset \(offset), shape \(size), stride \(stride)) reaches past its storage of \(storageElements) elements"
-      )
-    }
     let rowMajor = size.indices.reversed().reduce(into: [Int](repeating: 1, count: size.count)) { strides, axis in
       if axis < size.count - 1 { strides[axis] = strides[axis + 1] * size[axis + 1] }
     }

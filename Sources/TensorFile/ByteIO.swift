@@ -105,18 +105,8 @@ final class InputFile {
       return bytes
     }
     var bytes: [UInt8] = []
-    while bytes.count < count {
-      let chunk = min(streamChunk, count - bytes.count)
-      let start = bytes.count
-      bytes.append(contentsOf: repeatElement(0, count: chunk))
-      let got = try bytes[start...].withUnsafeMutableBytes { try fill($0, at: nil) }
-      position += got
-      if got < chunk {
-        throw TensorFileError(
-          .truncated, file: displayName, tensor: tensor,
-          "input ends after \(start + got) of the \(count) bytes of \(what())")
-      }
-    }
+    try readNext(count, into: &bytes, what: what(), tensor: tensor)
+    if bytes.count > count { bytes.removeSubrange(count...) }
     return bytes
   }
 

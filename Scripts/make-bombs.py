@@ -14,6 +14,7 @@ segments and gzip members of zeros repeated), so nothing here is committed:
   npy-claims-2gib.npy.gz    a 200-byte gzip claiming a 2 GiB array
   npy-zeros-2gib.npy.gz     a gzip that honestly inflates to a 2 GiB array (more than the memory limit)
   csv-billion-columns.csv.gz  one line of a billion "0," fields, 2 GB inflated
+  csv-endless-rows.csv.gz   5 GiB of well-formed rows (more than the memory limit)
   idx-huge-dims.idx3-ubyte  dimensions 2^31 x 2^31 x 2^31
   idx-short.idx3-ubyte      dimensions 60000 x 28 x 28 in a 16-byte file
   safetensors-petabytes.safetensors  a tensor of 10^15 elements in a 100-byte file
@@ -103,6 +104,9 @@ idx_header = struct.pack(">BBBBIII", 0, 0, 8, 3, 10, 28, 28)
 (OUT / "npy-zeros-2gib.npy.gz").write_bytes(gzip.compress(npy_header("<f4", "(536870912,)"), mtime=0) + zeros64 * 32)
 fields = gzip.compress(b"0," * (32 * MIB), compresslevel=1, mtime=0)
 (OUT / "csv-billion-columns.csv.gz").write_bytes(fields * 32)  # 2^30 fields, no newline
+row = b"0," * 784 + b"1\n"  # a 28x28 image and its label
+rows = gzip.compress(row * (16 * MIB // len(row)), compresslevel=9, mtime=0)
+(OUT / "csv-endless-rows.csv.gz").write_bytes(rows * 320)  # 5 GiB of well-formed rows
 
 # -- headers that claim too much -----------------------------------------------------------------
 

@@ -64,6 +64,11 @@ def state_dict(payload, weight=None):
     return b"\x80\x02}(" + text("weight") + (weight or tensor()) + text("evil") + payload + b"u."
 
 
+def shared_levels(levels):
+    """From the value on the stack, t(k+1) = (tk, tk, tk, tk), `levels` times, through memo entries 1, 2..."""
+    return b"".join(b"q" + bytes([k]) + b"0(" + (b"h" + bytes([k])) * 4 + b"t" for k in range(1, levels + 1))
+
+
 def marker(case):
     return f"pwned-{case}"
 
@@ -130,11 +135,12 @@ ARCHIVE_CASES = {
     "nesting-lists": (state_dict(b"]" * 100_000 + b"a" * 99_999), None, "nested deeper than 128 levels"),
     # Tuples nested 100,000 deep.
     "nesting-tuples": (state_dict(b"N" + b"\x85" * 100_000), None, "nested deeper than 128 levels"),
-    # t0 = (weight,), t(k+1) = (tk, tk, tk, tk): 20 levels name the tensor 4^20 times in 300 bytes.
-    "shared-references": (
-        b"\x80\x02}(" + text("weight") + tensor() + b"q\x00" + text("evil") + b"h\x00\x85" + b"".join(
-            b"q" + bytes([k]) + b"0(" + (b"h" + bytes([k])) * 4 + b"t" for k in range(1, 21)) + b"u.",
-        None, "refers to its parts more often"),
+    # t0 = ("x",), t(k+1) = (tk, tk, tk, tk): 20 levels refer to "x" 4^20 times in 300 bytes.
+    "shared-references": (state_dict(text("x") + b"\x85" + shared_levels(20)), None, "refers to its parts more often"),
+    # The same with the tensor: it would be named (and copied) 4^20 times.
+    "shared-tensor": (
+        b"\x80\x02}(" + text("weight") + tensor() + b"q\x00" + text("evil") + b"h\x00\x85" + shared_levels(20) + b"u.",
+        None, "names one tensor more than 16 times"),
 }
 
 WEIGHT = struct.pack("<4f", 1.0, -2.0, 0.5, 3.0)

@@ -8,7 +8,8 @@
 pickles="$ROOT/Tests/Fixtures/malicious-pickles"
 
 # bomb TOOL ARGS... -- FRAGMENT...: TOOL ARGS exits 2 under ulimit -v 524288 and timeout 10, its
-# stderr holding every FRAGMENT, and leaves no out.safetensors.
+# stderr holding every FRAGMENT, and leaves no out.safetensors. With BOMB_LOG=FILE set, each line of
+# FILE gets the seconds (wall, user, system) and peak resident KB that GNU time measured, and the command.
 bomb() {
   local command=()
   while [ "$1" != -- ]; do
@@ -16,7 +17,10 @@ bomb() {
     shift
   done
   shift
-  expect 2 bash -c 'ulimit -v 524288 && exec timeout 10 "$@"' bomb "${command[@]}"
+  local timer=()
+  [ -z "${BOMB_LOG:-}" ] || timer=(/usr/bin/time -o time.txt -f '%e %U %S %M')
+  expect 2 "${timer[@]}" bash -c 'ulimit -v 524288 && exec timeout 10 "$@"' bomb "${command[@]}"
+  [ -z "${BOMB_LOG:-}" ] || echo "$(tail -n 1 time.txt) ${command[*]}" >>"$BOMB_LOG"
   local fragment
   for fragment in "$@"; do err_has "$fragment"; done
   [ ! -e out.safetensors ] || fail "${command[*]}: an output was written"
@@ -61,14 +65,14 @@ bomb kswap-pack dataset-deep-json.safetensors --classes 0 -o out.safetensors -- 
 
 # Images whose headers claim more pixels than the limit, or than the file can hold.
 for image in png-huge.png png-tiny-8000.png jpeg-huge.jpg jpeg-tiny-8000.jpg; do
-  rm -rf folder && mkdir -p folder/a && cp "$image" folder/a/
+  mkdir -p "$image.d/a" && cp "$image" "$image.d/a/"
   case $image in
   png-huge.png) fragment="image size 100000x100000 is empty or over the limit of 67108864 pixels" ;;
   png-tiny-8000.png) fragment="PNG of 69 bytes cannot hold its 8000x8000 image" ;;
   jpeg-huge.jpg) fragment="image size 65000x65000 is empty or over the limit" ;;
   jpeg-tiny-8000.jpg) fragment="damaged JPEG: Corrupt JPEG data: premature end of data segment" ;;
   esac
-  bomb kswap-pack folder -o out.safetensors -- "folder/a/$image: $fragment"
+  bomb kswap-pack "$image.d" -o out.safetensors -- "$image.d/a/$image: $fragment"
 done
 
 # Pickles: a huge memo, millions of values, nesting 100,000 deep, shared references.

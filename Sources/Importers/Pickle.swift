@@ -281,7 +281,7 @@ enum Pickle {
         for (shift, byte) in raw.enumerated() { value |= UInt64(byte) << (8 * UInt64(shift)) }
         if count > 0 && count < 8 && raw.last! & 0x80 != 0 { value |= ~0 << (8 * UInt64(count)) }
         try push(.int(Int64(bitPattern: value)))
-      case 0x47: try push(.float(Double(bitPattern: UInt64(try unsigned(8)).byteSwapped)))  // BINFLOAT, big-endian
+      case 0x47: try push(.float(Double(bitPattern: try take(8).reduce(0) { $0 << 8 | UInt64($1) })))  // BINFLOAT, big-endian
       case 0x58: try push(.string(try text(unsigned(4))))  // BINUNICODE
       case 0x8C: try push(.string(try text(unsigned(1))))  // SHORT_BINUNICODE
       case 0x8D: try push(.string(try text(unsigned(8))))  // BINUNICODE8

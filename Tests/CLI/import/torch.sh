@@ -1,6 +1,6 @@
 # A PyTorch zip checkpoint (Tests/Fixtures/torch-checkpoint, made by Scripts/make-torch-fixtures.py)
-# imports without running its pickle (newer dtypes too), byte for byte what Python's safetensors wrote from the same
-# state dict, also from inside a wheel; the pre-1.6 format is refused with a hint.
+# imports without running its pickle, byte for byte what Python's safetensors wrote from the same
+# state dict (newer dtypes too), also from inside a wheel; the pre-1.6 format is refused with a hint.
 fixtures="$ROOT/Tests/Fixtures/torch-checkpoint"
 kswap-pack "$fixtures/state.pt" --drop-meta format -o state.safetensors
 cmp state.safetensors "$fixtures/expected.safetensors"

@@ -65,7 +65,7 @@ public enum TorchCheckpoint {
     // with stride 0 repeats elements: a few bytes of pickle must not make terabytes of copies).
     var sizes: [String: (bytes: Int, user: Int)] = [:]
     var viewBytes = 0
-    for index in Set(walk.named.map(\.index)) {
+    for index in walk.used {
       let tensor = tensors[index]
       let member = prefix + "data/" + tensor.key
       if let known = sizes[member], known.bytes != tensor.storageBytes {
@@ -230,15 +230,20 @@ public enum TorchCheckpoint {
     var budget: Int
     let file: String
     var named: [(name: String, index: Int)] = []
-    var namesOf: [Int]
+    /// The tensors named, each once, in the order of their first names.
+    var used: [Int] = []
+    private var namesOf: [Int]
+    private var firstName: [String?]
 
     init(budget: Int, tensors: Int, file: String) {
       self.budget = budget
       self.file = file
       self.namesOf = Array(repeating: 0, count: tensors)
+      self.firstName = Array(repeating: nil, count: tensors)
     }
 
-    func name(of index: Int) -> String { named.first { $0.index == index }!.name }
+    /// The first name of a tensor the walk named.
+    func name(of index: Int) -> String { firstName[index]! }
 
     mutating func collect(_ value: PickleValue, name: String, depth: Int) throws {
       guard depth < 32 else { throw ImportError(file, "data.pkl nests deeper than 32 levels") }
@@ -275,7 +280,12 @@ public enum TorchCheckpoint {
           throw ImportError(
             file, "data.pkl names one tensor more than \(Walk.maxNamesPerTensor) times (shared references)")
         }
-        named.append((name.isEmpty ? "tensor" : name, index))
+        let tensorName = name.isEmpty ? "tensor" : name
+        if firstName[index] == nil {
+          firstName[index] = tensorName
+          used.append(index)
+        }
+        named.append((tensorName, index))
       default:
         return
       }

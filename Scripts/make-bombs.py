@@ -27,6 +27,7 @@ segments and gzip members of zeros repeated), so nothing here is committed:
   png-tiny-8000.png         an 8000 x 8000 RGB PNG in 100 bytes
   jpeg-huge.jpg             a JPEG header of 65000 x 65000 pixels
   jpeg-tiny-8000.jpg        an 8000 x 8000 JPEG in 200 bytes
+  jpeg-scans.jpg            a progressive JPEG of 1000 scans
 
 Standard library only.  python3 Scripts/make-bombs.py [FOLDER]
 """
@@ -222,5 +223,12 @@ sof = grey.index(b"\xff\xc0")
 for path, side in [("jpeg-huge.jpg", 65000), ("jpeg-tiny-8000.jpg", 8000)]:
     grey[sof + 5:sof + 9] = struct.pack(">HH", side, side)
     (OUT / path).write_bytes(bytes(grey))
+
+# An 8x8 grey progressive JPEG (as Pillow writes it) cut after its first scan, a DC scan of 11 bytes
+# (SOS header and data), which then repeats 1000 times: each scan revisits every coefficient.
+progressive = base64.b64decode(
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5"
+    "PTgyPC4zNDL/wgALCAAIAAgBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQAAAAF/")
+(OUT / "jpeg-scans.jpg").write_bytes(progressive + progressive[-11:] * 999 + b"\xff\xd9")
 
 print("wrote bombs to", OUT.resolve())

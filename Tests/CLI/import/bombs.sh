@@ -63,14 +63,16 @@ bomb kswap-inspect kst-deep-json.kst -- "kst-deep-json.kst: invalid .kst header:
 bomb kswap-pack dataset-deep-json.safetensors --classes 0 -o out.safetensors -- \
   'dataset-deep-json.safetensors: metadata "classes" is not a JSON array'
 
-# Images whose headers claim more pixels than the limit, or than the file can hold.
-for image in png-huge.png png-tiny-8000.png jpeg-huge.jpg jpeg-tiny-8000.jpg; do
+# Images whose headers claim more pixels than the limit, or than the file can hold; a progressive JPEG
+# of 1000 scans.
+for image in png-huge.png png-tiny-8000.png jpeg-huge.jpg jpeg-tiny-8000.jpg jpeg-scans.jpg; do
   mkdir -p "$image.d/a" && cp "$image" "$image.d/a/"
   case $image in
   png-huge.png) fragment="image size 100000x100000 is empty or over the limit of 67108864 pixels" ;;
   png-tiny-8000.png) fragment="PNG of 69 bytes cannot hold its 8000x8000 image" ;;
   jpeg-huge.jpg) fragment="image size 65000x65000 is empty or over the limit" ;;
   jpeg-tiny-8000.jpg) fragment="damaged JPEG: Corrupt JPEG data: premature end of data segment" ;;
+  jpeg-scans.jpg) fragment="damaged JPEG: more than 256 scans" ;;
   esac
   bomb kswap-pack "$image.d" -o out.safetensors -- "$image.d/a/$image: $fragment"
 done

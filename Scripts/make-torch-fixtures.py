@@ -6,6 +6,8 @@
                      two slices sharing one storage, and a scalar
   expected.safetensors  the same tensors (contiguous) as kswap should name them, written by safetensors
   legacy.pt          the pre-1.6 format (a bare pickle), which kswap refuses with a clear message
+  new-dtypes.pt      U16/U32/U64/F8_E4M3 tensors, which torch.save writes with _rebuild_tensor_v3 on
+                     an untyped storage; new-dtypes.safetensors the same written by safetensors
 
 Needs torch (pip install torch==2.13.0) and safetensors; run from anywhere. Deterministic.
 """
@@ -34,4 +36,12 @@ checkpoint = {"model": model, "epoch": 3, "note": "x"}
 torch.save(checkpoint, out / "state.pt")
 torch.save(model, out / "legacy.pt", _use_new_zipfile_serialization=False)
 save_file({f"model.{k}": v.detach().contiguous().clone() for k, v in model.items()}, out / "expected.safetensors")
+new_dtypes = {
+    "u16": torch.tensor([1, 2, 65535], dtype=torch.uint16),
+    "u32": torch.tensor([7, 2**31], dtype=torch.uint32),
+    "u64": torch.tensor([5, 2**63], dtype=torch.uint64),
+    "f8": torch.tensor([1.0, -0.5, 448.0]).to(torch.float8_e4m3fn),
+}
+torch.save(new_dtypes, out / "new-dtypes.pt")
+save_file(new_dtypes, out / "new-dtypes.safetensors")
 print("wrote", *sorted(p.name for p in out.iterdir()))

@@ -212,6 +212,7 @@ public struct ImportOptions: ParsableArguments {
   /// put through the dataset options. nil: let kswap-pack read it as a tensor file.
   public func open(_ input: String) throws -> ImportedTensors? {
     let detected = try detectFormat(input)
+    let limits = try ImportLimits.fromEnvironment()
     let datasetOptions = datasetOptionsGiven
     guard let format = detected else {
       let importOnly =
@@ -251,24 +252,25 @@ public struct ImportOptions: ParsableArguments {
       return try openSegmentation(input)
     case .folder:
       let size = resize.flatMap(parseSize).map { ($0.height, $0.width, resizeMethod) }
-      return try finish(Dataset.fromImageFolder(path: input, channels: channels, resize: size), file: input)
+      return try finish(
+        Dataset.fromImageFolder(path: input, channels: channels, resize: size, limits: limits), file: input)
     case .idx:
       guard let labels else { throw ToolError("\(input): IDX images need --labels FILE (the IDX label file)") }
-      let (bytes, name) = try readInput(input)
+      let (images, name) = try withInput(input, limits: limits) { (try IDXArray(stream: $0), $0.name) }
       let dataset = try Dataset.fromIDX(
-        images: IDXArray(bytes: bytes, file: name), labels: IDXArray(path: labels),
-        imagesFile: name, labelsFile: labels)
+        images: images, labels: IDXArray(path: labels, limits: limits), imagesFile: name, labelsFile: labels)
       return try finish(dataset, file: name)
     case .csv:
-      let (bytes, name) = try readInput(input)
       var options = CSVImageOptions(labelColumn: try csvLabelColumn())
       options.shape = imageShape.flatMap(parseShape)
-      return try finish(Dataset.fromCSV(bytes: bytes, file: name, options: options), file: name)
+      let (dataset, name) = try withInput(input, limits: limits) {
+        (try Dataset.fromCSV(stream: $0, options: options), $0.name)
+      }
+      return try finish(dataset, file: name)
     case .npy:
-      let (bytes, name) = try readInput(input)
-      let array = try NumpyArray(npy: bytes, file: name)
+      let (array, name) = try withInput(input, limits: limits) { (try NumpyArray(stream: $0), $0.name) }
       if let labels {
-        let labelArray = try NumpyArray(path: labels)
+        let labelArray = try NumpyArray(path: labels, limits: limits)
         return try finish(
           Dataset.fromNumpy(images: array, labels: labelArray, imagesFile: name, labelsFile: labels), file: name)
       }
@@ -281,16 +283,17 @@ public struct ImportOptions: ParsableArguments {
       if labels != nil { throw ToolError("\(input): --labels applies to IDX and .npy images, not to a checkpoint") }
       if let member {
         let name = "\(input):\(member)"
-        return try TorchCheckpoint.read(bytes: ArchiveInput.readMember(member, ofZip: input), name: name)
+        return try TorchCheckpoint.read(
+          bytes: ArchiveInput.readMember(member, ofZip: input, limits: limits), name: name, limits: limits)
       }
-      return try TorchCheckpoint.read(path: input)
+      return try TorchCheckpoint.read(path: input, limits: limits)
     case .npz:
       guard member == nil else {
         throw ToolError(
           "\(input): --member picks a file inside a zip; an .npz's arrays are picked with --images-key and --labels-key"
         )
       }
-      let arrays = try NumpyArray.readNPZ(path: input)
+      let arrays = try NumpyArray.readNPZ(path: input, limits: limits)
       if let imagesKey, let labelsKey {
         func array(_ key: String) throws -> NumpyArray {
           guard let found = arrays.first(where: { $0.name == key }) else {
@@ -315,13 +318,14 @@ public struct ImportOptions: ParsableArguments {
     }
   }
 
-  /// The input's bytes, decompressed (the --member of a zip, or the file) and its name for errors.
-  private func readInput(_ input: String) throws -> ([UInt8], String) {
+  /// Calls `body` with the input's content, decompressed (the --member of a zip, or the file), as
+  /// a stream named for errors.
+  private func withInput<T>(_ input: String, limits: ImportLimits, _ body: (ArchiveStream) throws -> T) throws -> T {
     if let member {
-      let name = "\(input):\(member)"
-      return (try ArchiveInput.decompress(ArchiveInput.readMember(member, ofZip: input), name: name), name)
+      let bytes = try ArchiveInput.readMember(member, ofZip: input, limits: limits)
+      return try ArchiveInput.withDecompressed(bytes: bytes, name: "\(input):\(member)", limits: limits, body)
     }
-    return (try ArchiveInput.readDecompressed(path: input), input)
+    return try ArchiveInput.withDecompressed(path: input, limits: limits, body)
   }
 
   /// The import format of `input`, or nil for a tensor file.

@@ -1,22 +1,40 @@
 import CArchive
 import Foundation
+import TensorFile
 
 /// Reading through libarchive, the one file that imports it: whole files that may be compressed
 /// (gzip, bzip2, xz, zstd, or none; libarchive's "raw" format with its filters) and members of zip
-/// archives (wheels, .npz).
+/// archives (wheels, .npz). Data is handed out as an `ArchiveStream`, so that a format can read its
+/// header, check what it claims against what the archive can hold and the limits, and only then
+/// allocate: no stream inflates past what it declares, what its reader asked for, or the limit.
 public enum ArchiveInput {
   /// The content of the file at `path`, decompressed when it is compressed.
   public static func readDecompressed(path: String, limits: ImportLimits = .standard) throws -> [UInt8] {
-    try withRawReader(name: path, limits: limits) { archive in
-      archive_read_open_filename(archive, path, 1 << 16)
-    }
+    try withDecompressed(path: path, limits: limits) { try $0.readToEnd() }
   }
 
   /// `bytes` decompressed when they are compressed, unchanged otherwise. `name` is used in errors.
   public static func decompress(_ bytes: [UInt8], name: String, limits: ImportLimits = .standard) throws -> [UInt8] {
     if bytes.isEmpty { return [] }
-    return try bytes.withUnsafeBytes { buffer in
-      try withRawReader(name: name, limits: limits) { archive in
+    return try withDecompressed(bytes: bytes, name: name, limits: limits) { try $0.readToEnd() }
+  }
+
+  /// Calls `body` with the decompressed content of the file at `path` as a stream.
+  public static func withDecompressed<T>(
+    path: String, limits: ImportLimits = .standard, _ body: (ArchiveStream) throws -> T
+  ) throws -> T {
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+    return try withRawReader(name: path, inputSize: size, limits: limits, body: body) { archive in
+      archive_read_open_filename(archive, path, 1 << 16)
+    }
+  }
+
+  /// The same for bytes in memory (e.g. a member of a wheel); `name` is used in errors.
+  public static func withDecompressed<T>(
+    bytes: [UInt8], name: String, limits: ImportLimits = .standard, _ body: (ArchiveStream) throws -> T
+  ) throws -> T {
+    try bytes.withUnsafeBytes { buffer in
+      try withRawReader(name: name, inputSize: buffer.count, limits: limits, body: body) { archive in
         archive_read_open_memory(archive, buffer.baseAddress, buffer.count)
       }
     }
@@ -45,9 +63,9 @@ public enum ArchiveInput {
     -> [UInt8]
   {
     var found: [UInt8]?
-    try forEachZipMember(path: path) { name, read in
+    try forEachZipMember(path: path, limits: limits) { name, stream in
       guard name == member else { return true }
-      found = try read(limits)
+      found = try stream.readToEnd()
       return false
     }
     guard let bytes = found else {
@@ -56,26 +74,29 @@ public enum ArchiveInput {
     return bytes
   }
 
-  /// Calls `body` with each regular-file member's name and a function that reads its bytes;
+  /// Calls `body` with each regular-file member's name and its data as a stream (named
+  /// `path:member` in errors; members `body` does not read are skipped without inflating them);
   /// stops when `body` returns false.
   public static func forEachZipMember(
-    path: String, _ body: (String, (ImportLimits) throws -> [UInt8]) throws -> Bool
+    path: String, limits: ImportLimits = .standard, _ body: (String, ArchiveStream) throws -> Bool
   ) throws {
-    try forEachZipMember(name: path, open: { archive_read_open_filename($0, path, 1 << 16) }, body)
+    try forEachZipMember(name: path, limits: limits, open: { archive_read_open_filename($0, path, 1 << 16) }, body)
   }
 
   /// The same for a zip archive in memory (e.g. a checkpoint that is itself a member of a wheel);
   /// `name` is used in errors.
   public static func forEachZipMember(
-    bytes: [UInt8], name: String, _ body: (String, (ImportLimits) throws -> [UInt8]) throws -> Bool
+    bytes: [UInt8], name: String, limits: ImportLimits = .standard, _ body: (String, ArchiveStream) throws -> Bool
   ) throws {
     try bytes.withUnsafeBytes { buffer in
-      try forEachZipMember(name: name, open: { archive_read_open_memory($0, buffer.baseAddress, buffer.count) }, body)
+      try forEachZipMember(
+        name: name, limits: limits, open: { archive_read_open_memory($0, buffer.baseAddress, buffer.count) }, body)
     }
   }
 
   private static func forEachZipMember(
-    name path: String, open: (OpaquePointer) -> Int32, _ body: (String, (ImportLimits) throws -> [UInt8]) throws -> Bool
+    name path: String, limits: ImportLimits, open: (OpaquePointer) -> Int32,
+    _ body: (String, ArchiveStream) throws -> Bool
   ) throws {
     guard let archive = archive_read_new() else { throw ImportError(path, "cannot start libarchive") }
     defer { archive_read_free(archive) }
@@ -95,18 +116,22 @@ public enum ArchiveInput {
       else { continue }
       let name = String(cString: cName)
       let declared = archive_entry_size_is_set(entry) != 0 ? Int(archive_entry_size(entry)) : nil
-      let keepGoing = try body(name) { limits in
-        try readData(archive, name: "\(path):\(name)", expected: declared, limits: limits)
-      }
+      let stream = ArchiveStream(
+        archive, name: "\(path):\(name)", holds: declared.map { .declared($0) } ?? .unknown, limits: limits)
+      let keepGoing = try body(name, stream)
       if !keepGoing { return }
     }
   }
 
+  /// What an error about a limit adds: how to raise it.
+  static let raiseHint = " (\(ImportLimits.bytesVariable) raises it)"
+
   // MARK: - Internals
 
-  private static func withRawReader(
-    name: String, limits: ImportLimits, open: (OpaquePointer) -> Int32
-  ) throws -> [UInt8] {
+  private static func withRawReader<T>(
+    name: String, inputSize: Int?, limits: ImportLimits, body: (ArchiveStream) throws -> T,
+    open: (OpaquePointer) -> Int32
+  ) throws -> T {
     guard let archive = archive_read_new() else { throw ImportError(name, "cannot start libarchive") }
     defer { archive_read_free(archive) }
     archive_read_support_format_raw(archive)
@@ -120,38 +145,154 @@ public enum ArchiveInput {
     }
     var entry: OpaquePointer?
     let status = archive_read_next_header(archive, &entry)
-    if status == ARCHIVE_EOF { return [] }  // empty input
-    guard status == ARCHIVE_OK || status == ARCHIVE_WARN else {
+    guard status == ARCHIVE_OK || status == ARCHIVE_WARN || status == ARCHIVE_EOF else {
       throw ImportError(name, "cannot read: \(message(archive))")
     }
-    return try readData(archive, name: name, expected: nil, limits: limits)
+    // What the input can hold at most: a file stored as it is holds its own size; deflate (gzip)
+    // expands at most 1032-fold and zstd 32768-fold (a 4-byte block of one repeated byte becomes
+    // 128 KiB). bzip2 and xz have no such small bound; the limit alone applies to them.
+    var holds = ArchiveStream.Capacity.unknown
+    if let inputSize {
+      switch archive_filter_code(archive, 0) {
+      case ARCHIVE_FILTER_NONE: holds = .stored(inputSize)
+      case ARCHIVE_FILTER_GZIP: holds = .inflated(inputSize * 1032, "a gzip stream of \(inputSize) bytes")
+      case ARCHIVE_FILTER_ZSTD: holds = .inflated(inputSize * 32768, "a zstd stream of \(inputSize) bytes")
+      default: break
+      }
+    }
+    let stream = ArchiveStream(archive, name: name, holds: holds, limits: limits, empty: status == ARCHIVE_EOF)
+    return try body(stream)
   }
 
-  private static func readData(_ archive: OpaquePointer, name: String, expected: Int?, limits: ImportLimits) throws
-    -> [UInt8]
-  {
-    if let expected, expected > limits.maxBytes {
-      throw ImportError(name, "\(expected) bytes uncompressed, over the limit of \(limits.maxBytes)")
+  static func message(_ archive: OpaquePointer) -> String {
+    archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+  }
+}
+
+/// The decompressed data of one file or zip member, read in order. It lives only inside the call
+/// that hands it out. Every read is bounded three ways before anything is allocated: by what the
+/// reader asks for (the size its format's header claims), by the limit, and by what the input can
+/// hold (the size a zip declares, the file's own size, a codec's largest ratio); buffers then grow
+/// only as data actually arrives, and a member may not inflate past the size its archive declares.
+public final class ArchiveStream {
+  /// How much data the input can hold at most.
+  enum Capacity {
+    /// A zip member: exactly what its archive declares.
+    case declared(Int)
+    /// A file stored as it is: its size.
+    case stored(Int)
+    /// A compressed file: its size times its codec's largest ratio, and a description for errors.
+    case inflated(Int, String)
+    case unknown
+  }
+
+  /// The file, or `archive:member`, as errors name it.
+  public let name: String
+  public let limits: ImportLimits
+  /// Bytes handed out so far.
+  public private(set) var position = 0
+  private let archive: OpaquePointer
+  private let holds: Capacity
+  private var ended: Bool
+
+  fileprivate init(_ archive: OpaquePointer, name: String, holds: Capacity, limits: ImportLimits, empty: Bool = false) {
+    self.archive = archive
+    self.name = name
+    self.holds = holds
+    self.limits = limits
+    self.ended = empty
+  }
+
+  /// The size the zip archive declares for the member; nil for a file, which does not say.
+  public var declaredSize: Int? {
+    if case .declared(let size) = holds { return size }
+    return nil
+  }
+
+  /// Checks that `count` more bytes, which `what` needs, fit the limit and, for a compressed file,
+  /// what its codec can inflate it to; throws otherwise, before any of them is read. (A stored
+  /// file or a zip member that holds less simply comes out short, which the reader reports.)
+  public func check(_ count: Int, for what: @autoclosure () -> String) throws {
+    let (end, overflow) = position.addingReportingOverflow(count)
+    guard !overflow, end <= limits.maxBytes else {
+      throw ImportError(
+        name, "\(what()) needs \(count) bytes, over the limit of \(limits.maxBytes)\(ArchiveInput.raiseHint)")
     }
-    var bytes: [UInt8] = []
-    // A size the archive claims is only a hint: reserve a bounded amount, grow with the real data.
-    if let expected, expected > 0 { bytes.reserveCapacity(min(expected, 1 << 28)) }
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-      let count = chunk.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
-      if count == 0 { break }
-      guard count > 0 else {
-        throw ImportError(name, "damaged or truncated compressed data: \(message(archive))")
-      }
-      guard bytes.count + count <= limits.maxBytes else {
-        throw ImportError(name, "more than \(limits.maxBytes) bytes uncompressed, over the limit")
-      }
-      bytes.append(contentsOf: chunk[0..<count])
+    if case .inflated(let bound, let input) = holds, end > bound {
+      throw ImportError(name, "\(what()) needs \(count) bytes, more than \(input) can hold")
+    }
+  }
+
+  /// The next `count` bytes, or fewer when the data ends first. `what` names them in errors.
+  public func read(upTo count: Int, what: @autoclosure () -> String) throws -> [UInt8] {
+    try check(count, for: what())
+    return try fill(count, what: what())
+  }
+
+  /// Everything that is left, up to the limit.
+  public func readToEnd() throws -> [UInt8] {
+    let room = limits.maxBytes - position
+    if let declaredSize, declaredSize - position > room {
+      throw ImportError(
+        name, "\(declaredSize) bytes uncompressed, over the limit of \(limits.maxBytes)\(ArchiveInput.raiseHint)")
+    }
+    let bytes = try fill(room == Int.max ? room : room + 1, what: "the data")
+    guard bytes.count <= room else {
+      throw ImportError(
+        name, "more than \(limits.maxBytes) bytes uncompressed, over the limit\(ArchiveInput.raiseHint)")
     }
     return bytes
   }
 
-  private static func message(_ archive: OpaquePointer) -> String {
-    archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+  /// True when no data is left (reads one byte ahead to find out, and counts it).
+  public func atEnd() throws -> Bool {
+    try fill(1, what: "the data").isEmpty
+  }
+
+  /// Reads up to `count` bytes. When the input's size is known (a stored file, a declared member)
+  /// the buffer is allocated once, one byte larger than what is left (to see a member inflate past
+  /// its size); otherwise it starts at 16 MiB and doubles as data arrives. Either way the allocator
+  /// is asked first.
+  private func fill(_ count: Int, what: @autoclosure () -> String) throws -> [UInt8] {
+    if ended || count == 0 { return [] }
+    var capacity: Int
+    switch holds {
+    case .declared(let size), .stored(let size): capacity = min(count, max(0, size - position) + 1)
+    case .inflated, .unknown: capacity = min(count, 1 << 24)
+    }
+    var buffer = try allocate(capacity, what: what())
+    var filled = 0
+    while filled < count {
+      if filled == capacity {
+        capacity = min(count, capacity * 2)
+        var larger = try allocate(capacity, what: what())
+        larger.withUnsafeMutableBytes { to in buffer.withUnsafeBytes { to.copyMemory(from: $0) } }
+        buffer = larger
+      }
+      let got = buffer.withUnsafeMutableBytes { out in
+        archive_read_data(archive, out.baseAddress! + filled, min(capacity - filled, 1 << 20))
+      }
+      if got == 0 {
+        ended = true
+        break
+      }
+      guard got > 0 else {
+        throw ImportError(name, "damaged or truncated compressed data: \(ArchiveInput.message(archive))")
+      }
+      filled += got
+      if let declaredSize, position + filled > declaredSize {
+        throw ImportError(name, "inflates past the \(declaredSize) bytes its archive declares")
+      }
+    }
+    position += filled
+    buffer.removeSubrange(filled...)
+    return buffer
+  }
+
+  private func allocate(_ count: Int, what: @autoclosure () -> String) throws -> [UInt8] {
+    guard canAllocate(count) else {
+      throw ImportError(name, "cannot allocate the \(count) bytes of memory \(what()) needs")
+    }
+    return [UInt8](unsafeUninitializedCapacity: count) { $1 = count }
   }
 }

@@ -31,7 +31,7 @@ extension Dataset {
     limits: ImportLimits = .standard
   ) throws -> Dataset {
     var rows = try CSVRows(bytes: bytes, file: file)
-    guard var first = rows.next() else { throw ImportError(file, "the CSV table is empty") }
+    guard var first = try rows.next() else { throw ImportError(file, "the CSV table is empty") }
     var header: [String]?
     // A header row has text where the pixels go; with a label column given by name it must exist.
     let firstLabel: Int? =
@@ -47,7 +47,7 @@ extension Dataset {
     }
     if firstLabel == nil || pixelFieldIsText {
       header = first.fields.map(rows.text)
-      guard let row = rows.next() else { throw ImportError(file, "the CSV table has a header and no rows") }
+      guard let row = try rows.next() else { throw ImportError(file, "the CSV table has a header and no rows") }
       first = row
     }
     let columns = first.fields.count
@@ -122,7 +122,7 @@ extension Dataset {
           file, "line \(current.line), column \(badColumn + 1): \"\(rows.text(field))\" is not a finite number")
       }
       labelTexts.append(rows.text(current.fields[labelIndex]))
-      row = rows.next()
+      row = try rows.next()
     }
 
     let labels: [Int64]
@@ -139,6 +139,25 @@ extension Dataset {
     return try Dataset(
       images: images, channels: shape.channels, height: shape.height, width: shape.width,
       labels: labels, classes: classes, file: file)
+  }
+
+  /// The same from a stream: the first line is read a chunk at a time, so that a row wider than
+  /// `CSVRows.maxColumns` is refused before the rest of the table is read.
+  public static func fromCSV(stream: ArchiveStream, options: CSVImageOptions = CSVImageOptions()) throws -> Dataset {
+    var bytes: [UInt8] = []
+    var columns = 1
+    while true {
+      let chunk = try stream.read(upTo: 1 << 16, what: "the CSV table")
+      let line = chunk.firstIndex(of: 0x0A).map { chunk[..<$0] } ?? chunk[...]
+      columns += line.count { $0 == 0x2C }
+      guard columns <= CSVRows.maxColumns else {
+        throw ImportError(stream.name, "line 1 has more than \(CSVRows.maxColumns) columns, the limit")
+      }
+      bytes += chunk
+      if chunk.isEmpty || line.count < chunk.count { break }
+    }
+    bytes += try stream.readToEnd()
+    return try fromCSV(bytes: bytes, file: stream.name, options: options, limits: stream.limits)
   }
 
   private static func squareShape(_ pixels: Int, file: String) throws -> (channels: Int, height: Int, width: Int) {
@@ -159,17 +178,24 @@ struct CSVRows {
     var fields: [Range<Int>]
   }
 
+  /// Most columns a row may have (fields are kept as ranges, 16 bytes each): a 1024 x 1024 grey
+  /// image and its label fit.
+  static let maxColumns = (1 << 20) + 1
+
   let bytes: [UInt8]
+  let file: String
   private var position = 0
   private var line = 0
 
   init(bytes: [UInt8], file: String) throws {
     guard !bytes.contains(0) else { throw ImportError(file, "not a CSV table: the data contains zero bytes") }
     self.bytes = bytes
+    self.file = file
   }
 
-  mutating func next() -> Row? {
+  mutating func next() throws -> Row? {
     var fields: [Range<Int>] = []
+    var tooWide = false
     let found = bytes.withUnsafeBufferPointer { buffer -> Bool in
       while position < buffer.count {
         line += 1
@@ -182,6 +208,10 @@ struct CSVRows {
         var fieldStart = start
         while start <= end {
           if start == end || buffer[start] == 0x2C {
+            guard fields.count < Self.maxColumns else {
+              tooWide = true
+              return true
+            }
             fields.append(Self.trimmed(buffer, fieldStart..<start))
             fieldStart = start + 1
           }
@@ -191,6 +221,7 @@ struct CSVRows {
       }
       return false
     }
+    if tooWide { throw ImportError(file, "line \(line) has more than \(Self.maxColumns) columns, the limit") }
     return found ? Row(line: line, fields: fields) : nil
   }
 

@@ -26,44 +26,89 @@ public struct IDXArray: Equatable, Sendable {
 
   /// Parses IDX bytes (already decompressed); `file` names the input in errors.
   public init(bytes: [UInt8], file: String, limits: ImportLimits = .standard) throws {
-    guard bytes.count >= 4 else {
-      throw ImportError(file, "not an IDX file: \(bytes.count) bytes, shorter than the 4-byte magic")
+    let header = try Header(bytes, file: file, limits: limits)
+    let found = bytes.count - header.size
+    guard found == header.dataSize else {
+      throw header.sizeError(String(found), file: file, short: found < header.dataSize)
     }
-    guard bytes[0] == 0, bytes[1] == 0 else {
-      throw ImportError(file, "not an IDX file: the magic does not start with two zero bytes")
+    self.init(elementType: header.type, dims: header.dims, payload: Array(bytes[header.size...]))
+  }
+
+  /// Reads an IDX file from a stream: the header first, then, once the size its dimensions claim
+  /// has been checked against the limits and what the input can hold, the data.
+  public init(stream: ArchiveStream) throws {
+    let file = stream.name
+    let magic = try stream.read(upTo: 4, what: "the IDX magic")
+    let rank = magic.count == 4 ? Int(magic[3]) : 0
+    let header = try Header(
+      magic + (try stream.read(upTo: 4 * rank, what: "the IDX dimensions")), file: file, limits: stream.limits)
+    if let declared = stream.declaredSize, declared - header.size != header.dataSize {
+      throw header.sizeError(
+        String(declared - header.size), file: file, short: declared - header.size < header.dataSize)
     }
-    guard let type = ElementType(rawValue: bytes[2]) else {
-      throw ImportError(file, "IDX element type 0x\(String(bytes[2], radix: 16)) is unknown")
+    let payload = try stream.read(upTo: header.dataSize, what: "the IDX data")
+    guard payload.count == header.dataSize else {
+      throw header.sizeError(String(payload.count), file: file, short: true)
     }
-    let rank = Int(bytes[3])
-    guard rank > 0 else { throw ImportError(file, "IDX file has no dimensions") }
-    let headerSize = 4 + 4 * rank
-    guard bytes.count >= headerSize else {
-      throw ImportError(
-        file, "IDX header with \(rank) dimensions needs \(headerSize) bytes, the file has \(bytes.count)")
-    }
-    let dims = (0..<rank).map { d in
-      (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) }
-    }
-    guard let elements = checkedProduct(dims), elements <= limits.maxElements,
-      let dataSize = checkedProduct([elements, type.size])
-    else {
-      throw ImportError(file, "IDX dimensions \(dims) are too large")
-    }
-    guard bytes.count - headerSize == dataSize else {
-      let relation = bytes.count - headerSize < dataSize ? "truncated" : "has trailing bytes"
-      throw ImportError(
-        file,
-        "IDX data \(relation): dimensions \(dims) need \(dataSize) bytes of \(type), found \(bytes.count - headerSize)")
-    }
-    self.elementType = type
+    guard try stream.atEnd() else { throw header.sizeError("more", file: file, short: false) }
+    self.init(elementType: header.type, dims: header.dims, payload: payload)
+  }
+
+  public init(elementType: ElementType, dims: [Int], payload: [UInt8]) {
+    self.elementType = elementType
     self.dims = dims
-    self.payload = Array(bytes[headerSize...])
+    self.payload = payload
   }
 
   /// Reads an IDX file, gzip-compressed or not.
   public init(path: String, limits: ImportLimits = .standard) throws {
-    try self.init(bytes: ArchiveInput.readDecompressed(path: path, limits: limits), file: path, limits: limits)
+    self = try ArchiveInput.withDecompressed(path: path, limits: limits) { try IDXArray(stream: $0) }
+  }
+
+  /// The magic and dimensions at the start of an IDX file; the element count is checked against
+  /// the limits before anything else is read.
+  struct Header {
+    var type: ElementType
+    var dims: [Int]
+    /// Bytes of magic and dimensions.
+    var size: Int
+    var dataSize: Int
+
+    /// Parses the header from the start of `bytes`, which holds at least all of it unless the file is shorter.
+    init(_ bytes: [UInt8], file: String, limits: ImportLimits) throws {
+      guard bytes.count >= 4 else {
+        throw ImportError(file, "not an IDX file: \(bytes.count) bytes, shorter than the 4-byte magic")
+      }
+      guard bytes[0] == 0, bytes[1] == 0 else {
+        throw ImportError(file, "not an IDX file: the magic does not start with two zero bytes")
+      }
+      guard let type = ElementType(rawValue: bytes[2]) else {
+        throw ImportError(file, "IDX element type 0x\(String(bytes[2], radix: 16)) is unknown")
+      }
+      let rank = Int(bytes[3])
+      guard rank > 0 else { throw ImportError(file, "IDX file has no dimensions") }
+      let headerSize = 4 + 4 * rank
+      guard bytes.count >= headerSize else {
+        throw ImportError(
+          file, "IDX header with \(rank) dimensions needs \(headerSize) bytes, the file has \(bytes.count)")
+      }
+      let dims = (0..<rank).map { d in
+        (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) }
+      }
+      guard let elements = checkedProduct(dims), elements <= limits.maxElements,
+        let dataSize = checkedProduct([elements, type.size])
+      else {
+        throw ImportError(file, "IDX dimensions \(dims) are too large")
+      }
+      (self.type, self.dims, self.size, self.dataSize) = (type, dims, headerSize, dataSize)
+    }
+
+    func sizeError(_ found: String, file: String, short: Bool) -> ImportError {
+      ImportError(
+        file,
+        "IDX data \(short ? "truncated" : "has trailing bytes"): dimensions \(dims) need \(dataSize) bytes of \(type), found \(found)"
+      )
+    }
   }
 
   /// The elements as integers (integer element types only).

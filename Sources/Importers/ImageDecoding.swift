@@ -1,5 +1,6 @@
 import CJPEG
 import CPNG
+import TensorFile
 
 /// One decoded image: height x width pixels of `channels` interleaved bytes (1 grey, 3 RGB).
 public struct DecodedImage: Equatable, Sendable {
@@ -75,6 +76,7 @@ public enum ImageDecoder {
       return try withPNG(bytes, file: file) { image in
         let size = try checkedSize(
           Int(image.pointee.width), Int(image.pointee.height), channels, file: file, limits: limits)
+        try checkPNGData(bytes, file: file)
         // PNG_FORMAT_GRAY = 0, PNG_FORMAT_FLAG_COLOR = 2, PNG_FORMAT_FLAG_LINEAR = 4 (macros Swift cannot
         // import). libpng takes 16-bit samples as linear light and would gamma-encode them on the way
         // to 8 bits, so 16-bit files are read as 16 bits and scaled here: v * 255 / 65535, rounded.
@@ -83,12 +85,13 @@ public enum ImageDecoder {
         var black = png_color()  // zero: black
         var pixels: [UInt8]
         if sixteenBit {
+          guard canAllocate(3 * size) else { throw ImportError(file, "cannot allocate the memory for its pixels") }
           var wide = [UInt16](repeating: 0, count: size)
           let ok = wide.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
           guard ok != 0 else { throw ImportError(file, "damaged PNG: \(pngMessage(image))") }
           pixels = bytesFromSixteenBit(wide, scale: scale)
         } else {
-          pixels = [UInt8](repeating: 0, count: size)
+          pixels = try allocate(size, file: file)
           let ok = pixels.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
           guard ok != 0 else { throw ImportError(file, "damaged PNG: \(pngMessage(image))") }
         }
@@ -96,17 +99,43 @@ public enum ImageDecoder {
           width: Int(image.pointee.width), height: Int(image.pointee.height), channels: channels, pixels: pixels)
       }
     case .jpeg:
-      let info = try jpeg(bytes, channels: channels, out: nil, file: file)
+      let info = try jpeg(bytes, channels: channels, out: nil, file: file, limits: limits)
       let size = try checkedSize(info.width, info.height, channels, file: file, limits: limits)
-      var pixels = [UInt8](repeating: 0, count: size)
+      var pixels = try allocate(size, file: file)
       try pixels.withUnsafeMutableBufferPointer { buffer in
-        _ = try jpeg(bytes, channels: channels, out: buffer, file: file)
+        _ = try jpeg(bytes, channels: channels, out: buffer, file: file, limits: limits)
       }
       return DecodedImage(width: info.width, height: info.height, channels: channels, pixels: pixels)
     case .tiff:
       return try decodeTIFF(bytes, channels: channels, file: file, limits: limits, sixteenBit: scale)
     case nil:
       throw ImportError(file, "not a PNG, JPEG or TIFF image")
+    }
+  }
+
+  /// The pixel buffer, after asking the allocator.
+  private static func allocate(_ size: Int, file: String) throws -> [UInt8] {
+    guard canAllocate(size) else {
+      throw ImportError(file, "cannot allocate the \(size) bytes of memory for its pixels")
+    }
+    return [UInt8](repeating: 0, count: size)
+  }
+
+  /// A PNG's pixels are deflated, which shrinks data at most 1032-fold: a file too small to hold
+  /// the rows its header (IHDR, always the first chunk) declares is refused before they are allocated.
+  private static func checkPNGData(_ bytes: [UInt8], file: String) throws {
+    guard bytes.count >= 29 else { return }  // libpng has read the header, so it is there
+    let field = { (at: Int) in (0..<4).reduce(0) { $0 << 8 | Int(bytes[at + $1]) } }
+    let (width, height, depth, colour) = (field(16), field(20), Int(bytes[24]), Int(bytes[25]))
+    let samples = [0: 1, 2: 3, 3: 1, 4: 2, 6: 4][colour] ?? 1
+    // Interlaced rows come in seven passes of fewer pixels: half the plain size is a safe floor.
+    let rowBytes = (width * samples * depth + 7) / 8
+    let rawBytes = height * (rowBytes + 1) / (bytes[28] == 0 ? 1 : 2)
+    guard rawBytes / 1032 <= bytes.count else {
+      throw ImportError(
+        file,
+        "PNG of \(bytes.count) bytes cannot hold its \(width)x\(height) image (\(rawBytes) bytes; deflate expands at most 1032-fold)"
+      )
     }
   }
 
@@ -148,16 +177,20 @@ public enum ImageDecoder {
     withUnsafeBytes(of: &image.pointee.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
   }
 
+  /// What libjpeg may allocate for itself: a progressive image's coefficients, two bytes for each
+  /// of three components of the largest image allowed.
+  private static func libjpegMemory(_ limits: ImportLimits) -> Int { 6 * limits.maxImagePixels + (1 << 24) }
+
   private static func jpeg(
     _ bytes: [UInt8], channels: Int, out: UnsafeMutableBufferPointer<UInt8>?,
-    file: String
+    file: String, limits: ImportLimits = .standard
   ) throws -> (width: Int, height: Int, components: Int) {
     var width: Int32 = 0, height: Int32 = 0, components: Int32 = 0
     var message = [CChar](repeating: 0, count: 256)
     let status = bytes.withUnsafeBufferPointer { data in
       kswap_jpeg_decode(
         data.baseAddress, UInt(data.count), Int32(channels), out?.baseAddress, out?.count ?? 0,
-        &width, &height, &components, &message, message.count)
+        libjpegMemory(limits), &width, &height, &components, &message, message.count)
     }
     guard status == 0 else {
       let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -1,4 +1,5 @@
 import Foundation
+import TensorFile
 
 extension Dataset {
   /// A dataset from an image folder: one sub-folder per class (sorted by name: the first is
@@ -42,7 +43,8 @@ extension Dataset {
     var outChannels = channels
     if outChannels == nil {
       outChannels = 1
-      for file in files where try ImageDecoder.header(readFile(file.path), file: file.path).channels == 3 {
+      for file in files
+      where try ImageDecoder.header(readFile(file.path, limits: limits), file: file.path).channels == 3 {
         outChannels = 3
         break
       }
@@ -52,7 +54,8 @@ extension Dataset {
     var pixels: [UInt8] = []
     var size: (height: Int, width: Int)? = resize.map { ($0.height, $0.width) }
     for file in files {
-      let image = try ImageDecoder.decode(readFile(file.path), channels: channelCount, file: file.path, limits: limits)
+      let image = try ImageDecoder.decode(
+        readFile(file.path, limits: limits), channels: channelCount, file: file.path, limits: limits)
       var planar = image.planar
       if let resize {
         planar = Resizer.bytes(
@@ -86,7 +89,13 @@ extension Dataset {
     }
   }
 
-  private static func readFile(_ path: String) throws -> [UInt8] {
+  /// The file's bytes, once its size is checked against the limit and the allocator.
+  private static func readFile(_ path: String, limits: ImportLimits) throws -> [UInt8] {
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    guard size <= limits.maxBytes else {
+      throw ImportError(path, "\(size) bytes, over the limit of \(limits.maxBytes)\(ArchiveInput.raiseHint)")
+    }
+    guard canAllocate(2 * size) else { throw ImportError(path, "cannot allocate the memory to read its \(size) bytes") }
     guard let data = FileManager.default.contents(atPath: path) else { throw ImportError(path, "cannot read the file") }
     return [UInt8](data)
   }

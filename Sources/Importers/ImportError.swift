@@ -1,6 +1,8 @@
 // Importers: turn foreign files (IDX, CSV image tables, numpy .npy/.npz, image folders, members of
 // zip archives) into tensors and datasets. Libraries never print or exit: every problem is thrown.
 
+import Foundation
+
 /// A foreign input that cannot be imported: names the file (and member) and says what is wrong.
 public struct ImportError: Error, Equatable, CustomStringConvertible {
   /// The file, as `archive.zip:member` for a member of an archive.
@@ -23,14 +25,50 @@ public struct ImportLimits: Sendable {
   public var maxElements: Int
   /// Largest width x height of one decoded image.
   public var maxImagePixels: Int
+  /// Most values (and, apart, memo entries) one pickle may create: torch.save writes about 22 per
+  /// tensor, so the default covers some 47,000 tensors, in about 100 MB at most.
+  public var maxPickleValues: Int
 
-  public init(maxBytes: Int = 1 << 32, maxElements: Int = 1 << 32, maxImagePixels: Int = 1 << 26) {
+  public init(
+    maxBytes: Int = 1 << 32, maxElements: Int = 1 << 32, maxImagePixels: Int = 1 << 26, maxPickleValues: Int = 1 << 20
+  ) {
     self.maxBytes = maxBytes
     self.maxElements = maxElements
     self.maxImagePixels = maxImagePixels
+    self.maxPickleValues = maxPickleValues
   }
 
   public static let standard = ImportLimits()
+
+  /// The environment variables that raise (or lower) the limits a large checkpoint can reach.
+  public static let bytesVariable = "KSWAP_MAX_IMPORT_BYTES"
+  public static let pickleValuesVariable = "KSWAP_MAX_PICKLE_VALUES"
+
+  /// The standard limits, with `maxBytes` (and `maxElements` with it) from KSWAP_MAX_IMPORT_BYTES and
+  /// `maxPickleValues` from KSWAP_MAX_PICKLE_VALUES where they are set: positive counts, optionally
+  /// with a K, M, G or T suffix (powers of 1024), e.g. 16G.
+  public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
+    -> ImportLimits
+  {
+    func count(_ variable: String) throws -> Int? {
+      guard let text = environment[variable] else { return nil }
+      let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+      let unit = text.last.flatMap { units[Character($0.uppercased())] }
+      guard let number = Int(unit == nil ? Substring(text) : text.dropLast()), number > 0,
+        case let (value, overflow) = number.multipliedReportingOverflow(by: unit ?? 1), !overflow
+      else {
+        throw ImportError(variable, "must be a positive count such as 8589934592 or 8G, not '\(text)'")
+      }
+      return value
+    }
+    var limits = ImportLimits.standard
+    if let bytes = try count(bytesVariable) {
+      limits.maxBytes = bytes
+      limits.maxElements = bytes
+    }
+    if let values = try count(pickleValuesVariable) { limits.maxPickleValues = values }
+    return limits
+  }
 }
 
 /// Labels index class names, so they stay below this (16,777,216 classes).

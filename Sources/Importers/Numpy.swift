@@ -38,6 +38,96 @@ public struct NumpyArray: Equatable, Sendable {
 
   /// Parses .npy bytes; `file` names the input in errors.
   public init(npy bytes: [UInt8], file: String, limits: ImportLimits = .standard) throws {
+    let (headerStart, headerLength) = try Self.preamble(bytes, file: file)
+    guard bytes.count >= headerStart + headerLength else {
+      throw ImportError(
+        file, ".npy header claims \(headerLength) bytes, the file has \(bytes.count - headerStart) after the preamble")
+    }
+    let layout = try Layout(bytes[headerStart..<headerStart + headerLength], file: file, limits: limits)
+    let dataStart = headerStart + headerLength
+    guard bytes.count - dataStart == layout.dataSize else {
+      throw layout.sizeError(bytes.count - dataStart, file: file)
+    }
+    self.init(layout, data: Array(bytes[dataStart...]))
+  }
+
+  /// Reads a .npy file from a stream: the header first, then, once what it claims has been checked
+  /// against the limits and what the input can hold (a zip member's declared size), the data.
+  public init(stream: ArchiveStream) throws {
+    let file = stream.name
+    var prefix = try stream.read(upTo: 10, what: "the .npy preamble")
+    if prefix.count == 10 && prefix[6] >= 2 { prefix += try stream.read(upTo: 2, what: "the .npy preamble") }
+    let (headerStart, headerLength) = try Self.preamble(prefix, file: file)
+    let header = prefix + (try stream.read(upTo: headerLength, what: "the .npy header"))
+    guard header.count == headerStart + headerLength else {
+      throw ImportError(
+        file, ".npy header claims \(headerLength) bytes, the file has \(header.count - headerStart) after the preamble")
+    }
+    let layout = try Layout(header[headerStart...], file: file, limits: stream.limits)
+    if let declared = stream.declaredSize, declared - header.count != layout.dataSize {
+      throw layout.sizeError(declared - header.count, file: file)
+    }
+    let data = try stream.read(upTo: layout.dataSize, what: "the .npy data")
+    guard data.count == layout.dataSize else { throw layout.sizeError(data.count, file: file) }
+    guard try stream.atEnd() else {
+      throw ImportError(
+        file, ".npy data goes on past the \(layout.dataSize) bytes shape \(layout.shape) of \(layout.descr) needs")
+    }
+    self.init(layout, data: data)
+  }
+
+  /// Reads a .npy file (compressed with gzip or not).
+  public init(path: String, limits: ImportLimits = .standard) throws {
+    self = try ArchiveInput.withDecompressed(path: path, limits: limits) { try NumpyArray(stream: $0) }
+  }
+
+  /// The arrays of an .npz archive (a zip of NAME.npy members, stored or deflated), by NAME, in
+  /// archive order.
+  public static func readNPZ(path: String, limits: ImportLimits = .standard) throws -> [(
+    name: String, array: NumpyArray
+  )] {
+    var arrays: [(name: String, array: NumpyArray)] = []
+    try ArchiveInput.forEachZipMember(path: path, limits: limits) { member, stream in
+      guard member.hasSuffix(".npy") else {
+        throw ImportError(path, "member \(member) of the .npz archive is not a .npy file")
+      }
+      arrays.append((String(member.dropLast(4)), try NumpyArray(stream: stream)))
+      return true
+    }
+    guard !arrays.isEmpty else { throw ImportError(path, "the .npz archive holds no arrays") }
+    return arrays
+  }
+
+  /// What a .npy header says: the element type, the shape, and how many data bytes follow.
+  struct Layout {
+    var descr: String
+    var kind: Kind
+    var itemSize: Int
+    var bigEndian: Bool
+    var fortranOrder: Bool
+    var shape: [Int]
+    var dataSize: Int
+
+    /// Parses the header text; refuses shapes over the limits before anything is allocated.
+    init(_ header: ArraySlice<UInt8>, file: String, limits: ImportLimits) throws {
+      let fields = try NumpyHeader.parse(String(decoding: header, as: UTF8.self), file: file)
+      let (kind, itemSize, bigEndian) = try NumpyHeader.dtype(fields.descr, file: file)
+      guard let elements = checkedProduct(fields.shape), elements <= limits.maxElements,
+        let size = checkedProduct([elements, itemSize])
+      else {
+        throw ImportError(file, ".npy shape \(fields.shape) is too large")
+      }
+      (descr, self.kind, self.itemSize, self.bigEndian) = (fields.descr, kind, itemSize, bigEndian)
+      (fortranOrder, shape, dataSize) = (fields.fortranOrder, fields.shape, size)
+    }
+
+    func sizeError(_ found: Int, file: String) -> ImportError {
+      ImportError(file, ".npy data has \(found) bytes, shape \(shape) of \(descr) needs \(dataSize)")
+    }
+  }
+
+  /// Where the header starts and how long it is, from the magic, version and length at the start.
+  private static func preamble(_ bytes: [UInt8], file: String) throws -> (start: Int, length: Int) {
     let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
     guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
       throw ImportError(file, "not a .npy file: the magic \\x93NUMPY is missing")
@@ -57,54 +147,21 @@ public struct NumpyArray: Equatable, Sendable {
       throw ImportError(file, ".npy format version \(major).\(bytes[7]) is not supported (1, 2, 3 are)")
     }
     guard headerLength <= 1 << 20 else { throw ImportError(file, ".npy header of \(headerLength) bytes is too large") }
-    guard bytes.count >= headerStart + headerLength else {
-      throw ImportError(
-        file, ".npy header claims \(headerLength) bytes, the file has \(bytes.count - headerStart) after the preamble")
-    }
-    let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
-    let fields = try NumpyHeader.parse(header, file: file)
-    let (kind, itemSize, bigEndian) = try NumpyHeader.dtype(fields.descr, file: file)
-    guard let elements = checkedProduct(fields.shape), elements <= limits.maxElements,
-      let size = checkedProduct([elements, itemSize])
-    else {
-      throw ImportError(file, ".npy shape \(fields.shape) is too large")
-    }
-    let dataStart = headerStart + headerLength
-    guard bytes.count - dataStart == size else {
-      throw ImportError(
-        file, ".npy data has \(bytes.count - dataStart) bytes, shape \(fields.shape) of \(fields.descr) needs \(size)")
-    }
-    var data = Array(bytes[dataStart...])
-    if bigEndian && itemSize > 1 {
-      for start in stride(from: 0, to: data.count, by: itemSize) { data[start..<start + itemSize].reverse() }
-    }
-    if fields.fortranOrder && fields.shape.count > 1 {
-      data = Self.cOrder(fromFortran: data, shape: fields.shape, itemSize: itemSize)
-    }
-    self.init(kind: kind, itemSize: itemSize, shape: fields.shape, data: data)
+    return (headerStart, headerLength)
   }
 
-  /// Reads a .npy file (compressed with gzip or not).
-  public init(path: String, limits: ImportLimits = .standard) throws {
-    try self.init(npy: ArchiveInput.readDecompressed(path: path, limits: limits), file: path, limits: limits)
-  }
-
-  /// The arrays of an .npz archive (a zip of NAME.npy members, stored or deflated), by NAME, in
-  /// archive order.
-  public static func readNPZ(path: String, limits: ImportLimits = .standard) throws -> [(
-    name: String, array: NumpyArray
-  )] {
-    var arrays: [(name: String, array: NumpyArray)] = []
-    try ArchiveInput.forEachZipMember(path: path) { member, read in
-      guard member.hasSuffix(".npy") else {
-        throw ImportError(path, "member \(member) of the .npz archive is not a .npy file")
+  /// The array from a parsed header and its data: little-endian, row-major.
+  private init(_ layout: Layout, data raw: [UInt8]) {
+    var data = raw
+    if layout.bigEndian && layout.itemSize > 1 {
+      for start in stride(from: 0, to: data.count, by: layout.itemSize) {
+        data[start..<start + layout.itemSize].reverse()
       }
-      let array = try NumpyArray(npy: read(limits), file: "\(path):\(member)", limits: limits)
-      arrays.append((String(member.dropLast(4)), array))
-      return true
     }
-    guard !arrays.isEmpty else { throw ImportError(path, "the .npz archive holds no arrays") }
-    return arrays
+    if layout.fortranOrder && layout.shape.count > 1 {
+      data = Self.cOrder(fromFortran: data, shape: layout.shape, itemSize: layout.itemSize)
+    }
+    self.init(kind: layout.kind, itemSize: layout.itemSize, shape: layout.shape, data: data)
   }
 
   /// Every element as a Double (exact for all but 64-bit integers beyond 2^53).

@@ -66,7 +66,7 @@ struct StoredCheckpoint {
       tensors[info.name] = Tensor(shape: info.shape, values: values)
     }
     if weightsPath != "-" && ArchiveInput.isZip(path: weightsPath) {
-      let imported = try TorchCheckpoint.read(path: weightsPath)
+      let imported = try TorchCheckpoint.read(path: weightsPath, limits: ImportLimits.fromEnvironment())
       for info in imported.tensors { try add(info, try imported.bytes(of: info.name, file: weightsPath)) }
       metadata = imported.metadata
     } else {

@@ -86,6 +86,7 @@ final class InputFile {
         .truncated, file: displayName, tensor: tensor,
         "file ends before the \(count) bytes of \(what()) at offset \(offset)")
     }
+    try checkAllocatable(count, what: what(), tensor: tensor)
     var bytes = [UInt8](unsafeUninitializedCapacity: count) { $1 = count }
     let got = try bytes.withUnsafeMutableBytes { try fill($0, at: offset) }
     guard got == count else {
@@ -105,18 +106,8 @@ final class InputFile {
       return bytes
     }
     var bytes: [UInt8] = []
-    while bytes.count < count {
-      let chunk = min(streamChunk, count - bytes.count)
-      let start = bytes.count
-      bytes.append(contentsOf: repeatElement(0, count: chunk))
-      let got = try bytes[start...].withUnsafeMutableBytes { try fill($0, at: nil) }
-      position += got
-      if got < chunk {
-        throw TensorFileError(
-          .truncated, file: displayName, tensor: tensor,
-          "input ends after \(start + got) of the \(count) bytes of \(what())")
-      }
-    }
+    try readNext(count, into: &bytes, what: what(), tensor: tensor)
+    if bytes.count > count { bytes.removeSubrange(count...) }
     return bytes
   }
 
@@ -124,9 +115,11 @@ final class InputFile {
   /// grows, and on a stream only as data arrives (so a lying count fails with `truncated` first).
   func readNext(_ count: Int, into buffer: inout [UInt8], what: @autoclosure () -> String, tensor: String? = nil) throws
   {
-    func ensure(_ size: Int, keeping kept: Int) {
+    func ensure(_ size: Int, keeping kept: Int) throws {
       guard buffer.count < size else { return }
-      var grown = [UInt8](unsafeUninitializedCapacity: max(size, min(count, 2 * buffer.count))) { $1 = $0.count }
+      let capacity = max(size, min(count, 2 * buffer.count))
+      try checkAllocatable(capacity, what: what(), tensor: tensor)
+      var grown = [UInt8](unsafeUninitializedCapacity: capacity) { $1 = $0.count }
       grown.withUnsafeMutableBufferPointer { out in
         buffer.withUnsafeBufferPointer { old in
           _ = out.initialize(from: old.prefix(kept))
@@ -140,7 +133,7 @@ final class InputFile {
           .truncated, file: displayName, tensor: tensor,
           "file ends before the \(count) bytes of \(what()) at offset \(position)")
       }
-      ensure(count, keeping: 0)
+      try ensure(count, keeping: 0)
       let got = try buffer.withUnsafeMutableBytes {
         try fill(UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]), at: position)
       }
@@ -153,7 +146,7 @@ final class InputFile {
     var filled = 0
     while filled < count {
       let chunk = min(streamChunk, count - filled)
-      ensure(filled + chunk, keeping: filled)
+      try ensure(filled + chunk, keeping: filled)
       let got = try buffer.withUnsafeMutableBytes {
         try fill(UnsafeMutableRawBufferPointer(rebasing: $0[filled..<filled + chunk]), at: nil)
       }
@@ -164,6 +157,16 @@ final class InputFile {
           .truncated, file: displayName, tensor: tensor,
           "input ends after \(filled) of the \(count) bytes of \(what())")
       }
+    }
+  }
+
+  /// Swift stops the process when an array cannot be allocated: a size the file backs is tried
+  /// with malloc first, so that a memory limit gives an error instead.
+  private func checkAllocatable(_ count: Int, what: @autoclosure () -> String, tensor: String?) throws {
+    guard canAllocate(count) else {
+      throw TensorFileError(
+        .limitExceeded, file: displayName, tensor: tensor,
+        "cannot allocate the \(count) bytes of memory \(what()) needs")
     }
   }
 

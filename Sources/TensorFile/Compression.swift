@@ -293,17 +293,30 @@ final class ZstdCodec {
   /// Largest frame a plane of `size` bytes may have: what zstd can need in the worst case.
   static func frameBound(_ size: Int) -> Int { ZSTD_compressBound(size) }
 
+  /// Most a zstd frame can expand: a block of 4 bytes (a 3-byte header and one repeated byte)
+  /// becomes at most 128 KiB. A claim beyond that ratio is a lie.
+  static let maxRatio = 32768
+
+  /// Grows the reused output buffer to `size` bytes, asking the allocator first.
+  private func reserve(_ output: inout [UInt8], _ size: Int) -> PlaneError? {
+    guard output.count < size else { return nil }
+    guard canAllocate(size) else { return PlaneError("cannot allocate the \(size) bytes of memory the plane needs") }
+    output = [UInt8](unsafeUninitializedCapacity: size) { $1 = size }
+    return nil
+  }
+
   /// Decodes one stored plane (`stored`) that must come out as exactly `size` bytes, into
   /// `output[0..<size]` (a reused buffer that only grows); nil on success, else what was wrong.
   func decode(_ encoding: StoredPlane.Encoding, _ stored: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8])
     -> PlaneError?
   {
-    if output.count < size { output = [UInt8](unsafeUninitializedCapacity: size) { $1 = size } }
+    // Every check on what the plane claims comes before the output buffer is allocated.
     switch encoding {
     case .stored:
       guard stored.count == size else {
         return PlaneError("stored plane holds \(stored.count) bytes, expected \(size)")
       }
+      if let problem = reserve(&output, size) { return problem }
       output.withUnsafeMutableBytes { $0.copyMemory(from: stored) }
       return nil
     case .zstd:
@@ -313,14 +326,14 @@ final class ZstdCodec {
         let claim = declared == ZSTD_CONTENTSIZE_UNKNOWN ? "does not declare its size" : "declares \(declared) bytes"
         return PlaneError("zstd frame \(claim), the index says \(size)")
       }
-      // A zstd block of 4 bytes expands to at most 128 KiB; a claim beyond that ratio is a lie.
-      guard size / 32768 <= stored.count else {
+      guard size / ZstdCodec.maxRatio <= stored.count else {
         return PlaneError("zstd frame of \(stored.count) bytes cannot hold \(size) bytes")
       }
       let frameSize = ZSTD_findFrameCompressedSize(stored.baseAddress, stored.count)
       guard ZSTD_isError(frameSize) == 0, frameSize == stored.count else {
         return PlaneError("zstd frame is truncated or followed by extra bytes")
       }
+      if let problem = reserve(&output, size) { return problem }
       if decompressor == nil { decompressor = ZSTD_createDCtx() }
       let produced = output.withUnsafeMutableBytes { out in
         ZSTD_decompressDCtx(decompressor, out.baseAddress, size, stored.baseAddress, stored.count)

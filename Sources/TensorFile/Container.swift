@@ -157,6 +157,13 @@ final class ContainerReader {
         throw TensorFileError(
           .corrupt, file: file, tensor: tensor.name, "index entry disagrees with the header or the record layout")
       }
+      // Checked here, at open, so that no reader of the file allocates for a decompression bomb.
+      guard UInt64(tensor.byteCount / ZstdCodec.maxRatio) <= field(1) else {
+        throw TensorFileError(
+          .corrupt, file: file, tensor: tensor.name,
+          "a record of \(field(1)) bytes cannot hold the \(tensor.byteCount) raw bytes the header declares (zstd expands at most \(ZstdCodec.maxRatio)-fold)"
+        )
+      }
       let entry = ContainerFormat.IndexEntry(
         offset: expectedOffset, length: Int(field(1)), rawSize: tensor.byteCount, checksum: field(3))
       entries.append(entry)

@@ -30,6 +30,19 @@ import Testing
     #expect(imported.metadata == ["format": "pt"])
   }
 
+  /// U16, U32, U64 and F8_E4M3 come through _rebuild_tensor_v3 on untyped storages (they were left
+  /// out before).
+  @Test func newerDTypesMatchSafetensors() throws {
+    let imported = try TorchCheckpoint.read(path: Self.folder + "/new-dtypes.pt")
+    let expected = try TensorReader(path: Self.folder + "/new-dtypes.safetensors")
+    #expect(imported.tensors.map(\.name) == ["u16", "u32", "u64", "f8"])
+    for info in expected.tensors {
+      let mine = try #require(imported.tensors.first { $0.name == info.name })
+      #expect(mine.dtype == info.dtype && mine.shape == info.shape, "\(info.name)")
+      #expect(try imported.bytes(of: info.name, file: "t") == expected.bytes(of: info.name), "\(info.name)")
+    }
+  }
+
   @Test func legacyFormatIsRefusedWithAHint() {
     let path = Self.folder + "/legacy.pt"
     #expect(
@@ -80,8 +93,23 @@ import Testing
     #expect(value == "{a: [1, -2, 300, 1099511627776, 1.5, true, none, (x, bytes 1)]}")
   }
 
+  /// Every float, whatever its bytes (0.1 ends in 0x9A; reading that as a signed Int trapped).
+  @Test func floatsWithAnyBytes() throws {
+    for value in [0.1, -2.5, 1e-8, -0.0, .infinity, 0.9] {
+      let bits = value.bitPattern
+      let pickle: [UInt8] =
+        [0x80, 2, 0x47] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: bits >> (8 * $0)) } + [0x2E]
+      let loaded = try Pickle.load(pickle, file: "p")
+      guard case .float(let read) = loaded else {
+        Issue.record("not a float")
+        continue
+      }
+      #expect(read.bitPattern == bits)
+    }
+  }
+
   @Test func refusesUnknownOpcodesAndTruncation() {
-    #expect(throws: ImportError("p", "pickle: opcode 0x49 is not supported at byte 3")) {
+    #expect(throws: ImportError("p", "pickle: opcode INT (0x49) is not supported at byte 3")) {
       try PickleProbe.load([0x80, 2, 0x49, 0x31, 0x0A, 0x2E])
     }
     #expect(throws: ImportError("p", "pickle: truncated data at byte 1")) { try PickleProbe.load([0x80]) }
@@ -106,14 +134,12 @@ enum PickleProbe {
     case .float(let number): return String(number)
     case .string(let text): return text
     case .bytes(let data): return "bytes \(data.count)"
-    case .tuple(let items): return "(" + items.map(describe).joined(separator: ", ") + ")"
+    case .tuple(let tuple): return "(" + tuple.items.map(describe).joined(separator: ", ") + ")"
     case .list(let list): return "[" + list.items.map(describe).joined(separator: ", ") + "]"
     case .dict(let dict):
       return "{" + dict.entries.map { describe($0.key) + ": " + describe($0.value) }.joined(separator: ", ") + "}"
     case .global(let module, let name): return "\(module).\(name)"
-    case .call(let module, let name, let arguments):
-      return "\(module).\(name)(" + arguments.map(describe).joined(separator: ", ") + ")"
-    case .persistent(let id): return "persistent " + describe(id)
+    case .persistent(let id): return "persistent " + describe(.tuple(id))
     case .handle(let index): return "handle \(index)"
     }
   }

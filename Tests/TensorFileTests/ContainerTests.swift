@@ -321,6 +321,29 @@ func weights(_ name: String, rows: Int, columns: Int, seed: UInt64) throws -> (i
     #expect(kstError(file) != nil)
   }
 
+  /// A record that promises terabytes: refused at open from the index (so even kswap-inspect
+  /// refuses it), and on a pipe from the plane's frame, before any buffer of that size exists.
+  @Test func decompressionBombIsRefusedBeforeAllocating() throws {
+    let header = Array(#"{"__metadata__":{},"tensors":[{"name":"w","dtype":"F32","shape":[1000000,1000000]}]}"#.utf8)
+    let raw = 4_000_000_000_000
+    let frame = [0x28, 0xB5, 0x2F, 0xFD, 0xE0] + littleEndianBytes(UInt64(raw / 4))  // declares a quarter each
+    var bomb =
+      ContainerFormat.recordMagic + littleEndianBytes(UInt32(0)) + littleEndianBytes(UInt64(raw))
+      + littleEndianBytes(UInt64(0)) + [2, 4, 1, 0, 0, 0, 0, 0]
+    for _ in 0..<4 { bomb += [1] + [UInt8](repeating: 0, count: 7) + littleEndianBytes(UInt64(frame.count)) }
+    for _ in 0..<4 { bomb += frame }
+    let file = fileAround(header: header, records: [bomb], rawSizes: [raw], checksums: [0])
+    let scratch = ScratchDirectory()
+    #expect(
+      throws: TensorFileError(
+        .corrupt, file: scratch.file("b.kst"), tensor: "w",
+        "a record of 148 bytes cannot hold the 4000000000000 raw bytes the header declares (zstd expands at most 32768-fold)"
+      )
+    ) { try TensorReader(path: scratch.write("b.kst", file)) }
+    let piped = kstError(file, pipe: true)
+    #expect(piped?.message == "plane 0: zstd frame of 13 bytes cannot hold 1000000000000 bytes")
+  }
+
   @Test func strictHeader() throws {
     for json in [
       #"{"tensors":[],"__metadata__":{}}"#, #"{"__metadata__":{"a":1},"tensors":[]}"#,

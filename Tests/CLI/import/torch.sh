@@ -1,9 +1,12 @@
 # A PyTorch zip checkpoint (Tests/Fixtures/torch-checkpoint, made by Scripts/make-torch-fixtures.py)
 # imports without running its pickle, byte for byte what Python's safetensors wrote from the same
-# state dict, also from inside a wheel; the pre-1.6 format is refused with a hint.
+# state dict (newer dtypes too), also from inside a wheel; the pre-1.6 format is refused with a hint.
 fixtures="$ROOT/Tests/Fixtures/torch-checkpoint"
 kswap-pack "$fixtures/state.pt" --drop-meta format -o state.safetensors
 cmp state.safetensors "$fixtures/expected.safetensors"
+# U16/U32/U64/F8 tensors, which torch.save writes through _rebuild_tensor_v3.
+kswap-pack "$fixtures/new-dtypes.pt" --drop-meta format -o new-dtypes.safetensors
+cmp new-dtypes.safetensors "$fixtures/new-dtypes.safetensors"
 "$PY" - "$fixtures/state.pt" <<'PY'
 import sys, zipfile
 with zipfile.ZipFile("weights-1.0-py3-none-any.whl", "w") as z:

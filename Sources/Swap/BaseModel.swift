@@ -165,14 +165,23 @@ public struct BaseModel {
   /// A dataset normalised for this model, refused unless its images fit it.
   public func loadDataset(_ path: String) throws -> DatasetFile {
     let file = try DatasetFile(path: path, mean: mean, std: std)
-    guard file.images.channels == config.channels, file.images.height == config.imageSize,
-      file.images.width == config.imageSize
-    else {
+    try checkFits(path, channels: file.images.channels, height: file.images.height, width: file.images.width)
+    return file
+  }
+
+  /// A segmentation dataset normalised for this model, refused unless its images fit it.
+  public func loadSegmentationDataset(_ path: String) throws -> SegmentationFile {
+    let file = try SegmentationFile(path: path, mean: mean, std: std)
+    try checkFits(path, channels: file.images.channels, height: file.images.height, width: file.images.width)
+    return file
+  }
+
+  private func checkFits(_ path: String, channels: Int, height: Int, width: Int) throws {
+    guard channels == config.channels, height == config.imageSize, width == config.imageSize else {
       throw SwapInputError(
-        "\(path): images are \(file.images.channels)x\(file.images.height)x\(file.images.width); "
+        "\(path): images are \(channels)x\(height)x\(width); "
           + "\(self.path) takes \(config.channels)x\(config.imageSize)x\(config.imageSize)")
     }
-    return file
   }
 
   /// The class names in head-row order (nil for an unused row): the flag's, the metadata's, the config

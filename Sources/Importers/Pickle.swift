@@ -129,7 +129,8 @@ enum Pickle {
         for (shift, byte) in raw.enumerated() { value |= UInt64(byte) << (8 * UInt64(shift)) }
         if count > 0 && count < 8 && raw.last! & 0x80 != 0 { value |= ~0 << (8 * UInt64(count)) }
         stack.append(.int(Int64(bitPattern: value)))
-      case 0x47: stack.append(.float(Double(bitPattern: UInt64(try unsigned(8)).byteSwapped)))  // BINFLOAT, big-endian
+      case 0x47:  // BINFLOAT, big-endian; `unsigned(8)` is negative when the last byte is 0x80 or more (0.1)
+        stack.append(.float(Double(bitPattern: UInt64(truncatingIfNeeded: try unsigned(8)).byteSwapped)))
       case 0x58: stack.append(.string(try text(unsigned(4))))  // BINUNICODE
       case 0x8C: stack.append(.string(try text(unsigned(1))))  // SHORT_BINUNICODE
       case 0x8D: stack.append(.string(try text(unsigned(8))))  // BINUNICODE8

@@ -3,6 +3,7 @@
 // naming the file, before any training starts.
 
 import Foundation
+import Importers
 import TensorFile
 
 public struct DatasetFile: Sendable {
@@ -48,11 +49,15 @@ public struct DatasetFile: Sendable {
       }
       names = decoded
     }
-    let classCount = max(names.count, (labels.max() ?? -1) + 1)
     if !names.isEmpty, let bad = labels.first(where: { $0 < 0 || $0 >= names.count }) {
       throw SwapInputError("\(path): label \(bad) is out of range: the file names \(names.count) classes")
     }
     if let bad = labels.first(where: { $0 < 0 }) { throw SwapInputError("\(path): label \(bad) is negative") }
+    // A class is made for every label up to the largest: bounded as kswap-pack bounds them.
+    if let bad = labels.first(where: { $0 >= Int(maxLabel) }) {
+      throw SwapInputError("\(path): label \(bad) is too large (labels are below \(maxLabel))")
+    }
+    let classCount = max(names.count, (labels.max() ?? -1) + 1)
     classes = (0..<classCount).map { label in label < names.count ? (names[label] ?? String(label)) : String(label) }
     let (mean, std) = (mean ?? Array(repeating: 0, count: channels), std ?? Array(repeating: 1, count: channels))
     images = LabeledImages(

@@ -31,7 +31,6 @@ extension Pack {
     try InputPath.check(input)
     let replaceable = output.force ? Self.replaceablePEFTFiles : nil
     try OutputDirectory.checkDestination(directory, replacing: replaceable, hint: "use -f to replace it")
-    try checkWritableDirectory(containing: directory)
     // Made before the input is read, as a streamed output file is: an interrupt while a pipe is read
     // must leave no trace either.
     let destination = try OutputDirectory(

@@ -90,24 +90,14 @@ public func checkOutputPath(_ path: String, force: Bool, inputs: [String] = [], 
   try checkOutputDirectory(path)
 }
 
-/// Refuses an output file that its directory cannot take. A file is written beside its destination
-/// and renamed into place, so the directory must exist and be writable; the tools check this before
-/// any work, so that a long run never ends unable to save its result. A device or FIFO is written in
-/// place and not checked, nor is "-".
+/// Refuses an output file that its directory cannot take: missing, not a directory, or not writable.
+/// A file is written beside its destination and renamed into place, so the tools check this before
+/// any work, and a long run never ends unable to save its result. A device or FIFO is written in place
+/// and not checked, nor is "-".
 public func checkOutputDirectory(_ path: String) throws {
-  var target = stat()
-  if path == "-" || (stat(path, &target) == 0 && (target.st_mode & S_IFMT) != S_IFREG) { return }
-  try checkWritableDirectory(containing: path)
-}
-
-/// Refuses `path` as a new file or directory when the directory it goes in is missing, is not a
-/// directory or cannot be written.
-public func checkWritableDirectory(containing path: String) throws {
-  var trimmed = path
-  while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
-  let directory =
-    trimmed.lastIndex(of: "/").map { $0 == trimmed.startIndex ? "/" : String(trimmed[..<$0]) } ?? "."
   var info = stat()
+  if path == "-" || (stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG) { return }
+  let directory = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
   let problem: Int32? =
     stat(directory, &info) != 0
     ? errno : (info.st_mode & S_IFMT) != S_IFDIR ? ENOTDIR : access(directory, W_OK | X_OK) != 0 ? errno : nil

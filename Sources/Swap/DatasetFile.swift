@@ -28,6 +28,10 @@ public struct DatasetFile: Sendable {
       imageInfo.shape[0], imageInfo.shape[1], imageInfo.shape[2], imageInfo.shape[3]
     )
     guard count > 0 else { throw SwapInputError("\(path): the dataset is empty (0 images)") }
+    guard channels > 0, height > 0, width > 0 else {
+      throw SwapInputError(
+        "\(path): tensor 'images' has shape \(imageInfo.shape); an image needs C, H and W of 1 or more")
+    }
     guard labelInfo.shape == [count] else {
       throw SwapInputError("\(path): tensor 'labels' has shape \(labelInfo.shape); expected (\(count)), one per image")
     }

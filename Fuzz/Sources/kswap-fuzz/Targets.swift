@@ -98,8 +98,8 @@ func fuzzSafetensorsHeader(_ bytes: [UInt8]) {
 
 /// Reads a tensor file every way kswap does: from a regular file (random access, conversions), from a
 /// pipe (in order); one it accepts must copy to the other format and back unchanged.
-func readTensorFile(_ bytes: [UInt8], name: String = "input") {
-  let path = Scratch.write(name, bytes)
+func readTensorFile(_ bytes: [UInt8]) {
+  let path = Scratch.write("input", bytes)
   if let reader = try? TensorReader(path: path) {
     var tensors: [(TensorInfo, [UInt8])] = []
     if (try? reader.forEachTensor { tensors.append(($0, $1)) }) != nil {
@@ -260,6 +260,14 @@ private func bigEndian32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(value >>
 
 /// The first two bytes choose the options (label column, image shape); the rest is the table.
 func fuzzCSV(_ bytes: [UInt8]) {
+  // Open finding (Benchmarks/fuzz.md, Fuzz/Known/csv-label-bomb): an integer label names that many
+  // classes, up to 2^24, so "3,16777215" takes seconds and gigabytes. Until the importers bound it,
+  // tables with a number of 7 or more digits are left out here, so that the target finds other things.
+  var digits = 0
+  for byte in bytes.dropFirst(2) {
+    digits = byte >= 0x30 && byte <= 0x39 ? digits + 1 : 0
+    if digits >= 7 { return }
+  }
   var choices = FuzzBytes(Array(bytes.prefix(2)))
   let column = choices.byte()
   let shape = choices.byte()

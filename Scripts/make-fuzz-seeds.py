@@ -90,7 +90,8 @@ def tensor_files(pack):
     mixed = save_safetensors(mixed_tensors(), metadata={"format": "pt", "note": "mixed dtypes"})
     plain = save_safetensors({"x": np.arange(64, dtype=np.float32).reshape(8, 8)})
     # numpy has no bfloat16: the bits of bfloat16 0, 1, ..., 15 as u16, named bf16* to be written as BF16.
-    bf16 = save_safetensors({"bf16": torch.arange(16, dtype=torch.bfloat16).view(torch.int16).numpy().astype(np.uint16)})
+    bits = torch.arange(16, dtype=torch.bfloat16).view(torch.int16).numpy().astype(np.uint16)
+    bf16 = save_safetensors({"bf16": bits})
     for name, data in [("mixed", mixed), ("plain", plain), ("bf16", bf16)]:
         seed("safetensors", name + ".safetensors", data)
         seed("safetensors-header", name + ".json", header_json(data))
@@ -106,7 +107,8 @@ def tensor_files(pack):
                 file.write(data)
             for level in ["3", "9"]:  # 9 and up: the rotated-plane layout for floats
                 out = os.path.join(scratch, f"{name}-{level}.kst")
-                subprocess.run([pack, source, "--compress", "--level", level, "-o", out], check=True, capture_output=True)
+                command = [pack, source, "--compress", "--level", level, "-o", out]
+                subprocess.run(command, check=True, capture_output=True)
                 with open(out, "rb") as file:
                     seed("kst", f"{name}-{level}.kst", file.read())
     seed(
@@ -231,15 +233,16 @@ def image_files():
     seed("png", "grey1.png", png(8, 1, 0, 1, [b"\xa5"]))
     # The JPEG fixtures of Tests/ImportersTests/Fixtures.swift (ImageMagick, quality 100).
     grey = (
-        "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
-        "AQEBAQEBAQH/wAALCAACAAIBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACv/EABoQAAMBAQEBAAAAAAAAAAAAAAIDBAgHAQb/2gAIAQEAAD8A"
-        "WFlrAOEL8x5zuuxRki263hHIa7LK838cpqrqp59886immh3xhufQ9xm1zmmbGsMjMiIvfff/2Q=="
+        "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
+        "AQEBAQEBAQEBAQEBAQH/wAALCAACAAIBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACv/EABoQAAMBAQEBAAAAAAAAAAAAAAIDBAgH"
+        "AQb/2gAIAQEAAD8AWFlrAOEL8x5zuuxRki263hHIa7LK838cpqrqp59886immh3xhufQ9xm1zmmbGsMjMiIvfff/2Q=="
     )
     colour = (
-        "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
-        "AQEBAQEBAQH/2wBDAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQH/wAARCAAB"
-        "AAIDAREAAhEBAxEB/8QAFAABAAAAAAAAAAAAAAAAAAAACv/EABoQAAEFAQAAAAAAAAAAAAAAAAYABAc2drX/xAAVAQEBAAAAAAAAAAAAAAAAAAAF"
-        "Cv/EABoRAAEFAQAAAAAAAAAAAAAAAAgABjh4twf/2gAMAwEAAhEDEQA/ACLSDfjfXkvaeq04E4QhvVUecjaCLM2YJXWU7pqDpX//2Q=="
+        "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
+        "AQEBAQEBAQEBAQEBAQH/2wBDAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
+        "AQEBAQEBAQH/wAARCAABAAIDAREAAhEBAxEB/8QAFAABAAAAAAAAAAAAAAAAAAAACv/EABoQAAEFAQAAAAAAAAAAAAAAAAYABAc2"
+        "drX/xAAVAQEBAAAAAAAAAAAAAAAAAAAFCv/EABoRAAEFAQAAAAAAAAAAAAAAAAgABjh4twf/2gAMAwEAAhEDEQA/ACLSDfjfXkva"
+        "eq04E4QhvVUecjaCLM2YJXWU7pqDpX//2Q=="
     )
     import base64
 
@@ -263,7 +266,8 @@ def json_files():
     ]:
         seed("checkpoint-config", name, fixture(path))
         seed("json", name, fixture(path))
-    seed("json", "edge.json", '{"a":"\\u00e9\\ud83d\\ude00\\n\\/","b":[-0,1e-7,1.5E+300,null,true,false],"a":{}}'.encode())
+    edge = '{"a":"\\u00e9\\ud83d\\ude00\\n\\/","b":[-0,1e-7,1.5E+300,null,true,false],"a":{}}'
+    seed("json", "edge.json", edge.encode())
     vit = json.dumps(
         {"depth": 2, "embed_dim": 32, "image_size": 16, "in_chans": 3, "layer_norm_eps": 1e-06, "layer_scale": False,
          "mlp_dim": 64, "num_classes": 5, "num_heads": 2, "patch_size": 4},
@@ -295,7 +299,8 @@ def dataset_files():
     data = list(range(8)) + [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     seed("dataset-file", "u8-grey.bin", bytes(images + labels + tail + data))
     one_label = [1, i64, 1, 1]
-    seed("dataset-file", "f32-rgb.kst.bin", bytes([1, f32, 4, 1, 3, 1, 1] + one_label + [0, 2, 1, 2, 3, 64, 64, 64, 0] + [0] * 20))
+    rgb = [1, f32, 4, 1, 3, 1, 1] + one_label + [0, 2, 1, 2, 3, 64, 64, 64, 0] + [0] * 20
+    seed("dataset-file", "f32-rgb.kst.bin", bytes(rgb))
 
 
 def main():

@@ -6,7 +6,8 @@
 blobs="$ROOT/Tests/CLI/learn/make-blobs.py"
 $PY "$blobs" base.st a,b,c,d 300 1  # an epoch is a pass over the retain set: 300 steps here
 $PY "$blobs" learn.st e,f 30 2
-kswap-pretrain -q --train base.st --patch 4 --dim 16 --depth 2 --heads 2 --mlp-dim 32 --epochs 4 --batch-size 16 -o vit.st
+kswap-pretrain -q --train base.st --patch 4 --dim 16 --depth 2 --heads 2 --mlp-dim 32 --epochs 4 --batch-size 16 \
+  -o vit.st
 run=(kswap-learn -q vit.st --learn learn.st --retain base.st --batch-size 4 --seed 3)
 "${run[@]}" --epochs 20 -o full.st
 "${run[@]}" --epochs 1 -o adapter.st

@@ -12,7 +12,10 @@ PY
 for round in $(seq 1 20); do
   format=--plain
   [ $((round % 4)) != 0 ] || format=--compress
-  [ -e "a$format" ] || { kswap-pack a.safetensors $format -o "a$format"; kswap-pack b.safetensors $format -o "b$format"; }
+  if [ ! -e "a$format" ]; then  # each writer's output, written alone
+    kswap-pack a.safetensors $format -o "a$format"
+    kswap-pack b.safetensors $format -o "b$format"
+  fi
   kswap-pack a.safetensors $format -o out -f &
   first=$!
   kswap-pack b.safetensors $format -o out -f &

@@ -228,8 +228,7 @@ private func useArray(_ array: NumpyArray) {
   _ = try? array.integers(file: "fuzz")
   guard let count = array.shape.first, count <= 1 << 16 else { return }
   if array.shape.count == 1 {
-    let images = NumpyArray(
-      kind: .uint, itemSize: 1, shape: [array.shape[0], 1, 1], data: .init(repeating: 0, count: array.shape[0]))
+    let images = NumpyArray(kind: .uint, itemSize: 1, shape: [count, 1, 1], data: .init(repeating: 0, count: count))
     _ = try? Dataset.fromNumpy(images: images, labels: array, imagesFile: "images", labelsFile: "labels")
   } else if array.shape.count >= 3 {
     let labels = NumpyArray(kind: .int, itemSize: 8, shape: [count], data: .init(repeating: 0, count: 8 * count))

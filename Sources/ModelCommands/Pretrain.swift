@@ -306,7 +306,9 @@ public struct Pretrain: ModelTool {
   static func statistics(_ images: LabeledImages) -> (mean: [Float], std: [Float]) {
     let plane = images.height * images.width
     var mean: [Float] = [], std: [Float] = []
-    let all = images.batch(Array(0..<images.count)).buffer  // identity normalisation: raw [0, 1] values
+    // Identity normalisation: raw [0, 1] values. Copied out: a buffer pointer into the temporary batch
+    // would outlive it (a large set's memory is unmapped when the batch is freed).
+    let all = images.batch(Array(0..<images.count)).scalars
     for c in 0..<images.channels {
       var sum = 0.0, squares = 0.0, n = 0.0
       for i in 0..<images.count {

@@ -113,3 +113,22 @@ for name in a:
     assert a[name].tobytes() == b[name].tobytes(), name
 PY
 }
+
+# read_only_dir DIR: makes DIR a directory that commands run through `unprivileged` cannot write into
+# (mode 555). Returns 1 after reporting a skipped part when that cannot be arranged (root without setpriv).
+read_only_dir() {
+  [ "$(id -u)" != 0 ] || need_part setpriv || return 1
+  mkdir -p "$1"
+  chmod 555 "$1"
+}
+
+# unprivileged COMMAND...: runs COMMAND as this user, or as nobody when this user is root, who may write
+# into any directory. The case's folder and its files are readable by all (mktemp makes it private).
+unprivileged() {
+  if [ "$(id -u)" = 0 ]; then
+    chmod a+rx .
+    setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
+  else
+    "$@"
+  fi
+}

@@ -120,7 +120,9 @@ public struct Eval: ModelTool {
     for spec in set {
       let (name, path) = namedPath(spec)
       try InputPath.check(path)
-      guard case .labeled(let images) = try base.loadSet(path, labeledBy: classMap) else { continue }
+      guard case .labeled(let images) = try base.loadSet(path, labeledBy: classMap) else {
+        preconditionFailure("a classifier's sets are read as labelled images")
+      }
       var collected: [Float] = []
       let accuracy = evaluate(
         network, on: images, batchSize: batchSize,

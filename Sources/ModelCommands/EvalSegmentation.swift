@@ -16,7 +16,9 @@ extension Eval {
     for spec in set {
       let (name, path) = namedPath(spec)
       try InputPath.check(path)
-      guard case .segmented(let images) = try base.loadSet(path, labeledBy: classMap) else { continue }
+      guard case .segmented(let images) = try base.loadSet(path, labeledBy: classMap) else {
+        preconditionFailure("a segmentation model's sets are read as segmented images")
+      }
       sets.append((name, path, images))
     }
     let pictures = try overlay.map {

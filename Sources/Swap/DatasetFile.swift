@@ -73,13 +73,15 @@ public struct DatasetFile: Sendable {
   static func require(_ expected: DatasetLayout.Task, reader: TensorReader) throws {
     let found = try task(of: reader)
     guard found != expected else { return }
-    func described(_ task: DatasetLayout.Task) -> String {
-      switch task {
-      case .classification: return "a classification dataset (one label per image)"
-      case .segmentation: return "a segmentation dataset (metadata task 'segmentation', a class per pixel)"
-      }
-    }
     throw SwapInputError("\(reader.path): \(described(found)); \(described(expected)) is needed here")
+  }
+
+  /// "a classification dataset (one label per image)" and the like, for messages.
+  static func described(_ task: DatasetLayout.Task) -> String {
+    switch task {
+    case .classification: return "a classification dataset (one label per image)"
+    case .segmentation: return "a segmentation dataset (metadata task 'segmentation', a class per pixel)"
+    }
   }
 
   /// (N, C, H, W) of `images`; N must be at least 1.

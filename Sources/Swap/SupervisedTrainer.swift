@@ -1,5 +1,6 @@
-// Plain supervised training on one labelled set (cross-entropy, AdamW, linear warm-up then cosine per
-// step): how the demo's base model is pretrained in full-parameter mode. Reports by callback.
+// Plain supervised training on one set (AdamW, linear warm-up then cosine per step): images with a label
+// each under cross-entropy (how the demo's base model is pretrained in full-parameter mode), or a class
+// per pixel under the per-pixel cross-entropy (the base segmentation model). Reports by callback.
 
 import Foundation
 import SeededRandom
@@ -25,17 +26,61 @@ public struct SupervisedSettings: Sendable {
   }
 }
 
+/// A set `SupervisedTrainer` trains on: its images, batch by batch, and the loss of a batch's logits.
+public protocol SupervisedSet {
+  var count: Int { get }
+  /// The shape (count, C, H, W) of a batch of `count` images.
+  func batchShape(_ count: Int) -> [Int]
+  /// Writes the normalised images at `indices` into consecutive images of `destination` from `offset`.
+  func write(_ indices: [Int], into destination: Tensor, at offset: Int)
+  /// The batch-mean loss of `logits` (the network's, for the items at `indices`, in that order), its
+  /// gradient written into `gradient`, and how many of the batch's predictions were right out of how
+  /// many count (images, or pixels not ignored).
+  func loss(logits: Tensor, indices: [Int], gradient: Tensor) -> (loss: Float, correct: Int, counted: Int)
+}
+
+extension LabeledImages: SupervisedSet {
+  /// Cross-entropy of (B, K) logits against the images' labels.
+  public func loss(logits: Tensor, indices: [Int], gradient: Tensor) -> (loss: Float, correct: Int, counted: Int) {
+    let labels = indices.map { self.labels[$0] }
+    let loss = crossEntropy(logits: logits, rows: 0..<indices.count, labels: labels, gradient: gradient)
+    return (loss, zip(argmaxRows(logits), labels).filter { $0 == $1 }.count, labels.count)
+  }
+}
+
+extension SegmentedImages: SupervisedSet {
+  /// Per-pixel cross-entropy of (B, K, H, W) pixel logits against the images' masks, ignored pixels
+  /// (255) left out of the loss and the count.
+  public func loss(logits: Tensor, indices: [Int], gradient: Tensor) -> (loss: Float, correct: Int, counted: Int) {
+    let masks = maskBatch(indices)
+    let loss = pixelCrossEntropy(logits: logits, images: 0..<indices.count, masks: masks, gradient: gradient)
+    var correct = 0, counted = 0
+    for (predicted, truth) in zip(argmaxPixels(logits), masks) where truth != Self.ignoreLabel {
+      counted += 1
+      correct += predicted == truth ? 1 : 0
+    }
+    return (loss, correct, counted)
+  }
+}
+
+/// What one epoch of `SupervisedTrainer` gave: the mean of its steps' losses and the share of right
+/// predictions over the epoch's training batches (images, or counted pixels), in percent.
+public struct SupervisedEpoch: Sendable {
+  public var loss: Float
+  public var accuracy: Double
+}
+
 public final class SupervisedTrainer {
   public let network: SwapNetwork
   public let settings: SupervisedSettings
-  public let set: LabeledImages
+  public let set: any SupervisedSet
   public var optimizer: AdamW
   public var order: BatchOrder
   public private(set) var epoch = 0
   private let images = ReusedTensor(), dLogits = ReusedTensor()
   private let dropout: DropoutSchedule
 
-  public init(network: SwapNetwork, settings: SupervisedSettings, set: LabeledImages, seed: UInt64) {
+  public init(network: SwapNetwork, settings: SupervisedSettings, set: any SupervisedSet, seed: UInt64) {
     self.network = network
     self.settings = settings
     self.set = set
@@ -48,23 +93,24 @@ public final class SupervisedTrainer {
 
   public var finished: Bool { epoch >= settings.epochs }
 
-  /// One pass over the set; `progress` gets (step, steps, loss, rate) after each step. Returns the mean loss.
+  /// One pass over the set; `progress` gets (step, steps, loss, rate) after each step.
   @discardableResult
-  public func runEpoch(progress: (Int, Int, Float, Float) -> Void = { _, _, _, _ in }) -> Float {
+  public func runEpoch(progress: (Int, Int, Float, Float) -> Void = { _, _, _, _ in }) -> SupervisedEpoch {
     let steps = order.batchesPerPass
     let total = steps * settings.epochs
     order.reshuffle()
     var sum: Float = 0
+    var (correct, counted) = (0, 0)
     let parameters = network.trainable
     for step in 1...steps {
       let indices = order.next()
       let batch = images.shaped(set.batchShape(indices.count))
-      set.write(indices, into: batch)
+      set.write(indices, into: batch, at: 0)
       let logits = network.trainingForward(batch, dropout: dropout.masks(step: optimizer.state.step))
       let gradient = dLogits.shaped(logits.shape)
-      let loss = crossEntropy(
-        logits: logits, rows: 0..<indices.count, labels: indices.map { set.labels[$0] },
-        gradient: gradient)
+      let (loss, right, count) = set.loss(logits: logits, indices: indices, gradient: gradient)
+      correct += right
+      counted += count
       for p in parameters { p.zeroGradient() }
       network.backward(gradient)
       let rate = settings.rate(step: epoch * steps + step - 1, total: total)
@@ -73,6 +119,7 @@ public final class SupervisedTrainer {
       progress(step, steps, loss, rate)
     }
     epoch += 1
-    return sum / Float(steps)
+    return SupervisedEpoch(
+      loss: sum / Float(steps), accuracy: counted == 0 ? 0 : 100 * Double(correct) / Double(counted))
   }
 }

@@ -23,7 +23,8 @@ let package = Package(
   name: "kswap",
   products: (["kswap"] + (["inspect", "pack"] + surgeryTools + modelTools).map { "kswap-\($0)" })
     .map { .executable(name: $0, targets: [$0]) }
-    + [.library(name: "TensorFile", targets: ["TensorFile"])],  // also used by Benchmarks/harness
+    // Libraries for the repository's other packages: Benchmarks/harness (TensorFile), Fuzz (every file reader).
+    + ["TensorFile", "Importers", "WeightSurgery", "Swap"].map { .library(name: $0, targets: [$0]) },
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0")
   ],

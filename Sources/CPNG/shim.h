@@ -1,4 +1,4 @@
-// libpng's simplified API (png_image_*): decoding without setjmp on the caller's side.
+// libpng's simplified API (png_image_*): decoding and encoding without setjmp on the caller's side.
 #include <png.h>
 
 // The low-level API for masks, whose samples are class numbers: no gamma, colour or palette
@@ -76,5 +76,25 @@ static inline int kswap_png_decode_samples(const unsigned char *data, size_t siz
     png_read_end(png, NULL);
   }
   png_destroy_read_struct(&png, &info, NULL);
+  return 0;
+}
+
+/// Encodes width x height 8-bit pixels of channels samples each (1: grey, 3: RGB), rows of width *
+/// channels bytes, as a PNG in memory with libpng's simplified API. With out == NULL, sets *out_size
+/// to the bytes the file needs; else writes it to out, whose room *out_size gives, and sets *out_size
+/// to what was written. Returns 0, or -1 with libpng's message in message.
+static inline int kswap_png_encode(const unsigned char *pixels, unsigned width, unsigned height, int channels,
+                                   unsigned char *out, size_t *out_size, char *message, size_t message_size) {
+  png_image image;
+  memset(&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  image.width = width;
+  image.height = height;
+  image.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  if (!png_image_write_to_memory(&image, out, out_size, 0, pixels, 0, NULL)) {
+    snprintf(message, message_size, "%s", image.message);
+    png_image_free(&image);
+    return -1;
+  }
   return 0;
 }

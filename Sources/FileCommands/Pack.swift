@@ -108,12 +108,12 @@ public struct Pack: Tool {
 
   public func run() throws {
     if let peftDirectory { return try exportPEFT(to: peftDirectory) }
+    let path = try output.resolvedPath(inputs: [input])  // before an import decodes anything
     let source = try openInput()
     let plan = try PackPlan(
       source: source, file: input, select: select.map(Glob.init), exclude: exclude.map(Glob.init),
       rename: try renameRules(), dtype: dtype.flatMap(targetType), convertIntegers: convertIntegers,
       dropMeta: dropMeta, setMeta: try metadataAssignments())
-    let path = try output.resolvedPath(inputs: [input])
     let writer = try TensorWriter(
       path: path, format: outputFormat(source), metadata: plan.metadata, tensors: plan.tensors.map(\.output))
     do {

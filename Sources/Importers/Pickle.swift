@@ -362,7 +362,9 @@ enum Pickle {
       case 0x69, 0x6F, 0x82, 0x83, 0x84:  // INST, OBJ, EXT1, EXT2, EXT4
         throw fail("opcode \(Pickle.name(of: opcode)) is not allowed: it calls a class or looks a callable up")
       default:
-        throw fail("opcode \(Pickle.name(of: opcode)) (0x\(String(opcode, radix: 16))) is not supported")
+        let hex = "0x\(String(opcode, radix: 16))"
+        let named = opcodeNames[opcode].map { "\($0) (\(hex))" } ?? hex
+        throw fail("opcode \(named) is not supported")
       }
     }
   }

@@ -1,4 +1,6 @@
-// kswap-eval: top-1 accuracy of a model, or a base plus adapters, per set and per class (Man/kswap-eval.1).
+// kswap-eval: top-1 accuracy of a classifier, or a base plus adapters, per set and per class; for a
+// segmentation model, mean IoU, per-class IoU and pixel accuracy per set, with the predicted masks and
+// overlay pictures on request (Man/kswap-eval.1).
 
 import ArgumentParser
 import Foundation
@@ -10,13 +12,16 @@ import ViT
 public struct Eval: ModelTool {
   public static let configuration = CommandConfiguration(
     commandName: "kswap-eval",
-    abstract: "Top-1 accuracy of a ViT, or a base plus adapters, on datasets, per set and per class.",
+    abstract:
+      "Top-1 accuracy of a ViT, or a base plus adapters, on datasets, per set and per class; mIoU for segmentation.",
     discussion: """
       Adapters are applied unmerged (W x + s B A x, their head replacing the base's), which gives the numbers \
       of the model kswap-merge makes from them. Dataset classes are matched to the model's by name. The model \
       is a kswap model or a timm, Hugging Face ViT or DINOv2 checkpoint (safetensors, sharded, .kst, PyTorch \
       .bin/.pth, or a Hugging Face model folder); --heads, --mean, --std and --class-names give what such a \
-      file and its config.json do not say.
+      file and its config.json do not say. A segmentation model takes segmentation datasets and reports, per \
+      set, the mean IoU over the classes with a true pixel in the set, each class's IoU and the pixel \
+      accuracy, ignored pixels left out.
       """,
     version: versionText)
 
@@ -37,16 +42,38 @@ public struct Eval: ModelTool {
 
   @Option(
     help: ArgumentHelp(
-      "Also write the logits as a tensor file (one F32 tensor per set). Default: none.",
+      "Also write the logits as a tensor file (one F32 tensor per set; a classifier). Default: none.",
       valueName: "path"))
   var logits: String?
 
-  @Option(name: .customLong("batch-size"), help: ArgumentHelp("Images per forward pass.", valueName: "n"))
+  @Option(
+    help: ArgumentHelp(
+      "Also write each pixel's predicted class as a tensor file (one U8 tensor (N, H, W) of head rows per set; a segmentation model). Default: none.",
+      valueName: "path"))
+  var predictions: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Write PNG pictures of the first images of each set (image, true classes, predicted classes side by side) and legend.txt into this new directory (a segmentation model). Default: none.",
+      valueName: "dir"))
+  var overlay: String?
+
+  @Option(
+    name: .customLong("overlay-images"),
+    help: ArgumentHelp("Pictures per set with --overlay (fewer when a set is smaller).", valueName: "n"))
+  var overlayImages = 4
+
+  @Option(
+    name: .customLong("batch-size"),
+    help: ArgumentHelp(
+      "Images per forward pass; a segmentation model's batches are cut further to keep their pixel logits within 64 MiB.",
+      valueName: "n"))
   var batchSize = 256
 
   @OptionGroup var modelOptions: ModelOptions
 
-  @Flag(name: .shortAndLong, help: "Replace an existing logits file. Default: refuse.")
+  @Flag(
+    name: .shortAndLong, help: "Replace an existing logits or predictions file or overlay directory. Default: refuse.")
   var force = false
 
   @OptionGroup var json: JSONOption
@@ -57,24 +84,45 @@ public struct Eval: ModelTool {
   public func validate() throws {
     guard !set.isEmpty else { throw ValidationError("at least one --set NAME=PATH is needed") }
     guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+    guard overlayImages > 0 else { throw ValidationError("--overlay-images must be at least 1") }
   }
 
   public func run() throws {
     try InputPath.check(model)
-    if let logits { try checkOutputPath(logits, force: force, inputs: [model] + adapter) }
+    let inputs = [model] + adapter
+    for path in [logits, predictions].compactMap({ $0 }) { try checkOutputPath(path, force: force, inputs: inputs) }
     let base = try BaseModel(path: model, overrides: try modelOptions.overrides())
-    try base.requireClassifier(tool: Self.toolName)
+    switch base.config.task {
+    case .classification:
+      guard predictions == nil, overlay == nil else {
+        throw ToolError(
+          "\(model): a classification model; --\(predictions != nil ? "predictions" : "overlay") is for a "
+            + "segmentation model's pixels (--logits writes a classifier's)")
+      }
+    case .segmentation:
+      guard logits == nil else {
+        throw ToolError(
+          "\(model): a segmentation model; --logits writes a classifier's logits (use --predictions for each "
+            + "pixel's predicted class)")
+      }
+    }
     let adapted = try AdaptedModel(base: base, adapters: try adapter.map(AdaptedModel.readAdapter))
-    let classes = adapted.classes
     let network = ViTNetwork(model: adapted.model)
-    let classMap = ClassMap(names: classes)
+    let classMap = ClassMap(names: adapted.classes)
+    let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
+    if base.config.task == .segmentation {
+      try evaluateSegmentation(base: base, network: network, classMap: classMap, progress: progress)
+      return
+    }
+    let classes = adapted.classes
     var results: [EvaluatedSet] = []
     var logitTensors: [(info: TensorInfo, bytes: [UInt8])] = []
-    let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
     for spec in set {
       let (name, path) = namedPath(spec)
       try InputPath.check(path)
-      let images = try base.loadDataset(path).labeled(by: classMap)
+      guard case .labeled(let images) = try base.loadSet(path, labeledBy: classMap) else {
+        preconditionFailure("a classifier's sets are read as labelled images")
+      }
       var collected: [Float] = []
       let accuracy = evaluate(
         network, on: images, batchSize: batchSize,

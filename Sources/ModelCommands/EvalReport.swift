@@ -1,5 +1,5 @@
-// kswap-eval's two outputs, table and JSON (Formats/eval-json.md), built from accuracies; pure text so
-// tests can pin them.
+// kswap-eval's two outputs for a classifier, table and JSON (Formats/eval-json.md), built from
+// accuracies; pure text so tests can pin them. SegmentationReport has a segmentation model's.
 
 import Foundation
 import Swap
@@ -47,6 +47,7 @@ enum EvalReport {
     func number(_ value: Double) -> String { String(format: "%.4g", value) }
     var lines: [String] = ["{"]
     lines.append("  \"model\": \(string(model)),")
+    lines.append("  \"task\": \"classification\",")
     lines.append("  \"adapters\": [\(adapters.map(string).joined(separator: ", "))],")
     lines.append("  \"classes\": [\(classes.map { $0.map(string) ?? "null" }.joined(separator: ", "))],")
     lines.append("  \"sets\": [")

@@ -11,7 +11,9 @@ public struct Forget: ModelTool {
     discussion: """
       Trains LoRA on every block's mlp.fc1 and mlp.fc2 with L = CE(retain) + beta * relu(BND - CE(forget)) + \
       alpha * group-sparse. Continues --adapter (learning before forgetting: pass the learn set as a --retain \
-      set too) or starts a fresh adapter.
+      set too) or starts a fresh adapter. A segmentation model forgets with per-pixel cross-entropy, BND 115, \
+      alpha 0.01 and a fresh AdamW when continuing an adapter (the paper's segmentation recipe); its forget \
+      set's classes that a retain set holds too (the background) are kept.
       """,
     version: versionText)
 
@@ -20,11 +22,14 @@ public struct Forget: ModelTool {
   @Option(help: ArgumentHelp("The dataset of classes to forget (required).", valueName: "path"))
   var forget: String
 
-  @Option(help: ArgumentHelp("Weight of the bounded forgetting term.", valueName: "b"))
-  var beta: Float = 0.2
+  @Option(help: ArgumentHelp("Weight of the bounded forgetting term. Default: 0.2.", valueName: "b"))
+  var beta: Float?
 
-  @Option(help: ArgumentHelp("The forget cross-entropy above which forgetting stops (BND).", valueName: "bnd"))
-  var bound: Float = 105
+  @Option(
+    help: ArgumentHelp(
+      "The forget loss above which forgetting stops (BND). Default: 105 for a classifier, 115 for a segmentation model.",
+      valueName: "bnd"))
+  var bound: Float?
 
   @OptionGroup var training: TrainingOptions
   @OptionGroup var output: OutputOptions
@@ -34,8 +39,10 @@ public struct Forget: ModelTool {
   public init() {}
 
   public func validate() throws {
-    guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be finite and not negative") }
-    guard bound > 0, bound.isFinite else { throw ValidationError("--bound must be positive") }
+    guard (beta ?? 0) >= 0, (beta ?? 0).isFinite else {
+      throw ValidationError("--beta must be finite and not negative")
+    }
+    guard (bound ?? 1) > 0, (bound ?? 1).isFinite else { throw ValidationError("--bound must be positive") }
     try training.validate(with: inputs)
   }
 

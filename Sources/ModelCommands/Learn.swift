@@ -10,7 +10,10 @@ public struct Learn: ModelTool {
     abstract: "Teach a ViT new classes with a LoRA adapter while replaying a retain set.",
     discussion: """
       Trains LoRA on every block's mlp.fc1 and mlp.fc2 with L = CE(learn) + beta * CE(retain) + alpha * \
-      group-sparse, appending the learn set's classes as new (frozen) head rows. Writes a PEFT-layout adapter.
+      group-sparse, appending the learn set's classes as new (frozen) head rows. Writes a PEFT-layout adapter. \
+      A segmentation model learns from segmentation datasets with the paper's segmentation recipe: per-pixel \
+      cross-entropy, L = beta * CE(learn) + CE(retain) + alpha * group-sparse, beta 0.9, alpha 0.01, and a \
+      fresh AdamW when continuing an adapter.
       """,
     version: versionText)
 
@@ -19,8 +22,11 @@ public struct Learn: ModelTool {
   @Option(help: ArgumentHelp("The dataset of new classes (required).", valueName: "path"))
   var learn: String
 
-  @Option(help: ArgumentHelp("Weight of the retain cross-entropy.", valueName: "b"))
-  var beta: Float = 0.2
+  @Option(
+    help: ArgumentHelp(
+      "Weight of the retain loss (a classifier: default 0.2), or of the learn loss (a segmentation model: default 0.9), as in the paper's code.",
+      valueName: "b"))
+  var beta: Float?
 
   @Flag(name: .customLong("train-head"), help: "Also train the classifier head. Default: frozen.")
   var trainHead = false
@@ -33,7 +39,9 @@ public struct Learn: ModelTool {
   public init() {}
 
   public func validate() throws {
-    guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be finite and not negative") }
+    guard (beta ?? 0) >= 0, (beta ?? 0).isFinite else {
+      throw ValidationError("--beta must be finite and not negative")
+    }
     try training.validate(with: inputs)
   }
 
@@ -41,7 +49,7 @@ public struct Learn: ModelTool {
     try SwapStage(
       kind: .learn, tool: Self.toolName, modelPath: inputs.model,
       modelOverrides: try inputs.modelOptions.overrides(), adapterPath: inputs.adapter, stagePath: learn,
-      retainPaths: inputs.retain, options: training, beta: beta, bound: 0, trainHead: trainHead,
+      retainPaths: inputs.retain, options: training, beta: beta, bound: nil, trainHead: trainHead,
       seed: seed.seed, output: output, quiet: quiet.quiet
     ).run()
   }

@@ -408,6 +408,7 @@ public struct Pretrain: ModelTool {
   static func statistics(_ images: Tensor) -> (mean: [Float], std: [Float]) {
     let (count, channels, plane) = (images.shape[0], images.shape[1], images.shape[2] * images.shape[3])
     var mean: [Float] = [], std: [Float] = []
+    // `images` is held for the whole call, so its storage outlives every pointer read from it.
     for c in 0..<channels {
       var sum = 0.0, squares = 0.0, n = 0.0
       for i in 0..<count {

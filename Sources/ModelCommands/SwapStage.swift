@@ -1,7 +1,8 @@
 // What kswap-learn and kswap-forget share: check every input before training, build the model (base,
 // adapter, new head rows, LoRA) and its optimizer (the adapter's, continued, or a fresh one), run the
 // stage epoch by epoch with progress, evaluation, saved state and resume, then write the adapter with
-// the optimizer's state.
+// the optimizer's state. A classifier trains on classification datasets, a segmentation model on
+// segmentation datasets, with its task's defaults where the paper's code differs by task.
 
 import Foundation
 import SeededRandom
@@ -21,8 +22,9 @@ struct SwapStage {
   var stagePath: String
   var retainPaths: [String]
   var options: TrainingOptions
-  var beta: Float
-  var bound: Float
+  /// nil: the paper's value for the model's task (`LossWeights.paper`).
+  var beta: Float?
+  var bound: Float?
   var trainHead: Bool
   var seed: UInt64
   var output: OutputOptions
@@ -45,7 +47,7 @@ struct SwapStage {
     let evalPaths = options.evalSets.map(namedPath)
     for path in [stagePath] + retainPaths + evalPaths.map(\.path) { try InputPath.check(path) }
     let base = try BaseModel(path: modelPath, overrides: modelOverrides)
-    try base.requireClassifier(tool: tool)
+    let task = base.config.task
     let adapted = try AdaptedModel(
       base: base, adapters: try adapterPath.map { [try AdaptedModel.readAdapter($0)] } ?? [])
     // The official head layout: slots for new classes before the learn set's classes are placed.
@@ -57,10 +59,15 @@ struct SwapStage {
     let loraAlpha = adapted.adapterLoRA?.alpha.map(Float.init) ?? options.loraAlpha
     let network = adapted.prepareStage(
       classes: data.classes, rank: rank, alpha: loraAlpha, trainHead: trainHead, seed: seed)
-    let settings = options.stageSettings(kind, beta: beta, bound: bound)
+    let settings = options.stageSettings(kind, task: task, beta: beta, bound: bound)
+    if !data.keptClasses.isEmpty {
+      progress.message(
+        "forgetting \(data.forgottenClasses.joined(separator: ", ")); the forget set's pixels of "
+          + "\(data.keptClasses.joined(separator: ", ")), which a retain set holds too, count in no term")
+    }
     let trainer = StageTrainer(
       network: network, settings: settings, stageSet: data.stageSet, retainSet: data.retainSet, seed: seed,
-      optimizer: try startingOptimizer(adapted, network: network, settings: settings, progress: progress))
+      optimizer: try startingOptimizer(adapted, network: network, settings: settings, task: task, progress: progress))
     let invocation = describeRun(base: base, classes: data.classes, settings: settings)
     if options.resume {
       try TrainingStateFile.restore(from: statePath, into: trainer, invocation: invocation)
@@ -87,7 +94,10 @@ struct SwapStage {
             values: lossValues(step.terms) + [("img/s", step.imagesPerSecond.rounded())]))
       }
       var values = lossValues(report.mean) + [("lr", Double(report.rate))]
-      for (name, set) in data.evalSets { values.append(("\(name)%", evaluate(network, on: set).percent)) }
+      for (name, set) in data.evalSets {
+        let label = set.task == .segmentation ? "\(name)_mIoU%" : "\(name)%"
+        values.append((label, headlineScore(network, on: set, classes: data.classes.count)))
+      }
       progress.endEpoch(
         ProgressEvent(
           stage: stageName, epoch: report.epoch, epochs: report.epochs,
@@ -111,19 +121,22 @@ struct SwapStage {
     let adapter = try adapted.adapterContents(
       rank: rank, alpha: loraAlpha, includeHead: trainHead || adapted.headDiffersFromBase,
       optimizerState: trainer.state.optimizer.state.saved(parameters: network.trainable),
-      training: trainingMetadata(settings: settings), file: outputPath)
+      training: trainingMetadata(settings: settings, task: task), file: outputPath)
     try TensorWriter.write(path: outputPath, metadata: adapter.metadata, tensors: adapter.tensors)
     if outputPath != "-" { try? FileManager.default.removeItem(atPath: statePath) }
   }
 
-  /// The AdamW the stage starts with; nil for a fresh one. With --adapter it continues the adapter's
-  /// state (moments and step count; the cosine schedule restarts), as the paper's classification code
-  /// keeps one AdamW for both stages, unless --fresh-optimizer. An adapter without a state (from PEFT,
-  /// an older kswap, or stripped by kswap-pack --exclude) gets a warning and a fresh one.
+  /// The AdamW the stage starts with; nil for a fresh one. With --adapter a classifier's stage continues
+  /// the adapter's state (moments and step count; the cosine schedule restarts), as the paper's
+  /// classification code keeps one AdamW for both stages, and a segmentation model's starts a fresh one,
+  /// as its segmentation code does; --fresh-optimizer and --continue-optimizer choose. An adapter
+  /// without a state (from PEFT, an older kswap, or stripped by kswap-pack --exclude) gets a warning
+  /// and a fresh one.
   func startingOptimizer(
-    _ adapted: AdaptedModel, network: ViTNetwork, settings: StageSettings, progress: ProgressReporter
+    _ adapted: AdaptedModel, network: ViTNetwork, settings: StageSettings, task: DatasetLayout.Task,
+    progress: ProgressReporter
   ) throws -> AdamW? {
-    guard let adapterPath, !options.freshOptimizer else { return nil }
+    guard let adapterPath, !options.freshOptimizer(task: task) else { return nil }
     guard
       let (optimizer, absent) = try adapted.continuedOptimizer(
         parameters: network.trainable, weightDecay: settings.weightDecay)
@@ -148,22 +161,24 @@ struct SwapStage {
   }
 
   /// Settings recorded in the adapter and compared on --resume.
-  func trainingMetadata(settings: StageSettings) -> [String: String] {
+  func trainingMetadata(settings: StageSettings, task: DatasetLayout.Task) -> [String: String] {
     [
-      "stage": kind.rawValue, "epochs": String(settings.epochs), "batch_size": String(settings.batchSize),
+      "stage": kind.rawValue, "task": task.rawValue, "epochs": String(settings.epochs),
+      "batch_size": String(settings.batchSize),
       "lr": "\(settings.peakRate)", "min_lr": "\(settings.floorRate)", "weight_decay": "\(settings.weightDecay)",
       "beta": "\(settings.weights.beta)", "alpha": "\(settings.weights.alpha)", "dropout": "\(settings.dropout)",
+      "beta_scales": kind == .learn ? settings.weights.learningBeta.rawValue : "forget",
       "bound": kind == .forget ? "\(settings.weights.bound)" : "", "seed": String(seed),
       "train_head": trainHead ? "true" : "false",
       "stage_set": stagePath, "retain_sets": SwapMetadata.array(retainPaths), "adapter": adapterPath ?? "",
-      "fresh_optimizer": options.freshOptimizer ? "true" : "false",
+      "fresh_optimizer": options.freshOptimizer(task: task) ? "true" : "false",
       "head_slots": options.headSlots.map(String.init) ?? "",
     ]
   }
 
   func describeRun(base: BaseModel, classes: [String?], settings: StageSettings) -> String {
     SwapMetadata.object(
-      trainingMetadata(settings: settings).merging(
+      trainingMetadata(settings: settings, task: base.config.task).merging(
         [
           "base": base.fingerprint, "classes": SwapMetadata.classList(classes), "rank": String(options.rank),
           "lora_alpha": "\(options.loraAlpha)", "heads": String(base.config.heads),

@@ -1,7 +1,10 @@
 // The options kswap-learn and kswap-forget share: their inputs, and the paper's defaults, each overridable.
+// Where the paper's code differs by task (the loss weights, whether a stage continues the optimizer),
+// an option's default depends on the model's task and is resolved once the model is read.
 
 import ArgumentParser
 import Swap
+import TensorFile
 import ToolSupport
 
 struct TrainingOptions: ParsableArguments {
@@ -23,8 +26,11 @@ struct TrainingOptions: ParsableArguments {
   )
   var weightDecay: Float = 0.05
 
-  @Option(help: ArgumentHelp("Weight of the group-sparse regulariser.", valueName: "a"))
-  var alpha: Float = 0.005
+  @Option(
+    help: ArgumentHelp(
+      "Weight of the group-sparse regulariser. Default: 0.005 for a classifier, 0.01 for a segmentation model.",
+      valueName: "a"))
+  var alpha: Float?
 
   @Option(
     help: ArgumentHelp(
@@ -65,11 +71,21 @@ struct TrainingOptions: ParsableArguments {
       valueName: "n"))
   var headSlots: Int?
 
-  @Flag(
-    name: .customLong("fresh-optimizer"),
-    help: "With --adapter, start a new AdamW instead of continuing the adapter's (moments and step). Default: continue."
-  )
-  var freshOptimizer = false
+  /// How a stage that continues an adapter starts its AdamW.
+  enum OptimizerStart: String, EnumerableFlag {
+    case freshOptimizer, continueOptimizer
+
+    static func help(for value: OptimizerStart) -> ArgumentHelp? {
+      switch value {
+      case .freshOptimizer:
+        return "With --adapter, start a new AdamW (zero moments, step 0). Default for a segmentation model."
+      case .continueOptimizer:
+        return "With --adapter, continue the adapter's AdamW (its moments and step). Default for a classifier."
+      }
+    }
+  }
+
+  @Flag var optimizerStart: OptimizerStart?
 
   func validate() throws {
     guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
@@ -77,7 +93,7 @@ struct TrainingOptions: ParsableArguments {
     guard lr > 0, lr.isFinite, minLR >= 0, minLR <= lr else {
       throw ValidationError("--lr must be positive and --min-lr between 0 and --lr")
     }
-    guard weightDecay >= 0, weightDecay.isFinite, alpha >= 0, alpha.isFinite else {
+    guard weightDecay >= 0, weightDecay.isFinite, (alpha ?? 0) >= 0, (alpha ?? 0).isFinite else {
       throw ValidationError("--weight-decay and --alpha must be finite and not negative")
     }
     guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be at least 0 and below 1") }
@@ -97,16 +113,28 @@ struct TrainingOptions: ParsableArguments {
     }
   }
 
-  func stageSettings(_ kind: StageKind, beta: Float, bound: Float) -> StageSettings {
+  /// The stage's settings for a model of `task`: the flags given, the paper's values for that task
+  /// (`LossWeights.paper`) for `--beta`, `--alpha` and `--bound` when not.
+  func stageSettings(_ kind: StageKind, task: DatasetLayout.Task, beta: Float?, bound: Float?) -> StageSettings {
     var settings = StageSettings(kind: kind)
     settings.epochs = epochs
     settings.batchSize = batchSize
     settings.peakRate = lr
     settings.floorRate = minLR
     settings.weightDecay = weightDecay
-    settings.weights = LossWeights(beta: beta, alpha: alpha, bound: bound)
+    settings.weights = LossWeights.paper(task, kind)
+    if let beta { settings.weights.beta = beta }
+    if let alpha { settings.weights.alpha = alpha }
+    if let bound { settings.weights.bound = bound }
     settings.dropout = dropout
     return settings
+  }
+
+  /// Whether a stage that continues an adapter starts a fresh AdamW: as the flags say, else as the
+  /// paper's code for `task` does (classification keeps one AdamW for both stages, segmentation builds a
+  /// new trainer, and so a new optimizer, per stage).
+  func freshOptimizer(task: DatasetLayout.Task) -> Bool {
+    optimizerStart.map { $0 == .freshOptimizer } ?? (task == .segmentation)
   }
 }
 

@@ -72,6 +72,7 @@ public struct Diff: Tool {
   public func run() throws {
     let console = Console.current
     for file in files { try InputPath.check(file) }
+    if let svg { try checkOutputDirectory(svg) }  // before the files are compared
     let report = try DiffRunner.run(operands: files, tolerance: tolerance)
     if metrics.contains(where: \.isAdapterMetric), !metrics.allSatisfy(\.isAdapterMetric) {
       throw ValidationError(

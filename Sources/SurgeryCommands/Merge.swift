@@ -86,6 +86,7 @@ public struct Merge: Tool {
       throw ValidationError(
         "\(weights.count) --weight values for \(adapterList.count) adapters; give one per adapter or none")
     }
+    let path = try output.resolvedPath(inputs: operands)  // before anything is read
     // Adapters first: they are small, and a base on stdin must be read last, in one pass.
     let adapters = try adapterList.map { try AdapterFile.load(path: $0.path, configPath: $0.config) }
     let base = try TensorReader(path: operands[0])
@@ -95,7 +96,6 @@ public struct Merge: Tool {
         weights: weights, dtype: dtype.flatMap { DType(name: $0.uppercased()) }, unmerge: unmerge,
         ignoreFingerprint: output.force))
 
-    let path = try output.resolvedPath(inputs: operands)
     let writer = try TensorWriter(
       path: path, metadata: merge.outputMetadata, tensors: merge.outputTensors,
       order: base.isSeekable ? .aligned : .asGiven)

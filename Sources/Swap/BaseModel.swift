@@ -147,13 +147,6 @@ public struct BaseModel {
   }
 
   /// A fresh model on these weights (the tensors are copied, so each model can train on its own).
-  /// Refuses a segmentation model for a tool that only classifies.
-  public func requireClassifier(tool: String) throws {
-    guard config.task == .classification else {
-      throw SwapInputError("\(path): a \(config.task.rawValue) model; \(tool) takes classification models")
-    }
-  }
-
   public func makeModel() throws -> VisionTransformer {
     do {
       return try VisionTransformer(config: config, tensors: tensors.mapValues { $0.copy() })

@@ -4,6 +4,7 @@
 // starts; so is a dataset of the other task.
 
 import Foundation
+import Importers
 import TensorFile
 
 public struct DatasetFile: Sendable {
@@ -33,12 +34,15 @@ public struct DatasetFile: Sendable {
     let pixels = try Self.pixels(reader, imageInfo, path: path)
     let labels = try Self.integers(reader.bytes(of: DatasetLayout.labels), dtype: labelInfo.dtype, file: path)
     let names = try Self.classNames(reader, path: path) ?? []
-    let classCount = max(names.count, (labels.max() ?? -1) + 1)
     if !names.isEmpty, let bad = labels.first(where: { $0 < 0 || $0 >= names.count }) {
       throw SwapInputError("\(path): label \(bad) is out of range: the file names \(names.count) classes")
     }
     if let bad = labels.first(where: { $0 < 0 }) { throw SwapInputError("\(path): label \(bad) is negative") }
-    classes = Self.namesByLabel(names, count: classCount)
+    // A class is made for every label up to the largest: bounded as kswap-pack bounds them.
+    if let bad = labels.first(where: { $0 >= Int(maxLabel) }) {
+      throw SwapInputError("\(path): label \(bad) is too large (labels are below \(maxLabel))")
+    }
+    classes = Self.namesByLabel(names, count: max(names.count, (labels.max() ?? -1) + 1))
     let (mean, std) = (mean ?? Array(repeating: 0, count: channels), std ?? Array(repeating: 1, count: channels))
     images = LabeledImages(
       pixels: pixels, labels: labels, channels: channels, height: height, width: width,
@@ -69,13 +73,15 @@ public struct DatasetFile: Sendable {
   static func require(_ expected: DatasetLayout.Task, reader: TensorReader) throws {
     let found = try task(of: reader)
     guard found != expected else { return }
-    func described(_ task: DatasetLayout.Task) -> String {
-      switch task {
-      case .classification: return "a classification dataset (one label per image)"
-      case .segmentation: return "a segmentation dataset (metadata task 'segmentation', a class per pixel)"
-      }
-    }
     throw SwapInputError("\(reader.path): \(described(found)); \(described(expected)) is needed here")
+  }
+
+  /// "a classification dataset (one label per image)" and the like, for messages.
+  static func described(_ task: DatasetLayout.Task) -> String {
+    switch task {
+    case .classification: return "a classification dataset (one label per image)"
+    case .segmentation: return "a segmentation dataset (metadata task 'segmentation', a class per pixel)"
+    }
   }
 
   /// (N, C, H, W) of `images`; N must be at least 1.
@@ -84,6 +90,9 @@ public struct DatasetFile: Sendable {
       throw SwapInputError("\(path): tensor 'images' has shape \(info.shape); expected (N, C, H, W)")
     }
     guard info.shape[0] > 0 else { throw SwapInputError("\(path): the dataset is empty (0 images)") }
+    guard info.shape[1...].allSatisfy({ $0 > 0 }) else {
+      throw SwapInputError("\(path): tensor 'images' has shape \(info.shape); an image needs C, H and W of 1 or more")
+    }
     return (info.shape[0], info.shape[1], info.shape[2], info.shape[3])
   }
 

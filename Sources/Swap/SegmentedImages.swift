@@ -138,3 +138,14 @@ public struct SegmentedImages: Sendable {
       width: first.width, mean: mean, std: std)
   }
 }
+
+extension SegmentedImages {
+  /// The same images with the pixels of classes `rows` made ignored (`ignoreLabel`).
+  public func ignoring(rows: [Int]) -> SegmentedImages {
+    var dropped = [Bool](repeating: false, count: 256)
+    for row in rows where row >= 0 && row < 256 { dropped[row] = true }
+    var copy = self
+    copy.masks = masks.map { dropped[Int($0)] ? Self.ignoreLabel : $0 }
+    return copy
+  }
+}

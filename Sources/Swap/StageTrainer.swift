@@ -1,7 +1,9 @@
 // One training stage (learning or forgetting) as the paper's classification code runs it: an epoch is
 // one shuffled pass over the retain stream; each retain batch is paired with the next batch of the
-// stage's own set (learn or forget), which cycles; AdamW at a per-epoch cosine rate. The trainer reports
-// by callback and never prints; the caller saves `state` between epochs to make runs resumable.
+// stage's own set (learn or forget), which cycles; AdamW at a per-epoch cosine rate. The sets are of
+// either task (`SwapSet`), which picks the loss: the same loop trains a classifier and a segmentation
+// model. The trainer reports by callback and never prints; the caller saves `state` between epochs to
+// make runs resumable.
 
 import Foundation
 import SeededRandom
@@ -58,20 +60,21 @@ public struct EpochReport: Sendable {
 public final class StageTrainer {
   public let network: SwapNetwork
   public let settings: StageSettings
-  public let stageSet: LabeledImages
-  public let retainSet: LabeledImages
+  public let stageSet: SwapSet
+  public let retainSet: SwapSet
   public var state: StageState
   private var secondsPerStep: Double = 0
   private let dropout: DropoutSchedule
   private let images = ReusedTensor(), dLogits = ReusedTensor()
 
-  /// `optimizer` carries moments over from an earlier stage (the paper keeps one AdamW for both
-  /// stages); nil starts fresh ones.
+  /// `optimizer` carries moments over from an earlier stage (the paper's classification code keeps one
+  /// AdamW for both stages); nil starts fresh ones. The two sets are of one task, the network's.
   public init(
-    network: SwapNetwork, settings: StageSettings, stageSet: LabeledImages, retainSet: LabeledImages,
+    network: SwapNetwork, settings: StageSettings, stageSet: SwapSet, retainSet: SwapSet,
     seed: UInt64, optimizer: AdamW? = nil
   ) {
     precondition(stageSet.count > 0 && retainSet.count > 0, "empty training set")
+    precondition(stageSet.task == retainSet.task, "a \(stageSet.task) stage set with a \(retainSet.task) retain set")
     self.network = network
     self.settings = settings
     self.stageSet = stageSet
@@ -89,6 +92,16 @@ public final class StageTrainer {
       retainOrder: BatchOrder(
         count: retainSet.count, batchSize: settings.batchSize,
         generator: root.derived("retain order")))
+  }
+
+  /// A classification stage on labelled images.
+  public convenience init(
+    network: SwapNetwork, settings: StageSettings, stageSet: LabeledImages, retainSet: LabeledImages,
+    seed: UInt64, optimizer: AdamW? = nil
+  ) {
+    self.init(
+      network: network, settings: settings, stageSet: .labeled(stageSet), retainSet: .labeled(retainSet), seed: seed,
+      optimizer: optimizer)
   }
 
   public var finished: Bool { state.epoch >= settings.epochs }
@@ -154,9 +167,14 @@ public final class StageTrainer {
     retainSet.write(retainIndices, into: batch, at: stageIndices.count)
     let logits = network.trainingForward(batch, dropout: dropout.masks(step: state.optimizer.state.step))
     let gradient = dLogits.shaped(logits.shape)
+    let (stageSet, retainSet) = (self.stageSet, self.retainSet)
+    let stageRows = 0..<stageIndices.count
+    let retainRows = stageIndices.count..<(stageIndices.count + retainIndices.count)
     var terms = stageObjective(
-      settings.kind, logits: logits, stageLabels: stageIndices.map { stageSet.labels[$0] },
-      retainLabels: retainIndices.map { retainSet.labels[$0] }, weights: settings.weights, gradient: gradient)
+      settings.kind,
+      stageLoss: { stageSet.loss(logits: logits, rows: stageRows, items: stageIndices, weight: $0, gradient: $1) },
+      retainLoss: { retainSet.loss(logits: logits, rows: retainRows, items: retainIndices, weight: $0, gradient: $1) },
+      weights: settings.weights, gradient: gradient)
     for p in network.trainable { p.zeroGradient() }
     network.backward(gradient)
     terms.groupSparse = groupSparse(network.sparseGroups, gradientWeight: settings.weights.alpha)

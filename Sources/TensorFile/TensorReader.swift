@@ -239,10 +239,12 @@ public final class TensorReader {
     var tensors: [TensorInfo] = []
     var metadata: [String: String] = [:]
     for (number, shardName) in shardNames.enumerated() {
-      let shard = try TensorReader(path: directory + shardName)
-      guard shard.format != .sharded else {
+      // Checked before it is opened: an index naming itself (or another that names it back) would
+      // otherwise be opened again and again until the stack overflows.
+      guard !shardName.hasSuffix(".index.json") else {
         throw TensorFileError(.invalidHeaderDeserialization, file: indexPath, "shard \(shardName) is itself an index")
       }
+      let shard = try TensorReader(path: directory + shardName)
       for tensor in shard.tensors {
         guard assigned[tensor.name] == shardName else {
           throw TensorFileError(

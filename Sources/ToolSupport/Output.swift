@@ -73,20 +73,35 @@ extension OutputOptions {
 }
 
 /// Refuses `path` as an output file: a directory always; without `force`, one of `inputs` or (unless
-/// `existingAllowed`) any existing file. For an output that has a flag of its own, like kswap-eval's
-/// --logits; -o goes through `OutputOptions`.
+/// `existingAllowed`) any existing file; and a path whose directory cannot take it
+/// (`checkOutputDirectory`). For an output that has a flag of its own, like kswap-eval's --logits; -o
+/// goes through `OutputOptions`.
 public func checkOutputPath(_ path: String, force: Bool, inputs: [String] = [], existingAllowed: Bool = false) throws {
   var info = stat()
-  guard lstat(path, &info) == 0 else { return }
-  if (info.st_mode & S_IFMT) == S_IFDIR {
-    throw ToolError("\(path): is a directory; expected a file path for the output")
+  if lstat(path, &info) == 0 {
+    if (info.st_mode & S_IFMT) == S_IFDIR {
+      throw ToolError("\(path): is a directory; expected a file path for the output")
+    }
+    if !force, let input = inputs.first(where: { sameFile($0, path) }) {
+      throw ToolError("\(path): is also the input \(input); write elsewhere, or use -f to replace it")
+    }
+    if !force && !existingAllowed { throw ToolError("\(path): already exists; use -f to replace it") }
   }
-  guard !force else { return }
-  if let input = inputs.first(where: { sameFile($0, path) }) {
-    throw ToolError("\(path): is also the input \(input); write elsewhere, or use -f to replace it")
-  }
-  guard !existingAllowed else { return }
-  throw ToolError("\(path): already exists; use -f to replace it")
+  try checkOutputDirectory(path)
+}
+
+/// Refuses an output file that its directory cannot take: missing, not a directory, or not writable.
+/// A file is written beside its destination and renamed into place, so the tools check this before
+/// any work, and a long run never ends unable to save its result. A device or FIFO is written in place
+/// and not checked, nor is "-".
+public func checkOutputDirectory(_ path: String) throws {
+  var info = stat()
+  if path == "-" || (stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG) { return }
+  let directory = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+  let problem: Int32? =
+    stat(directory, &info) != 0
+    ? errno : (info.st_mode & S_IFMT) != S_IFDIR ? ENOTDIR : access(directory, W_OK | X_OK) != 0 ? errno : nil
+  if let problem { throw ToolError.system(path, "cannot create it in \(directory)", errno: problem) }
 }
 
 /// Whether two paths name the same existing file (same device and inode); never for "-".

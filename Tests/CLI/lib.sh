@@ -113,3 +113,42 @@ for name in a:
     assert a[name].tobytes() == b[name].tobytes(), name
 PY
 }
+
+# read_only_dir DIR: makes DIR a directory that commands run through `unprivileged` cannot write into
+# (mode 555). Returns 1 after reporting a skipped part when that cannot be arranged (root without setpriv).
+read_only_dir() {
+  [ "$(id -u)" != 0 ] || need_part setpriv || return 1
+  mkdir -p "$1"
+  chmod 555 "$1"
+}
+
+# unprivileged COMMAND...: runs COMMAND as this user, or as nobody when this user is root, who may write
+# into any directory. The case's folder and its files are readable by all (mktemp makes it private).
+unprivileged() {
+  if [ "$(id -u)" = 0 ]; then
+    chmod a+rx .
+    setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# make_segmentation_swap: in the current directory, a tiny segmentation model seg.st (a ViT of 8x8 grey
+# images pretrained briefly on make-blobs.py's a-d, then its task made segmentation and its four classes
+# named background, a, b, c) and 8x8 scenes made by kswap-pack --scenes: learn.st (class e, new to the
+# model), forget.st (a), retain.st (b, c), and test sets of each (*-test.st). About 1 s.
+make_segmentation_swap() {
+  local blobs="$ROOT/Tests/CLI/learn/make-blobs.py"
+  "$PY" "$blobs" objects.st a,b,c,d 30 1
+  "$PY" "$blobs" new.st e 30 2
+  kswap-pretrain -q --train objects.st --patch 4 --dim 16 --depth 2 --heads 2 --mlp-dim 32 --epochs 2 --warmup 1 \
+    --seed 0 -o cls.st
+  kswap-pack -q cls.st --set-meta task=segmentation --set-meta 'classes=["background","a","b","c"]' -o seg.st
+  local scenes=(--scene-size 8x8 --object-scale 0.5-1)
+  kswap-pack -q new.st --scenes 30 --seed 2 "${scenes[@]}" -o learn.st
+  kswap-pack -q new.st --scenes 12 --seed 3 "${scenes[@]}" -o learn-test.st
+  kswap-pack -q objects.st --classes a --scenes 20 --seed 4 "${scenes[@]}" -o forget.st
+  kswap-pack -q objects.st --classes a --scenes 12 --seed 5 "${scenes[@]}" -o forget-test.st
+  kswap-pack -q objects.st --classes b,c --scenes 30 --seed 6 "${scenes[@]}" -o retain.st
+  kswap-pack -q objects.st --classes b,c --scenes 12 --seed 7 "${scenes[@]}" -o retain-test.st
+}

@@ -14,12 +14,14 @@ expect 2 kswap-pretrain --backbone detection.safetensors --train "$images" -o mo
 err_has "$message"
 [ ! -e adapter.kst ] && [ ! -e model.kst ] || fail "an output was written"
 
-# A segmentation model where a classifier is needed: refused before any data is read.
+# A segmentation model takes segmentation datasets: a classification set is refused before any data is
+# used, naming the file, its task and the model's.
 kswap-pack "$ROOT/Tests/Fixtures/vit-tiny/model.safetensors" --set-meta task=segmentation -o segmentation.safetensors
+message="images.safetensors: a classification dataset (one label per image); segmentation.safetensors is a segmentation model, which takes a segmentation dataset (metadata task 'segmentation', a class per pixel)"
 expect 2 kswap-eval segmentation.safetensors --set "$images"
-err_has "segmentation.safetensors: a segmentation model; kswap-eval takes classification models"
+err_has "$message"
 expect 2 kswap-learn segmentation.safetensors --learn "$images" --retain "$images" -o adapter.kst
-err_has "segmentation.safetensors: a segmentation model; kswap-learn takes classification models"
+err_has "$message"
 expect 2 kswap-forget segmentation.safetensors --forget "$images" --retain "$images" -o adapter.kst
-err_has "segmentation.safetensors: a segmentation model; kswap-forget takes classification models"
+err_has "$message"
 [ ! -e adapter.kst ] || fail "an output was written"

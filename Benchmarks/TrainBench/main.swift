@@ -140,7 +140,7 @@ struct Timings {
   settings.epochs = 1
   settings.batchSize = batch
   settings.dropout = dropoutProbability
-  let trainer = SupervisedTrainer(network: network, settings: settings, set: set, seed: 0)
+  let trainer = SupervisedTrainer(network: network, settings: settings, set: .segmented(set), seed: 0)
 
   var timings = Timings()
   var cpu0 = cpuTime(), last = now()

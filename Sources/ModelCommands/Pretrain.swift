@@ -45,7 +45,7 @@ public struct Pretrain: ModelTool {
     help: ArgumentHelp(
       "What the model predicts: classification (a class per image) or segmentation (a class per pixel, trained on a segmentation dataset).",
       valueName: "task"))
-  var task: PretrainTask = .classification
+  var task: DatasetLayout.Task = .classification
 
   @Option(
     help: ArgumentHelp(
@@ -168,7 +168,7 @@ public struct Pretrain: ModelTool {
   /// Refuses a training set of the other task, with the flag that fits it, before anything is read.
   func checkTrainingTask() throws {
     let found = try DatasetFile.task(of: train)
-    switch (task.layoutTask, found) {
+    switch (task, found) {
     case (.classification, .segmentation):
       throw SwapInputError(
         "\(train): a segmentation dataset (metadata task 'segmentation', a class per pixel); a classification "
@@ -184,18 +184,15 @@ public struct Pretrain: ModelTool {
   // MARK: - From scratch
 
   func trainFromScratch(to path: String) throws {
-    // Normalisation: the training set's own mean and std, rounded so the metadata reads well.
-    var (sets, classes) = try loadSets(mean: nil, std: nil)
-    let (mean, std) = try flagNormalisation(channels: sets.channels, for: train) ?? Self.statistics(sets.rawImages)
-    sets.normalise(mean: mean, std: std)
+    let (sets, classes, mean, std) = try loadSets(normalisation: nil)
     let a = architecture
-    guard sets.height == sets.width, sets.height % a.patch == 0 else {
+    guard sets.train.height == sets.train.width, sets.train.height % a.patch == 0 else {
       throw SwapInputError(
-        "\(train): images \(sets.height)x\(sets.width) are not square multiples of --patch \(a.patch)")
+        "\(train): images \(sets.train.height)x\(sets.train.width) are not square multiples of --patch \(a.patch)")
     }
     let config = ViTConfig(
-      imageSize: sets.height, patchSize: a.patch, channels: sets.channels, dim: a.dim, depth: a.depth,
-      heads: a.heads, mlpDim: a.mlpDim, classes: classes.count, task: task.layoutTask)
+      imageSize: sets.train.height, patchSize: a.patch, channels: sets.train.channels, dim: a.dim, depth: a.depth,
+      heads: a.heads, mlpDim: a.mlpDim, classes: classes.count, task: task)
     var generator = SeededGenerator(seed: seed.seed)
     let model = VisionTransformer(config: config, generator: &generator)
     let network = ViTNetwork(model: model)
@@ -219,20 +216,19 @@ public struct Pretrain: ModelTool {
     let backbone = try BaseModel(
       path: backbonePath, overrides: ModelOverrides(heads: heads, mean: flagValues(mean), std: flagValues(std)),
       requireHead: false)
-    let (mean, std) = (backbone.mean, backbone.std)
     // Grey images come out of the dataset readers repeated to the backbone's channels.
-    let (sets, classes) = try loadSets(mean: mean, std: std)
+    let (sets, classes, mean, std) = try loadSets(normalisation: (backbone.mean, backbone.std))
     let patch = backbone.config.patchSize
-    guard sets.height == sets.width, sets.height % patch == 0 else {
+    guard sets.train.height == sets.train.width, sets.train.height % patch == 0 else {
       throw SwapInputError(
-        "\(train): images are \(sets.height)x\(sets.width); \(backbonePath) takes square images whose side is a "
+        "\(train): images are \(sets.train.height)x\(sets.train.width); \(backbonePath) takes square images whose side is a "
           + "multiple of its patch, \(patch) (resize them with kswap-pack --resize)")
     }
-    let model = try backboneModel(backbone, imageSize: sets.height)
+    let model = try backboneModel(backbone, imageSize: sets.train.height)
     var generator = SeededGenerator(seed: seed.seed)
-    if let rows = backbone.tensors["head.weight"]?.shape.first, backbone.config.classes > 0 {
+    if backbone.config.classes > 0 {
       let kind = backbone.config.task == .segmentation ? "per-patch " : ""
-      progress.message("\(backbonePath): its \(rows)-class \(kind)head is replaced by a new one")
+      progress.message("\(backbonePath): its \(backbone.config.classes)-class \(kind)head is replaced by a new one")
     }
     HeadFit.attachFreshHead(to: model, classes: classes.count, generator: &generator)
     if let loraRank {
@@ -245,7 +241,8 @@ public struct Pretrain: ModelTool {
       let network = ViTNetwork(model: model)
       network.setTrainable(.all)
       train(network, on: sets, classes: classes, stage: "fine-tune", progress: progress)
-    } else if case .classification(let set, let testSet) = sets {
+    } else if case .labeled(let set) = sets.train {
+      let testSet: LabeledImages? = if case .labeled(let test)? = sets.test { test } else { nil }
       try fitHeadOnFeatures(model: model, set: set, test: testSet, classes: classes, progress: progress)
     } else {
       // A segmentation head reads every patch token: the frozen backbone runs for each batch, its blocks
@@ -266,7 +263,7 @@ public struct Pretrain: ModelTool {
     var config = source.config
     var tensors = source.baseTensors().filter { !$0.key.hasPrefix("head.") }
     tensors["pos_embed"] = source.embedding.positionTable(grid: imageSize / config.patchSize)
-    (config.imageSize, config.classes, config.task) = (imageSize, 0, task.layoutTask)
+    (config.imageSize, config.classes, config.task) = (imageSize, 0, task)
     do {
       return try VisionTransformer(config: config, tensors: tensors)
     } catch {
@@ -296,7 +293,7 @@ public struct Pretrain: ModelTool {
         + "(\(Int((Double(images) / max(featureSeconds, 1e-9)).rounded())) img/s), computed once")
     started = clock.now
     train(
-      LinearHeadNetwork(head: head), on: .classification(features, test: testFeatures), classes: classes,
+      LinearHeadNetwork(head: head), on: (.labeled(features), testFeatures.map { .labeled($0) }), classes: classes,
       stage: "head", progress: progress)
     progress.message("head trained in \(Self.formatSeconds((clock.now - started).seconds)) s on the features")
   }
@@ -316,8 +313,8 @@ public struct Pretrain: ModelTool {
     settings.warmupSteps = warmup
     settings.weightDecay = weightDecay
     settings.dropout = dropout
-    let trainer = SupervisedTrainer(network: network, settings: settings, set: sets.trainingSet, seed: seed.seed)
-    var lastScore: SegmentationScore?
+    let trainer = SupervisedTrainer(network: network, settings: settings, set: sets.train, seed: seed.seed)
+    var lastScores: PixelScores?
     while !trainer.finished {
       let epoch = trainer.epoch + 1
       let result = trainer.runEpoch { step, steps, loss, _ in
@@ -325,16 +322,16 @@ public struct Pretrain: ModelTool {
           ProgressEvent(
             stage: stage, epoch: epoch, epochs: epochs, step: step, steps: steps, values: [("loss", Double(loss))]))
       }
-      let accuracy = sets.isSegmentation ? "pixel%" : "train%"
+      let accuracy = sets.train.task == .segmentation ? "pixel%" : "train%"
       var values = [("loss", Double(result.loss)), (accuracy, result.accuracy)]
-      switch sets {
-      case .classification(_, let test?):
+      switch sets.test {
+      case .labeled(let test)?:
         values.append(("test%", evaluate(network, on: test).percent))
-      case .segmentation(_, let test?):
-        let score = evaluateSegmentation(network, on: test, classes: classes.count)
-        values += [("test mIoU", score.meanIoU), ("test pixel%", score.pixelAccuracy)]
-        if trainer.finished { lastScore = score }
-      default: break
+      case .segmented(let test)?:
+        let scores = evaluate(network, on: test, classes: classes.count)
+        values += [("test mIoU", scores.meanIoU), ("test pixel%", scores.pixelAccuracy)]
+        if trainer.finished { lastScores = scores }
+      case nil: break
       }
       progress.endEpoch(
         ProgressEvent(
@@ -342,35 +339,49 @@ public struct Pretrain: ModelTool {
           steps: trainer.order.batchesPerPass, values: values))
     }
     progress.finish()
-    if let lastScore {
-      let perClass = lastScore.presentClasses.map { "\(classes[$0]) \(String(format: "%.1f", lastScore.iou($0) ?? 0))" }
+    if let lastScores {
+      let perClass = lastScores.presentRows.map { "\(classes[$0]) \(String(format: "%.1f", lastScores.iou($0)))" }
       progress.message("test IoU per class: " + perClass.joined(separator: ", "))
     }
   }
 
-  /// The training set and the --test set as the task reads them, normalised with `mean` and `std` (nil:
-  /// left at [0, 1]); the test set is labelled with the training set's classes and must have its shape.
-  func loadSets(mean: [Float]?, std: [Float]?) throws -> (sets: TrainingSets, classes: [String]) {
-    let loaded: (TrainingSets, [String])
+  /// The training set and the --test set as the task reads them, with their classes and normalisation:
+  /// `normalisation` (a backbone's), else --mean/--std, else the training set's own mean and std,
+  /// rounded so the metadata reads well. Grey images are repeated to the normalisation's channels; the
+  /// test set is labelled with the training set's classes and must have its images' shape.
+  func loadSets(normalisation: (mean: [Float], std: [Float])?) throws -> (
+    sets: TrainingSets, classes: [String], mean: [Float], std: [Float]
+  ) {
+    /// `normalisation`, else the flags', else the statistics of `raw`: every training image at [0, 1].
+    func chosen(channels: Int, raw: @autoclosure () -> Tensor) throws -> (mean: [Float], std: [Float]) {
+      try normalisation ?? flagNormalisation(channels: channels, for: train) ?? Self.statistics(raw())
+    }
+    let loaded: (sets: TrainingSets, classes: [String], mean: [Float], std: [Float])
     switch task {
     case .classification:
-      let file = try DatasetFile(path: train, mean: mean, std: std)
+      var file = try DatasetFile(path: train, mean: normalisation?.mean, std: normalisation?.std)
+      let (mean, std) = try chosen(channels: file.images.channels, raw: file.images.batch(Array(0..<file.images.count)))
+      (file.images.mean, file.images.std) = (mean, std)
       let map = ClassMap(names: file.classes)
       let testImages = try test.map { try DatasetFile(path: $0, mean: mean, std: std).labeled(by: map) }
-      loaded = (.classification(file.images, test: testImages), file.classes)
+      loaded = ((.labeled(file.images), testImages.map { .labeled($0) }), file.classes, mean, std)
     case .segmentation:
-      let file = try SegmentationFile(path: train, mean: mean, std: std)
+      var file = try SegmentationFile(path: train, mean: normalisation?.mean, std: normalisation?.std)
+      let (mean, std) = try chosen(channels: file.images.channels, raw: file.images.batch(Array(0..<file.images.count)))
+      (file.images.mean, file.images.std) = (mean, std)
       let map = ClassMap(names: file.classes)
       let testImages = try test.map { try SegmentationFile(path: $0, mean: mean, std: std).labeled(by: map) }
-      loaded = (.segmentation(file.images, test: testImages), file.classes)
+      loaded = ((.segmented(file.images), testImages.map { .segmented($0) }), file.classes, mean, std)
     }
-    try checkTestShape(loaded.0)
+    try checkTestShape(loaded.sets)
     return loaded
   }
 
   func checkTestShape(_ sets: TrainingSets) throws {
-    guard let test, let shape = sets.testShape else { return }
-    let own = [sets.channels, sets.height, sets.width]
+    guard let test, let set = sets.test else { return }
+    let (shape, own) = (
+      [set.channels, set.height, set.width], [sets.train.channels, sets.train.height, sets.train.width]
+    )
     guard shape == own else {
       let text = { (s: [Int]) in s.map(String.init).joined(separator: "x") }
       throw SwapInputError("\(test): images are \(text(shape)); the training set's are \(text(own))")
@@ -427,69 +438,14 @@ public struct Pretrain: ModelTool {
   }
 }
 
-/// The values of --task (`DatasetLayout.Task`'s, as a flag takes them).
-enum PretrainTask: String, ExpressibleByArgument, CaseIterable {
-  case classification, segmentation
+extension DatasetLayout.Task: ExpressibleByArgument {}
 
-  var layoutTask: DatasetLayout.Task {
-    switch self {
-    case .classification: return .classification
-    case .segmentation: return .segmentation
-    }
-  }
-}
+/// The training set and the --test set of a run; labels and masks hold model rows.
+typealias TrainingSets = (train: SwapSet, test: SwapSet?)
 
-/// The training and test sets of a run, as their task reads them; labels and masks hold model rows.
-enum TrainingSets {
-  case classification(LabeledImages, test: LabeledImages?)
-  case segmentation(SegmentedImages, test: SegmentedImages?)
-
-  var trainingSet: any SupervisedSet {
-    switch self {
-    case .classification(let set, _): return set
-    case .segmentation(let set, _): return set
-    }
-  }
-
-  var isSegmentation: Bool {
-    if case .segmentation = self { return true }
-    return false
-  }
-
-  /// The training images' shape.
-  var channels: Int { trainingSet.batchShape(1)[1] }
-  var height: Int { trainingSet.batchShape(1)[2] }
-  var width: Int { trainingSet.batchShape(1)[3] }
-
-  /// The test images' (C, H, W); nil without a test set.
-  var testShape: [Int]? {
-    switch self {
-    case .classification(_, let test): return test.map { [$0.channels, $0.height, $0.width] }
-    case .segmentation(_, let test): return test.map { [$0.channels, $0.height, $0.width] }
-    }
-  }
-
-  /// Every training image at the set's normalisation (the identity, as read), (N, C, H, W).
-  var rawImages: Tensor {
-    switch self {
-    case .classification(let set, _): return set.batch(Array(0..<set.count))
-    case .segmentation(let set, _): return set.batch(Array(0..<set.count))
-    }
-  }
-
-  /// The same sets normalised with `mean` and `std`.
-  mutating func normalise(mean: [Float], std: [Float]) {
-    switch self {
-    case .classification(var set, var test):
-      (set.mean, set.std) = (mean, std)
-      test?.mean = mean
-      test?.std = std
-      self = .classification(set, test: test)
-    case .segmentation(var set, var test):
-      (set.mean, set.std) = (mean, std)
-      test?.mean = mean
-      test?.std = std
-      self = .segmentation(set, test: test)
-    }
-  }
+extension SwapSet {
+  /// The images' channels, height and width.
+  fileprivate var channels: Int { batchShape(1)[1] }
+  fileprivate var height: Int { batchShape(1)[2] }
+  fileprivate var width: Int { batchShape(1)[3] }
 }

@@ -26,43 +26,6 @@ public struct SupervisedSettings: Sendable {
   }
 }
 
-/// A set `SupervisedTrainer` trains on: its images, batch by batch, and the loss of a batch's logits.
-public protocol SupervisedSet {
-  var count: Int { get }
-  /// The shape (count, C, H, W) of a batch of `count` images.
-  func batchShape(_ count: Int) -> [Int]
-  /// Writes the normalised images at `indices` into consecutive images of `destination` from `offset`.
-  func write(_ indices: [Int], into destination: Tensor, at offset: Int)
-  /// The batch-mean loss of `logits` (the network's, for the items at `indices`, in that order), its
-  /// gradient written into `gradient`, and how many of the batch's predictions were right out of how
-  /// many count (images, or pixels not ignored).
-  func loss(logits: Tensor, indices: [Int], gradient: Tensor) -> (loss: Float, correct: Int, counted: Int)
-}
-
-extension LabeledImages: SupervisedSet {
-  /// Cross-entropy of (B, K) logits against the images' labels.
-  public func loss(logits: Tensor, indices: [Int], gradient: Tensor) -> (loss: Float, correct: Int, counted: Int) {
-    let labels = indices.map { self.labels[$0] }
-    let loss = crossEntropy(logits: logits, rows: 0..<indices.count, labels: labels, gradient: gradient)
-    return (loss, zip(argmaxRows(logits), labels).filter { $0 == $1 }.count, labels.count)
-  }
-}
-
-extension SegmentedImages: SupervisedSet {
-  /// Per-pixel cross-entropy of (B, K, H, W) pixel logits against the images' masks, ignored pixels
-  /// (255) left out of the loss and the count.
-  public func loss(logits: Tensor, indices: [Int], gradient: Tensor) -> (loss: Float, correct: Int, counted: Int) {
-    let masks = maskBatch(indices)
-    let loss = pixelCrossEntropy(logits: logits, images: 0..<indices.count, masks: masks, gradient: gradient)
-    var correct = 0, counted = 0
-    for (predicted, truth) in zip(argmaxPixels(logits), masks) where truth != Self.ignoreLabel {
-      counted += 1
-      correct += predicted == truth ? 1 : 0
-    }
-    return (loss, correct, counted)
-  }
-}
-
 /// What one epoch of `SupervisedTrainer` gave: the mean of its steps' losses and the share of right
 /// predictions over the epoch's training batches (images, or counted pixels), in percent.
 public struct SupervisedEpoch: Sendable {
@@ -73,14 +36,14 @@ public struct SupervisedEpoch: Sendable {
 public final class SupervisedTrainer {
   public let network: SwapNetwork
   public let settings: SupervisedSettings
-  public let set: any SupervisedSet
+  public let set: SwapSet
   public var optimizer: AdamW
   public var order: BatchOrder
   public private(set) var epoch = 0
   private let images = ReusedTensor(), dLogits = ReusedTensor()
   private let dropout: DropoutSchedule
 
-  public init(network: SwapNetwork, settings: SupervisedSettings, set: any SupervisedSet, seed: UInt64) {
+  public init(network: SwapNetwork, settings: SupervisedSettings, set: SwapSet, seed: UInt64) {
     self.network = network
     self.settings = settings
     self.set = set
@@ -108,9 +71,10 @@ public final class SupervisedTrainer {
       set.write(indices, into: batch, at: 0)
       let logits = network.trainingForward(batch, dropout: dropout.masks(step: optimizer.state.step))
       let gradient = dLogits.shaped(logits.shape)
-      let (loss, right, count) = set.loss(logits: logits, indices: indices, gradient: gradient)
-      correct += right
-      counted += count
+      let loss = set.loss(logits: logits, rows: 0..<indices.count, items: indices, gradient: gradient)
+      let hits = set.hits(logits: logits, items: indices)
+      correct += hits.correct
+      counted += hits.counted
       for p in parameters { p.zeroGradient() }
       network.backward(gradient)
       let rate = settings.rate(step: epoch * steps + step - 1, total: total)
@@ -121,5 +85,20 @@ public final class SupervisedTrainer {
     epoch += 1
     return SupervisedEpoch(
       loss: sum / Float(steps), accuracy: counted == 0 ? 0 : 100 * Double(correct) / Double(counted))
+  }
+}
+
+extension SwapSet {
+  /// How many of the predictions in `logits` (the network's, for the items `items`, in that order) are
+  /// right, out of how many count: images, or pixels not ignored.
+  func hits(logits: Tensor, items: [Int]) -> (correct: Int, counted: Int) {
+    switch self {
+    case .labeled(let set):
+      return (zip(argmaxRows(logits), items).filter { $0 == set.labels[$1] }.count, items.count)
+    case .segmented(let set):
+      var scores = PixelScores(classes: logits.shape[1])
+      scores.add(predictions: argmaxPixels(logits), masks: set.maskBatch(items), images: items.count)
+      return (scores.correct, scores.counted)
+    }
   }
 }

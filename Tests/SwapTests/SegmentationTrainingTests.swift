@@ -6,7 +6,7 @@ import ViT
 @testable import Swap
 
 /// The base segmentation model's training (kswap-pretrain --task segmentation): SupervisedTrainer on a
-/// segmentation set, and the scores it reports (SegmentationScore).
+/// segmentation set, and the accuracy it reports.
 @Suite struct SegmentationTrainingTests {
   /// A segmentation ViT for 8x8 grey images, patch 4 (a 2x2 grid), three classes.
   func model(seed: UInt64) -> VisionTransformer {
@@ -45,33 +45,15 @@ import ViT
     return s
   }
 
-  @Test func theScoreCountsEachClasssIntersectionAndUnionWithoutIgnoredPixels() {
-    var score = SegmentationScore(classes: 4)
-    let ignore = SegmentedImages.ignoreLabel
-    // truth:     0 0 1 1 2 | 255 (ignored, predicted 3)
-    // predicted: 0 1 1 1 3 | 3
-    score.add(predicted: [0, 1, 1, 1, 3], truth: [0, 0, 1, 1, 2])
-    score.add(predicted: [3], truth: [ignore])
-    #expect(score.counted == 5 && score.correct == 3)
-    #expect(score.pixelAccuracy == 60)
-    #expect(score.iou(0) == 50)  // 1 of {0, 1}
-    #expect(abs(score.iou(1)! - 200.0 / 3) < 1e-12)  // 2 of {1, 2, 3}
-    #expect(score.iou(2) == 0)
-    #expect(score.iou(3) == 0)  // only predicted: no part of the mean
-    #expect(score.presentClasses == [0, 1, 2])
-    #expect(abs(score.meanIoU - (50 + 200.0 / 3 + 0) / 3) < 1e-12)
-    #expect(SegmentationScore(classes: 2).meanIoU == 0 && SegmentationScore(classes: 2).pixelAccuracy == 0)
-  }
-
   @Test func anEpochsAccuracyIsThePixelsItsForwardsPredictedRight() {
     // One step over the whole set: the training forward is the evaluation forward before the update.
     let network = ViTNetwork(model: model(seed: 1))
     network.setTrainable(.all)
     let set = tiles(count: 6, seed: 2)
-    let before = evaluateSegmentation(network, on: set, classes: 3)
+    let before = evaluate(network, on: set, classes: 3)
     let lossBefore = pixelCrossEntropy(logits: network.logits(set.batch(Array(0..<6))), images: 0..<6, masks: set.masks)
     let trainer = SupervisedTrainer(
-      network: network, settings: settings(epochs: 1, batchSize: 6, rate: 1e-3), set: set, seed: 3)
+      network: network, settings: settings(epochs: 1, batchSize: 6, rate: 1e-3), set: .segmented(set), seed: 3)
     let epoch = trainer.runEpoch()
     #expect(epoch.accuracy == before.pixelAccuracy)
     // The batch is the set shuffled: the same pixels, summed in another order.
@@ -86,12 +68,12 @@ import ViT
     let network = ViTNetwork(model: model(seed: 4))
     network.setTrainable(.all)
     let set = tiles(count: 64, seed: 5), test = tiles(count: 32, seed: 6)
-    let before = evaluateSegmentation(network, on: test, classes: 3)
+    let before = evaluate(network, on: test, classes: 3)
     let trainer = SupervisedTrainer(
-      network: network, settings: settings(epochs: 8, batchSize: 8, rate: 1e-2), set: set, seed: 7)
+      network: network, settings: settings(epochs: 8, batchSize: 8, rate: 1e-2), set: .segmented(set), seed: 7)
     var epochs: [SupervisedEpoch] = []
     while !trainer.finished { epochs.append(trainer.runEpoch()) }
-    let after = evaluateSegmentation(network, on: test, classes: 3)
+    let after = evaluate(network, on: test, classes: 3)
     #expect(after.meanIoU >= 90, "test mIoU \(before.meanIoU) -> \(after.meanIoU)")
     #expect(epochs.last!.loss < epochs.first!.loss / 2, "\(epochs.map(\.loss))")
     #expect(epochs.last!.accuracy > epochs.first!.accuracy)
@@ -108,7 +90,7 @@ import ViT
       pixels: tiles.pixels, labels: (0..<9).map { $0 % 3 }, channels: 1, height: 8, width: 8, mean: [0.4], std: [0.3])
     let before = evaluate(network, on: set)
     let trainer = SupervisedTrainer(
-      network: network, settings: settings(epochs: 1, batchSize: 9, rate: 1e-3), set: set, seed: 3)
+      network: network, settings: settings(epochs: 1, batchSize: 9, rate: 1e-3), set: .labeled(set), seed: 3)
     #expect(trainer.runEpoch().accuracy == before.percent)
   }
 }

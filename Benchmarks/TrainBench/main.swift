@@ -50,7 +50,9 @@ let dim = argument("dim", 192), depth = argument("depth", 12), heads = argument(
 let classes = argument("classes", 100), batch = argument("batch", 32), steps = argument("steps", 5)
 let warmup = argument("warmup", 1), rank = argument("rank", 8)
 let segmentation =
-  CommandLine.arguments.firstIndex(of: "--task").map { CommandLine.arguments[$0 + 1] } == "segmentation"
+  CommandLine.arguments.firstIndex(of: "--task").map {
+    $0 + 1 < CommandLine.arguments.count && CommandLine.arguments[$0 + 1] == "segmentation"
+  } ?? false
 let loraOnly = argument("lora", 0) == 1
 let config = ViTConfig(
   imageSize: image, patchSize: patch, channels: channels, dim: dim, depth: depth, heads: heads, classes: classes,

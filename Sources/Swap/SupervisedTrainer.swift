@@ -68,7 +68,7 @@ public final class SupervisedTrainer {
     for step in 1...steps {
       let indices = order.next()
       let batch = images.shaped(set.batchShape(indices.count))
-      set.write(indices, into: batch, at: 0)
+      set.write(indices, into: batch)
       let logits = network.trainingForward(batch, dropout: dropout.masks(step: optimizer.state.step))
       let gradient = dLogits.shaped(logits.shape)
       let loss = set.loss(logits: logits, rows: 0..<indices.count, items: indices, gradient: gradient)

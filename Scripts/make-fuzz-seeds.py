@@ -231,6 +231,9 @@ def image_files():
     seed("png", "grey-alpha.png", png(2, 1, 4, 8, [b"\x80\x40\xff\x00"]))
     seed("png", "palette.png", png(2, 1, 3, 8, [b"\x00\x01"], palette=b"\xff\x00\x00\x00\x00\xff"))
     seed("png", "grey1.png", png(8, 1, 0, 1, [b"\xa5"]))
+    # Every TIFF fixture (Scripts/make-tiff-fixtures.py): the readable ones and the refused ones.
+    for name in sorted(os.listdir(os.path.join(FIXTURES, "tiff"))):
+        seed("tiff", name, fixture(os.path.join("tiff", name)))
     # The JPEG fixtures of Tests/ImportersTests/Fixtures.swift (ImageMagick, quality 100).
     grey = (
         "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"

@@ -55,7 +55,9 @@ struct FuzzTarget: Sendable {
     FuzzTarget(name: "csv", summary: "CSV image tables with every label-column and shape option", run: fuzzCSV),
     FuzzTarget(name: "png", summary: "PNG decoding (libpng) to grey and RGB", run: fuzzImage),
     FuzzTarget(name: "jpeg", summary: "JPEG decoding (libjpeg) to grey and RGB", run: fuzzImage),
-    // "tiff": TIFF decoding, to be added here with the TIFF reader (its seeds in Fuzz/Corpus/tiff).
+    FuzzTarget(
+      name: "tiff", summary: "TIFF decoding (kswap's reader) to grey and RGB, and as a mask of class values",
+      run: fuzzTIFF),
     FuzzTarget(
       name: "adapter-config", summary: "adapter_config.json: LoRA settings, patterns, scales, a PEFT directory",
       run: fuzzAdapterConfig),
@@ -199,8 +201,8 @@ func fuzzTorchZip(_ bytes: [UInt8]) {
 let fuzzLimits = ImportLimits(maxBytes: 1 << 24, maxElements: 1 << 24, maxImagePixels: 1 << 22)
 
 func fuzzZip(_ bytes: [UInt8]) {
-  try? ArchiveInput.forEachZipMember(bytes: bytes, name: "fuzz.zip") { _, read in
-    _ = try? read(fuzzLimits)
+  try? ArchiveInput.forEachZipMember(bytes: bytes, name: "fuzz.zip", limits: fuzzLimits) { _, member in
+    _ = try? member.readToEnd()
     return true
   }
 }
@@ -296,6 +298,11 @@ func fuzzImage(_ bytes: [UInt8]) {
     }
     _ = image.planar
   }
+}
+
+func fuzzTIFF(_ bytes: [UInt8]) {
+  fuzzImage(bytes)
+  _ = try? ImageDecoder.decodeLabels(bytes, file: "fuzz", limits: fuzzLimits)
 }
 
 // MARK: - Adapters and configuration files

@@ -221,8 +221,8 @@ public struct Pretrain: ModelTool {
     let patch = backbone.config.patchSize
     guard sets.train.height == sets.train.width, sets.train.height % patch == 0 else {
       throw SwapInputError(
-        "\(train): images are \(sets.train.height)x\(sets.train.width); \(backbonePath) takes square images whose side is a "
-          + "multiple of its patch, \(patch) (resize them with kswap-pack --resize)")
+        "\(train): images are \(sets.train.height)x\(sets.train.width); \(backbonePath) takes square images "
+          + "whose side is a multiple of its patch, \(patch) (resize them with kswap-pack --resize)")
     }
     let model = try backboneModel(backbone, imageSize: sets.train.height)
     var generator = SeededGenerator(seed: seed.seed)

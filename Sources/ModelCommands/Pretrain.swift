@@ -1,8 +1,9 @@
-// kswap-pretrain: makes a base model for the swap tools (Man/kswap-pretrain.1). From scratch it trains a
-// small ViT, every parameter trainable (how the demo's base model was made; Scripts/pretrain-base); with
-// --backbone it fits a linear head (optionally with LoRA on the MLPs, merged in) on a frozen pretrained
-// backbone at the training images' size. Either way it writes a model with its architecture, classes and
-// input normalisation in `__metadata__`.
+// kswap-pretrain: makes a base model for the swap tools (Man/kswap-pretrain.1), a classifier or (with
+// --task segmentation) a segmentation model. From scratch it trains a small ViT, every parameter
+// trainable (how the demos' base models were made; Scripts/pretrain-base, Scripts/pretrain-segmentation);
+// with --backbone it fits a new linear head (optionally with LoRA on the MLPs, merged in, or with the
+// whole backbone fine-tuned) on a pretrained backbone at the training images' size. Either way it writes
+// a model with its architecture, task, classes and input normalisation in `__metadata__`.
 
 import ArgumentParser
 import Foundation
@@ -20,17 +21,31 @@ public struct Pretrain: ModelTool {
     discussion: """
       With --backbone the backbone stays frozen and a new linear head for the training set's classes is \
       trained on its class-token features, computed once per image (with --lora-rank, LoRA on the MLPs trains \
-      too, every epoch forwarding every image, and is merged into the written weights). The model takes the \
-      training images' size: its position grid is resized bicubically and stored at that size. Grey images \
-      are repeated to the backbone's 3 channels.
+      too, every epoch forwarding every image, and is merged into the written weights; with --fine-tune every \
+      parameter trains). The model takes the training images' size: its position grid is resized bicubically \
+      and stored at that size. Grey images are repeated to the backbone's 3 channels.
+
+      --task segmentation trains a segmentation model on a segmentation dataset (kswap-pack --scenes makes \
+      them): the head on every patch token, upsampled bilinearly to pixel logits, under the per-pixel \
+      cross-entropy (mask value 255 ignored). With --backbone, a classifier's or a segmentation model's \
+      backbone takes a fresh per-patch head; frozen, every image goes through the backbone every epoch.
       """,
     version: versionText)
 
   @Option(help: ArgumentHelp("The training dataset (required); its class list becomes the head's.", valueName: "path"))
   var train: String
 
-  @Option(help: ArgumentHelp("A test dataset, evaluated after every epoch. Default: none.", valueName: "path"))
+  @Option(
+    help: ArgumentHelp(
+      "A test dataset, evaluated after every epoch (accuracy; for segmentation mIoU and pixel accuracy). Default: none.",
+      valueName: "path"))
   var test: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "What the model predicts: classification (a class per image) or segmentation (a class per pixel, trained on a segmentation dataset).",
+      valueName: "task"))
+  var task: DatasetLayout.Task = .classification
 
   @Option(
     help: ArgumentHelp(
@@ -44,6 +59,13 @@ public struct Pretrain: ModelTool {
       "With --backbone, also train LoRA of this rank on every block's MLP and merge it in. Default: head only.",
       valueName: "r"))
   var loraRank: Int?
+
+  @Flag(
+    name: .customLong("fine-tune"),
+    help:
+      "With --backbone, train every parameter of the backbone with the new head (the backbone as a start). Default: frozen."
+  )
+  var fineTune = false
 
   @Option(
     help: ArgumentHelp(
@@ -76,7 +98,7 @@ public struct Pretrain: ModelTool {
   var weightDecay: Float = 0.05
   @Option(
     help: ArgumentHelp(
-      "Dropout probability where the official ViT drops (embeddings, after GELU, after fc2), from scratch or with --lora-rank. Default: 0 (the shipped base model was trained without).",
+      "Dropout probability where the official ViT drops (embeddings, after GELU, after fc2), from scratch, with --lora-rank or --fine-tune. Default: 0 (the shipped base models were trained without).",
       valueName: "p"))
   var dropout: Float = 0
 
@@ -98,8 +120,12 @@ public struct Pretrain: ModelTool {
         throw ValidationError(
           "\(flag) is for training from scratch; with --backbone the architecture is the backbone's")
       }
-    } else if loraRank != nil {
-      throw ValidationError("--lora-rank needs --backbone (from scratch every parameter trains)")
+    } else if loraRank != nil || fineTune {
+      throw ValidationError(
+        "\(fineTune ? "--fine-tune" : "--lora-rank") needs --backbone (from scratch every parameter trains)")
+    }
+    if loraRank != nil && fineTune {
+      throw ValidationError("--lora-rank and --fine-tune do not combine: with --fine-tune every parameter trains")
     }
     if let loraRank, loraRank <= 0 { throw ValidationError("--lora-rank must be at least 1") }
     let a = architecture
@@ -111,9 +137,10 @@ public struct Pretrain: ModelTool {
       throw ValidationError("--epochs, --batch-size and --lr must be positive")
     }
     guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be at least 0 and below 1") }
-    if dropout > 0 && backbone != nil && loraRank == nil {
+    if dropout > 0 && backbone != nil && loraRank == nil && !fineTune {
       throw ValidationError(
-        "--dropout acts inside the model; a head fitted on the backbone's features sees none (add --lora-rank)")
+        "--dropout acts inside the model; a head fitted on the backbone's features sees none "
+          + "(add --lora-rank or --fine-tune)")
     }
     guard (mean == nil) == (std == nil) else { throw ValidationError("--mean and --std go together") }
     for (flag, text) in [("--mean", mean), ("--std", std)] {
@@ -130,6 +157,7 @@ public struct Pretrain: ModelTool {
     let inputs = [train] + (test.map { [$0] } ?? []) + (backbone.map { [$0] } ?? [])
     let path = try output.resolvedPath(inputs: inputs)
     for input in inputs { try InputPath.check(input) }
+    try checkTrainingTask()
     if let backbone {
       try fitHead(backbonePath: backbone, to: path)
     } else {
@@ -137,33 +165,41 @@ public struct Pretrain: ModelTool {
     }
   }
 
+  /// Refuses a training set of the other task, with the flag that fits it, before anything is read.
+  func checkTrainingTask() throws {
+    let found = try DatasetFile.task(of: train)
+    switch (task, found) {
+    case (.classification, .segmentation):
+      throw SwapInputError(
+        "\(train): a segmentation dataset (metadata task 'segmentation', a class per pixel); a classification "
+          + "dataset (one label per image) is needed here; for a segmentation model add --task segmentation")
+    case (.segmentation, .classification):
+      throw SwapInputError(
+        "\(train): a classification dataset (one label per image); --task segmentation trains on a segmentation "
+          + "dataset (metadata task 'segmentation', a class per pixel; kswap-pack --scenes composes one)")
+    default: return
+    }
+  }
+
   // MARK: - From scratch
 
   func trainFromScratch(to path: String) throws {
-    // Normalisation: the training set's own mean and std, rounded so the metadata reads well.
-    let raw = try DatasetFile(path: train)
-    let channels = raw.images.channels
-    let (mean, std) = try flagNormalisation(channels: channels, for: train) ?? Self.statistics(raw.images)
+    let (sets, classes, mean, std) = try loadSets(normalisation: nil)
     let a = architecture
-    guard raw.images.height == raw.images.width, raw.images.height % a.patch == 0 else {
+    guard sets.train.height == sets.train.width, sets.train.height % a.patch == 0 else {
       throw SwapInputError(
-        "\(train): images \(raw.images.height)x\(raw.images.width) are not square multiples of --patch \(a.patch)")
+        "\(train): images \(sets.train.height)x\(sets.train.width) are not square multiples of --patch \(a.patch)")
     }
-    var set = raw.images
-    set.mean = mean
-    set.std = std
-    let testSet = try loadTest(mean: mean, std: std, classes: raw.classes, like: set)
     let config = ViTConfig(
-      imageSize: raw.images.height, patchSize: a.patch, channels: channels, dim: a.dim, depth: a.depth,
-      heads: a.heads, mlpDim: a.mlpDim, classes: raw.classes.count)
+      imageSize: sets.train.height, patchSize: a.patch, channels: sets.train.channels, dim: a.dim, depth: a.depth,
+      heads: a.heads, mlpDim: a.mlpDim, classes: classes.count, task: task)
     var generator = SeededGenerator(seed: seed.seed)
     let model = VisionTransformer(config: config, generator: &generator)
     let network = ViTNetwork(model: model)
     network.setTrainable(.all)
     let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
-    train(network, on: set, test: testSet, stage: "pretrain", progress: progress)
-    try Self.writeModel(
-      model.baseTensors(), config: config, classes: raw.classes, mean: mean, std: std, to: path)
+    train(network, on: sets, classes: classes, stage: "pretrain", progress: progress)
+    try Self.writeModel(model.baseTensors(), config: config, classes: classes, mean: mean, std: std, to: path)
   }
 
   // MARK: - Head on a backbone
@@ -171,8 +207,8 @@ public struct Pretrain: ModelTool {
   func fitHead(backbonePath: String, to path: String) throws {
     let progress = ProgressReporter(tool: Self.toolName, quiet: quiet.quiet)
     // A dataset passed as the backbone gets its own message (its header says what it is).
-    if let reader = try? TensorReader(path: backbonePath),
-      reader.info(DatasetLayout.images) != nil && reader.info(DatasetLayout.labels) != nil
+    if let reader = try? TensorReader(path: backbonePath), reader.info(DatasetLayout.images) != nil,
+      reader.info(DatasetLayout.labels) != nil || reader.info(DatasetLayout.masks) != nil
     {
       throw SwapInputError("\(backbonePath): is a dataset, not a ViT backbone; pass it with --train")
     }
@@ -180,63 +216,95 @@ public struct Pretrain: ModelTool {
     let backbone = try BaseModel(
       path: backbonePath, overrides: ModelOverrides(heads: heads, mean: flagValues(mean), std: flagValues(std)),
       requireHead: false)
-    let model = try backbone.makeModel()
-    var config = model.config
-    let (mean, std) = (backbone.mean, backbone.std)
-    // Grey images come out of DatasetFile repeated to the backbone's channels.
-    let trainFile = try DatasetFile(path: train, mean: mean, std: std)
-    let set = trainFile.images
-    guard set.height == set.width, set.height % config.patchSize == 0 else {
+    // Grey images come out of the dataset readers repeated to the backbone's channels.
+    let (sets, classes, mean, std) = try loadSets(normalisation: (backbone.mean, backbone.std))
+    let patch = backbone.config.patchSize
+    guard sets.train.height == sets.train.width, sets.train.height % patch == 0 else {
       throw SwapInputError(
-        "\(train): images are \(set.height)x\(set.width); \(backbonePath) takes square images whose side is a "
-          + "multiple of its patch, \(config.patchSize) (resize them with kswap-pack --resize)")
+        "\(train): images are \(sets.train.height)x\(sets.train.width); \(backbonePath) takes square images "
+          + "whose side is a multiple of its patch, \(patch) (resize them with kswap-pack --resize)")
     }
-    let testSet = try loadTest(mean: mean, std: std, classes: trainFile.classes, like: set)
+    let model = try backboneModel(backbone, imageSize: sets.train.height)
     var generator = SeededGenerator(seed: seed.seed)
-    if let old = model.head {
-      progress.message("\(backbonePath): its \(old.outFeatures)-class head is replaced by a new one")
+    if backbone.config.classes > 0 {
+      let kind = backbone.config.task == .segmentation ? "per-patch " : ""
+      progress.message("\(backbonePath): its \(backbone.config.classes)-class \(kind)head is replaced by a new one")
     }
-    HeadFit.attachFreshHead(to: model, classes: trainFile.classes.count, generator: &generator)
+    HeadFit.attachFreshHead(to: model, classes: classes.count, generator: &generator)
     if let loraRank {
       model.addLoRA(LoRAConfig(rank: loraRank), generator: &generator)
       let network = ViTNetwork(model: model)
       network.setTrainable(.loraAnd(["head"]))
-      train(network, on: set, test: testSet, stage: "head+lora", progress: progress)
+      train(network, on: sets, classes: classes, stage: "head+lora", progress: progress)
       model.mergeLoRA()
+    } else if fineTune {
+      let network = ViTNetwork(model: model)
+      network.setTrainable(.all)
+      train(network, on: sets, classes: classes, stage: "fine-tune", progress: progress)
+    } else if case .labeled(let set) = sets.train {
+      let testSet: LabeledImages? = if case .labeled(let test)? = sets.test { test } else { nil }
+      try fitHeadOnFeatures(model: model, set: set, test: testSet, classes: classes, progress: progress)
     } else {
-      guard let head = model.head else { preconditionFailure("attachFreshHead gives the model a head") }
-      let clock = ContinuousClock()
-      var started = clock.now
-      let features = HeadFit.classTokenFeatures(of: set, model: model) { done, total in
-        let seconds = (clock.now - started).seconds
-        progress.update(
-          ProgressEvent(
-            stage: "features", step: done, steps: total,
-            values: seconds > 0 ? [("img/s", (Double(done) / seconds).rounded())] : []))
-      }
-      let testFeatures = testSet.map { HeadFit.classTokenFeatures(of: $0, model: model) }
-      let featureSeconds = (clock.now - started).seconds
-      let images = set.count + (testSet?.count ?? 0)
-      progress.message(
-        "class-token features of \(images) images in \(Self.formatSeconds(featureSeconds)) s "
-          + "(\(Int((Double(images) / max(featureSeconds, 1e-9)).rounded())) img/s), computed once")
-      started = clock.now
-      train(LinearHeadNetwork(head: head), on: features, test: testFeatures, stage: "head", progress: progress)
-      progress.message("head trained in \(Self.formatSeconds((clock.now - started).seconds)) s on the features")
+      // A segmentation head reads every patch token: the frozen backbone runs for each batch, its blocks
+      // without a backward pass (nothing below the head trains).
+      let network = ViTNetwork(model: model)
+      network.setTrainable(.loraAnd(["head"]))
+      train(network, on: sets, classes: classes, stage: "head", progress: progress)
     }
-    // The written model's native size is the training images': its position grid is stored resized.
-    config.imageSize = set.height
-    config.classes = trainFile.classes.count
-    var weights = model.baseTensors()
-    weights["pos_embed"] = model.embedding.positionTable(grid: set.height / config.patchSize)
-    try Self.writeModel(weights, config: config, classes: trainFile.classes, mean: mean, std: std, to: path)
+    var config = model.config
+    config.classes = classes.count
+    try Self.writeModel(model.baseTensors(), config: config, classes: classes, mean: mean, std: std, to: path)
+  }
+
+  /// The backbone as a headless model of this run's task at the training images' size: its position
+  /// grid resized bicubically once, so fine-tuning trains the grid the written model stores.
+  func backboneModel(_ backbone: BaseModel, imageSize: Int) throws -> VisionTransformer {
+    let source = try backbone.makeModel()
+    var config = source.config
+    var tensors = source.baseTensors().filter { !$0.key.hasPrefix("head.") }
+    tensors["pos_embed"] = source.embedding.positionTable(grid: imageSize / config.patchSize)
+    (config.imageSize, config.classes, config.task) = (imageSize, 0, task)
+    do {
+      return try VisionTransformer(config: config, tensors: tensors)
+    } catch {
+      throw SwapInputError("\(backbone.path): \(error)")
+    }
+  }
+
+  /// A classifier's head on a frozen backbone, trained on class-token features computed once per image.
+  func fitHeadOnFeatures(
+    model: VisionTransformer, set: LabeledImages, test: LabeledImages?, classes: [String], progress: ProgressReporter
+  ) throws {
+    guard let head = model.head else { preconditionFailure("attachFreshHead gives the model a head") }
+    let clock = ContinuousClock()
+    var started = clock.now
+    let features = HeadFit.classTokenFeatures(of: set, model: model) { done, total in
+      let seconds = (clock.now - started).seconds
+      progress.update(
+        ProgressEvent(
+          stage: "features", step: done, steps: total,
+          values: seconds > 0 ? [("img/s", (Double(done) / seconds).rounded())] : []))
+    }
+    let testFeatures = test.map { HeadFit.classTokenFeatures(of: $0, model: model) }
+    let featureSeconds = (clock.now - started).seconds
+    let images = set.count + (test?.count ?? 0)
+    progress.message(
+      "class-token features of \(images) images in \(Self.formatSeconds(featureSeconds)) s "
+        + "(\(Int((Double(images) / max(featureSeconds, 1e-9)).rounded())) img/s), computed once")
+    started = clock.now
+    train(
+      LinearHeadNetwork(head: head), on: (.labeled(features), testFeatures.map { .labeled($0) }), classes: classes,
+      stage: "head", progress: progress)
+    progress.message("head trained in \(Self.formatSeconds((clock.now - started).seconds)) s on the features")
   }
 
   // MARK: - Shared
 
-  /// Trains `network` with SupervisedTrainer, reporting every step and, after each epoch, the test accuracy.
+  /// Trains `network` with SupervisedTrainer, reporting every step and, after each epoch, the training
+  /// accuracy and the test set's (accuracy, or mIoU and pixel accuracy; after the last epoch, each
+  /// class's IoU).
   func train(
-    _ network: SwapNetwork, on set: LabeledImages, test: LabeledImages?, stage: String, progress: ProgressReporter
+    _ network: SwapNetwork, on sets: TrainingSets, classes: [String], stage: String, progress: ProgressReporter
   ) {
     var settings = SupervisedSettings()
     settings.epochs = epochs
@@ -245,35 +313,79 @@ public struct Pretrain: ModelTool {
     settings.warmupSteps = warmup
     settings.weightDecay = weightDecay
     settings.dropout = dropout
-    let trainer = SupervisedTrainer(network: network, settings: settings, set: set, seed: seed.seed)
+    let trainer = SupervisedTrainer(network: network, settings: settings, set: sets.train, seed: seed.seed)
+    var lastScores: PixelScores?
     while !trainer.finished {
       let epoch = trainer.epoch + 1
-      let loss = trainer.runEpoch { step, steps, loss, _ in
+      let result = trainer.runEpoch { step, steps, loss, _ in
         progress.update(
           ProgressEvent(
             stage: stage, epoch: epoch, epochs: epochs, step: step, steps: steps, values: [("loss", Double(loss))]))
       }
-      var values: [(String, Double)] = [("loss", Double(loss))]
-      if let test { values.append(("test%", evaluate(network, on: test).percent)) }
+      let accuracy = sets.train.task == .segmentation ? "pixel%" : "train%"
+      var values = [("loss", Double(result.loss)), (accuracy, result.accuracy)]
+      switch sets.test {
+      case .labeled(let test)?:
+        values.append(("test%", evaluate(network, on: test).percent))
+      case .segmented(let test)?:
+        let scores = evaluate(network, on: test, classes: classes.count)
+        values += [("test mIoU", scores.meanIoU), ("test pixel%", scores.pixelAccuracy)]
+        if trainer.finished { lastScores = scores }
+      case nil: break
+      }
       progress.endEpoch(
         ProgressEvent(
           stage: stage, epoch: epoch, epochs: epochs, step: trainer.order.batchesPerPass,
           steps: trainer.order.batchesPerPass, values: values))
     }
     progress.finish()
+    if let lastScores {
+      let perClass = lastScores.presentRows.map { "\(classes[$0]) \(String(format: "%.1f", lastScores.iou($0)))" }
+      progress.message("test IoU per class: " + perClass.joined(separator: ", "))
+    }
   }
 
-  /// The --test set, normalised like the training set and labelled with its classes; it must have the
-  /// training images' shape.
-  func loadTest(mean: [Float], std: [Float], classes: [String], like set: LabeledImages) throws -> LabeledImages? {
-    guard let test else { return nil }
-    let images = try DatasetFile(path: test, mean: mean, std: std).labeled(by: ClassMap(names: classes))
-    guard images.channels == set.channels, images.height == set.height, images.width == set.width else {
-      throw SwapInputError(
-        "\(test): images are \(images.channels)x\(images.height)x\(images.width); the training set's are "
-          + "\(set.channels)x\(set.height)x\(set.width)")
+  /// The training set and the --test set as the task reads them, with their classes and normalisation:
+  /// `normalisation` (a backbone's), else --mean/--std, else the training set's own mean and std,
+  /// rounded so the metadata reads well. Grey images are repeated to the normalisation's channels; the
+  /// test set is labelled with the training set's classes and must have its images' shape.
+  func loadSets(normalisation: (mean: [Float], std: [Float])?) throws -> (
+    sets: TrainingSets, classes: [String], mean: [Float], std: [Float]
+  ) {
+    /// `normalisation`, else the flags', else the statistics of `raw`: every training image at [0, 1].
+    func chosen(channels: Int, raw: @autoclosure () -> Tensor) throws -> (mean: [Float], std: [Float]) {
+      try normalisation ?? flagNormalisation(channels: channels, for: train) ?? Self.statistics(raw())
     }
-    return images
+    let loaded: (sets: TrainingSets, classes: [String], mean: [Float], std: [Float])
+    switch task {
+    case .classification:
+      var file = try DatasetFile(path: train, mean: normalisation?.mean, std: normalisation?.std)
+      let (mean, std) = try chosen(channels: file.images.channels, raw: file.images.batch(Array(0..<file.images.count)))
+      (file.images.mean, file.images.std) = (mean, std)
+      let map = ClassMap(names: file.classes)
+      let testImages = try test.map { try DatasetFile(path: $0, mean: mean, std: std).labeled(by: map) }
+      loaded = ((.labeled(file.images), testImages.map { .labeled($0) }), file.classes, mean, std)
+    case .segmentation:
+      var file = try SegmentationFile(path: train, mean: normalisation?.mean, std: normalisation?.std)
+      let (mean, std) = try chosen(channels: file.images.channels, raw: file.images.batch(Array(0..<file.images.count)))
+      (file.images.mean, file.images.std) = (mean, std)
+      let map = ClassMap(names: file.classes)
+      let testImages = try test.map { try SegmentationFile(path: $0, mean: mean, std: std).labeled(by: map) }
+      loaded = ((.segmented(file.images), testImages.map { .segmented($0) }), file.classes, mean, std)
+    }
+    try checkTestShape(loaded.sets)
+    return loaded
+  }
+
+  func checkTestShape(_ sets: TrainingSets) throws {
+    guard let test, let set = sets.test else { return }
+    let (shape, own) = (
+      [set.channels, set.height, set.width], [sets.train.channels, sets.train.height, sets.train.width]
+    )
+    guard shape == own else {
+      let text = { (s: [Int]) in s.map(String.init).joined(separator: "x") }
+      throw SwapInputError("\(test): images are \(text(shape)); the training set's are \(text(own))")
+    }
   }
 
   /// --mean and --std, checked against the model's channel count; nil when they were not given.
@@ -288,32 +400,31 @@ public struct Pretrain: ModelTool {
   /// A --mean or --std list as floats (validate() has checked it).
   func flagValues(_ text: String?) -> [Float]? { text.flatMap(parseNumbers)?.map(Float.init) }
 
-  /// Writes a model: the tensors (timm names, F32) with its config, classes and normalisation in the metadata.
+  /// Writes a model: the tensors (timm names, F32) with its config and task (`ViTConfig.metadata`),
+  /// classes and normalisation in the metadata.
   static func writeModel(
     _ tensors: [String: Tensor], config: ViTConfig, classes: [String], mean: [Float], std: [Float], to path: String
   ) throws {
-    let metadata = [
-      ViTConfig.metadataKey: config.jsonString(), SwapMetadata.classes: SwapMetadata.array(classes),
+    let metadata = config.metadata.merging([
+      SwapMetadata.classes: SwapMetadata.array(classes),
       SwapMetadata.mean: JSON.array(mean.map { .number("\($0)") }).text(),
       SwapMetadata.std: JSON.array(std.map { .number("\($0)") }).text(),
-    ]
+    ]) { config, _ in config }
     try Checkpoint.write(tensors, metadata: metadata, to: path)
   }
 
   static func formatSeconds(_ seconds: Double) -> String { String(format: "%.1f", seconds) }
 
-  /// Per-channel mean and std on the [0, 1] scale, rounded to three decimals.
-  static func statistics(_ images: LabeledImages) -> (mean: [Float], std: [Float]) {
-    let plane = images.height * images.width
+  /// Per-channel mean and std on the [0, 1] scale of `images` (N, C, H, W), rounded to three decimals.
+  static func statistics(_ images: Tensor) -> (mean: [Float], std: [Float]) {
+    let (count, channels, plane) = (images.shape[0], images.shape[1], images.shape[2] * images.shape[3])
     var mean: [Float] = [], std: [Float] = []
-    // Identity normalisation: raw [0, 1] values. Copied out: a buffer pointer into the temporary batch
-    // would outlive it (a large set's memory is unmapped when the batch is freed).
-    let all = images.batch(Array(0..<images.count)).scalars
-    for c in 0..<images.channels {
+    // `images` is held for the whole call, so its storage outlives every pointer read from it.
+    for c in 0..<channels {
       var sum = 0.0, squares = 0.0, n = 0.0
-      for i in 0..<images.count {
-        let start = i * images.imageSize + c * plane
-        for v in all[start..<(start + plane)] {
+      for i in 0..<count {
+        let start = images.pointer + (i * channels + c) * plane
+        for v in UnsafeBufferPointer(start: start, count: plane) {
           sum += Double(v)
           squares += Double(v) * Double(v)
           n += 1
@@ -325,4 +436,16 @@ public struct Pretrain: ModelTool {
     }
     return (mean, std)
   }
+}
+
+extension DatasetLayout.Task: ExpressibleByArgument {}
+
+/// The training set and the --test set of a run; labels and masks hold model rows.
+typealias TrainingSets = (train: SwapSet, test: SwapSet?)
+
+extension SwapSet {
+  /// The images' channels, height and width.
+  fileprivate var channels: Int { batchShape(1)[1] }
+  fileprivate var height: Int { batchShape(1)[2] }
+  fileprivate var width: Int { batchShape(1)[3] }
 }

@@ -54,7 +54,7 @@ import ViT
     plain.setTrainable(.loraAnd(["head"]))
     #expect(plain.trainable.map(\.name) == ["head.weight", "head.bias"])
     let plainTrainer = SupervisedTrainer(
-      network: plain, settings: settings(epochs: epochs, batchSize: batchSize), set: set, seed: 5)
+      network: plain, settings: settings(epochs: epochs, batchSize: batchSize), set: .labeled(set), seed: 5)
     while !plainTrainer.finished { plainTrainer.runEpoch() }
 
     // Features in batches of 7, not the training batch: a row's features must not depend on its batch.
@@ -63,7 +63,7 @@ import ViT
     let head = try #require(cachedModel.head)
     let cachedTrainer = SupervisedTrainer(
       network: LinearHeadNetwork(head: head), settings: settings(epochs: epochs, batchSize: batchSize),
-      set: features, seed: 5)
+      set: .labeled(features), seed: 5)
     while !cachedTrainer.finished { cachedTrainer.runEpoch() }
     let plainHead = try #require(plainModel.head)
     let both = [plainHead, head].map { $0.weight.value.scalars + $0.bias!.value.scalars }
@@ -90,7 +90,7 @@ import ViT
     let network = ViTNetwork(model: model)
     network.setTrainable(.loraAnd(["head"]))
     let trainer = SupervisedTrainer(
-      network: network, settings: settings(epochs: 1, batchSize: 4), set: images(count: 8, seed: 3), seed: 5)
+      network: network, settings: settings(epochs: 1, batchSize: 4), set: .labeled(images(count: 8, seed: 3)), seed: 5)
     trainer.runEpoch()
     #expect(model.baseTensors().filter { !$0.key.hasPrefix("head.") }.mapValues(\.scalars) == before)
   }

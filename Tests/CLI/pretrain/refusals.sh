@@ -15,6 +15,9 @@ meta = {"dataset": "1", "classes": json.dumps(["a", "b"])}
 save_file({"images": rng.integers(0, 256, (10, 3, 8, 8), dtype=np.uint8), "labels": labels}, "colour.st", metadata=meta)
 save_file({"images": rng.integers(0, 256, (10, 1, 10, 10), dtype=np.uint8), "labels": labels}, "ten.st", metadata=meta)
 save_file({"images": rng.integers(0, 256, (10, 1, 12, 12), dtype=np.uint8), "labels": labels}, "twelve.st", metadata=meta)
+masks = rng.integers(0, 3, (10, 8, 8), dtype=np.uint8)
+seg = {"dataset": "1", "task": "segmentation", "classes": json.dumps(["background", "a", "b"])}
+save_file({"images": rng.integers(0, 256, (10, 1, 8, 8), dtype=np.uint8), "masks": masks}, "scenes.st", metadata=seg)
 PY
 kswap-pretrain -q --train grey.st --patch 4 --dim 16 --depth 1 --heads 2 --mlp-dim 16 --epochs 1 --warmup 1 -o grey-vit.st
 
@@ -49,16 +52,29 @@ err_has "multiple of its patch, 4 (resize them with kswap-pack --resize)"
 # A test set of another size than the training set.
 expect 2 kswap-pretrain --backbone "$backbone" --train grey.st --test twelve.st "${norm[@]}" -o out.st
 err_has "twelve.st: images are 3x12x12; the training set's are 3x8x8"
+# A dataset of the other task: a segmentation set without --task segmentation and a classification set
+# with it, as the training set or the test set, and a segmentation set given as the backbone.
+expect 2 kswap-pretrain --train scenes.st --patch 4 -o out.st
+err_has "scenes.st: a segmentation dataset (metadata task 'segmentation', a class per pixel); a classification dataset (one label per image) is needed here; for a segmentation model add --task segmentation"
+expect 2 kswap-pretrain --task segmentation --train grey.st --patch 4 -o out.st
+err_has "grey.st: a classification dataset (one label per image); --task segmentation trains on a segmentation dataset (metadata task 'segmentation', a class per pixel; kswap-pack --scenes composes one)"
+expect 2 kswap-pretrain --task segmentation --train scenes.st --test grey.st --patch 4 -o out.st
+err_has "grey.st: a classification dataset (one label per image); a segmentation dataset (metadata task 'segmentation', a class per pixel) is needed here"
+expect 2 kswap-pretrain --train grey.st --test scenes.st --patch 4 -o out.st
+err_has "scenes.st: a segmentation dataset (metadata task 'segmentation', a class per pixel); a classification dataset (one label per image) is needed here"
+expect 2 kswap-pretrain --task segmentation --backbone scenes.st --train scenes.st "${norm[@]}" -o out.st
+err_has "scenes.st: is a dataset, not a ViT backbone; pass it with --train"
 [ ! -e out.st ] || fail "a refused run left out.st"
 no_litter .
 
-# Usage errors (64): architecture flags with a backbone, LoRA without one, half a normalisation.
+# Usage errors (64): architecture flags with a backbone, LoRA or fine-tuning without one, both together,
+# half a normalisation, an unknown task.
 expect 64 kswap-pretrain --backbone "$backbone" --train grey.st --patch 4 -o out.st
 err_has "--patch is for training from scratch; with --backbone the architecture is the backbone's"
 expect 64 kswap-pretrain --train grey.st --lora-rank 4 -o out.st
 err_has "--lora-rank needs --backbone"
 expect 64 kswap-pretrain --backbone "$backbone" --train grey.st "${norm[@]}" --dropout 0.1 -o out.st
-err_has "--dropout acts inside the model; a head fitted on the backbone's features sees none (add --lora-rank)"
+err_has "--dropout acts inside the model; a head fitted on the backbone's features sees none (add --lora-rank or --fine-tune)"
 expect 64 kswap-pretrain --train grey.st --dropout 1 -o out.st
 err_has "--dropout must be at least 0 and below 1"
 expect 64 kswap-pretrain --backbone "$backbone" --train grey.st --mean 0.5,0.5,0.5 -o out.st
@@ -67,4 +83,10 @@ expect 64 kswap-pretrain --backbone "$backbone" --train grey.st --mean 0.5,0.5,0
 err_has "--std must be comma-separated finite numbers, each above 0"
 expect 64 kswap-pretrain --backbone "$backbone" --train grey.st "${norm[@]}" --lora-rank 0 -o out.st
 err_has "--lora-rank must be at least 1"
+expect 64 kswap-pretrain --train grey.st --fine-tune -o out.st
+err_has "--fine-tune needs --backbone (from scratch every parameter trains)"
+expect 64 kswap-pretrain --backbone "$backbone" --train grey.st "${norm[@]}" --fine-tune --lora-rank 2 -o out.st
+err_has "--lora-rank and --fine-tune do not combine: with --fine-tune every parameter trains"
+expect 64 kswap-pretrain --task detection --train grey.st -o out.st
+err_has "detection"
 [ ! -e out.st ] || fail "a refused run left out.st"

@@ -43,20 +43,21 @@ public final class ImportedTensors {
   }
 }
 
+extension Dataset.Pixels {
+  /// The pixels as a tensor stores them: their dtype and little-endian bytes.
+  var stored: (dtype: DType, bytes: [UInt8]) {
+    switch self {
+    case .u8(let values): return (.u8, values)
+    case .f32(let values): return (.f32, values.withUnsafeBytes { [UInt8]($0) })  // Swift's Float is IEEE, little-endian here
+    }
+  }
+}
+
 extension Dataset {
   /// The dataset as tensors `images` (N, C, H, W) U8/F32 and `labels` (N) I64 with its metadata
   /// (Formats/dataset.md); `extra` metadata keys are kept unless the dataset sets them.
   public func tensors(extra: [String: String] = [:], file: String) throws -> ImportedTensors {
-    let imageBytes: [UInt8]
-    let dtype: DType
-    switch images {
-    case .u8(let values):
-      imageBytes = values
-      dtype = .u8
-    case .f32(let values):
-      imageBytes = values.withUnsafeBytes { raw in [UInt8](raw) }  // Swift's Float is IEEE, little-endian here
-      dtype = .f32
-    }
+    let (dtype, imageBytes) = images.stored
     let labelBytes = labels.map { $0.littleEndian }.withUnsafeBytes { [UInt8]($0) }
     return ImportedTensors(
       metadata: metadata(extra: extra),

@@ -206,16 +206,7 @@ public struct SegmentationDataset: Equatable, Sendable {
 
   /// The dataset as tensors `images` (N, C, H, W) U8/F32 and `masks` (N, H, W) U8 with its metadata.
   public func tensors(extra: [String: String] = [:], file: String) throws -> ImportedTensors {
-    let imageBytes: [UInt8]
-    let dtype: DType
-    switch images {
-    case .u8(let values):
-      imageBytes = values
-      dtype = .u8
-    case .f32(let values):
-      imageBytes = values.withUnsafeBytes { raw in [UInt8](raw) }  // Swift's Float is IEEE, little-endian here
-      dtype = .f32
-    }
+    let (dtype, imageBytes) = images.stored
     return ImportedTensors(
       metadata: metadata(extra: extra),
       tensors: [

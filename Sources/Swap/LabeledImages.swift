@@ -3,7 +3,7 @@
 
 import Tensors
 
-public struct LabeledImages: Sendable {
+public struct LabeledImages: NormalisedImages, Sendable {
   public enum Pixels: Sendable {
     /// 0...255, scaled to [0, 1] before normalisation.
     case bytes([UInt8])
@@ -31,24 +31,6 @@ public struct LabeledImages: Sendable {
   }
 
   public var count: Int { labels.count }
-  public var imageSize: Int { channels * height * width }
-
-  /// Writes the normalised images at `indices` into `rows` consecutive images of `destination`
-  /// ((C, H, W) each, row-major), starting at image `offset`.
-  public func write(_ indices: [Int], into destination: Tensor, at offset: Int = 0) {
-    pixels.writeNormalised(
-      indices, channels: channels, plane: height * width, mean: mean, std: std, into: destination, at: offset)
-  }
-
-  /// The normalised images at `indices` as a new (indices.count, C, H, W) tensor.
-  public func batch(_ indices: [Int]) -> Tensor {
-    let images = Tensor(shape: batchShape(indices.count))
-    write(indices, into: images)
-    return images
-  }
-
-  /// The shape (count, C, H, W) of a batch of `count` images.
-  public func batchShape(_ count: Int) -> [Int] { [count, channels, height, width] }
 
   /// The items at `indices`, in that order.
   public func subset(_ indices: [Int]) -> LabeledImages {
@@ -162,4 +144,36 @@ extension LabeledImages.Pixels {
     for part in parts { floats += part.normalised() }
     return (.floats(floats), Array(repeating: 0, count: channels), Array(repeating: 1, count: channels))
   }
+}
+
+/// Images stored as bytes or floats with a per-channel normalisation: what every set the trainers
+/// read (labelled or segmented) batches the same way.
+public protocol NormalisedImages {
+  var pixels: LabeledImages.Pixels { get }
+  var channels: Int { get }
+  var height: Int { get }
+  var width: Int { get }
+  var mean: [Float] { get }
+  var std: [Float] { get }
+}
+
+extension NormalisedImages {
+  public var imageSize: Int { channels * height * width }
+
+  /// Writes the normalised images at `indices` into consecutive images of `destination` ((C, H, W)
+  /// each, row-major), starting at image `offset`.
+  public func write(_ indices: [Int], into destination: Tensor, at offset: Int = 0) {
+    pixels.writeNormalised(
+      indices, channels: channels, plane: height * width, mean: mean, std: std, into: destination, at: offset)
+  }
+
+  /// The normalised images at `indices` as a new (indices.count, C, H, W) tensor.
+  public func batch(_ indices: [Int]) -> Tensor {
+    let images = Tensor(shape: batchShape(indices.count))
+    write(indices, into: images)
+    return images
+  }
+
+  /// The shape (count, C, H, W) of a batch of `count` images.
+  public func batchShape(_ count: Int) -> [Int] { [count, channels, height, width] }
 }

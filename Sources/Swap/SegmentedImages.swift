@@ -5,7 +5,7 @@
 import TensorFile
 import Tensors
 
-public struct SegmentedImages: Sendable {
+public struct SegmentedImages: NormalisedImages, Sendable {
   public var pixels: LabeledImages.Pixels
   /// (N, H, W) row-major: each pixel's class (an index into the file's classes, or the model's row once
   /// matched by name), or `DatasetLayout.ignoreLabel` for a pixel in no loss and no metric.
@@ -34,25 +34,7 @@ public struct SegmentedImages: Sendable {
   }
 
   public var count: Int { masks.count / (height * width) }
-  public var imageSize: Int { channels * height * width }
   public var pixelsPerMask: Int { height * width }
-
-  /// Writes the normalised images at `indices` into consecutive images of `destination` ((C, H, W)
-  /// each), starting at image `offset`.
-  public func write(_ indices: [Int], into destination: Tensor, at offset: Int = 0) {
-    pixels.writeNormalised(
-      indices, channels: channels, plane: height * width, mean: mean, std: std, into: destination, at: offset)
-  }
-
-  /// The normalised images at `indices` as a new (indices.count, C, H, W) tensor.
-  public func batch(_ indices: [Int]) -> Tensor {
-    let images = Tensor(shape: batchShape(indices.count))
-    write(indices, into: images)
-    return images
-  }
-
-  /// The shape (count, C, H, W) of a batch of `count` images.
-  public func batchShape(_ count: Int) -> [Int] { [count, channels, height, width] }
 
   /// Writes the masks at `indices` into `targets` (H * W values each, row-major) from mask `offset`,
   /// as the per-pixel loss reads them: the class, or `ignoreLabel` (255) for an ignored pixel.

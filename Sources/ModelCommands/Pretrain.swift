@@ -114,6 +114,7 @@ public struct Pretrain: ModelTool {
   }
 
   public func validate() throws {
+    if task == .detection { throw ValidationError(ViTConfig.detectionNotBuilt) }
     if backbone != nil {
       let given = [("--patch", patch), ("--dim", dim), ("--depth", depth), ("--mlp-dim", mlpDim)]
       if let flag = given.first(where: { $0.1 != nil })?.0 {
@@ -372,6 +373,7 @@ public struct Pretrain: ModelTool {
       let map = ClassMap(names: file.classes)
       let testImages = try test.map { try SegmentationFile(path: $0, mean: mean, std: std).labeled(by: map) }
       loaded = ((.segmented(file.images), testImages.map { .segmented($0) }), file.classes, mean, std)
+    case .detection: throw ValidationError(ViTConfig.detectionNotBuilt)
     }
     try checkTestShape(loaded.sets)
     return loaded

@@ -81,6 +81,7 @@ public struct DatasetFile: Sendable {
     switch task {
     case .classification: return "a classification dataset (one label per image)"
     case .segmentation: return "a segmentation dataset (metadata task 'segmentation', a class per pixel)"
+    case .detection: return "a detection dataset (metadata task 'detection', boxes per image)"
     }
   }
 

@@ -40,12 +40,14 @@ public struct LossWeights: Sendable, Equatable {
 
   /// The coefficients of the paper's code for a `kind` stage of `task` (paper.md 2.2): classification
   /// beta 0.2 (on the retain loss when learning), alpha 0.005, BND 105; segmentation beta 0.9 on the
-  /// learn loss when learning and 0.2 when forgetting, alpha 0.01, BND 115.
+  /// learn loss when learning and 0.2 when forgetting, alpha 0.01, BND 115; detection the same with BND 15.
   public static func paper(_ task: DatasetLayout.Task, _ kind: StageKind) -> LossWeights {
     switch task {
     case .classification: return LossWeights()
     case .segmentation:
       return LossWeights(beta: kind == .learn ? 0.9 : 0.2, alpha: 0.01, bound: 115, learningBeta: .learnLoss)
+    case .detection:
+      return LossWeights(beta: kind == .learn ? 0.9 : 0.2, alpha: 0.01, bound: 15, learningBeta: .learnLoss)
     }
   }
 }

@@ -20,6 +20,8 @@ public enum DatasetLayout {
     case classification
     /// One class per pixel: `masks`.
     case segmentation
+    /// Boxes with classes, any number per image (Formats/dataset.md, "Detection datasets").
+    case detection
   }
 
   /// The `__metadata__` keys.

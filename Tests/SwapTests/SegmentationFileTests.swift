@@ -124,8 +124,8 @@ import Testing
     try withDirectory { directory in
       var cases: [(Contents, String)] = []
       var unknownTask = Contents()
-      unknownTask.metadata["task"] = "detection"
-      cases.append((unknownTask, "metadata 'task' is 'detection'; expected 'classification' or 'segmentation'"))
+      unknownTask.metadata["task"] = "depth"
+      cases.append((unknownTask, "metadata 'task' is 'depth'; expected 'classification' or 'segmentation' or 'detection'"))
       var noMasks = Contents()
       noMasks.masks = nil
       noMasks.labels = [UInt8](repeating: 0, count: 16)

@@ -141,9 +141,9 @@ import WeightSurgery
       #expect(try Checkpoint.config(metadata: metadata, shapes: shapes).task == task)
     }
     #expect(
-      throws: ViTError.invalidConfig("`__metadata__.task` is 'detection', expected 'classification' or 'segmentation'")
+      throws: ViTError.invalidConfig("`__metadata__.task` is 'depth', expected 'classification' or 'segmentation' or 'detection'")
     ) {
-      try Checkpoint.config(metadata: [ViTConfig.metadataKey: config, "task": "detection"], shapes: shapes)
+      try Checkpoint.config(metadata: [ViTConfig.metadataKey: config, "task": "depth"], shapes: shapes)
     }
     var wide = tinyModel().config
     wide.classes = 256

@@ -2,15 +2,15 @@
 # every model tool, naming the file and the value (exit 2).
 . "$ROOT/Tests/CLI/lib.sh"
 images="$ROOT/Tests/Fixtures/checkpoints/images.safetensors"
-kswap-pack "$ROOT/Tests/Fixtures/vit-tiny/model.safetensors" --set-meta task=detection -o detection.safetensors
-message="detection.safetensors: invalid ViT configuration: \`__metadata__.task\` is 'detection', expected 'classification' or 'segmentation'"
-expect 2 kswap-eval detection.safetensors --set "$images"
+kswap-pack "$ROOT/Tests/Fixtures/vit-tiny/model.safetensors" --set-meta task=depth -o depth.safetensors
+message="depth.safetensors: invalid ViT configuration: \`__metadata__.task\` is 'depth', expected 'classification' or 'segmentation' or 'detection'"
+expect 2 kswap-eval depth.safetensors --set "$images"
 err_has "$message"
-expect 2 kswap-learn detection.safetensors --learn "$images" --retain "$images" -o adapter.kst
+expect 2 kswap-learn depth.safetensors --learn "$images" --retain "$images" -o adapter.kst
 err_has "$message"
-expect 2 kswap-forget detection.safetensors --forget "$images" --retain "$images" -o adapter.kst
+expect 2 kswap-forget depth.safetensors --forget "$images" --retain "$images" -o adapter.kst
 err_has "$message"
-expect 2 kswap-pretrain --backbone detection.safetensors --train "$images" -o model.kst
+expect 2 kswap-pretrain --backbone depth.safetensors --train "$images" -o model.kst
 err_has "$message"
 [ ! -e adapter.kst ] && [ ! -e model.kst ] || fail "an output was written"
 

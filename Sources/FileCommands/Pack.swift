@@ -17,7 +17,7 @@ public struct Pack: Tool {
       and writes one file, plain or compressed, a tensor at a time. Without --compress or --plain \
       the output keeps the input's form. The output file is written beside its destination and \
       renamed into place when complete. With --peft-dir DIR an adapter becomes a PEFT adapter \
-      directory instead. Exit status: 0 success, 2 bad input or failure, 64 usage error.
+      directory instead, and with --coco-dir DIR a detection dataset a COCO directory. Exit status: 0 success, 2 bad input or failure, 64 usage error.
       """,
     version: ToolVersion.text())
 
@@ -77,6 +77,13 @@ public struct Pack: Tool {
       valueName: "dir"))
   public var peftDirectory: String?
 
+  @Option(
+    name: .customLong("coco-dir"),
+    help: ArgumentHelp(
+      "Write the input detection dataset as a COCO directory (instances.json and one PNG per image, NNNNNN.png) that pycocotools reads; instead of -o. An existing directory is replaced only with -f.",
+      valueName: "dir"))
+  public var cocoDirectory: String?
+
   @OptionGroup public var quiet: QuietOption
 
   @OptionGroup(title: "Importing and datasets") public var importing: ImportOptions
@@ -95,8 +102,14 @@ public struct Pack: Tool {
     if dtype == nil && (convertIntegers || lossy) {
       throw ValidationError("--convert-integers and --lossy only apply with --dtype")
     }
-    if peftDirectory != nil, let option = optionsBesidePEFTExport.first {
+    if peftDirectory != nil, cocoDirectory != nil {
+      throw ValidationError("--peft-dir and --coco-dir write different inputs; give one")
+    }
+    if peftDirectory != nil, let option = optionsBesideDirectoryExport.first {
       throw ValidationError("--peft-dir writes the adapter as it is; \(option) does not apply to it")
+    }
+    if cocoDirectory != nil, let option = optionsBesideDirectoryExport.first {
+      throw ValidationError("--coco-dir writes the dataset as it is; \(option) does not apply to it")
     }
     do {
       _ = try renameRules()
@@ -108,6 +121,7 @@ public struct Pack: Tool {
 
   public func run() throws {
     if let peftDirectory { return try exportPEFT(to: peftDirectory) }
+    if let cocoDirectory { return try exportCOCO(to: cocoDirectory) }
     let path = try output.resolvedPath(inputs: [input])  // before an import decodes anything
     let source = try openInput()
     let plan = try PackPlan(

@@ -9,7 +9,7 @@ import ToolSupport
 
 /// The formats kswap-pack imports; a tensor file (safetensors, .kst) is not "imported".
 public enum ImportFormat: String, CaseIterable, ExpressibleByArgument, Sendable {
-  case idx, csv, npy, npz, folder, torch, segmentation
+  case idx, csv, npy, npz, folder, torch, segmentation, coco
 }
 
 public enum RelabelMode: String, CaseIterable, ExpressibleByArgument, Sendable {
@@ -27,7 +27,7 @@ extension SamplingMethod: ExpressibleByArgument {}
 public struct ImportOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
-      "Input format: idx, csv, npy, npz, folder, torch or segmentation. Default: from the name (.csv, .npy, .npz, *ubyte*, *.idx, *idx1 to *idx4, after .gz/.bz2/.xz/.zst; .pt, .pth, .bin, .ckpt holding a zip; an image with --masks), a folder (segmentation when it holds images/ and masks/), else a tensor file.",
+      "Input format: idx, csv, npy, npz, folder, torch, segmentation or coco. Default: from the name (.csv, .npy, .npz, *ubyte*, *.idx, *idx1 to *idx4, after .gz/.bz2/.xz/.zst; .pt, .pth, .bin, .ckpt holding a zip; an image with --masks), a folder (segmentation when it holds images/ and masks/), coco with --coco-images, else a tensor file.",
       valueName: "format"))
   public var format: ImportFormat?
 
@@ -65,7 +65,8 @@ public struct ImportOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "Image folders: 1 (grey) or 3 (RGB). Default: 1 if every image is grey, else 3.", valueName: "n"))
+      "Image folders, segmentation and COCO imports: 1 (grey) or 3 (RGB). Default: 1 if every image is grey, else 3.",
+      valueName: "n"))
   public var channels: Int?
 
   @Option(
@@ -138,6 +139,8 @@ public struct ImportOptions: ParsableArguments {
 
   @OptionGroup public var segmentation: SegmentationOptions
 
+  @OptionGroup public var detection: DetectionOptions
+
   @OptionGroup public var scenes: SceneOptions
 
   public init() {}
@@ -205,7 +208,7 @@ public struct ImportOptions: ParsableArguments {
     if testFraction != 0.2 { given.append("--test-fraction") }
     if sampling != nil { given.append("--sampling") }
     if resizeMethod != .area { given.append("--resize-method") }
-    return given + datasetOptionsGiven + segmentation.given
+    return given + datasetOptionsGiven + segmentation.given + detection.given
   }
 
   /// What `input` becomes when it is not a plain tensor file to copy: an import, or a dataset file
@@ -227,8 +230,10 @@ public struct ImportOptions: ParsableArguments {
       guard input != "-" else { throw ToolError("\(datasetOptions[0]) needs a dataset file, not standard input") }
       try InputPath.check(input)
       let reader = try TensorReader(path: input)
-      if reader.metadata[DatasetLayout.Key.task] == DatasetLayout.Task.segmentation.rawValue {
-        return try reworkSegmentation(reader, file: input)
+      switch reader.metadata[DatasetLayout.Key.task] {
+      case DatasetLayout.Task.segmentation.rawValue: return try reworkSegmentation(reader, file: input)
+      case DatasetLayout.Task.detection.rawValue: return try reworkDetection(reader, file: input)
+      default: break
       }
       if segmentation.tile != nil { throw ToolError("\(input): --tile applies to segmentation datasets") }
       let dataset = try Dataset(reader: reader)
@@ -241,8 +246,8 @@ public struct ImportOptions: ParsableArguments {
         ("--labels", labels != nil, [.idx, .npy]),
         ("--member", member != nil, [.idx, .csv, .npy, .torch, .segmentation]),
         ("--images-key", imagesKey != nil, [.npz]), ("--image-shape", imageShape != nil, [.csv]),
-        ("--channels", channels != nil, [.folder, .segmentation]),
-      ] + segmentation.given.map { ($0, true, [.segmentation]) }
+        ("--channels", channels != nil, [.folder, .segmentation, .coco]),
+      ] + segmentation.given.map { ($0, true, [.segmentation]) } + detection.given.map { ($0, true, [.coco]) }
     if let (option, _, formats) = misplaced.first(where: { $0.1 && !$0.2.contains(format) }) {
       let names = formats.map(\.rawValue).sorted().joined(separator: ", ")
       throw ToolError("\(input): \(option) applies to \(names) input, not to \(format.rawValue)")
@@ -250,6 +255,8 @@ public struct ImportOptions: ParsableArguments {
     switch format {
     case .segmentation:
       return try openSegmentation(input)
+    case .coco:
+      return try openCOCO(input)
     case .folder:
       let size = resize.flatMap(parseSize).map { ($0.height, $0.width, resizeMethod) }
       return try finish(
@@ -336,6 +343,7 @@ public struct ImportOptions: ParsableArguments {
       if format == .folder && !(exists && isDirectory.boolValue) { throw ToolError("\(input): not a folder") }
       return format
     }
+    if detection.cocoImages != nil { return .coco }
     if exists && isDirectory.boolValue {
       return SegmentationDataset.isPairFolder(input) ? .segmentation : .folder
     }

@@ -9,8 +9,8 @@ extension Pack {
   /// What an existing directory may hold for -f to replace it: what PEFT's save_pretrained writes.
   static let replaceablePEFTFiles: Set<String> = [AdapterFile.peftWeightsName, AdapterFile.peftConfigName, "README.md"]
 
-  /// The options given that --peft-dir cannot honour: the export writes the adapter as it is.
-  var optionsBesidePEFTExport: [String] {
+  /// The options given that --peft-dir and --coco-dir cannot honour: they write the input as it is.
+  var optionsBesideDirectoryExport: [String] {
     var given: [String] = []
     if output.output != nil { given.append("-o") }
     if compress { given.append("--compress") }

@@ -1,4 +1,5 @@
-// kswap-pack --scenes: segmentation scenes composed from a classification dataset (Importers' Scenes).
+// kswap-pack --scenes: segmentation or detection scenes composed from a classification dataset
+// (Importers' Scenes).
 // The flags only; the rules are in Formats/dataset.md, "Scenes".
 
 import ArgumentParser
@@ -11,7 +12,7 @@ import ToolSupport
 public struct SceneOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
-      "Compose N segmentation scenes from the input's images (a classification dataset, after --classes, --split, --fraction and --relabel); writes a segmentation dataset.",
+      "Compose N scenes from the input's images (a classification dataset, after --classes, --split, --fraction and --relabel); writes a segmentation dataset, or with --task detection a detection dataset.",
       valueName: "n"))
   public var scenes: Int?
 
@@ -42,9 +43,18 @@ public struct SceneOptions: ParsableArguments {
       valueName: "path"))
   public var sceneBackground: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "What the scenes label: segmentation (each pixel's class, background 0) or detection (a box around each object's visible pixels). Default: segmentation.",
+      valueName: "task"))
+  public var task: DatasetLayout.Task?
+
   public init() {}
 
   public func validate() throws {
+    if task == .classification {
+      throw ValidationError("--task of scenes is segmentation or detection (scenes have no single class per image)")
+    }
     if let scenes, !(1...10_000_000).contains(scenes) {
       throw ValidationError("--scenes must be 1 to 10000000, got \(scenes)")
     }
@@ -71,7 +81,7 @@ public struct SceneOptions: ParsableArguments {
     [
       ("--scenes", scenes != nil), ("--scene-size", sceneSize != nil), ("--objects", objects != nil),
       ("--object-scale", objectScale != nil), ("--object-threshold", objectThreshold != nil),
-      ("--scene-background", sceneBackground != nil),
+      ("--scene-background", sceneBackground != nil), ("--task", task != nil),
     ].filter(\.1).map(\.0)
   }
 
@@ -111,14 +121,42 @@ extension ImportOptions {
   func finishScenes(_ dataset: Dataset, count: Int, file: String, extra: [String: String], fresh: Bool) throws
     -> ImportedTensors
   {
-    let settings = scenes.settings(count: count, firstLabel: labelOffset > 0 ? labelOffset : 1, seed: seed.seed)
+    let detection = scenes.task == .detection
+    // Segmentation scenes' objects start after the background (label 0); detection has no background.
+    let settings = scenes.settings(
+      count: count, firstLabel: labelOffset > 0 || detection ? labelOffset : 1, seed: seed.seed)
     var background: SceneBackground?
     if let path = scenes.sceneBackground {
       try InputPath.check(path)
       let reader = try TensorReader(path: path)
-      background =
-        reader.metadata[DatasetLayout.Key.task] == DatasetLayout.Task.segmentation.rawValue
-        ? SceneBackground(try SegmentationDataset(reader: reader)) : SceneBackground(try Dataset(reader: reader))
+      switch reader.metadata[DatasetLayout.Key.task] {
+      case DatasetLayout.Task.segmentation.rawValue:
+        background = SceneBackground(try SegmentationDataset(reader: reader))
+      case DatasetLayout.Task.detection.rawValue: background = SceneBackground(try DetectionDataset(reader: reader))
+      default: background = SceneBackground(try Dataset(reader: reader))
+      }
+    }
+    let recipe = { (height: Int, width: Int) in
+      settings.metadata(
+        height: height, width: width, background: self.scenes.sceneBackground.map { ($0 as NSString).lastPathComponent }
+      )
+    }
+    let source =
+      "scenes from " + (fresh ? sourceDescription(file) : dataset.source ?? (file as NSString).lastPathComponent)
+    if detection {
+      var scenes = try dataset.composingDetectionScenes(
+        settings, background: background, file: file, backgroundFile: self.scenes.sceneBackground ?? "")
+      if let mean { scenes.mean = parseNumbers(mean) }
+      if let std { scenes.std = parseNumbers(std) }
+      // Checked again: --mean/--std must match the channels and be usable.
+      scenes = try DetectionDataset(
+        images: scenes.images, channels: scenes.channels, height: scenes.height, width: scenes.width,
+        boxes: scenes.boxes, boxLabels: scenes.boxLabels, boxOffsets: scenes.boxOffsets, classes: scenes.classes,
+        mean: scenes.mean, std: scenes.std, source: source, split: split?.rawValue ?? scenes.split, file: file)
+      scenes.setStatisticsIfMissing()
+      var extra = extra
+      extra[DatasetLayout.Key.scenes] = recipe(scenes.height, scenes.width)
+      return try scenes.tensors(extra: extra, file: file)
     }
     var scenes = try dataset.composingScenes(
       settings, background: background, file: file, backgroundFile: self.scenes.sceneBackground ?? "")
@@ -130,13 +168,10 @@ extension ImportOptions {
       masks: scenes.masks, classes: scenes.classes, mean: scenes.mean, std: scenes.std, source: scenes.source,
       split: scenes.split, file: file)
     scenes.setStatisticsIfMissing()
-    let source = fresh ? sourceDescription(file) : dataset.source ?? (file as NSString).lastPathComponent
-    scenes.source = "scenes from " + source
+    scenes.source = source
     if let split { scenes.split = split.rawValue }
     var extra = extra
-    extra[DatasetLayout.Key.scenes] = settings.metadata(
-      height: scenes.height, width: scenes.width,
-      background: self.scenes.sceneBackground.map { ($0 as NSString).lastPathComponent })
+    extra[DatasetLayout.Key.scenes] = recipe(scenes.height, scenes.width)
     return try scenes.tensors(extra: extra, file: file)
   }
 }

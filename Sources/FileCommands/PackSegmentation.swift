@@ -53,7 +53,7 @@ public struct SegmentationOptions: ParsableArguments {
 extension ImportOptions {
   /// An image + mask import (a folder with images/ and masks/, or one image with --masks).
   func openSegmentation(_ input: String) throws -> ImportedTensors {
-    try refuseClassificationOptions(input)
+    try refuseOptions(input, task: .segmentation)
     var options = SegmentationImportOptions()
     options.channels = channels
     options.sixteenBit = segmentation.sixteenBit ?? .full
@@ -93,7 +93,7 @@ extension ImportOptions {
 
   /// A segmentation dataset file put through the dataset options.
   func reworkSegmentation(_ reader: TensorReader, file: String) throws -> ImportedTensors {
-    try refuseClassificationOptions(file)
+    try refuseOptions(file, task: .segmentation)
     var dataset = try SegmentationDataset(reader: reader)
     if let names = try segmentationClassNames(file) {
       dataset = try SegmentationDataset(
@@ -107,17 +107,6 @@ extension ImportOptions {
     let tensors = try finishSegmentation(dataset, file: file, source: nil, extra: reader.metadata)
     tensors.fromCompressedFile = reader.format == .compressed
     return tensors
-  }
-
-  /// --classes, --relabel and --label-offset pick and renumber the labels of whole images (and --scenes
-  /// pastes whole images as objects).
-  private func refuseClassificationOptions(_ file: String) throws {
-    let given =
-      [("--classes", classes != nil), ("--relabel", relabel != .keep), ("--label-offset", labelOffset != 0)]
-      + [("--scenes", scenes.scenes != nil)]  // scenes are composed from classification datasets
-    if let option = given.first(where: \.1) {
-      throw ToolError("\(file): \(option.0) applies to classification datasets, not to segmentation")
-    }
   }
 
   /// --class-names for a segmentation dataset: two names with --instances.

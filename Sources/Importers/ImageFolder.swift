@@ -90,7 +90,7 @@ extension Dataset {
   }
 
   /// The file's bytes, once its size is checked against the limit and the allocator.
-  private static func readFile(_ path: String, limits: ImportLimits) throws -> [UInt8] {
+  static func readFile(_ path: String, limits: ImportLimits) throws -> [UInt8] {
     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     guard size <= limits.maxBytes else {
       throw ImportError(path, "\(size) bytes, over the limit of \(limits.maxBytes)\(ArchiveInput.raiseHint)")

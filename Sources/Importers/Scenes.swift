@@ -1,7 +1,8 @@
-// Segmentation scenes composed from a classification dataset (Formats/dataset.md, "Scenes"): objects
-// (whole source images) pasted at seeded random places and scales on a canvas, later ones in front,
-// each pixel's class taken from the object's own pixels by a threshold. Every random choice comes from
-// one SplitMix64 stream, so a seed gives the same bytes on every machine.
+// Segmentation and detection scenes composed from a classification dataset (Formats/dataset.md,
+// "Scenes"): objects (whole source images) pasted at seeded random places and scales on a canvas, later
+// ones in front, each pixel's class taken from the object's own pixels by a threshold, each visible
+// object's box from the pixels it shows. Every random choice comes from one SplitMix64 stream, so a
+// seed gives the same bytes on every machine.
 
 import SeededRandom
 import TensorFile
@@ -20,8 +21,9 @@ public struct SceneSettings: Sendable, Equatable {
   /// A pixel of a resized object belongs to it when its largest channel exceeds this, on the [0, 1]
   /// scale: U8 value > threshold * 255 (in double precision); F32 value > threshold rounded to F32.
   public var threshold: Double
-  /// The scene label of the source's label 0: 1, just after the background, or a model's class count
-  /// (kswap-pack's --label-offset) for scenes of new classes.
+  /// The scene label of the source's label 0: for segmentation 1, just after the background, or a
+  /// model's class count (kswap-pack's --label-offset) for scenes of new classes; for detection (no
+  /// background class) 0 or that offset.
   public var firstLabel: Int
   public var seed: UInt64
 
@@ -55,7 +57,7 @@ public struct SceneSettings: Sendable, Equatable {
 /// The name of the class of every scene pixel no object covers.
 public let sceneBackgroundClass = "background"
 
-/// The images of a dataset file of either task, as the canvas of scenes (their labels or masks unused).
+/// The images of a dataset file of any task, as the canvas of scenes (their labels or masks unused).
 public struct SceneBackground: Sendable {
   let images: Dataset.Pixels
   let count: Int
@@ -72,6 +74,11 @@ public struct SceneBackground: Sendable {
     (images, count, channels, height, width) =
       (dataset.images, dataset.count, dataset.channels, dataset.height, dataset.width)
   }
+
+  public init(_ dataset: DetectionDataset) {
+    (images, count, channels, height, width) =
+      (dataset.images, dataset.count, dataset.channels, dataset.height, dataset.width)
+  }
 }
 
 extension Dataset {
@@ -83,13 +90,6 @@ extension Dataset {
     _ settings: SceneSettings, background: SceneBackground? = nil, file: String,
     backgroundFile: String = "background"
   ) throws -> SegmentationDataset {
-    guard count > 0 else { throw ImportError(file, "no images to compose scenes from") }
-    guard settings.count > 0 else { throw ImportError(file, "the number of scenes must be at least 1") }
-    guard settings.objects.lowerBound >= 1 else { throw ImportError(file, "a scene holds at least one object") }
-    guard settings.scale.lowerBound > 0, settings.scale.upperBound.isFinite else {
-      throw ImportError(file, "object scales must be positive and finite")
-    }
-    guard settings.threshold.isFinite else { throw ImportError(file, "the object threshold must be finite") }
     if classes.contains(sceneBackgroundClass) {
       throw ImportError(file, "a class is named \"\(sceneBackgroundClass)\", the name scenes give their background")
     }
@@ -100,6 +100,49 @@ extension Dataset {
         "scene labels \(settings.firstLabel)...\(settings.firstLabel + classes.count - 1) for \(classes.count) "
           + "classes after the background do not fit a mask (1 to \(ignore - 1); \(ignore) is ignore)")
     }
+    var composer = try sceneComposer(settings, background: background, file: file, backgroundFile: backgroundFile)
+    let scenes = composer.compose(masks: true)
+    let sceneClasses =
+      [sceneBackgroundClass] + [String?](repeating: nil, count: settings.firstLabel - 1) + classes
+    return try SegmentationDataset(
+      images: scenes.images, channels: composer.channels, height: composer.height, width: composer.width,
+      masks: scenes.masks, classes: sceneClasses, source: source, split: split, file: file)
+  }
+
+  /// Detection scenes: composed exactly as `composingScenes` composes them (the same seed gives the same
+  /// images), each object that shows in the finished scene with a box, the smallest box around its
+  /// visible pixels: those pasted (above the threshold) and not covered by a later object, as COCO's
+  /// boxes enclose the visible object. An object with no visible pixel has no box. Boxes are in the
+  /// order the objects were drawn (back to front). There is no background class: the source's label j
+  /// becomes `settings.firstLabel` + j (0 + j by default), unnamed labels before.
+  public func composingDetectionScenes(
+    _ settings: SceneSettings, background: SceneBackground? = nil, file: String,
+    backgroundFile: String = "background"
+  ) throws -> DetectionDataset {
+    guard settings.firstLabel >= 0, settings.firstLabel + classes.count <= maxLabel else {
+      throw ImportError(
+        file, "scene labels from \(settings.firstLabel) for \(classes.count) classes are not 0 to \(maxLabel - 1)")
+    }
+    var composer = try sceneComposer(settings, background: background, file: file, backgroundFile: backgroundFile)
+    let scenes = composer.compose(masks: false)
+    return try DetectionDataset(
+      images: scenes.images, channels: composer.channels, height: composer.height, width: composer.width,
+      boxes: scenes.boxes, boxLabels: scenes.boxLabels, boxOffsets: scenes.boxOffsets,
+      classes: [String?](repeating: nil, count: settings.firstLabel) + classes, source: source, split: split,
+      file: file)
+  }
+
+  /// The composer of either kind of scene, once the settings and inputs are checked.
+  private func sceneComposer(
+    _ settings: SceneSettings, background: SceneBackground?, file: String, backgroundFile: String
+  ) throws -> SceneComposer {
+    guard count > 0 else { throw ImportError(file, "no images to compose scenes from") }
+    guard settings.count > 0 else { throw ImportError(file, "the number of scenes must be at least 1") }
+    guard settings.objects.lowerBound >= 1 else { throw ImportError(file, "a scene holds at least one object") }
+    guard settings.scale.lowerBound > 0, settings.scale.upperBound.isFinite else {
+      throw ImportError(file, "object scales must be positive and finite")
+    }
+    guard settings.threshold.isFinite else { throw ImportError(file, "the object threshold must be finite") }
     let canvasHeight = settings.height ?? 2 * height, canvasWidth = settings.width ?? 2 * width
     // RGB when either input is (the other grey, checked below): grey images are repeated into each channel.
     let sceneChannels = max(channels, background?.channels ?? 0)
@@ -125,15 +168,9 @@ extension Dataset {
           backgroundFile, "background images have \(background.channels) channels, the objects \(channels)")
       }
     }
-    var composer = SceneComposer(
+    return SceneComposer(
       objects: self, background: background, settings: settings, channels: sceneChannels, height: canvasHeight,
       width: canvasWidth)
-    let scenes = composer.compose()
-    let sceneClasses =
-      [sceneBackgroundClass] + [String?](repeating: nil, count: settings.firstLabel - 1) + classes
-    return try SegmentationDataset(
-      images: scenes.images, channels: composer.channels, height: canvasHeight, width: canvasWidth,
-      masks: scenes.masks, classes: sceneClasses, source: source, split: split, file: file)
   }
 
   /// An object's (height, width) at `scale`: each side rounded, at least 1 (and capped far above any
@@ -144,7 +181,8 @@ extension Dataset {
   }
 }
 
-/// The work of `composingScenes`, one scene at a time.
+/// The work of `composingScenes` and `composingDetectionScenes`, one scene at a time: which object
+/// shows at each pixel decides both the mask and the boxes.
 struct SceneComposer {
   let objects: Dataset
   let background: SceneBackground?
@@ -169,23 +207,48 @@ struct SceneComposer {
     generator = SeededGenerator(seed: settings.seed ^ 0x5CE2_E5C0_A11A_9E5D)
   }
 
-  /// Every scene's images and masks, in scene order.
-  mutating func compose() -> (images: Dataset.Pixels, masks: [UInt8]) {
+  /// Every scene's images, in scene order, with its masks (`masks`: each pixel's class, 0 where no
+  /// object shows; else empty) and the boxes of its visible objects (`DetectionDataset`'s layout).
+  mutating func compose(masks makeMasks: Bool) -> (
+    images: Dataset.Pixels, masks: [UInt8], boxes: [Float], boxLabels: [Int64], boxOffsets: [Int]
+  ) {
     let plane = height * width
     var bytes: [UInt8] = [], floats: [Float] = []
     if outputBytes { bytes.reserveCapacity(settings.count * channels * plane) }
     if !outputBytes { floats.reserveCapacity(settings.count * channels * plane) }
-    var masks = [UInt8](repeating: 0, count: settings.count * plane)
+    var masks = [UInt8](repeating: 0, count: makeMasks ? settings.count * plane : 0)
+    var boxes: [Float] = [], boxLabels: [Int64] = [], boxOffsets = [0]
+    var owners = [Int](repeating: -1, count: plane)
     for scene in 0..<settings.count {
       // The draws, in this order: object count, background (image, crop), each object (image, scale, place).
       let objectCount = settings.objects.lowerBound + generator.below(settings.objects.count)
       var canvas = [Float](repeating: 0, count: channels * plane)
       if let background { paintBackground(background, into: &canvas) }
-      for _ in 0..<objectCount { paste(into: &canvas, masks: &masks, maskStart: scene * plane) }
+      for i in owners.indices { owners[i] = -1 }
+      var labels: [Int] = []
+      for object in 0..<objectCount { labels.append(paste(into: &canvas, owners: &owners, object: object)) }
       // Bytes stay whole numbers throughout (resized bytes are rounded), so the conversion back is exact.
       if outputBytes { bytes += canvas.map { UInt8($0) } } else { floats += canvas }
+      if makeMasks {
+        for (pixel, owner) in owners.enumerated() where owner >= 0 {
+          masks[scene * plane + pixel] = UInt8(labels[owner])
+        }
+      }
+      // Each object's visible pixels' extent, as pixel edges: (min x, min y, max x + 1, max y + 1).
+      var extents = [(x0: Int, y0: Int, x1: Int, y1: Int)?](repeating: nil, count: objectCount)
+      for (pixel, owner) in owners.enumerated() where owner >= 0 {
+        let (y, x) = pixel.quotientAndRemainder(dividingBy: width)
+        let old = extents[owner] ?? (x, y, x + 1, y + 1)
+        extents[owner] = (min(old.x0, x), min(old.y0, y), max(old.x1, x + 1), max(old.y1, y + 1))
+      }
+      for (object, extent) in extents.enumerated() {
+        guard let extent else { continue }
+        boxes += [Float(extent.x0), Float(extent.y0), Float(extent.x1), Float(extent.y1)]
+        boxLabels.append(Int64(labels[object]))
+      }
+      boxOffsets.append(boxLabels.count)
     }
-    return (outputBytes ? .u8(bytes) : .f32(floats), masks)
+    return (outputBytes ? .u8(bytes) : .f32(floats), masks, boxes, boxLabels, boxOffsets)
   }
 
   /// One random crop of a random background image, resized to the canvas.
@@ -209,8 +272,8 @@ struct SceneComposer {
   }
 
   /// One random object at a random scale and place: its pixels above the threshold replace the
-  /// canvas's and take its class in the mask; the others leave what is behind.
-  private mutating func paste(into canvas: inout [Float], masks: inout [UInt8], maskStart: Int) {
+  /// canvas's and become `object`'s in `owners`; the others leave what is behind. Returns its scene label.
+  private mutating func paste(into canvas: inout [Float], owners: inout [Int], object number: Int) -> Int {
     let index = generator.below(objects.count)
     // A range of one value draws too (low + 0 * u is low), so the stream does not depend on the range.
     let scale = generator.uniform(settings.scale.lowerBound, settings.scale.upperBound)
@@ -222,7 +285,6 @@ struct SceneComposer {
       rows: 0..<objects.height, columns: 0..<objects.width)
     let shrinking = objectHeight <= objects.height && objectWidth <= objects.width
     let object = source.resized(to: objectHeight, objectWidth, method: shrinking ? .area : .bilinear)
-    let label = UInt8(settings.firstLabel + Int(objects.labels[index]))
     // U8 compares with threshold * 255 in double precision; F32 with the threshold rounded to F32, as
     // numpy compares a float32 array with a number.
     let limit = objects.images.isBytes ? settings.threshold * 255 : Double(Float(settings.threshold))
@@ -234,13 +296,14 @@ struct SceneComposer {
         for c in 0..<objects.channels { strongest = max(strongest, Double(object.values[c * objectPlane + pixel])) }
         guard strongest > limit else { continue }
         let target = (top + y) * width + left + x
-        masks[maskStart + target] = label
+        owners[target] = number
         for c in 0..<channels {
           let value = object.values[min(c, objects.channels - 1) * objectPlane + pixel]
           canvas[c * plane + target] = scaled(value, bytes: objects.images.isBytes)
         }
       }
     }
+    return settings.firstLabel + Int(objects.labels[index])
   }
 
   /// A value of an input on the output's scale.

@@ -11,6 +11,7 @@ extension Eval {
   func evaluateSegmentation(
     base: BaseModel, network: ViTNetwork, classMap: ClassMap, progress: ProgressReporter
   ) throws {
+    let model = base.path
     let classes = classMap.names
     var sets: [(name: String, path: String, images: SegmentedImages)] = []
     for spec in set {

@@ -440,8 +440,6 @@ public struct Pretrain: ModelTool {
   }
 }
 
-extension DatasetLayout.Task: ExpressibleByArgument {}
-
 /// The training set and the --test set of a run; labels and masks hold model rows.
 typealias TrainingSets = (train: SwapSet, test: SwapSet?)
 

@@ -169,6 +169,13 @@ public struct BaseModel {
     return file
   }
 
+  /// A detection dataset normalised for this model, refused unless its images fit it.
+  public func loadDetectionDataset(_ path: String) throws -> DetectionFile {
+    let file = try DetectionFile(path: path, mean: mean, std: std)
+    try checkFits(path, channels: file.images.channels, height: file.images.height, width: file.images.width)
+    return file
+  }
+
   private func checkFits(_ path: String, channels: Int, height: Int, width: Int) throws {
     guard channels == config.channels, height == config.imageSize, width == config.imageSize else {
       throw SwapInputError(

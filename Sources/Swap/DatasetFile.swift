@@ -1,5 +1,6 @@
 // Reading a dataset file (Formats/dataset.md): `images` (N, C, H, W) as U8 or a float type, `labels`
-// (N) as I64 or, in a segmentation dataset, `masks` (N, H, W) as U8, class names in `__metadata__`.
+// (N) as I64 or, in a segmentation dataset, `masks` (N, H, W) as U8, class names in `__metadata__`
+// (detection datasets: DetectionFile).
 // Every way the file can disagree with itself is refused here, naming the file, before any training
 // starts; so is a dataset of the other task.
 
@@ -24,6 +25,9 @@ public struct DatasetFile: Sendable {
     guard let imageInfo = reader.info(DatasetLayout.images), let labelInfo = reader.info(DatasetLayout.labels) else {
       if reader.info(DatasetLayout.masks) != nil {
         throw SwapInputError("\(path): not a dataset file: it has 'masks' but no metadata task 'segmentation'")
+      }
+      if reader.info(DatasetLayout.boxes) != nil {
+        throw SwapInputError("\(path): not a dataset file: it has 'boxes' but no metadata task 'detection'")
       }
       throw SwapInputError("\(path): not a dataset file: it needs tensors 'images' (N, C, H, W) and 'labels' (N)")
     }

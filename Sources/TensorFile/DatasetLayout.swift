@@ -13,6 +13,13 @@ public enum DatasetLayout {
   public static let masks = "masks"
   /// The mask value of a pixel that counts in no loss and no metric.
   public static let ignoreLabel: UInt8 = 255
+  /// `boxes` (M, 4), F32: every image's boxes, image after image, as pixel corners x0, y0, x1, y1
+  /// (detection datasets, in place of `labels`).
+  public static let boxes = "boxes"
+  /// `box_labels` (M), I64: each box's class, an index into the class list.
+  public static let boxLabels = "box_labels"
+  /// `box_offsets` (N + 1), I64: image i's boxes are rows box_offsets[i] ..< box_offsets[i + 1].
+  public static let boxOffsets = "box_offsets"
 
   /// What a dataset's labels describe: `Key.task`'s values.
   public enum Task: String, Sendable, CaseIterable {

@@ -32,14 +32,8 @@ public final class OutputDirectory {
     guard !name.isEmpty, name != ".", name != ".." else {
       throw TensorFileError(.usage, file: path, "is not a name a new directory can take")
     }
-    let temporary = try TemporaryFiles.createDirectory(prefix: "\(directory)/.\(name).kswap-", for: trimmed)
-    temporaryPath = temporary
-    do {
-      for file in names { try TemporaryFiles.track("\(temporary)/\(file)", for: trimmed) }
-    } catch {
-      discard()
-      throw error
-    }
+    temporaryPath = try TemporaryFiles.createDirectory(
+      prefix: "\(directory)/.\(name).kswap-", for: trimmed, holding: names)
   }
 
   deinit { discard() }
@@ -117,8 +111,8 @@ public final class OutputDirectory {
   private func replace(with temporary: String) throws {
     let (directory, name) = splitPath(destination)
     let old = try entries(of: destination)
-    let aside = try TemporaryFiles.createDirectory(prefix: "\(directory)/.\(name).kswap-", for: destination)
-    for entry in old { try TemporaryFiles.track("\(aside)/\(entry)", for: destination) }
+    let aside = try TemporaryFiles.createDirectory(
+      prefix: "\(directory)/.\(name).kswap-", for: destination, holding: old)
     let failure = TemporaryFiles.withSignalsBlocked { () -> String? in
       guard Glibc.rename(destination, aside) == 0 else { return "cannot move the existing directory aside" }
       guard TemporaryFiles.rename(temporary, to: destination) == 0 else {

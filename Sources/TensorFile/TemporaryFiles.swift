@@ -16,6 +16,15 @@ enum TemporaryFiles {
     storage.initialize(repeating: 0, count: slotCount * slotSize)
     return storage
   }()
+  /// Per slot: nil for a file; for a temporary directory, the names of the files it holds (each
+  /// NUL-terminated, an empty name last), which the handler removes before the directory. So a
+  /// directory of many files takes one slot. Each list is kept for the life of the process: the handler
+  /// may read it at any moment, and a tool makes one or two such directories.
+  nonisolated(unsafe) static let contents: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+    let storage = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: slotCount)
+    storage.initialize(repeating: nil, count: slotCount)
+    return storage
+  }()
   /// Serialises claiming and freeing slots between threads; the handler never takes it.
   nonisolated(unsafe) static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
     let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -39,14 +48,22 @@ enum TemporaryFiles {
   }
 
   /// Creates a new, empty directory named `prefix` plus six random letters and digits (0777 minus the
-  /// umask), registered like a file; the signal handler removes it once the files in it are removed.
-  static func createDirectory(prefix: String, for destination: String) throws -> String {
-    try createUnique(prefix: prefix, for: destination, what: "directory") { mkdir($0, 0o777) == 0 ? 0 : -1 }.path
+  /// umask), registered with the names of the files it will hold (plain names, no slashes): the signal
+  /// handler removes those files, then the directory.
+  static func createDirectory(prefix: String, for destination: String, holding names: [String]) throws -> String {
+    precondition(names.allSatisfy { !$0.isEmpty && !$0.contains("/") }, "plain file names")
+    let bytes: [UInt8] = names.flatMap { Array($0.utf8) + [0] } + [0]
+    let list = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+    for (index, byte) in bytes.enumerated() { list[index] = CChar(bitPattern: byte) }
+    return try createUnique(prefix: prefix, for: destination, what: "directory", contents: list) {
+      mkdir($0, 0o777) == 0 ? 0 : -1
+    }.path
   }
 
   /// Makes a new path from `prefix` with `make` (a descriptor, or 0 for success; -1 and errno on failure).
   private static func createUnique(
-    prefix: String, for destination: String, what: String, _ make: (String) -> Int32
+    prefix: String, for destination: String, what: String, contents: UnsafeMutablePointer<CChar>? = nil,
+    _ make: (String) -> Int32
   ) throws -> (descriptor: Int32, path: String) {
     let characters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
     var code = EEXIST
@@ -55,7 +72,7 @@ enum TemporaryFiles {
       for _ in 0..<6 { name.append(characters[Int.random(in: 0..<characters.count)]) }
       let path = String(decoding: name, as: UTF8.self)
       let descriptor = withSignalsBlocked { () -> Int32 in
-        guard let slot = register(name) else {
+        guard let slot = register(name, contents: contents) else {
           code = name.count < slotSize ? EMFILE : ENAMETOOLONG
           return -1
         }
@@ -71,15 +88,6 @@ enum TemporaryFiles {
     }
     throw TensorFileError(
       .io, file: destination, "cannot create a temporary \(what) beside it: \(String(cString: strerror(code)))")
-  }
-
-  /// Registers `path`, which need not exist yet, for removal on a signal: a file that will be
-  /// written inside a temporary directory. Forgotten by `remove`, `forgetAll` or a `rename` of it.
-  static func track(_ path: String, for destination: String) throws {
-    let registered = withSignalsBlocked { register(Array(path.utf8)) != nil }
-    guard registered else {
-      throw TensorFileError(.io, file: destination, "cannot register a temporary file: too many or too long a name")
-    }
   }
 
   /// Forgets every registered path that is `directory` or inside it (it was renamed into place).
@@ -112,15 +120,17 @@ enum TemporaryFiles {
     }
   }
 
-  /// Copies `name` (bytes, no NUL) into a free slot; nil when none is free or the name is too long.
-  private static func register(_ name: [UInt8]) -> Int? {
-    _ = slots  // initialised before the handler can look at it
+  /// Copies `name` (bytes, no NUL) into a free slot, with a directory's `contents`; nil when none is
+  /// free or the name is too long.
+  private static func register(_ name: [UInt8], contents list: UnsafeMutablePointer<CChar>? = nil) -> Int? {
+    _ = (slots, contents)  // initialised before the handler can look at them
     installHandlers()
     guard name.count < slotSize else { return nil }
     pthread_mutex_lock(lock)
     defer { pthread_mutex_unlock(lock) }
     for slot in 0..<slotCount where slots[slot * slotSize] == 0 {
       let target = slots + slot * slotSize
+      contents[slot] = list
       // The first byte marks the slot used, so write it last: a handler on another thread sees an
       // empty slot or a whole path, never half of one.
       target[name.count] = 0
@@ -145,11 +155,22 @@ enum TemporaryFiles {
     }
   }
 
-  /// Whether `path` is registered for removal on a signal (for tests).
+  /// Whether `path` is registered for removal on a signal, itself or as a file of a registered
+  /// directory (for tests).
   static func isRegistered(_ path: String) -> Bool {
     pthread_mutex_lock(lock)
     defer { pthread_mutex_unlock(lock) }
-    return (0..<slotCount).contains { slots[$0 * slotSize] != 0 && String(cString: slots + $0 * slotSize) == path }
+    return (0..<slotCount).contains { slot in
+      guard slots[slot * slotSize] != 0 else { return false }
+      let registered = String(cString: slots + slot * slotSize)
+      if registered == path { return true }
+      guard var name = contents[slot], path.hasPrefix(registered + "/") else { return false }
+      while name[0] != 0 {
+        if registered + "/" + String(cString: name) == path { return true }
+        name += strlen(name) + 1
+      }
+      return false
+    }
   }
 
   /// Runs `body` with the handled signals blocked on this thread.
@@ -182,13 +203,25 @@ enum TemporaryFiles {
   }
 }
 
-/// The signal handler: async-signal-safe calls only. Files first, then the temporary directories
-/// they were in (rmdir of a file, or of a path already gone, fails and does nothing).
+/// The signal handler: async-signal-safe calls only. Files first, then the files each temporary
+/// directory holds, then the directories (rmdir of a file, or of a path already gone, fails and does
+/// nothing).
 private func removeAndReraise(_ signal: Int32) {
   let saved = errno
   for slot in 0..<TemporaryFiles.slotCount {
     let path = TemporaryFiles.slots + slot * TemporaryFiles.slotSize
     if path[0] != 0 { unlink(path) }
+  }
+  for slot in 0..<TemporaryFiles.slotCount {
+    let path = TemporaryFiles.slots + slot * TemporaryFiles.slotSize
+    guard path[0] != 0, var name = TemporaryFiles.contents[slot] else { continue }
+    let directory = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard directory >= 0 else { continue }
+    while name[0] != 0 {
+      unlinkat(directory, name, 0)
+      name += strlen(name) + 1
+    }
+    close(directory)
   }
   for slot in 0..<TemporaryFiles.slotCount {
     let path = TemporaryFiles.slots + slot * TemporaryFiles.slotSize

@@ -1,6 +1,10 @@
 // The options every kswap tool spells and means the same way; a tool pulls them in with @OptionGroup.
 
 import ArgumentParser
+import TensorFile
+
+/// A dataset's task as an option value (kswap-pretrain --task, kswap-pack --task).
+extension DatasetLayout.Task: ExpressibleByArgument {}
 
 /// `-o/--output PATH|-` and `-f/--force`: where a tool's binary product goes.
 ///

@@ -25,5 +25,5 @@ expect 2 "missing.whl" missing.whl --member data.csv
 expect 64 "--resize expects HxW" good.csv --resize 28
 expect 64 "--images-key and --labels-key go together" bad.npz --images-key x
 expect 64 "--fraction must be above 0" good.csv --fraction 0
-expect 2 "good.csv: --channels applies to folder, segmentation input, not to csv" good.csv --channels 1
+expect 2 "good.csv: --channels applies to coco, folder, segmentation input, not to csv" good.csv --channels 1
 expect 2 "--labels applies to imported formats" good.safetensors --labels labels-idx1-ubyte

@@ -262,7 +262,8 @@ public struct Pretrain: ModelTool {
   func backboneModel(_ backbone: BaseModel, imageSize: Int) throws -> VisionTransformer {
     let source = try backbone.makeModel()
     var config = source.config
-    var tensors = source.baseTensors().filter { !$0.key.hasPrefix("head.") }
+    // The backbone keeps neither its head nor a detection model's box branch.
+    var tensors = source.baseTensors().filter { !$0.key.hasPrefix("head.") && !$0.key.hasPrefix("box_head.") }
     tensors["pos_embed"] = source.embedding.positionTable(grid: imageSize / config.patchSize)
     (config.imageSize, config.classes, config.task) = (imageSize, 0, task)
     do {

@@ -228,8 +228,10 @@ public struct Pretrain: ModelTool {
     let model = try backboneModel(backbone, imageSize: sets.train.height)
     var generator = SeededGenerator(seed: seed.seed)
     if backbone.config.classes > 0 {
-      let kind = backbone.config.task == .segmentation ? "per-patch " : ""
-      progress.message("\(backbonePath): its \(backbone.config.classes)-class \(kind)head is replaced by a new one")
+      let kind = backbone.config.task == .classification ? "" : "per-patch "
+      let boxes = backbone.config.task == .detection ? " (its box branch is dropped)" : ""
+      progress.message(
+        "\(backbonePath): its \(backbone.config.classes)-class \(kind)head is replaced by a new one\(boxes)")
     }
     HeadFit.attachFreshHead(to: model, classes: classes.count, generator: &generator)
     if let loraRank {

@@ -172,6 +172,14 @@ import WeightSurgery
     let images = Tensor.uniform(shape: [2, 2, 8, 8], low: -1, high: 1, generator: &rng)
     #expect(again.forward(images).scalars == model.forward(images).scalars)
 
+    // LoRA on the head and the box branch merges like any Linear's.
+    model.addLoRA(LoRAConfig(rank: 2, alpha: 4, targetModules: ["head", "box_head"]), generator: &rng)
+    randomBs(model, seed: 3)
+    let adapted = model.forward(images).copy()
+    #expect(GradientCheck.scaledError(adapted, again.forward(images)) > 1e-2)
+    model.mergeLoRA()
+    #expect(model.boxHead?.lora == nil && GradientCheck.scaledError(model.forward(images), adapted) < 1e-5)
+
     // The box branch belongs to detection models only.
     var tensors = model.baseTensors()
     var classifier = model.config

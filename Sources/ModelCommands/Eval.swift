@@ -133,7 +133,7 @@ public struct Eval: ModelTool {
           "\(model): a segmentation model; --logits writes a classifier's logits (use --predictions for each "
             + "pixel's predicted class)")
       }
-    case .detection: throw ToolError(ViTConfig.detectionNotBuilt)
+    case .detection: throw ToolError("\(model): \(ViTConfig.detectionNotBuilt)")
     }
     let adapted = try AdaptedModel(base: base, adapters: try adapter.map(AdaptedModel.readAdapter))
     let network = ViTNetwork(model: adapted.model)

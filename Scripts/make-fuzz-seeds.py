@@ -306,6 +306,28 @@ def dataset_files():
     seed("dataset-file", "f32-rgb.kst.bin", bytes(rgb))
 
 
+def detection_files():
+    # Bytes the detection-file target reads in order (Targets.swift, fuzzDetectionFile): image count,
+    # box count, 4 bytes per box (coordinate (b - 8) / 4), a byte per label (label + 1), per offset its
+    # value and an odd byte (kept as it is), classes present and the fixed list, then pixels.
+    boxes = [(0, 0, 2, 2), (1, 0.5, 4, 3), (0.25, 1, 1, 2)]
+    coordinates = [int(v * 4 + 8) for box in boxes for v in box]
+    seed("detection-file", "two-images.bin", bytes([2, 3] + coordinates + [1, 3, 1] + [0, 1, 2, 1, 3, 1] + [1, 1]
+                                                   + list(range(0, 240, 10))))
+    instances = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 2, "height": 2}, {"id": 7, "file_name": "a.png"}],
+        "categories": [{"id": 1, "name": "x"}, {"id": 3, "name": "y"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 3, "bbox": [0.5, 0, 1, 2]},
+                        {"id": 2, "image_id": 7, "category_id": 1, "bbox": [0, 0, 2, 2], "iscrowd": 1},
+                        {"id": 3, "image_id": 7, "category_id": 1, "bbox": [1, 1, 1, 1], "iscrowd": 0}]}
+    seed("coco-instances", "two-images.json", json.dumps(instances).encode())
+    results = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "score": 0.9},
+               {"image_id": 3, "category_id": 2, "bbox": [1.5, 1, 2, 4], "score": 0.5},
+               {"image_id": 3, "category_id": 2, "bbox": [2, 0, 4, 3], "score": 0.5},
+               {"image_id": 2, "category_id": 0, "bbox": [0, 0, 1, 1], "score": 1e-3}]
+    seed("coco-results", "four.json", json.dumps(results).encode())
+
+
 def main():
     pack = os.path.join(ROOT, ".build", "debug", "kswap-pack")
     if not os.access(pack, os.X_OK):
@@ -318,6 +340,7 @@ def main():
     image_files()
     json_files()
     dataset_files()
+    detection_files()
 
 
 if __name__ == "__main__":

@@ -65,7 +65,9 @@ extension DetectionDataset {
           continue
         }
       }
-      guard let box = annotation["bbox"]?.arrayValue?.compactMap(\.doubleValue), box.count == 4 else {
+      guard let numbers = annotation["bbox"]?.arrayValue?.map(\.doubleValue), numbers.count == 4,
+        case let box = numbers.compactMap({ $0 }), box.count == 4
+      else {
         throw ImportError(file, "\(place): bbox is not an array of 4 finite numbers [x, y, width, height]")
       }
       guard box[2] > 0, box[3] > 0 else {

@@ -52,7 +52,9 @@ public enum COCOResults {
         throw SwapInputError(
           "\(place): category_id is not a class of \(set) (its \(classes) classes are ids 0 to \(classes - 1))")
       }
-      guard let numbers = item["bbox"]?.arrayValue?.compactMap(\.doubleValue), numbers.count == 4 else {
+      guard let values = item["bbox"]?.arrayValue?.map(\.doubleValue), values.count == 4,
+        case let numbers = values.compactMap({ $0 }), numbers.count == 4
+      else {
         throw SwapInputError("\(place): bbox is not an array of 4 finite numbers [x, y, width, height]")
       }
       let corners = [numbers[0], numbers[1], numbers[0] + numbers[2], numbers[1] + numbers[3]].map { Float($0) }

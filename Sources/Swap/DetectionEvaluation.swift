@@ -141,7 +141,8 @@ func cocoSize(_ box: Box) -> (width: Double, height: Double) {
 }
 
 /// Intersection over union as pycocotools' bbIou computes it from [x, y, w, h] in double precision
-/// (neither box a crowd): 0 when they do not overlap.
+/// (neither box a crowd): 0 when they do not overlap. (`Box.iou` is torchvision's, in F32, for the
+/// decoder's NMS; evaluation takes COCOeval's, so that its matches are COCOeval's at every threshold.)
 func cocoIoU(_ detection: Box, _ truth: Box) -> Double {
   let (dx, dy) = (Double(detection.x0), Double(detection.y0))
   let (dw, dh) = cocoSize(detection)

@@ -139,9 +139,11 @@ import Testing
     #expect(
       refusal(#"[{"image_id":1,"category_id":4,\#(good)}]"#)
         == "r.json: detection 0: category_id is not a class of t.kst (its 4 classes are ids 0 to 3)")
-    #expect(
-      refusal(#"[{"image_id":1,"category_id":0,"bbox":[0,0,1],"score":0.5}]"#)
-        == "r.json: detection 0: bbox is not an array of 4 finite numbers [x, y, width, height]")
+    for bbox in ["[0,0,1]", #"[0,0,1,"1",2]"#, "[0,0,1,null]"] {
+      #expect(
+        refusal(#"[{"image_id":1,"category_id":0,"bbox":\#(bbox),"score":0.5}]"#)
+          == "r.json: detection 0: bbox is not an array of 4 finite numbers [x, y, width, height]")
+    }
     #expect(
       refusal(#"[{"image_id":1,"category_id":0,"bbox":[0,0,1,1e39],"score":0.5}]"#)
         == "r.json: detection 0: its score and bbox must be finite numbers (as F32)")

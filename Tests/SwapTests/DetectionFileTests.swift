@@ -77,6 +77,8 @@ import Testing
         ])
       #expect(file.images.batch([2]).scalars.allSatisfy { $0 == Float(9) / 255 })
       #expect(file.images.subset([2, 1]).boxes.map(\.count) == [1, 0])
+      let joined = BoxedImages.joined([file.images, file.images.subset([0])])
+      #expect(joined.count == 4 && joined.boxes == file.images.boxes + [file.images.boxes[0]])
       // Grey images for an RGB model are repeated; the boxes stay.
       let rgb = try DetectionFile(path: path, mean: [0, 0, 0], std: [1, 1, 1])
       #expect(rgb.images.channels == 3 && rgb.images.boxes == file.images.boxes)

@@ -71,6 +71,16 @@ struct FuzzTarget: Sendable {
     FuzzTarget(
       name: "dataset-file", summary: "the dataset validator on files built from fuzzed shapes, dtypes, labels, classes",
       run: fuzzDatasetFile),
+    FuzzTarget(
+      name: "detection-file",
+      summary: "both detection dataset readers on files built from fuzzed boxes, labels, offsets, classes",
+      run: fuzzDetectionFile),
+    FuzzTarget(
+      name: "coco-instances", summary: "a COCO instances JSON beside one 2x2 PNG; an import exports and imports back",
+      run: fuzzCOCOInstances),
+    FuzzTarget(
+      name: "coco-results", summary: "a COCO results file read against a 3-image set, scored, written and read back",
+      run: fuzzCOCOResults),
   ]
 }
 
@@ -393,4 +403,87 @@ func fuzzDatasetFile(_ bytes: [UInt8]) {
   _ = file.presentClasses
   _ = try? file.relabeled(rows: file.presentLabels)
   _ = try? file.labeled(by: ClassMap(names: file.classes.reversed()))
+}
+
+// MARK: - Detection
+
+/// A detection dataset file of 1x3x4 grey images from fuzzed counts, boxes (4 bytes each, small
+/// values around the image's size), labels, offsets and classes, read by Swap's DetectionFile and by
+/// the importers' DetectionDataset.
+func fuzzDetectionFile(_ bytes: [UInt8]) {
+  var input = FuzzBytes(bytes)
+  let images = input.below(4), boxCount = input.below(6)
+  let coordinates = (0..<(4 * boxCount)).map { _ in Float(Int(input.byte()) - 8) / 4 }
+  let labels = (0..<boxCount).map { _ in Int64(input.below(5)) - 1 }
+  let offsets = (0...images).map { _ in Int64(input.below(boxCount + 2)) - (input.bool() ? 0 : 1) }
+  var metadata = [DatasetLayout.Key.dataset: "1", DatasetLayout.Key.task: "detection"]
+  if input.bool() { metadata[DatasetLayout.Key.classes] = input.bool() ? #"["a",null,"c"]"# : input.text() }
+  func data<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { [UInt8]($0) } }
+  let path = Scratch.path("detection")
+  guard
+    (try? TensorWriter.write(
+      path: path, metadata: metadata,
+      tensors: [
+        (try TensorInfo(name: "images", dtype: .u8, shape: [images, 1, 3, 4]), input.data(images * 12)),
+        (try TensorInfo(name: "boxes", dtype: .f32, shape: [boxCount, 4]), data(coordinates)),
+        (try TensorInfo(name: "box_labels", dtype: .i64, shape: [boxCount]), data(labels)),
+        (try TensorInfo(name: "box_offsets", dtype: .i64, shape: [images + 1]), data(offsets)),
+      ])) != nil
+  else { return }
+  if let file = try? DetectionFile(path: path) {
+    _ = try? file.labeled(by: ClassMap(names: file.classes.reversed()))
+    var map = ClassMap(names: [nil, "c"])
+    _ = try? file.learning(into: &map)
+  }
+  if let reader = try? TensorReader(path: path), let dataset = try? DetectionDataset(reader: reader) {
+    _ = dataset.selecting(Array((0..<dataset.count).reversed()))
+    _ = try? dataset.resized(height: 7, width: 2, method: .bilinear, file: path)
+  }
+}
+
+/// A COCO instances file imported with a folder holding one 2x2 grey PNG, a.png; a dataset it gives
+/// must export (cocoFiles) and import back to the same tensors.
+func fuzzCOCOInstances(_ bytes: [UInt8]) {
+  let folder = Scratch.path("coco-images")
+  if access(folder + "/a.png", F_OK) != 0,
+    let png = try? PNGEncoder.encode([0, 64, 128, 255], width: 2, height: 2, channels: 1, file: "a.png")
+  {
+    _ = Scratch.makeDirectory("coco-images")
+    Scratch.write(folder + "/a.png", png)
+  }
+  guard let (dataset, _) = try? DetectionDataset.fromCOCO(annotations: bytes, file: "fuzz.json", folder: folder) else {
+    return
+  }
+  guard let files = try? dataset.cocoFiles(file: "export") else { finding("an imported dataset does not export") }
+  let export = Scratch.makeDirectory("coco-export")
+  for (name, data) in files { Scratch.write(export + "/" + name, data) }
+  guard let json = files.last?.bytes,
+    let (again, crowd) = try? DetectionDataset.fromCOCO(annotations: json, file: "export.json", folder: export),
+    crowd == 0, again.images == dataset.images, again.boxes == dataset.boxes, again.boxLabels == dataset.boxLabels,
+    again.boxOffsets == dataset.boxOffsets, again.classes.count <= dataset.classes.count
+  else { finding("a COCO import does not survive its export") }
+}
+
+/// A COCO results file for a fixed set of 3 images and 4 classes; detections it accepts are scored
+/// (every AP in [0, 100]) and written and read back unchanged.
+func fuzzCOCOResults(_ bytes: [UInt8]) {
+  let text = String(decoding: bytes, as: UTF8.self)
+  guard let detections = try? COCOResults.read(text, file: "fuzz.json", images: 3, classes: 4, set: "set") else {
+    return
+  }
+  let truth = [
+    [LabeledBox(box: Box(x0: 0, y0: 0, x1: 4, y1: 4), label: 1)], [],
+    [
+      LabeledBox(box: Box(x0: 1, y0: 1, x1: 3, y1: 5), label: 2),
+      LabeledBox(box: Box(x0: 2, y0: 0, x1: 6, y1: 3), label: 2),
+    ],
+  ]
+  let scores = cocoScores(truth: truth, detections: detections)
+  for value in [scores.ap, scores.ap50, scores.ap75] + scores.classes.map(\.ap) {
+    guard let value, value >= 0, value <= 100 else { finding("an AP outside 0...100: \(String(describing: value))") }
+  }
+  guard
+    (try? COCOResults.read(COCOResults.json(detections), file: "again", images: 3, classes: 4, set: "set"))
+      == detections
+  else { finding("detections change when written and read back") }
 }

@@ -8,7 +8,7 @@ import Testing
 
 @testable import Importers
 
-@Suite struct DetectionTests {
+@Suite struct DetectionDatasetTests {
   /// Three 1x4x6 grey images: two boxes, none, one; classes cat, (unnamed), dog.
   func dataset(
     boxes: [Float] = [0, 0, 6, 4, 1.5, 0.5, 3, 2, 2, 1, 5, 3.25], labels: [Int64] = [2, 0, 2],
@@ -188,6 +188,9 @@ import Testing
     #expect(
       refusal(with(#"{"id": 9, "image_id": 3, "category_id": 2, "bbox": [0, 0, 1, 1]}"#))
         == "i.json: annotations[0] (id 9): category_id is not the id of an entry of \"categories\"")
+    #expect(
+      refusal(with(#"{"image_id": 3, "category_id": 1, "bbox": [0, 0, 1, "1", 1]}"#))
+        == "i.json: annotations[0]: bbox is not an array of 4 finite numbers [x, y, width, height]")
     #expect(
       refusal(with(#"{"image_id": 3, "category_id": 1, "bbox": [0, 0, 0, 1]}"#))
         == "i.json: annotations[0]: bbox [0.0, 0.0, 0.0, 1.0] has a width or height of 0 or less")

@@ -145,6 +145,26 @@ import Testing
     #expect(back.classes == ["cat", nil, "dog"])
   }
 
+  @Test func floatImagesExportAsRoundedBytes() throws {
+    let data = try DetectionDataset(
+      images: .f32([-0.5, 0.2, 1.5, 0.5]), channels: 1, height: 2, width: 2, boxes: [], boxLabels: [],
+      boxOffsets: [0, 0], classes: ["a"], file: "f")
+    let files = try data.cocoFiles(file: "out")
+    #expect(files.map(\.name) == ["000001.png", "instances.json"])
+    // round(255 * v), v clamped to [0, 1]: 0, 51, 255, 127.5 rounded away from zero.
+    #expect(try ImageDecoder.decode(files[0].bytes, channels: 1, file: "p").pixels == [0, 51, 255, 128])
+    #expect(
+      String(decoding: files[1].bytes, as: UTF8.self)
+        == #"{"images":[{"id":1,"file_name":"000001.png","width":2,"height":2}],"annotations":[],"#
+        + #""categories":[{"id":0,"name":"a"}]}"# + "\n")
+    let fourChannels = try DetectionDataset(
+      images: .u8([UInt8](repeating: 0, count: 4)), channels: 4, height: 1, width: 1, boxes: [], boxLabels: [],
+      boxOffsets: [0, 0], file: "f")
+    #expect(throws: ImportError("out", "images of 4 channels: PNG files hold 1 (grey) or 3 (RGB)")) {
+      try fourChannels.cocoFiles(file: "out")
+    }
+  }
+
   @Test func cocoImportsTakeTheAnnotationsOfEachImage() throws {
     let scratch = Scratch()
     scratch.write("img/a.png", Fixture.greyPNG)

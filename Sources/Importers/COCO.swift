@@ -175,8 +175,10 @@ extension DetectionDataset {
       labels += piece.boxLabels
       offsets.append(labels.count)
     }
+    // `entries` is not empty (checked by the caller), so the loop set the size.
+    guard let size else { preconditionFailure("no images") }
     return try DetectionDataset(
-      images: .u8(pixels), channels: channels, height: size!.height, width: size!.width, boxes: boxes,
+      images: .u8(pixels), channels: channels, height: size.height, width: size.width, boxes: boxes,
       boxLabels: labels, boxOffsets: offsets, classes: classes, file: file)
   }
 

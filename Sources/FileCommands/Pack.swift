@@ -98,12 +98,8 @@ public struct Pack: Tool {
     if peftDirectory != nil, let option = optionsBesidePEFTExport.first {
       throw ValidationError("--peft-dir writes the adapter as it is; \(option) does not apply to it")
     }
-    do {
-      _ = try renameRules()
-      _ = try metadataAssignments()
-    } catch let error as ValidationErrorText {
-      throw ValidationError(error.message)
-    }
+    _ = try renameRules()
+    _ = try metadataAssignments()
   }
 
   public func run() throws {
@@ -205,7 +201,7 @@ public struct Pack: Tool {
   private func metadataAssignments() throws -> [(String, String)] {
     try setMeta.map { text in
       guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-        throw ValidationErrorText("--set-meta expects K=V with a non-empty key, got '\(text)'")
+        throw ValidationError("--set-meta expects K=V with a non-empty key, got '\(text)'")
       }
       return (String(text[..<equals]), String(text[text.index(after: equals)...]))
     }

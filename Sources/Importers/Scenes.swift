@@ -83,19 +83,25 @@ extension Dataset {
     _ settings: SceneSettings, background: SceneBackground? = nil, file: String,
     backgroundFile: String = "background"
   ) throws -> SegmentationDataset {
-    guard count > 0 else { throw ImportError(file, "no images to compose scenes from") }
-    guard settings.count > 0 else { throw ImportError(file, "the number of scenes must be at least 1") }
-    guard settings.objects.lowerBound >= 1 else { throw ImportError(file, "a scene holds at least one object") }
-    guard settings.scale.lowerBound > 0, settings.scale.upperBound.isFinite else {
-      throw ImportError(file, "object scales must be positive and finite")
+    guard count > 0 else { throw ImportError(.invalidDataset, file, "no images to compose scenes from") }
+    guard settings.count > 0 else { throw ImportError(.invalidOption, file, "the number of scenes must be at least 1") }
+    guard settings.objects.lowerBound >= 1 else {
+      throw ImportError(.invalidOption, file, "a scene holds at least one object")
     }
-    guard settings.threshold.isFinite else { throw ImportError(file, "the object threshold must be finite") }
+    guard settings.scale.lowerBound > 0, settings.scale.upperBound.isFinite else {
+      throw ImportError(.invalidOption, file, "object scales must be positive and finite")
+    }
+    guard settings.threshold.isFinite else {
+      throw ImportError(.invalidOption, file, "the object threshold must be finite")
+    }
     if classes.contains(sceneBackgroundClass) {
-      throw ImportError(file, "a class is named \"\(sceneBackgroundClass)\", the name scenes give their background")
+      throw ImportError(
+        .invalidDataset, file, "a class is named \"\(sceneBackgroundClass)\", the name scenes give their background")
     }
     let ignore = Int(DatasetLayout.ignoreLabel)
     guard settings.firstLabel >= 1, settings.firstLabel + classes.count <= ignore else {
       throw ImportError(
+        .invalidOption,
         file,
         "scene labels \(settings.firstLabel)...\(settings.firstLabel + classes.count - 1) for \(classes.count) "
           + "classes after the background do not fit a mask (1 to \(ignore - 1); \(ignore) is ignore)")
@@ -107,6 +113,7 @@ extension Dataset {
       values <= ImportLimits.standard.maxElements
     else {
       throw ImportError(
+        .limitExceeded,
         file,
         "\(settings.count) scenes of \(sceneChannels)x\(canvasHeight)x\(canvasWidth) are more than "
           + "\(ImportLimits.standard.maxElements) pixel values")
@@ -114,14 +121,16 @@ extension Dataset {
     let largest = objectSize(settings.scale.upperBound)
     guard largest.height <= canvasHeight, largest.width <= canvasWidth else {
       throw ImportError(
+        .invalidOption,
         file,
         "objects up to \(largest.height)x\(largest.width) (scale \(settings.scale.upperBound)) do not fit a "
           + "\(canvasHeight)x\(canvasWidth) canvas")
     }
     if let background {
-      guard background.count > 0 else { throw ImportError(backgroundFile, "no background images") }
+      guard background.count > 0 else { throw ImportError(.invalidDataset, backgroundFile, "no background images") }
       guard background.channels == channels || Set([background.channels, channels]) == [1, 3] else {
         throw ImportError(
+          .invalidDataset,
           backgroundFile, "background images have \(background.channels) channels, the objects \(channels)")
       }
     }

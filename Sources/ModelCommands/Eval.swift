@@ -96,16 +96,18 @@ public struct Eval: ModelTool {
     case .classification:
       guard predictions == nil, overlay == nil else {
         throw ToolError(
-          "\(model): a classification model; --\(predictions != nil ? "predictions" : "overlay") is for a "
+          .option, file: model,
+          "a classification model; --\(predictions != nil ? "predictions" : "overlay") is for a "
             + "segmentation model's pixels (--logits writes a classifier's)")
       }
     case .segmentation:
       guard logits == nil else {
         throw ToolError(
-          "\(model): a segmentation model; --logits writes a classifier's logits (use --predictions for each "
+          .option, file: model,
+          "a segmentation model; --logits writes a classifier's logits (use --predictions for each "
             + "pixel's predicted class)")
       }
-    case .detection: throw ToolError(ViTConfig.detectionNotBuilt)
+    case .detection: throw ToolError(.unsupported, ViTConfig.detectionNotBuilt)
     }
     let adapted = try AdaptedModel(base: base, adapters: try adapter.map(AdaptedModel.readAdapter))
     let network = ViTNetwork(model: adapted.model)

@@ -107,7 +107,7 @@ public struct Eval: ModelTool {
           "a segmentation model; --logits writes a classifier's logits (use --predictions for each "
             + "pixel's predicted class)")
       }
-    case .detection: throw ToolError(.unsupported, ViTConfig.detectionNotBuilt)
+    case .detection: throw ToolError(.unsupported, file: model, ViTConfig.detectionNotBuilt)
     }
     let adapted = try AdaptedModel(base: base, adapters: try adapter.map(AdaptedModel.readAdapter))
     let network = ViTNetwork(model: adapted.model)

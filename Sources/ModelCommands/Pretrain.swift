@@ -232,8 +232,10 @@ public struct Pretrain: ModelTool {
     let model = try backboneModel(backbone, imageSize: sets.train.height)
     var generator = SeededGenerator(seed: seed.seed)
     if backbone.config.classes > 0 {
-      let kind = backbone.config.task == .segmentation ? "per-patch " : ""
-      progress.message("\(backbonePath): its \(backbone.config.classes)-class \(kind)head is replaced by a new one")
+      let kind = backbone.config.task == .classification ? "" : "per-patch "
+      let boxes = backbone.config.task == .detection ? " (its box branch is dropped)" : ""
+      progress.message(
+        "\(backbonePath): its \(backbone.config.classes)-class \(kind)head is replaced by a new one\(boxes)")
     }
     HeadFit.attachFreshHead(to: model, classes: classes.count, generator: &generator)
     if let loraRank {
@@ -266,7 +268,8 @@ public struct Pretrain: ModelTool {
   func backboneModel(_ backbone: BaseModel, imageSize: Int) throws -> VisionTransformer {
     let source = try backbone.makeModel()
     var config = source.config
-    var tensors = source.baseTensors().filter { !$0.key.hasPrefix("head.") }
+    // The backbone keeps neither its head nor a detection model's box branch.
+    var tensors = source.baseTensors().filter { !$0.key.hasPrefix("head.") && !$0.key.hasPrefix("box_head.") }
     tensors["pos_embed"] = source.embedding.positionTable(grid: imageSize / config.patchSize)
     (config.imageSize, config.classes, config.task) = (imageSize, 0, task)
     do {

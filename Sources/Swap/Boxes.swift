@@ -28,3 +28,13 @@ public struct LabeledBox: Equatable, Sendable {
     (self.box, self.label, self.score) = (box, label, score)
   }
 }
+
+extension Box {
+  /// Intersection over union with `other`, as torchvision's `box_iou` and its NMS kernel compute it
+  /// (areas without the +1 of old pixel conventions); 0 when the union is empty.
+  public func iou(_ other: Box) -> Float {
+    let w = min(x1, other.x1) - max(x0, other.x0), h = min(y1, other.y1) - max(y0, other.y0)
+    let intersection = max(0, w) * max(0, h), union = area + other.area - intersection
+    return union > 0 ? intersection / union : 0
+  }
+}

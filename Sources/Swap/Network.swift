@@ -11,8 +11,9 @@ public protocol SwapNetwork: AnyObject {
   var trainable: [Parameter] { get }
   /// The group-sparse groups (for LoRA: one block's four matrices each); may be empty.
   var sparseGroups: [[Parameter]] { get }
-  /// Logits (B, classes) of normalised images (B, C, H, W), or pixel logits (B, classes, H, W) for a
-  /// segmentation network, keeping what `backward` needs, with `dropout`'s masks where the network has
+  /// Logits (B, classes) of normalised images (B, C, H, W), pixel logits (B, classes, H, W) for a
+  /// segmentation network, or dense outputs (B, Hp, Wp, classes + 5) for a detection network
+  /// (`DetectionOutputs`), keeping what `backward` needs, with `dropout`'s masks where the network has
   /// dropout. The result belongs to the network and is overwritten by the next call.
   func trainingForward(_ images: Tensor, dropout: Dropout?) -> Tensor
   /// Adds d(loss)/d(parameter) for the last `trainingForward` into each trainable parameter's gradient.

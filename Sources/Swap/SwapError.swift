@@ -7,7 +7,7 @@ public struct SwapError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidDataset  // a dataset file that breaks Formats/dataset.md: tensors, shapes, labels, masks, classes
     case invalidModel  // weights or their config that do not make a ViT: tensors, config values, class names
     case invalidAdapter  // an adapter the swap tools cannot apply: a full tensor besides the head, its classes
-    case unsupported  // a model of an architecture kswap's ViT is not (activation, pooling, MLP)
+    case unsupported  // a model kswap does not run: another activation, pooling or MLP; a task not built yet
     case missingSetting  // something the model does not say and an option must (--heads, --mean, --std)
     case wrongFile  // a file of another sort or task where this one is needed (an adapter for a model)
     case mismatch  // inputs that do not fit together: a dataset and the model, an adapter and its base

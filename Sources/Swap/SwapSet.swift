@@ -85,7 +85,7 @@ extension BaseModel {
     switch config.task {
     case .classification: return .labeled(try loadDataset(path).labeled(by: map))
     case .segmentation: return .segmented(try loadSegmentationDataset(path).labeled(by: map))
-    case .detection: throw ViTError.invalidConfig(ViTConfig.detectionNotBuilt)
+    case .detection: throw SwapError(.unsupported, file: self.path, ViTConfig.detectionNotBuilt)
     }
   }
 
@@ -109,7 +109,7 @@ extension BaseModel {
             + "model's; a learn set brings at least one new class")
       }
       return .segmented(try file.learning(into: &map))
-    case .detection: throw ViTError.invalidConfig(ViTConfig.detectionNotBuilt)
+    case .detection: throw SwapError(.unsupported, file: self.path, ViTConfig.detectionNotBuilt)
     }
   }
 

@@ -29,8 +29,9 @@ public struct ViTConfig: Codable, Sendable, Equatable {
   public var layerNormEps: Float
   /// Whether blocks have LayerScale (DINOv2 style).
   public var layerScale: Bool
-  /// What the head predicts: one class per image from the class token (classification), or one per
-  /// pixel from every patch token (segmentation; `VisionTransformer.forward` says how).
+  /// What the head predicts: one class per image from the class token (classification), one per pixel
+  /// from every patch token (segmentation), or classes and boxes from every patch token with the box
+  /// branch `box_head` (detection); `VisionTransformer.forward` says how.
   public var task: DatasetLayout.Task = .classification
 
   /// A configuration; heads default to dim / 64, the MLP to 4 · dim.
@@ -75,12 +76,12 @@ public struct ViTConfig: Codable, Sendable, Equatable {
   /// The metadata key the config is stored under.
   public static let metadataKey = "vit_config"
 
-  /// The metadata key the task is stored under: `"segmentation"`, or `"classification"` (the meaning
-  /// of a model without the key). The key and its values are a dataset's (`DatasetLayout.Key.task`).
+  /// The metadata key the task is stored under: `"segmentation"`, `"detection"`, or `"classification"`
+  /// (the meaning of a model without the key). The key and its values are a dataset's (`DatasetLayout.Key.task`).
   public static let taskMetadataKey = DatasetLayout.Key.task
 
-  /// The `__metadata__` entries that state this config: `vit_config`, and `task` for a segmentation
-  /// model (a classifier's file has no `task`).
+  /// The `__metadata__` entries that state this config: `vit_config`, and `task` for a segmentation or
+  /// detection model (a classifier's file has no `task`).
   public var metadata: [String: String] {
     var entries = [Self.metadataKey: jsonString()]
     if task != .classification { entries[Self.taskMetadataKey] = task.rawValue }
@@ -111,8 +112,10 @@ public struct ViTConfig: Codable, Sendable, Equatable {
     try? JSONDecoder().decode(ViTConfig.self, from: Data(text.utf8))
   }
 
-  /// Detection datasets have a layout; detection models are not built yet (issue 10).
-  public static let detectionNotBuilt = "detection models are not supported by this build of kswap"
+  /// Detection models load (the head, its loss and decoding are built); the tools that would train or
+  /// evaluate one refuse it with this until they are wired (issue 10).
+  public static let detectionNotBuilt =
+    "training and evaluating detection models is not supported by this build of kswap"
 
   /// Checks the numbers fit together; the message names the first inconsistency.
   public func validationProblem() -> String? {
@@ -121,7 +124,6 @@ public struct ViTConfig: Codable, Sendable, Equatable {
     }
     if dim <= 0 || heads <= 0 || dim % heads != 0 { return "embed_dim \(dim) is not a multiple of num_heads \(heads)" }
     if depth < 0 || mlpDim <= 0 || channels <= 0 || classes < 0 { return "negative or zero size in \(jsonString())" }
-    if task == .detection { return Self.detectionNotBuilt }
     if task == .segmentation && classes > Int(DatasetLayout.ignoreLabel) {
       // Masks are bytes and 255 means "ignore": a segmentation head has at most 255 classes.
       return "a segmentation head of \(classes) classes: masks name at most \(DatasetLayout.ignoreLabel)"

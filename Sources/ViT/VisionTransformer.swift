@@ -28,9 +28,11 @@ import WeightSurgery
 /// - Tasks: the config's `task` says what `forward` gives and `backward` takes. A classifier's logits
 ///   are (B, K), the head on the class token. A segmentation model's are pixel logits (B, K, H, W): the
 ///   head on every patch token, resized bilinearly to the image (`SegmentationDecoder`, the "linear"
-///   decoder of Segmenter); `argmaxPixels` turns them into predicted masks.
+///   decoder of Segmenter); `argmaxPixels` turns them into predicted masks. A detection model's are
+///   dense outputs (B, H/p, W/p, K + 5): per patch, the head's class logits, then the box branch's
+///   distances and centerness logit (`DetectionHead`, FCOS-style; `DetectionOutputs` gives the layout).
 /// - Tokens: `forwardTokens(_:training:)` gives the final-normed tokens (B, N, D) and
-///   `backwardTokens(_:)` takes their gradient, for heads other than the model's own (detection);
+///   `backwardTokens(_:)` takes their gradient, for heads other than the model's own;
 ///   `forward` and `backward` are those plus the head.
 /// - Dropout: `forward(_:training:dropout:)` with a `Dropout` drops as the official ViT trains (p on the
 ///   embedded tokens, after GELU and after fc2 in every block); backward applies the same masks.
@@ -51,9 +53,12 @@ public final class VisionTransformer {
   public let blocks: [Block]
   /// The final LayerNorm (`norm`).
   public let norm: LayerNorm
-  /// The linear head (`head`, (K, D)): on the class token, or on every patch token for segmentation;
-  /// nil for a backbone. Replaceable.
+  /// The linear head (`head`, (K, D)): on the class token, or on every patch token for segmentation and
+  /// detection; nil for a backbone. Replaceable.
   public var head: Linear?
+  /// A detection model's box branch (`box_head`, (5, D)): box distances and centerness on every patch
+  /// token; nil for the other tasks. Replaceable.
+  public var boxHead: Linear?
 
   private let workspace = Workspace()
   private var residuals: [Buffer]  // x_0 ... x_depth, each (B·N, D); two in inference
@@ -67,6 +72,8 @@ public final class VisionTransformer {
   private var lastDropout: Dropout?
   /// The head on the patch tokens and the resize to pixels, for a segmentation model.
   let segmentation = SegmentationDecoder()
+  /// The head and the box branch on the patch tokens, for a detection model.
+  let detection = DetectionHead()
 
   /// A model from timm-named tensors; throws when one is missing, misshapen or unexpected.
   public init(config: ViTConfig, tensors: [String: Tensor]) throws {
@@ -111,6 +118,7 @@ public final class VisionTransformer {
     }
     norm = try layerNorm("norm")
     head = config.classes > 0 ? try linear("head", config.classes, d) : nil
+    boxHead = config.task == .detection ? try linear("box_head", DetectionOutputs.boxChannels, d) : nil
     if let extra = Set(tensors.keys).subtracting(used).sorted().first { throw ViTError.unexpectedTensor(extra) }
     residuals = []
   }
@@ -119,7 +127,8 @@ public final class VisionTransformer {
   ///
   /// Linear weights and the position embedding: truncated normal, std 0.02 (cut at ±2σ);
   /// biases 0; class token normal std 1e-6; patch convolution U(±1/√(C·p·p)) (torch's Conv2d
-  /// default); LayerNorm 1 and 0; LayerScale 1e-5 (DINOv2's init).
+  /// default); LayerNorm 1 and 0; LayerScale 1e-5 (DINOv2's init). A detection model's head bias is
+  /// `DetectionOutputs.priorBias` (FCOS's and DINO's prior probability 0.01).
   public convenience init(config: ViTConfig, generator: inout SeededGenerator) {
     var t: [String: Tensor] = [:]
     func truncNormal(_ shape: [Int]) -> Tensor {
@@ -161,18 +170,24 @@ public final class VisionTransformer {
     }
     layerNorm("norm")
     if config.classes > 0 { linear("head", config.classes, d) }
+    if config.task == .detection {
+      linear("box_head", DetectionOutputs.boxChannels, d)
+      t["head.bias"]?.fill(DetectionOutputs.priorBias)
+    }
     // Every name and shape above matches what init(config:tensors:) takes.
     try! self.init(config: config, tensors: t)
   }
 
   // MARK: - Parameters
 
-  /// Every Linear layer by module name (`blocks.0.attn.qkv`, ..., `head`).
-  public var linears: [Linear] { blocks.flatMap(\.linears) + (head.map { [$0] } ?? []) }
+  /// Every Linear layer by module name (`blocks.0.attn.qkv`, ..., `head`, `box_head`).
+  public var linears: [Linear] { blocks.flatMap(\.linears) + [head, boxHead].compactMap { $0 } }
 
-  /// All parameters (base and LoRA) in timm's state-dict order, LoRA after its layer's bias.
+  /// All parameters (base and LoRA) in timm's state-dict order, LoRA after its layer's bias; a detection
+  /// model's box branch last.
   public var parameters: [Parameter] {
     embedding.parameters + blocks.flatMap(\.parameters) + norm.parameters + (head?.parameters ?? [])
+      + (boxHead?.parameters ?? [])
   }
 
   /// The parameters whose gradients backward computes, in `parameters` order.
@@ -204,13 +219,17 @@ public final class VisionTransformer {
   }
 
   /// Appends `count` classifier rows for new classes, as the paper's code initialises them:
-  /// Xavier-uniform over the new rows' slice, U(±√(6 / (D + count))), bias 0; existing rows are kept.
+  /// Xavier-uniform over the new rows' slice, U(±√(6 / (D + count))), bias 0 (a detection model's:
+  /// `DetectionOutputs.priorBias`, as DINO's new classes start); existing rows are kept.
   public func appendHeadRows(_ count: Int, generator: inout SeededGenerator) {
     guard let head, count > 0 else { return }
     let (rows, width) = (head.outFeatures, head.inFeatures)
     let weight = Tensor(shape: [rows + count, width]), bias = Tensor(shape: [rows + count])
     weight.pointer.update(from: head.weight.value.pointer, count: rows * width)
     if let old = head.bias { bias.pointer.update(from: old.value.pointer, count: rows) }
+    if config.task == .detection {
+      (bias.pointer + rows).update(repeating: DetectionOutputs.priorBias, count: count)
+    }
     let bound = (6 / Float(width + count)).squareRoot()
     for i in (rows * width)..<((rows + count) * width) {
       weight.pointer[i] = (generator.uniform(0, 1) * 2 - 1) * bound
@@ -280,8 +299,8 @@ public final class VisionTransformer {
   }
 
   /// The logits of images (B, C, H, W): (B, K) for a classifier, pixel logits (B, K, H, W) for a
-  /// segmentation model (`config.task`). With `training`, keeps what `backward` needs and applies
-  /// `dropout` if given (evaluation never drops).
+  /// segmentation model, outputs (B, H/p, W/p, K + 5) for a detection model (`config.task`). With
+  /// `training`, keeps what `backward` needs and applies `dropout` if given (evaluation never drops).
   public func forward(_ images: Tensor, training: Bool = false, dropout: Dropout? = nil) -> Tensor {
     guard let head else { preconditionFailure("forward needs a head; use forwardTokens on a backbone") }
     let tokens = forwardTokens(images, training: training, dropout: dropout)
@@ -290,6 +309,13 @@ public final class VisionTransformer {
       return segmentation.forward(
         tokens: tokens, head: head, gridHeight: h / config.patchSize, gridWidth: w / config.patchSize, height: h,
         width: w, training: training)
+    }
+    if config.task == .detection {
+      guard let boxHead else { preconditionFailure("a detection model has a box branch") }
+      let (h, w) = (images.shape[2], images.shape[3])
+      return detection.forward(
+        tokens: tokens, head: head, boxHead: boxHead, gridHeight: h / config.patchSize,
+        gridWidth: w / config.patchSize, training: training)
     }
     let (b, n, d) = (tokens.shape[0], tokens.shape[1], tokens.shape[2])
     let cls = classFeatures.reserve(b * d)
@@ -326,7 +352,7 @@ public final class VisionTransformer {
   }
 
   /// Back-propagates d(loss)/d(logits) from the last training forward: (B, K) for a classifier,
-  /// (B, K, H, W) for a segmentation model.
+  /// (B, K, H, W) for a segmentation model, (B, H/p, W/p, K + 5) for a detection model.
   public func backward(_ dLogits: Tensor) {
     guard let head else { preconditionFailure("backward needs a head; use backwardTokens on a backbone") }
     let (b, n) = (last.batch, last.tokens), d = config.dim
@@ -334,6 +360,13 @@ public final class VisionTransformer {
     if config.task == .segmentation {
       precondition(last.training, "backward needs a forward with training: true first")
       segmentation.backward(dLogits, head: head, tokens: finalTokens, dTokens: dTokensScratch)
+      backwardTokens(dTokensScratch)
+      return
+    }
+    if config.task == .detection {
+      precondition(last.training, "backward needs a forward with training: true first")
+      guard let boxHead else { preconditionFailure("a detection model has a box branch") }
+      detection.backward(dLogits, head: head, boxHead: boxHead, tokens: finalTokens, dTokens: dTokensScratch)
       backwardTokens(dTokensScratch)
       return
     }

@@ -112,6 +112,35 @@ import WeightSurgery
     #expect(try BaseModel(path: folder + "/model.safetensors").fingerprint == base.fingerprint)
   }
 
+  /// Tests/Fixtures/vit-tiny-detection (Scripts/make-detection-fixture.py): a detection model is a base
+  /// like the others, its box branch part of its weights; a classification set is refused for it.
+  @Test func detectionModelLoadsWithItsBoxBranch() throws {
+    let base = try BaseModel(path: Self.fixture("vit-tiny-detection/model.safetensors"))
+    #expect(base.config.task == .detection && base.config.classes == 3 && base.classes == ["cat", "dog", "car"])
+    #expect(base.tensors["box_head.weight"]?.shape == [5, 32] && base.tensors["box_head.bias"]?.shape == [5])
+    let model = try base.makeModel()
+    #expect(model.boxHead?.outFeatures == 5 && model.config.task == .detection)
+    // Saved again, it is the same model: the same tensors, the same fingerprint, the same task.
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("kswap-det-base-\(getpid()).safetensors")
+      .path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try Checkpoint.saveModel(
+      model, to: path, metadata: [SwapMetadata.classes: SwapMetadata.array(["cat", "dog", "car"])])
+    let again = try BaseModel(path: path)
+    #expect(again.config == base.config && again.classes == base.classes && again.fingerprint == base.fingerprint)
+    #expect(again.tensors.keys.sorted() == base.tensors.keys.sorted())
+    for (name, tensor) in base.tensors { #expect(again.tensors[name]?.scalars == tensor.scalars, "\(name)") }
+    let images = Self.fixture("checkpoints/images.safetensors")
+    let error = #expect(throws: SwapError.self) {
+      try base.loadSet(images, labeledBy: ClassMap(names: base.classes))
+    }
+    #expect(error?.kind == .wrongFile)
+    #expect(
+      error?.description
+        == "\(images): a classification dataset (one label per image); \(base.path) is a detection model, which "
+        + "takes a detection dataset (metadata task 'detection', boxes per image)")
+  }
+
   @Test func silentNormalisationIsRefused() throws {
     let error = #expect(throws: SwapError.self) {
       try BaseModel(path: Self.fixture("checkpoints/timm.safetensors"), overrides: ModelOverrides(heads: 2))

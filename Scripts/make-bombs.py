@@ -15,6 +15,7 @@ segments and gzip members of zeros repeated), so nothing here is committed:
   npy-zeros-2gib.npy.gz     a gzip that honestly inflates to a 2 GiB array (more than the memory limit)
   csv-billion-columns.csv.gz  one line of a billion "0," fields, 2 GB inflated
   csv-endless-rows.csv.gz   5 GiB of well-formed rows (more than the memory limit)
+  csv-label-bomb.csv        the 11-byte table "3,16777215": one label that names 16.7 million classes
   idx-huge-dims.idx3-ubyte  dimensions 2^31 x 2^31 x 2^31
   idx-short.idx3-ubyte      dimensions 60000 x 28 x 28 in a 16-byte file
   safetensors-petabytes.safetensors  a tensor of 10^15 elements in a 100-byte file
@@ -23,6 +24,7 @@ segments and gzip members of zeros repeated), so nothing here is committed:
   kst-terabytes.kst         a .kst whose header and index promise a 4 TB tensor in 300 bytes
   kst-deep-json.kst         a .kst header nesting arrays 100,000 deep
   dataset-deep-json.safetensors  a dataset whose "classes" metadata nests 100,000 deep
+  dataset-label-bomb.safetensors  a dataset of one image labelled 16777215 and no class names
   png-huge.png              a PNG header of 100000 x 100000 pixels
   png-tiny-8000.png         an 8000 x 8000 RGB PNG in 100 bytes
   jpeg-huge.jpg             a JPEG header of 65000 x 65000 pixels
@@ -108,6 +110,7 @@ fields = gzip.compress(b"0," * (32 * MIB), compresslevel=1, mtime=0)
 row = b"0," * 784 + b"1\n"  # a 28x28 image and its label
 rows = gzip.compress(row * (16 * MIB // len(row)), compresslevel=9, mtime=0)
 (OUT / "csv-endless-rows.csv.gz").write_bytes(rows * 320)  # 5 GiB of well-formed rows
+(OUT / "csv-label-bomb.csv").write_bytes(b"3,16777215\n")  # one pixel, and a class named per label up to it
 
 # -- headers that claim too much -----------------------------------------------------------------
 
@@ -133,6 +136,12 @@ safetensors("dataset-deep-json.safetensors", json.dumps({
     "images": {"dtype": "U8", "shape": [1, 1, 1, 1], "data_offsets": [0, 1]},
     "labels": {"dtype": "I64", "shape": [1], "data_offsets": [1, 9]},
 }), data=b"\0" * 9)
+# A dataset of one 1x1 grey image whose label, 16777215, would name that many classes.
+safetensors("dataset-label-bomb.safetensors", json.dumps({
+    "__metadata__": {"dataset": "1"},
+    "images": {"dtype": "U8", "shape": [1, 1, 1, 1], "data_offsets": [0, 1]},
+    "labels": {"dtype": "I64", "shape": [1], "data_offsets": [1, 9]},
+}), data=b"\0" + struct.pack("<q", 16777215))
 
 # -- the compressed container (Formats/tensor-file.md) --------------------------------------------
 

@@ -111,12 +111,8 @@ public struct Pack: Tool {
     if cocoDirectory != nil, let option = optionsBesideDirectoryExport.first {
       throw ValidationError("--coco-dir writes the dataset as it is; \(option) does not apply to it")
     }
-    do {
-      _ = try renameRules()
-      _ = try metadataAssignments()
-    } catch let error as ValidationErrorText {
-      throw ValidationError(error.message)
-    }
+    _ = try renameRules()
+    _ = try metadataAssignments()
   }
 
   public func run() throws {
@@ -219,7 +215,7 @@ public struct Pack: Tool {
   private func metadataAssignments() throws -> [(String, String)] {
     try setMeta.map { text in
       guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-        throw ValidationErrorText("--set-meta expects K=V with a non-empty key, got '\(text)'")
+        throw ValidationError("--set-meta expects K=V with a non-empty key, got '\(text)'")
       }
       return (String(text[..<equals]), String(text[text.index(after: equals)...]))
     }

@@ -27,7 +27,7 @@ extension ImportOptions {
   func openCOCO(_ input: String) throws -> ImportedTensors {
     try refuseOptions(input, task: .detection)
     guard let folder = detection.cocoImages else {
-      throw ToolError("\(input): a COCO import needs --coco-images DIR, the folder of the images it names")
+      throw ToolError(.option, file: input, "a COCO import needs --coco-images DIR, the folder of the images it names")
     }
     try InputPath.check(input)
     var options = COCOImportOptions()
@@ -61,12 +61,12 @@ extension ImportOptions {
       [("--classes", classes != nil), ("--relabel", relabel != .keep), ("--label-offset", labelOffset != 0)]
       + [("--scenes", scenes.scenes != nil)]  // scenes are composed from classification datasets
     if let option = given.first(where: \.1) {
-      throw ToolError("\(file): \(option.0) applies to classification datasets, not to \(task.rawValue)")
+      throw ToolError(.option, file: file, "\(option.0) applies to classification datasets, not to \(task.rawValue)")
     }
     guard task == .detection else { return }
     let other = (classNames != nil ? ["--class-names"] : []) + segmentation.given
     if let option = other.first {
-      throw ToolError("\(file): \(option) does not apply to a detection dataset")
+      throw ToolError(.option, file: file, "\(option) does not apply to a detection dataset")
     }
   }
 
@@ -86,7 +86,7 @@ extension ImportOptions {
     if let size = resize.flatMap(parseSize) {
       dataset = try dataset.resized(height: size.height, width: size.width, method: resizeMethod, file: file)
     }
-    guard dataset.count > 0 else { throw ToolError("\(file): no images left after --split and --fraction") }
+    guard dataset.count > 0 else { throw ToolError(.option, file: file, "no images left after --split and --fraction") }
     if let mean { dataset.mean = parseNumbers(mean) }
     if let std { dataset.std = parseNumbers(std) }
     // Checked again: --mean/--std must match the channels and be usable.

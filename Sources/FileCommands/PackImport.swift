@@ -146,8 +146,8 @@ public struct ImportOptions: ParsableArguments {
   public init() {}
 
   public func validate() throws {
-    if labelOffset < 0 || labelOffset > 1 << 24 {
-      throw ValidationError("--label-offset must be 0 to 16777216, got \(labelOffset)")
+    if labelOffset < 0 || labelOffset >= maxLabel {
+      throw ValidationError("--label-offset must be 0 to \(maxLabel - 1), got \(labelOffset)")
     }
     if !(0...1).contains(testFraction) {
       throw ValidationError("--test-fraction must be between 0 and 1, got \(testFraction)")
@@ -223,11 +223,14 @@ public struct ImportOptions: ParsableArguments {
         + segmentation.given.filter { $0 != "--tile" }
       if let option = importOnly.first {
         throw ToolError(
-          "\(input): \(option) applies to imported formats; this input reads as a tensor file (give --format?)")
+          .option, file: input,
+          "\(option) applies to imported formats; this input reads as a tensor file (give --format?)")
       }
       let datasetOptions = datasetOptions + segmentation.given
       guard !datasetOptions.isEmpty else { return nil }
-      guard input != "-" else { throw ToolError("\(datasetOptions[0]) needs a dataset file, not standard input") }
+      guard input != "-" else {
+        throw ToolError(.option, "\(datasetOptions[0]) needs a dataset file, not standard input")
+      }
       try InputPath.check(input)
       let reader = try TensorReader(path: input)
       switch reader.metadata[DatasetLayout.Key.task] {
@@ -235,7 +238,7 @@ public struct ImportOptions: ParsableArguments {
       case DatasetLayout.Task.detection.rawValue: return try reworkDetection(reader, file: input)
       default: break
       }
-      if segmentation.tile != nil { throw ToolError("\(input): --tile applies to segmentation datasets") }
+      if segmentation.tile != nil { throw ToolError(.option, file: input, "--tile applies to segmentation datasets") }
       let dataset = try Dataset(reader: reader)
       let tensors = try finish(dataset, file: input, extra: reader.metadata, fresh: false)
       tensors.fromCompressedFile = reader.format == .compressed
@@ -250,7 +253,7 @@ public struct ImportOptions: ParsableArguments {
       ] + segmentation.given.map { ($0, true, [.segmentation]) } + detection.given.map { ($0, true, [.coco]) }
     if let (option, _, formats) = misplaced.first(where: { $0.1 && !$0.2.contains(format) }) {
       let names = formats.map(\.rawValue).sorted().joined(separator: ", ")
-      throw ToolError("\(input): \(option) applies to \(names) input, not to \(format.rawValue)")
+      throw ToolError(.option, file: input, "\(option) applies to \(names) input, not to \(format.rawValue)")
     }
     switch format {
     case .segmentation:
@@ -262,7 +265,9 @@ public struct ImportOptions: ParsableArguments {
       return try finish(
         Dataset.fromImageFolder(path: input, channels: channels, resize: size, limits: limits), file: input)
     case .idx:
-      guard let labels else { throw ToolError("\(input): IDX images need --labels FILE (the IDX label file)") }
+      guard let labels else {
+        throw ToolError(.option, file: input, "IDX images need --labels FILE (the IDX label file)")
+      }
       let (images, name) = try withInput(input, limits: limits) { (try IDXArray(stream: $0), $0.name) }
       let dataset = try Dataset.fromIDX(
         images: images, labels: IDXArray(path: labels, limits: limits), imagesFile: name, labelsFile: labels)
@@ -287,7 +292,9 @@ public struct ImportOptions: ParsableArguments {
       return try ImportedTensors(arrays: [(stem, array)], file: name)
     case .torch:
       try refuseDatasetOptions(datasetOptions, input: input, hint: "a checkpoint holds weights")
-      if labels != nil { throw ToolError("\(input): --labels applies to IDX and .npy images, not to a checkpoint") }
+      if labels != nil {
+        throw ToolError(.option, file: input, "--labels applies to IDX and .npy images, not to a checkpoint")
+      }
       if let member {
         let name = "\(input):\(member)"
         return try TorchCheckpoint.read(
@@ -297,14 +304,16 @@ public struct ImportOptions: ParsableArguments {
     case .npz:
       guard member == nil else {
         throw ToolError(
-          "\(input): --member picks a file inside a zip; an .npz's arrays are picked with --images-key and --labels-key"
+          .option, file: input,
+          "--member picks a file inside a zip; an .npz's arrays are picked with --images-key and --labels-key"
         )
       }
       let arrays = try NumpyArray.readNPZ(path: input, limits: limits)
       if let imagesKey, let labelsKey {
         func array(_ key: String) throws -> NumpyArray {
           guard let found = arrays.first(where: { $0.name == key }) else {
-            throw ToolError("\(input): no array named \(key) (arrays: \(arrays.map(\.name).joined(separator: ", ")))")
+            throw ToolError(
+              .option, file: input, "no array named \(key) (arrays: \(arrays.map(\.name).joined(separator: ", ")))")
           }
           return found.array
         }
@@ -313,7 +322,9 @@ public struct ImportOptions: ParsableArguments {
           imagesFile: "\(input):\(imagesKey).npy", labelsFile: "\(input):\(labelsKey).npy")
         return try finish(dataset, file: input)
       }
-      if labels != nil { throw ToolError("\(input): an .npz names its label array with --labels-key, not --labels") }
+      if labels != nil {
+        throw ToolError(.option, file: input, "an .npz names its label array with --labels-key, not --labels")
+      }
       try refuseDatasetOptions(datasetOptions, input: input, hint: "give --images-key and --labels-key")
       return try ImportedTensors(arrays: arrays, file: input)
     }
@@ -321,7 +332,8 @@ public struct ImportOptions: ParsableArguments {
 
   private func refuseDatasetOptions(_ given: [String], input: String, hint: String) throws {
     if let option = given.first {
-      throw ToolError("\(input): \(option) applies to datasets; this input imports as plain tensors (\(hint))")
+      throw ToolError(
+        .option, file: input, "\(option) applies to datasets; this input imports as plain tensors (\(hint))")
     }
   }
 
@@ -340,7 +352,9 @@ public struct ImportOptions: ParsableArguments {
     var isDirectory: ObjCBool = false
     let exists = input != "-" && FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory)
     if let format {
-      if format == .folder && !(exists && isDirectory.boolValue) { throw ToolError("\(input): not a folder") }
+      if format == .folder && !(exists && isDirectory.boolValue) {
+        throw ToolError(.input, file: input, "not a folder")
+      }
       return format
     }
     if detection.cocoImages != nil { return .coco }
@@ -368,7 +382,7 @@ public struct ImportOptions: ParsableArguments {
     {
       return .idx
     }
-    if let member { throw ToolError("\(input): cannot tell the format of member \(member); give --format") }
+    if let member { throw ToolError(.input, file: input, "cannot tell the format of member \(member); give --format") }
     return nil
   }
 
@@ -408,7 +422,9 @@ public struct ImportOptions: ParsableArguments {
     if let size = resize.flatMap(parseSize) {
       dataset = try dataset.resized(height: size.height, width: size.width, method: resizeMethod, file: file)
     }
-    guard dataset.count > 0 else { throw ToolError("\(file): no images left after --classes, --split and --fraction") }
+    guard dataset.count > 0 else {
+      throw ToolError(.option, file: file, "no images left after --classes, --split and --fraction")
+    }
     if let mean { dataset.mean = parseNumbers(mean) }
     if let std { dataset.std = parseNumbers(std) }
     // Checked again: --mean/--std must match the channels and be usable.
@@ -438,7 +454,7 @@ public struct ImportOptions: ParsableArguments {
     case "last": return .last
     default:
       if let number = Int(labelColumn) {
-        guard number >= 1 else { throw ToolError("--label-column numbers start at 1, got \(number)") }
+        guard number >= 1 else { throw ToolError(.option, "--label-column numbers start at 1, got \(number)") }
         return .index(number - 1)
       }
       return .named(labelColumn)

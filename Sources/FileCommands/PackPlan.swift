@@ -1,5 +1,6 @@
 // What kswap-pack will write: which tensors, under which names and dtypes, with which metadata.
 
+import ArgumentParser
 import Foundation
 import TensorFile
 import ToolSupport
@@ -13,14 +14,14 @@ struct RenameRule {
   /// Parses `FROM=TO`, split at the first '='; nil with a reason when it is malformed.
   init(_ text: String) throws {
     guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-      throw ValidationErrorText("--rename expects FROM=TO (a regular expression and its replacement), got '\(text)'")
+      throw ValidationError("--rename expects FROM=TO (a regular expression and its replacement), got '\(text)'")
     }
     pattern = String(text[..<equals])
     template = String(text[text.index(after: equals)...])
     do {
       expression = try NSRegularExpression(pattern: pattern)
     } catch {
-      throw ValidationErrorText("--rename '\(text)': '\(pattern)' is not a valid regular expression")
+      throw ValidationError("--rename '\(text)': '\(pattern)' is not a valid regular expression")
     }
   }
 
@@ -28,12 +29,6 @@ struct RenameRule {
     expression.stringByReplacingMatches(
       in: name, range: NSRange(name.startIndex..., in: name), withTemplate: template)
   }
-}
-
-/// A usage problem found while parsing an option value; Pack turns it into a ValidationError.
-struct ValidationErrorText: Error {
-  let message: String
-  init(_ message: String) { self.message = message }
 }
 
 /// One tensor to write: where it comes from and what it becomes.
@@ -54,7 +49,7 @@ struct PackPlan {
     dtype: DType?, convertIntegers: Bool, dropMeta: [String], setMeta: [(String, String)]
   ) throws {
     for glob in select where !source.tensors.contains(where: { glob.matches($0.name) }) {
-      throw ToolError("\(file): --select '\(glob.pattern)' matches no tensor")
+      throw ToolError(.option, file: file, "--select '\(glob.pattern)' matches no tensor")
     }
     var plan: [PlannedTensor] = []
     var sourceOfName: [String: String] = [:]
@@ -63,11 +58,13 @@ struct PackPlan {
       if exclude.contains(where: { $0.matches(info.name) }) { continue }
       let name = rename.reduce(info.name) { $1.apply($0) }
       if name.isEmpty {
-        throw ToolError("\(file): tensor '\(escapeControlCharacters(info.name))': --rename leaves an empty name")
+        throw ToolError(
+          .option, file: file, "tensor '\(escapeControlCharacters(info.name))': --rename leaves an empty name")
       }
       if let other = sourceOfName.updateValue(info.name, forKey: name) {
         throw ToolError(
-          "\(file): tensors '\(escapeControlCharacters(other))' and '\(escapeControlCharacters(info.name))' would both be named '\(escapeControlCharacters(name))' after --rename"
+          .option, file: file,
+          "tensors '\(escapeControlCharacters(other))' and '\(escapeControlCharacters(info.name))' would both be named '\(escapeControlCharacters(name))' after --rename"
         )
       }
       let outputType =

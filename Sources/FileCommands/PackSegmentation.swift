@@ -64,17 +64,20 @@ extension ImportOptions {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue {
       if segmentation.masks != nil {
-        throw ToolError("\(input): --masks pairs one image file with its mask; a folder's masks are in its masks/")
+        throw ToolError(
+          .option, file: input, "--masks pairs one image file with its mask; a folder's masks are in its masks/")
       }
       guard SegmentationDataset.isPairFolder(input) else {
-        throw ToolError("\(input): a segmentation folder holds the sub-folders images/ and masks/ (and no others)")
+        throw ToolError(
+          .input, file: input, "a segmentation folder holds the sub-folders images/ and masks/ (and no others)")
       }
       let dataset = try SegmentationDataset.fromFolder(path: input, options: options)
       return try finishSegmentation(dataset, file: input, source: (input as NSString).lastPathComponent)
     }
     guard let masks = segmentation.masks else {
       throw ToolError(
-        "\(input): an image file imports with its mask (--masks FILE); a folder imports as classes (one sub-folder each) or as images/ and masks/"
+        .input, file: input,
+        "an image file imports with its mask (--masks FILE); a folder imports as classes (one sub-folder each) or as images/ and masks/"
       )
     }
     let (imageBytes, imageName) = try readPairFile(input)
@@ -115,7 +118,8 @@ extension ImportOptions {
     let names = classNames.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
     if segmentation.instances && names.count != 2 {
       throw ToolError(
-        "\(input): --instances makes two classes (0 and the objects); --class-names gives \(names.count) names")
+        .option, file: input,
+        "--instances makes two classes (0 and the objects); --class-names gives \(names.count) names")
     }
     return names
   }
@@ -148,7 +152,7 @@ extension ImportOptions {
     if let size = resize.flatMap(parseSize) {
       dataset = try dataset.resized(height: size.height, width: size.width, method: resizeMethod, file: file)
     }
-    guard dataset.count > 0 else { throw ToolError("\(file): no images left after --split and --fraction") }
+    guard dataset.count > 0 else { throw ToolError(.option, file: file, "no images left after --split and --fraction") }
     if let mean { dataset.mean = parseNumbers(mean) }
     if let std { dataset.std = parseNumbers(std) }
     // Checked again: --mean/--std must match the channels and be usable.

@@ -69,7 +69,7 @@ public enum ArchiveInput {
       return false
     }
     guard let bytes = found else {
-      throw ImportError(path, "no member named \(member) in the archive")
+      throw ImportError(.notFound, path, "no member named \(member) in the archive")
     }
     return bytes
   }
@@ -98,18 +98,18 @@ public enum ArchiveInput {
     name path: String, limits: ImportLimits, open: (OpaquePointer) -> Int32,
     _ body: (String, ArchiveStream) throws -> Bool
   ) throws {
-    guard let archive = archive_read_new() else { throw ImportError(path, "cannot start libarchive") }
+    guard let archive = archive_read_new() else { throw ImportError(.io, path, "cannot start libarchive") }
     defer { archive_read_free(archive) }
     archive_read_support_format_zip(archive)
     guard open(archive) == ARCHIVE_OK else {
-      throw ImportError(path, "not a readable zip archive: \(message(archive))")
+      throw ImportError(.unrecognised, path, "not a readable zip archive: \(message(archive))")
     }
     while true {
       var entry: OpaquePointer?
       let status = archive_read_next_header(archive, &entry)
       if status == ARCHIVE_EOF { return }
       guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
-        throw ImportError(path, "damaged zip archive: \(message(archive))")
+        throw ImportError(.malformed, path, "damaged zip archive: \(message(archive))")
       }
       guard archive_entry_filetype(entry) == 0o100000 /* AE_IFREG, a cast macro Swift cannot import */,
         let cName = archive_entry_pathname(entry)
@@ -132,7 +132,7 @@ public enum ArchiveInput {
     name: String, inputSize: Int?, limits: ImportLimits, body: (ArchiveStream) throws -> T,
     open: (OpaquePointer) -> Int32
   ) throws -> T {
-    guard let archive = archive_read_new() else { throw ImportError(name, "cannot start libarchive") }
+    guard let archive = archive_read_new() else { throw ImportError(.io, name, "cannot start libarchive") }
     defer { archive_read_free(archive) }
     archive_read_support_format_raw(archive)
     archive_read_support_format_empty(archive)  // the raw format needs at least one byte
@@ -141,12 +141,14 @@ public enum ArchiveInput {
     archive_read_support_filter_xz(archive)
     archive_read_support_filter_zstd(archive)
     guard open(archive) == ARCHIVE_OK else {
-      throw ImportError(name, "cannot open: \(message(archive))")
+      // libarchive gives a failed open(2) its errno, and a damaged stream (read ahead here) its own codes.
+      let code = archive_errno(archive)
+      throw ImportError(code > 0 && code != EILSEQ ? .io : .malformed, name, "cannot open: \(message(archive))")
     }
     var entry: OpaquePointer?
     let status = archive_read_next_header(archive, &entry)
     guard status == ARCHIVE_OK || status == ARCHIVE_WARN || status == ARCHIVE_EOF else {
-      throw ImportError(name, "cannot read: \(message(archive))")
+      throw ImportError(.malformed, name, "cannot read: \(message(archive))")
     }
     // What the input can hold at most: a file stored as it is holds its own size; deflate (gzip)
     // expands at most 1032-fold and zstd 32768-fold (a 4-byte block of one repeated byte becomes
@@ -216,10 +218,11 @@ public final class ArchiveStream {
     let (end, overflow) = position.addingReportingOverflow(count)
     guard !overflow, end <= limits.maxBytes else {
       throw ImportError(
+        .limitExceeded,
         name, "\(what()) needs \(count) bytes, over the limit of \(limits.maxBytes)\(ArchiveInput.raiseHint)")
     }
     if case .inflated(let bound, let input) = holds, end > bound {
-      throw ImportError(name, "\(what()) needs \(count) bytes, more than \(input) can hold")
+      throw ImportError(.truncated, name, "\(what()) needs \(count) bytes, more than \(input) can hold")
     }
   }
 
@@ -234,11 +237,13 @@ public final class ArchiveStream {
     let room = limits.maxBytes - position
     if let declaredSize, declaredSize - position > room {
       throw ImportError(
+        .limitExceeded,
         name, "\(declaredSize) bytes uncompressed, over the limit of \(limits.maxBytes)\(ArchiveInput.raiseHint)")
     }
     let bytes = try fill(room == Int.max ? room : room + 1, what: "the data")
     guard bytes.count <= room else {
       throw ImportError(
+        .limitExceeded,
         name, "more than \(limits.maxBytes) bytes uncompressed, over the limit\(ArchiveInput.raiseHint)")
     }
     return bytes
@@ -277,11 +282,11 @@ public final class ArchiveStream {
         break
       }
       guard got > 0 else {
-        throw ImportError(name, "damaged or truncated compressed data: \(ArchiveInput.message(archive))")
+        throw ImportError(.malformed, name, "damaged or truncated compressed data: \(ArchiveInput.message(archive))")
       }
       filled += got
       if let declaredSize, position + filled > declaredSize {
-        throw ImportError(name, "inflates past the \(declaredSize) bytes its archive declares")
+        throw ImportError(.malformed, name, "inflates past the \(declaredSize) bytes its archive declares")
       }
     }
     position += filled
@@ -291,7 +296,7 @@ public final class ArchiveStream {
 
   private func allocate(_ count: Int, what: @autoclosure () -> String) throws -> [UInt8] {
     guard canAllocate(count) else {
-      throw ImportError(name, "cannot allocate the \(count) bytes of memory \(what()) needs")
+      throw ImportError(.limitExceeded, name, "cannot allocate the \(count) bytes of memory \(what()) needs")
     }
     return [UInt8](unsafeUninitializedCapacity: count) { $1 = count }
   }

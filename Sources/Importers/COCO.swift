@@ -16,10 +16,6 @@ public struct COCOImportOptions: Sendable {
   public init() {}
 }
 
-/// The largest COCO category id kswap takes: ids are labels, and the class list (one entry per id up
-/// to the largest, null where no category has it) is written into the file's header.
-public let maxCOCOCategory = 65535
-
 extension DetectionDataset {
   /// The name of the annotations file in a directory `cocoFiles` makes.
   public static let cocoAnnotationsName = "instances.json"
@@ -32,18 +28,19 @@ extension DetectionDataset {
   public static func fromCOCO(
     annotations bytes: [UInt8], file: String, folder: String, options: COCOImportOptions = COCOImportOptions()
   ) throws -> (dataset: DetectionDataset, crowd: Int) {
-    guard let text = String(validating: bytes, as: UTF8.self) else { throw ImportError(file, "is not UTF-8 text") }
-    let root: JSON
-    do { root = try JSON(parsing: text) } catch { throw ImportError(file, "\(error)") }
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      throw ImportError(.malformed, file, "is not UTF-8 text")
+    }
+    let root = try JSON(parsing: text, file: file)
     func list(_ key: String) throws -> [JSON] {
       guard let items = root[key]?.arrayValue else {
-        throw ImportError(file, "not a COCO instances file: it needs an array \"\(key)\"")
+        throw ImportError(.unrecognised, file, "not a COCO instances file: it needs an array \"\(key)\"")
       }
       return items
     }
     let classes = try categories(list("categories"), file: file)
     let entries = try images(list("images"), file: file)
-    guard !entries.isEmpty else { throw ImportError(file, "\"images\" is empty") }
+    guard !entries.isEmpty else { throw ImportError(.invalidDataset, file, "\"images\" is empty") }
     let imageIndex = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.id, $0) })
 
     var perImage = [[(box: [Double], label: Int64)]](repeating: [], count: entries.count)
@@ -51,14 +48,16 @@ extension DetectionDataset {
     for (position, annotation) in try list("annotations").enumerated() {
       let place = "annotations[\(position)]" + (annotation["id"]?.intValue.map { " (id \($0))" } ?? "")
       guard let imageID = annotation["image_id"]?.intValue, let image = imageIndex[imageID] else {
-        throw ImportError(file, "\(place): image_id is not the id of an entry of \"images\"")
+        throw ImportError(.invalidDataset, file, "\(place): image_id is not the id of an entry of \"images\"")
       }
       guard let category = annotation["category_id"]?.intValue, category >= 0, category < classes.count,
         classes[category] != nil
-      else { throw ImportError(file, "\(place): category_id is not the id of an entry of \"categories\"") }
+      else {
+        throw ImportError(.invalidDataset, file, "\(place): category_id is not the id of an entry of \"categories\"")
+      }
       if let flag = annotation["iscrowd"] {
         guard let value = flag.intValue, value == 0 || value == 1 else {
-          throw ImportError(file, "\(place): iscrowd is not 0 or 1")
+          throw ImportError(.invalidDataset, file, "\(place): iscrowd is not 0 or 1")
         }
         if value == 1 {
           crowd += 1
@@ -68,10 +67,11 @@ extension DetectionDataset {
       guard let numbers = annotation["bbox"]?.arrayValue?.map(\.doubleValue), numbers.count == 4,
         case let box = numbers.compactMap({ $0 }), box.count == 4
       else {
-        throw ImportError(file, "\(place): bbox is not an array of 4 finite numbers [x, y, width, height]")
+        throw ImportError(
+          .invalidDataset, file, "\(place): bbox is not an array of 4 finite numbers [x, y, width, height]")
       }
       guard box[2] > 0, box[3] > 0 else {
-        throw ImportError(file, "\(place): bbox \(box) has a width or height of 0 or less")
+        throw ImportError(.invalidDataset, file, "\(place): bbox \(box) has a width or height of 0 or less")
       }
       perImage[image].append((box, Int64(category)))
     }
@@ -85,15 +85,19 @@ extension DetectionDataset {
   private static func categories(_ items: [JSON], file: String) throws -> [String?] {
     var classes: [String?] = []
     for (position, item) in items.enumerated() {
-      guard let id = item["id"]?.intValue, (0...maxCOCOCategory).contains(id), let name = item["name"]?.stringValue
+      guard let id = item["id"]?.intValue, (0..<Int(maxLabel)).contains(id), let name = item["name"]?.stringValue
       else {
         throw ImportError(
-          file, "categories[\(position)]: needs an integer \"id\" from 0 to \(maxCOCOCategory) and a \"name\"")
+          .invalidDataset,
+          file, "categories[\(position)]: needs an integer \"id\" from 0 to \(maxLabel - 1) and a \"name\"")
       }
       if classes.count <= id { classes += [String?](repeating: nil, count: id + 1 - classes.count) }
-      guard classes[id] == nil else { throw ImportError(file, "categories[\(position)]: id \(id) is taken twice") }
+      guard classes[id] == nil else {
+        throw ImportError(.invalidDataset, file, "categories[\(position)]: id \(id) is taken twice")
+      }
       guard !classes.contains(name) else {
-        throw ImportError(file, "categories[\(position)]: the name \"\(name)\" is taken twice (classes match by name)")
+        throw ImportError(
+          .invalidDataset, file, "categories[\(position)]: the name \"\(name)\" is taken twice (classes match by name)")
       }
       classes[id] = name
     }
@@ -110,13 +114,15 @@ extension DetectionDataset {
     var seen = Set<Int>()
     return try items.enumerated().map { position, item in
       guard let id = item["id"]?.intValue, let name = item["file_name"]?.stringValue, !name.isEmpty else {
-        throw ImportError(file, "images[\(position)]: needs an integer \"id\" and a \"file_name\"")
+        throw ImportError(.invalidDataset, file, "images[\(position)]: needs an integer \"id\" and a \"file_name\"")
       }
-      guard seen.insert(id).inserted else { throw ImportError(file, "images[\(position)]: id \(id) is taken twice") }
+      guard seen.insert(id).inserted else {
+        throw ImportError(.invalidDataset, file, "images[\(position)]: id \(id) is taken twice")
+      }
       var size: (Int, Int)?
       if let width = item["width"], let height = item["height"] {
         guard let width = width.intValue, let height = height.intValue else {
-          throw ImportError(file, "images[\(position)]: width and height are not integers")
+          throw ImportError(.invalidDataset, file, "images[\(position)]: width and height are not integers")
         }
         size = (width, height)
       }
@@ -146,6 +152,7 @@ extension DetectionDataset {
         Dataset.readFile(path, limits: options.limits), channels: channels, file: path, limits: options.limits)
       if let declared = entry.size, declared != (image.width, image.height) {
         throw ImportError(
+          .invalidDataset,
           path, "image is \(image.width)x\(image.height); \(file) says \(declared.width)x\(declared.height)")
       }
       var imageBoxes: [Float] = []
@@ -153,6 +160,7 @@ extension DetectionDataset {
         guard box[0] >= 0, box[1] >= 0, box[0] + box[2] <= Double(image.width), box[1] + box[3] <= Double(image.height)
         else {
           throw ImportError(
+            .invalidDataset,
             file, "a box of image id \(entry.id), bbox \(box), is not inside its \(image.width)x\(image.height) image")
         }
         imageBoxes += [Float(box[0]), Float(box[1]), Float(box[0] + box[2]), Float(box[1] + box[3])]
@@ -164,11 +172,12 @@ extension DetectionDataset {
         piece = try piece.resized(height: resize.height, width: resize.width, method: resize.method, file: path)
       } else if let size, size != (piece.height, piece.width) {
         throw ImportError(
+          .invalidDataset,
           path, "image is \(image.width)x\(image.height), the first was \(size.width)x\(size.height): give --resize")
       }
       size = (piece.height, piece.width)
       guard case .u8(let values) = piece.images, pixels.count + values.count <= options.limits.maxElements else {
-        throw ImportError(file, "more than \(options.limits.maxElements) pixel values")
+        throw ImportError(.limitExceeded, file, "more than \(options.limits.maxElements) pixel values")
       }
       pixels += values
       boxes += piece.boxes
@@ -190,7 +199,7 @@ extension DetectionDataset {
   /// round(255 * v), v clamped to [0, 1]. `file` names the output in errors.
   public func cocoFiles(file: String) throws -> [(name: String, bytes: [UInt8])] {
     guard channels == 1 || channels == 3 else {
-      throw ImportError(file, "images of \(channels) channels: PNG files hold 1 (grey) or 3 (RGB)")
+      throw ImportError(.unsupported, file, "images of \(channels) channels: PNG files hold 1 (grey) or 3 (RGB)")
     }
     let digits = max(6, String(count).count)
     func imageName(_ index: Int) -> String {

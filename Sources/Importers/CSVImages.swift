@@ -31,7 +31,7 @@ extension Dataset {
     limits: ImportLimits = .standard
   ) throws -> Dataset {
     var rows = try CSVRows(bytes: bytes, file: file)
-    guard var first = try rows.next() else { throw ImportError(file, "the CSV table is empty") }
+    guard var first = try rows.next() else { throw ImportError(.invalidDataset, file, "the CSV table is empty") }
     var header: [String]?
     // A header row has text where the pixels go; with a label column given by name it must exist.
     let firstLabel: Int? =
@@ -43,17 +43,21 @@ extension Dataset {
       }
     let pixelFieldIsText = first.fields.indices.contains { $0 != firstLabel && rows.number(first.fields[$0]) == nil }
     if case .named(let name) = options.labelColumn, !first.fields.contains(where: { rows.number($0) == nil }) {
-      throw ImportError(file, "the CSV table has no header row to find column \"\(name)\" in")
+      throw ImportError(.notFound, file, "the CSV table has no header row to find column \"\(name)\" in")
     }
     if firstLabel == nil || pixelFieldIsText {
       header = first.fields.map(rows.text)
-      guard let row = try rows.next() else { throw ImportError(file, "the CSV table has a header and no rows") }
+      guard let row = try rows.next() else {
+        throw ImportError(.invalidDataset, file, "the CSV table has a header and no rows")
+      }
       first = row
     }
     let columns = first.fields.count
-    guard columns >= 2 else { throw ImportError(file, "line \(first.line): a row needs pixel columns and a label") }
+    guard columns >= 2 else {
+      throw ImportError(.malformed, file, "line \(first.line): a row needs pixel columns and a label")
+    }
     if let header, header.count != columns {
-      throw ImportError(file, "the header has \(header.count) columns, line \(first.line) has \(columns)")
+      throw ImportError(.malformed, file, "the header has \(header.count) columns, line \(first.line) has \(columns)")
     }
     let labelIndex: Int
     switch options.labelColumn {
@@ -61,12 +65,12 @@ extension Dataset {
     case .last: labelIndex = columns - 1
     case .index(let index):
       guard index >= 0, index < columns else {
-        throw ImportError(file, "label column \(index) is outside the \(columns) columns")
+        throw ImportError(.invalidOption, file, "label column \(index) is outside the \(columns) columns")
       }
       labelIndex = index
     case .named(let name):
       guard let index = header?.firstIndex(of: name) else {
-        throw ImportError(file, "no column named \"\(name)\" in the header")
+        throw ImportError(.notFound, file, "no column named \"\(name)\" in the header")
       }
       labelIndex = index
     }
@@ -74,6 +78,7 @@ extension Dataset {
     let shape = try options.shape ?? squareShape(pixelCount, file: file)
     guard shape.channels * shape.height * shape.width == pixelCount else {
       throw ImportError(
+        .invalidOption,
         file,
         "image shape \(shape.channels)x\(shape.height)x\(shape.width) needs \(shape.channels * shape.height * shape.width) pixel columns, the table has \(pixelCount)"
       )
@@ -87,10 +92,11 @@ extension Dataset {
     var row: CSVRows.Row? = first
     while let current = row {
       guard current.fields.count == columns else {
-        throw ImportError(file, "line \(current.line) has \(current.fields.count) columns, expected \(columns)")
+        throw ImportError(
+          .malformed, file, "line \(current.line) has \(current.fields.count) columns, expected \(columns)")
       }
       guard labelTexts.count * pixelCount + pixelCount <= limits.maxElements else {
-        throw ImportError(file, "more than \(limits.maxElements) pixel values")
+        throw ImportError(.limitExceeded, file, "more than \(limits.maxElements) pixel values")
       }
       let badColumn: Int? = rows.bytes.withUnsafeBufferPointer { buffer in
         for column in 0..<columns where column != labelIndex {
@@ -119,6 +125,7 @@ extension Dataset {
       if let badColumn {
         let field = current.fields[badColumn]
         throw ImportError(
+          .malformed,
           file, "line \(current.line), column \(badColumn + 1): \"\(rows.text(field))\" is not a finite number")
       }
       labelTexts.append(rows.text(current.fields[labelIndex]))
@@ -151,7 +158,7 @@ extension Dataset {
       let line = chunk.firstIndex(of: 0x0A).map { chunk[..<$0] } ?? chunk[...]
       columns += line.count { $0 == 0x2C }
       guard columns <= CSVRows.maxColumns else {
-        throw ImportError(stream.name, "line 1 has more than \(CSVRows.maxColumns) columns, the limit")
+        throw ImportError(.limitExceeded, stream.name, "line 1 has more than \(CSVRows.maxColumns) columns, the limit")
       }
       bytes += chunk
       if chunk.isEmpty || line.count < chunk.count { break }
@@ -163,7 +170,7 @@ extension Dataset {
   private static func squareShape(_ pixels: Int, file: String) throws -> (channels: Int, height: Int, width: Int) {
     let side = Int(Double(pixels).squareRoot().rounded())
     guard side * side == pixels else {
-      throw ImportError(file, "\(pixels) pixel columns are not a square image: give the image shape")
+      throw ImportError(.invalidOption, file, "\(pixels) pixel columns are not a square image: give the image shape")
     }
     return (1, side, side)
   }
@@ -188,7 +195,9 @@ struct CSVRows {
   private var line = 0
 
   init(bytes: [UInt8], file: String) throws {
-    guard !bytes.contains(0) else { throw ImportError(file, "not a CSV table: the data contains zero bytes") }
+    guard !bytes.contains(0) else {
+      throw ImportError(.unrecognised, file, "not a CSV table: the data contains zero bytes")
+    }
     self.bytes = bytes
     self.file = file
   }
@@ -221,7 +230,9 @@ struct CSVRows {
       }
       return false
     }
-    if tooWide { throw ImportError(file, "line \(line) has more than \(Self.maxColumns) columns, the limit") }
+    if tooWide {
+      throw ImportError(.limitExceeded, file, "line \(line) has more than \(Self.maxColumns) columns, the limit")
+    }
     return found ? Row(line: line, fields: fields) : nil
   }
 

@@ -37,26 +37,30 @@ public struct Dataset: Equatable, Sendable {
     mean: [Double]? = nil, std: [Double]? = nil, source: String? = nil, split: String? = nil, file: String
   ) throws {
     guard channels > 0, height > 0, width > 0 else {
-      throw ImportError(file, "image shape \(channels)x\(height)x\(width) has a zero or negative size")
+      throw ImportError(.invalidDataset, file, "image shape \(channels)x\(height)x\(width) has a zero or negative size")
     }
     guard let perImage = checkedProduct([channels, height, width]),
       let total = checkedProduct([perImage, labels.count]), total == images.count
     else {
       throw ImportError(
+        .invalidDataset,
         file, "\(images.count) pixel values do not make \(labels.count) images of \(channels)x\(height)x\(width)")
     }
     if case .f32(let values) = images, values.contains(where: { !$0.isFinite }) {
-      throw ImportError(file, "image values must be finite; found NaN or infinity")
+      throw ImportError(.invalidDataset, file, "image values must be finite; found NaN or infinity")
     }
     if let bad = labels.first(where: { $0 < 0 }) {
-      throw ImportError(file, "label \(bad) is negative")
+      throw ImportError(.invalidDataset, file, "label \(bad) is negative")
     }
     if let bad = labels.first(where: { $0 >= maxLabel }) {
-      throw ImportError(file, "label \(bad) is too large (labels are below \(maxLabel))")
+      throw ImportError(.limitExceeded, file, "label \(bad) is too large (labels are below \(maxLabel))")
+    }
+    guard classes.count <= maxLabel else {
+      throw ImportError(.limitExceeded, file, "\(classes.count) classes, more than the limit of \(maxLabel)")
     }
     let classCount = classes.isEmpty ? Int((labels.max() ?? -1) + 1) : classes.count
     if let bad = labels.first(where: { $0 >= classCount }) {
-      throw ImportError(file, "label \(bad) has no class name (\(classes.count) classes)")
+      throw ImportError(.invalidDataset, file, "label \(bad) has no class name (\(classes.count) classes)")
     }
     try Self.checkNormalisation(mean: mean, std: std, channels: channels, file: file)
     self.images = images
@@ -76,14 +80,14 @@ public struct Dataset: Equatable, Sendable {
   static func checkNormalisation(mean: [Double]?, std: [Double]?, channels: Int, file: String) throws {
     for (name, values) in [("mean", mean), ("std", std)] {
       if let values, values.count != channels {
-        throw ImportError(file, "\(name) has \(values.count) values for \(channels) channels")
+        throw ImportError(.invalidOption, file, "\(name) has \(values.count) values for \(channels) channels")
       }
     }
     if let mean, mean.contains(where: { !$0.isFinite }) {
-      throw ImportError(file, "mean values must be finite")
+      throw ImportError(.invalidOption, file, "mean values must be finite")
     }
     if let std, std.contains(where: { !($0 > 0 && $0.isFinite) }) {
-      throw ImportError(file, "std values must be positive and finite")
+      throw ImportError(.invalidOption, file, "std values must be positive and finite")
     }
   }
 
@@ -92,7 +96,7 @@ public struct Dataset: Equatable, Sendable {
     if let index = classes.firstIndex(where: { $0 == token }) { return Int64(index) }
     if let number = Int64(token), number >= 0, number < Int64(classes.count) { return number }
     let names = classes.compactMap { $0 }.joined(separator: ", ")
-    throw ImportError(file, "no class \"\(token)\" (classes: \(names))")
+    throw ImportError(.notFound, file, "no class \"\(token)\" (classes: \(names))")
   }
 
   /// Number of images per label, indexed by label.

@@ -23,7 +23,8 @@ extension Dataset {
       do {
         return try JSONDecoder().decode(T.self, from: Data(text.utf8))
       } catch {
-        throw ImportError(file, "metadata \"\(key)\" is not a JSON array of the right kind: \(text.prefix(80))")
+        throw ImportError(
+          .invalidDataset, file, "metadata \"\(key)\" is not a JSON array of the right kind: \(text.prefix(80))")
       }
     }
     return (

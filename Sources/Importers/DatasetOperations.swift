@@ -13,9 +13,9 @@ public enum SamplingMethod: String, CaseIterable, Sendable {
 extension Dataset {
   /// Keeps only the images whose label is in `picked`; labels and class names are unchanged.
   public func pickingClasses(_ picked: [Int64], file: String) throws -> Dataset {
-    guard !picked.isEmpty else { throw ImportError(file, "no classes picked") }
+    guard !picked.isEmpty else { throw ImportError(.invalidOption, file, "no classes picked") }
     let wanted = Set(picked)
-    guard wanted.count == picked.count else { throw ImportError(file, "a class is picked twice") }
+    guard wanted.count == picked.count else { throw ImportError(.invalidOption, file, "a class is picked twice") }
     return selecting(labels.indices.filter { wanted.contains(labels[$0]) })
   }
 
@@ -27,7 +27,7 @@ extension Dataset {
     var copy = self
     copy.labels = try labels.map { label in
       guard let mapped = newLabel[label] else {
-        throw ImportError(file, "label \(label) is not among the classes to relabel")
+        throw ImportError(.invalidOption, file, "label \(label) is not among the classes to relabel")
       }
       return mapped
     }
@@ -38,7 +38,12 @@ extension Dataset {
   /// Adds `offset` to every label, e.g. to place new classes after a model's existing ones;
   /// the class names below the offset become nil (not named by this dataset).
   public func offsettingLabels(by offset: Int, file: String) throws -> Dataset {
-    guard offset >= 0, offset <= 1 << 24 else { throw ImportError(file, "label offset \(offset) is out of range") }
+    guard offset >= 0 else { throw ImportError(.invalidOption, file, "label offset \(offset) is negative") }
+    guard offset + classes.count <= maxLabel else {
+      throw ImportError(
+        .limitExceeded, file,
+        "label offset \(offset) makes \(offset + classes.count) classes, more than the limit of \(maxLabel)")
+    }
     var copy = self
     copy.labels = labels.map { $0 + Int64(offset) }
     copy.classes = [String?](repeating: nil, count: offset) + classes
@@ -50,7 +55,7 @@ extension Dataset {
   /// Both parts keep the original order. The same seed always gives the same, disjoint parts.
   public func splitting(testFraction: Double, seed: UInt64, file: String) throws -> (train: Dataset, test: Dataset) {
     guard testFraction >= 0, testFraction <= 1 else {
-      throw ImportError(file, "test fraction \(testFraction) is not between 0 and 1")
+      throw ImportError(.invalidOption, file, "test fraction \(testFraction) is not between 0 and 1")
     }
     let parts = Self.splitIndices(labels: labels, testFraction: testFraction, seed: seed)
     var train = selecting(parts.train)
@@ -67,7 +72,7 @@ extension Dataset {
     -> Dataset
   {
     guard fraction > 0, fraction <= 1 else {
-      throw ImportError(file, "fraction \(fraction) is not in (0, 1]")
+      throw ImportError(.invalidOption, file, "fraction \(fraction) is not in (0, 1]")
     }
     return selecting(Self.sampleIndices(labels: labels, fraction: fraction, seed: seed, method: method))
   }

@@ -35,28 +35,30 @@ public struct DetectionDataset: Equatable, Sendable {
     split: String? = nil, file: String
   ) throws {
     guard channels > 0, height > 0, width > 0, let perImage = checkedProduct([channels, height, width]) else {
-      throw ImportError(file, "image shape \(channels)x\(height)x\(width) has a zero or negative size")
+      throw ImportError(.invalidDataset, file, "image shape \(channels)x\(height)x\(width) has a zero or negative size")
     }
     let count = boxOffsets.count - 1
     guard count >= 0, let total = checkedProduct([perImage, count]), total == images.count else {
       throw ImportError(
+        .invalidDataset,
         file, "\(images.count) pixel values do not make \(max(count, 0)) images of \(channels)x\(height)x\(width)")
     }
     guard boxes.count == 4 * boxLabels.count else {
-      throw ImportError(file, "\(boxes.count) box coordinates for \(boxLabels.count) box labels (4 each)")
+      throw ImportError(
+        .invalidDataset, file, "\(boxes.count) box coordinates for \(boxLabels.count) box labels (4 each)")
     }
     if case .f32(let values) = images, values.contains(where: { !$0.isFinite }) {
-      throw ImportError(file, "image values must be finite; found NaN or infinity")
+      throw ImportError(.invalidDataset, file, "image values must be finite; found NaN or infinity")
     }
     if let bad = boxLabels.first(where: { $0 >= maxLabel }) {
-      throw ImportError(file, "box label \(bad) is too large (labels are below \(maxLabel))")
+      throw ImportError(.limitExceeded, file, "box label \(bad) is too large (labels are below \(maxLabel))")
     }
     let classCount = classes.isEmpty ? Int((boxLabels.max() ?? -1) + 1) : classes.count
     if let problem = Self.boxProblem(
       boxes: boxes, labels: boxLabels.map { Int($0) }, offsets: boxOffsets, classCount: classCount, width: width,
       height: height)
     {
-      throw ImportError(file, problem)
+      throw ImportError(.invalidDataset, file, problem)
     }
     try Dataset.checkNormalisation(mean: mean, std: std, channels: channels, file: file)
     self.images = images
@@ -144,7 +146,7 @@ public struct DetectionDataset: Equatable, Sendable {
     train: DetectionDataset, test: DetectionDataset
   ) {
     guard testFraction >= 0, testFraction <= 1 else {
-      throw ImportError(file, "test fraction \(testFraction) is not between 0 and 1")
+      throw ImportError(.invalidOption, file, "test fraction \(testFraction) is not between 0 and 1")
     }
     let parts = Dataset.splitIndices(labels: oneClass, testFraction: testFraction, seed: seed)
     var train = selecting(parts.train)
@@ -158,7 +160,9 @@ public struct DetectionDataset: Equatable, Sendable {
   public func sampling(fraction: Double, seed: UInt64, method: SamplingMethod = .stratified, file: String) throws
     -> DetectionDataset
   {
-    guard fraction > 0, fraction <= 1 else { throw ImportError(file, "fraction \(fraction) is not in (0, 1]") }
+    guard fraction > 0, fraction <= 1 else {
+      throw ImportError(.invalidOption, file, "fraction \(fraction) is not in (0, 1]")
+    }
     return selecting(Dataset.sampleIndices(labels: oneClass, fraction: fraction, seed: seed, method: method))
   }
 
@@ -171,7 +175,7 @@ public struct DetectionDataset: Equatable, Sendable {
     -> DetectionDataset
   {
     guard outHeight > 0, outWidth > 0, outHeight <= 1 << 14, outWidth <= 1 << 14 else {
-      throw ImportError(file, "resize target \(outHeight)x\(outWidth) is out of range (1 to 16384)")
+      throw ImportError(.invalidOption, file, "resize target \(outHeight)x\(outWidth) is out of range (1 to 16384)")
     }
     if outHeight == height && outWidth == width { return self }
     let images = Dataset.resizing(
@@ -237,17 +241,20 @@ public struct DetectionDataset: Equatable, Sendable {
     let file = reader.path
     let task = reader.metadata[DatasetLayout.Key.task]
     guard task == DatasetLayout.Task.detection.rawValue else {
-      throw ImportError(file, "not a detection dataset: its task is \(task ?? "classification (no task key)")")
+      throw ImportError(
+        .invalidDataset, file, "not a detection dataset: its task is \(task ?? "classification (no task key)")")
     }
     let names = [DatasetLayout.images, DatasetLayout.boxes, DatasetLayout.boxLabels, DatasetLayout.boxOffsets]
     guard let imagesInfo = reader.info(DatasetLayout.images), let boxesInfo = reader.info(DatasetLayout.boxes),
       let labelsInfo = reader.info(DatasetLayout.boxLabels), let offsetsInfo = reader.info(DatasetLayout.boxOffsets)
     else {
       throw ImportError(
+        .invalidDataset,
         file, "not a detection dataset: it needs tensors \"images\", \"boxes\", \"box_labels\" and \"box_offsets\"")
     }
     if let other = reader.tensors.first(where: { !names.contains($0.name) }) {
       throw ImportError(
+        .invalidDataset,
         file,
         "not a detection dataset: unexpected tensor \"\(other.name)\" besides images, boxes, box_labels and box_offsets"
       )
@@ -255,6 +262,7 @@ public struct DetectionDataset: Equatable, Sendable {
     let shape = imagesInfo.shape
     guard shape.count == 4, imagesInfo.dtype == .u8 || imagesInfo.dtype == .f32 else {
       throw ImportError(
+        .invalidDataset,
         file, "tensor images must be U8 or F32 (N, C, H, W), found \(imagesInfo.dtype.name) \(imagesInfo.shape)")
     }
     let boxCount = labelsInfo.shape.first ?? 0
@@ -262,6 +270,7 @@ public struct DetectionDataset: Equatable, Sendable {
       labelsInfo.shape.count == 1, offsetsInfo.dtype == .i64, offsetsInfo.shape == [shape[0] + 1]
     else {
       throw ImportError(
+        .invalidDataset,
         file,
         "tensors boxes, box_labels and box_offsets must be F32 (M, 4), I64 (M) and I64 (\(shape[0] + 1)) for "
           + "\(shape[0]) images, found \(boxesInfo.dtype.name) \(boxesInfo.shape), \(labelsInfo.dtype.name) "

@@ -77,19 +77,20 @@ public struct IDXArray: Equatable, Sendable {
     /// Parses the header from the start of `bytes`, which holds at least all of it unless the file is shorter.
     init(_ bytes: [UInt8], file: String, limits: ImportLimits) throws {
       guard bytes.count >= 4 else {
-        throw ImportError(file, "not an IDX file: \(bytes.count) bytes, shorter than the 4-byte magic")
+        throw ImportError(.unrecognised, file, "not an IDX file: \(bytes.count) bytes, shorter than the 4-byte magic")
       }
       guard bytes[0] == 0, bytes[1] == 0 else {
-        throw ImportError(file, "not an IDX file: the magic does not start with two zero bytes")
+        throw ImportError(.unrecognised, file, "not an IDX file: the magic does not start with two zero bytes")
       }
       guard let type = ElementType(rawValue: bytes[2]) else {
-        throw ImportError(file, "IDX element type 0x\(String(bytes[2], radix: 16)) is unknown")
+        throw ImportError(.unsupported, file, "IDX element type 0x\(String(bytes[2], radix: 16)) is unknown")
       }
       let rank = Int(bytes[3])
-      guard rank > 0 else { throw ImportError(file, "IDX file has no dimensions") }
+      guard rank > 0 else { throw ImportError(.malformed, file, "IDX file has no dimensions") }
       let headerSize = 4 + 4 * rank
       guard bytes.count >= headerSize else {
         throw ImportError(
+          .truncated,
           file, "IDX header with \(rank) dimensions needs \(headerSize) bytes, the file has \(bytes.count)")
       }
       let dims = (0..<rank).map { d in
@@ -98,14 +99,14 @@ public struct IDXArray: Equatable, Sendable {
       guard let elements = checkedProduct(dims), elements <= limits.maxElements,
         let dataSize = checkedProduct([elements, type.size])
       else {
-        throw ImportError(file, "IDX dimensions \(dims) are too large")
+        throw ImportError(.limitExceeded, file, "IDX dimensions \(dims) are too large")
       }
       (self.type, self.dims, self.size, self.dataSize) = (type, dims, headerSize, dataSize)
     }
 
     func sizeError(_ found: String, file: String, short: Bool) -> ImportError {
       ImportError(
-        file,
+        short ? .truncated : .trailingData, file,
         "IDX data \(short ? "truncated" : "has trailing bytes"): dimensions \(dims) need \(dataSize) bytes of \(type), found \(found)"
       )
     }
@@ -123,7 +124,7 @@ public struct IDXArray: Equatable, Sendable {
           let raw = (0..<size).reduce(UInt32(0)) { $0 << 8 | UInt32(bytes[start + $1]) }
           return size == 2 ? Int64(Int16(truncatingIfNeeded: raw)) : Int64(Int32(bitPattern: raw))
         }
-      case .f32, .f64: throw ImportError(file, "IDX elements are \(elementType), not integers")
+      case .f32, .f64: throw ImportError(.invalidDataset, file, "IDX elements are \(elementType), not integers")
       }
     }
   }
@@ -162,7 +163,7 @@ extension Dataset {
     labelsFile labelsPath: String, classes: [String?] = []
   ) throws -> Dataset {
     guard labelArray.dims.count == 1 else {
-      throw ImportError(labelsPath, "IDX labels must have one dimension, found \(labelArray.dims)")
+      throw ImportError(.invalidDataset, labelsPath, "IDX labels must have one dimension, found \(labelArray.dims)")
     }
     let labels = try labelArray.integers(file: labelsPath)
     let shape: [Int]
@@ -170,16 +171,18 @@ extension Dataset {
     case 3: shape = [images.dims[0], 1, images.dims[1], images.dims[2]]
     case 4: shape = images.dims
     default:
-      throw ImportError(imagesPath, "IDX images must be (N, H, W) or (N, C, H, W), found \(images.dims)")
+      throw ImportError(
+        .invalidDataset, imagesPath, "IDX images must be (N, H, W) or (N, C, H, W), found \(images.dims)")
     }
     guard shape[0] == labels.count else {
-      throw ImportError(labelsPath, "\(labels.count) labels for \(shape[0]) images in \(imagesPath)")
+      throw ImportError(.invalidDataset, labelsPath, "\(labels.count) labels for \(shape[0]) images in \(imagesPath)")
     }
     let pixels: Dataset.Pixels
     switch images.elementType {
     case .u8: pixels = .u8(images.payload)
     case .f32, .f64: pixels = .f32(try images.floats(file: imagesPath))
-    default: throw ImportError(imagesPath, "IDX images must be u8 or floats, found \(images.elementType)")
+    default:
+      throw ImportError(.invalidDataset, imagesPath, "IDX images must be u8 or floats, found \(images.elementType)")
     }
     return try Dataset(
       images: pixels, channels: shape[1], height: shape[2], width: shape[3], labels: labels,

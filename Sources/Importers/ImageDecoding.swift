@@ -60,7 +60,7 @@ public enum ImageDecoder {
     case .tiff:
       return try TIFF.header(bytes, file: file)
     case nil:
-      throw ImportError(file, "not a PNG, JPEG or TIFF image")
+      throw ImportError(.unrecognised, file, "not a PNG, JPEG or TIFF image")
     }
   }
 
@@ -85,15 +85,17 @@ public enum ImageDecoder {
         var black = png_color()  // zero: black
         var pixels: [UInt8]
         if sixteenBit {
-          guard canAllocate(3 * size) else { throw ImportError(file, "cannot allocate the memory for its pixels") }
+          guard canAllocate(3 * size) else {
+            throw ImportError(.limitExceeded, file, "cannot allocate the memory for its pixels")
+          }
           var wide = [UInt16](repeating: 0, count: size)
           let ok = wide.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
-          guard ok != 0 else { throw ImportError(file, "damaged PNG: \(pngMessage(image))") }
+          guard ok != 0 else { throw ImportError(.malformed, file, "damaged PNG: \(pngMessage(image))") }
           pixels = bytesFromSixteenBit(wide, scale: scale)
         } else {
           pixels = try allocate(size, file: file)
           let ok = pixels.withUnsafeMutableBytes { png_image_finish_read(image, &black, $0.baseAddress, 0, nil) }
-          guard ok != 0 else { throw ImportError(file, "damaged PNG: \(pngMessage(image))") }
+          guard ok != 0 else { throw ImportError(.malformed, file, "damaged PNG: \(pngMessage(image))") }
         }
         return DecodedImage(
           width: Int(image.pointee.width), height: Int(image.pointee.height), channels: channels, pixels: pixels)
@@ -109,14 +111,14 @@ public enum ImageDecoder {
     case .tiff:
       return try decodeTIFF(bytes, channels: channels, file: file, limits: limits, sixteenBit: scale)
     case nil:
-      throw ImportError(file, "not a PNG, JPEG or TIFF image")
+      throw ImportError(.unrecognised, file, "not a PNG, JPEG or TIFF image")
     }
   }
 
   /// The pixel buffer, after asking the allocator.
   private static func allocate(_ size: Int, file: String) throws -> [UInt8] {
     guard canAllocate(size) else {
-      throw ImportError(file, "cannot allocate the \(size) bytes of memory for its pixels")
+      throw ImportError(.limitExceeded, file, "cannot allocate the \(size) bytes of memory for its pixels")
     }
     return [UInt8](repeating: 0, count: size)
   }
@@ -133,6 +135,7 @@ public enum ImageDecoder {
     let rawBytes = height * (rowBytes + 1) / (bytes[28] == 0 ? 1 : 2)
     guard rawBytes / 1032 <= bytes.count else {
       throw ImportError(
+        .truncated,
         file,
         "PNG of \(bytes.count) bytes cannot hold its \(width)x\(height) image (\(rawBytes) bytes; deflate expands at most 1032-fold)"
       )
@@ -147,6 +150,7 @@ public enum ImageDecoder {
       let size = checkedProduct([width, height, channels])
     else {
       throw ImportError(
+        .limitExceeded,
         file, "image size \(width)x\(height) is empty or over the limit of \(limits.maxImagePixels) pixels")
     }
     return size
@@ -167,7 +171,7 @@ public enum ImageDecoder {
     image.pointee.version = 1  // PNG_IMAGE_VERSION
     return try bytes.withUnsafeBytes { buffer in
       guard png_image_begin_read_from_memory(image, buffer.baseAddress, buffer.count) != 0 else {
-        throw ImportError(file, "damaged PNG: \(pngMessage(image))")
+        throw ImportError(.malformed, file, "damaged PNG: \(pngMessage(image))")
       }
       return try body(image)
     }
@@ -194,7 +198,7 @@ public enum ImageDecoder {
     }
     guard status == 0 else {
       let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      throw ImportError(file, "damaged JPEG: \(text)")
+      throw ImportError(.malformed, file, "damaged JPEG: \(text)")
     }
     return (Int(width), Int(height), Int(components))
   }

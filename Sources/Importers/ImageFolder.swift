@@ -15,10 +15,10 @@ extension Dataset {
     let manager = FileManager.default
     var isDirectory: ObjCBool = false
     guard manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-      throw ImportError(path, "not a folder")
+      throw ImportError(.io, path, "not a folder")
     }
     if let channels, channels != 1 && channels != 3 {
-      throw ImportError(path, "channels must be 1 or 3, not \(channels)")
+      throw ImportError(.invalidOption, path, "channels must be 1 or 3, not \(channels)")
     }
     let entries = try sortedEntries(path)
     var classNames: [String] = []
@@ -28,17 +28,21 @@ extension Dataset {
       guard manager.fileExists(atPath: entryPath, isDirectory: &isDirectory) else { continue }
       if !isDirectory.boolValue {
         if isImageFileName(entry) {
-          throw ImportError(entryPath, "images must be inside one sub-folder per class")
+          throw ImportError(.invalidDataset, entryPath, "images must be inside one sub-folder per class")
         }
         continue
       }
       let images = try sortedEntries(entryPath).filter(isImageFileName)
-      guard !images.isEmpty else { throw ImportError(entryPath, "class folder holds no PNG, JPEG or TIFF images") }
+      guard !images.isEmpty else {
+        throw ImportError(.invalidDataset, entryPath, "class folder holds no PNG, JPEG or TIFF images")
+      }
       let label = Int64(classNames.count)
       classNames.append(entry)
       files += images.map { (label, entryPath + "/" + $0) }
     }
-    guard !files.isEmpty else { throw ImportError(path, "no class sub-folders with PNG, JPEG or TIFF images") }
+    guard !files.isEmpty else {
+      throw ImportError(.invalidDataset, path, "no class sub-folders with PNG, JPEG or TIFF images")
+    }
 
     var outChannels = channels
     if outChannels == nil {
@@ -63,13 +67,14 @@ extension Dataset {
           to: resize.height, resize.width, method: resize.method)
       } else if let size, size != (image.height, image.width) {
         throw ImportError(
+          .invalidDataset,
           file.path,
           "image is \(image.width)x\(image.height), the first was \(size.width)x\(size.height): give a resize")
       } else {
         size = (image.height, image.width)
       }
       guard pixels.count + planar.count <= limits.maxElements else {
-        throw ImportError(path, "more than \(limits.maxElements) pixel values")
+        throw ImportError(.limitExceeded, path, "more than \(limits.maxElements) pixel values")
       }
       pixels += planar
     }
@@ -85,7 +90,7 @@ extension Dataset {
         .filter { !$0.hasPrefix(".") }
         .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     } catch {
-      throw ImportError(path, "cannot list the folder: \(error.localizedDescription)")
+      throw ImportError(.io, path, "cannot list the folder: \(error.localizedDescription)")
     }
   }
 
@@ -93,10 +98,15 @@ extension Dataset {
   static func readFile(_ path: String, limits: ImportLimits) throws -> [UInt8] {
     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     guard size <= limits.maxBytes else {
-      throw ImportError(path, "\(size) bytes, over the limit of \(limits.maxBytes)\(ArchiveInput.raiseHint)")
+      throw ImportError(
+        .limitExceeded, path, "\(size) bytes, over the limit of \(limits.maxBytes)\(ArchiveInput.raiseHint)")
     }
-    guard canAllocate(2 * size) else { throw ImportError(path, "cannot allocate the memory to read its \(size) bytes") }
-    guard let data = FileManager.default.contents(atPath: path) else { throw ImportError(path, "cannot read the file") }
+    guard canAllocate(2 * size) else {
+      throw ImportError(.limitExceeded, path, "cannot allocate the memory to read its \(size) bytes")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw ImportError(.io, path, "cannot read the file")
+    }
     return [UInt8](data)
   }
 }

@@ -17,7 +17,7 @@ public final class ImportedTensors {
 
   /// One tensor's bytes; `file` names the input in the error for an unknown name.
   public func bytes(of name: String, file: String) throws -> [UInt8] {
-    guard let bytes = data[name] else { throw ImportError(file, "no tensor named \(name)") }
+    guard let bytes = data[name] else { throw ImportError(.notFound, file, "no tensor named \(name)") }
     return bytes
   }
 
@@ -33,9 +33,9 @@ public final class ImportedTensors {
   ) throws {
     var seen = Set<String>()
     let tensors = try arrays.map { name, array in
-      guard seen.insert(name).inserted else { throw ImportError(file, "two arrays are named \(name)") }
+      guard seen.insert(name).inserted else { throw ImportError(.malformed, file, "two arrays are named \(name)") }
       guard let dtype = DType(name: array.dtypeName) else {
-        throw ImportError(file, "array \(name): dtype \(array.dtypeName) has no tensor-file equivalent")
+        throw ImportError(.unsupported, file, "array \(name): dtype \(array.dtypeName) has no tensor-file equivalent")
       }
       return (try TensorInfo(name: name, dtype: dtype, shape: array.shape, file: file), array.data)
     }
@@ -74,17 +74,20 @@ extension Dataset {
   public init(reader: TensorReader) throws {
     let file = reader.path
     guard let imagesInfo = reader.info(DatasetLayout.images), let labelsInfo = reader.info(DatasetLayout.labels) else {
-      throw ImportError(file, "not a dataset: it needs tensors \"images\" and \"labels\"")
+      throw ImportError(.invalidDataset, file, "not a dataset: it needs tensors \"images\" and \"labels\"")
     }
     if let other = reader.tensors.first(where: { $0.name != DatasetLayout.images && $0.name != DatasetLayout.labels }) {
-      throw ImportError(file, "not a dataset: unexpected tensor \"\(other.name)\" besides images and labels")
+      throw ImportError(
+        .invalidDataset, file, "not a dataset: unexpected tensor \"\(other.name)\" besides images and labels")
     }
     guard imagesInfo.shape.count == 4, imagesInfo.dtype == .u8 || imagesInfo.dtype == .f32 else {
       throw ImportError(
+        .invalidDataset,
         file, "tensor images must be U8 or F32 (N, C, H, W), found \(imagesInfo.dtype.name) \(imagesInfo.shape)")
     }
     guard labelsInfo.shape.count == 1, labelsInfo.dtype == .i64 else {
-      throw ImportError(file, "tensor labels must be I64 (N), found \(labelsInfo.dtype.name) \(labelsInfo.shape)")
+      throw ImportError(
+        .invalidDataset, file, "tensor labels must be I64 (N), found \(labelsInfo.dtype.name) \(labelsInfo.shape)")
     }
     var imageBytes: [UInt8] = []
     var labelBytes: [UInt8] = []
@@ -108,7 +111,7 @@ extension Dataset {
     let parsed = try Self.parseMetadata(reader.metadata, file: file)
     let shape = imagesInfo.shape
     guard shape[0] == labels.count else {
-      throw ImportError(file, "\(labels.count) labels for \(shape[0]) images")
+      throw ImportError(.invalidDataset, file, "\(labels.count) labels for \(shape[0]) images")
     }
     try self.init(
       images: pixels, channels: shape[1], height: shape[2], width: shape[3], labels: labels,

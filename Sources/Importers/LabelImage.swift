@@ -20,6 +20,7 @@ extension ImageDecoder {
       guard header.colorType == 0 || header.colorType == 3 else {
         let kinds = [2: "RGB", 4: "grey with alpha", 6: "RGB with alpha"]
         throw ImportError(
+          .unsupported,
           file,
           "a mask PNG must be grey or palette (one class number per pixel); this one is \(kinds[header.colorType] ?? "colour type \(header.colorType)")"
         )
@@ -36,19 +37,22 @@ extension ImageDecoder {
     case .tiff:
       let image = try TIFF.read(bytes, file: file, limits: limits)
       guard image.channels == 1 else {
-        throw ImportError(file, "a mask TIFF must have one sample per pixel (a class number); this one is RGB")
+        throw ImportError(
+          .unsupported, file, "a mask TIFF must have one sample per pixel (a class number); this one is RGB")
       }
       return LabelImage(width: image.width, height: image.height, values: image.samples)
     case .jpeg:
-      throw ImportError(file, "a mask cannot be JPEG: its lossy compression changes class numbers (use PNG or TIFF)")
+      throw ImportError(
+        .unsupported, file, "a mask cannot be JPEG: its lossy compression changes class numbers (use PNG or TIFF)")
     case nil:
-      throw ImportError(file, "not a PNG or TIFF mask")
+      throw ImportError(.unrecognised, file, "not a PNG or TIFF mask")
     }
   }
 
   private static func checkedMaskSize(_ width: Int, _ height: Int, file: String, limits: ImportLimits) throws -> Int {
     guard width > 0, height > 0, let pixels = checkedProduct([width, height]), pixels <= limits.maxImagePixels else {
       throw ImportError(
+        .limitExceeded,
         file, "image size \(width)x\(height) is empty or over the limit of \(limits.maxImagePixels) pixels")
     }
     return pixels
@@ -68,7 +72,7 @@ extension ImageDecoder {
     }
     guard status == 0 else {
       let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      throw ImportError(file, "damaged PNG: \(text)")
+      throw ImportError(.malformed, file, "damaged PNG: \(text)")
     }
     return (Int(width), Int(height), Int(bitDepth), Int(colorType))
   }

@@ -41,6 +41,7 @@ public struct NumpyArray: Equatable, Sendable {
     let (headerStart, headerLength) = try Self.preamble(bytes, file: file)
     guard bytes.count >= headerStart + headerLength else {
       throw ImportError(
+        .truncated,
         file, ".npy header claims \(headerLength) bytes, the file has \(bytes.count - headerStart) after the preamble")
     }
     let layout = try Layout(bytes[headerStart..<headerStart + headerLength], file: file, limits: limits)
@@ -61,6 +62,7 @@ public struct NumpyArray: Equatable, Sendable {
     let header = prefix + (try stream.read(upTo: headerLength, what: "the .npy header"))
     guard header.count == headerStart + headerLength else {
       throw ImportError(
+        .truncated,
         file, ".npy header claims \(headerLength) bytes, the file has \(header.count - headerStart) after the preamble")
     }
     let layout = try Layout(header[headerStart...], file: file, limits: stream.limits)
@@ -71,6 +73,7 @@ public struct NumpyArray: Equatable, Sendable {
     guard data.count == layout.dataSize else { throw layout.sizeError(data.count, file: file) }
     guard try stream.atEnd() else {
       throw ImportError(
+        .trailingData,
         file, ".npy data goes on past the \(layout.dataSize) bytes shape \(layout.shape) of \(layout.descr) needs")
     }
     self.init(layout, data: data)
@@ -89,12 +92,12 @@ public struct NumpyArray: Equatable, Sendable {
     var arrays: [(name: String, array: NumpyArray)] = []
     try ArchiveInput.forEachZipMember(path: path, limits: limits) { member, stream in
       guard member.hasSuffix(".npy") else {
-        throw ImportError(path, "member \(member) of the .npz archive is not a .npy file")
+        throw ImportError(.unrecognised, path, "member \(member) of the .npz archive is not a .npy file")
       }
       arrays.append((String(member.dropLast(4)), try NumpyArray(stream: stream)))
       return true
     }
-    guard !arrays.isEmpty else { throw ImportError(path, "the .npz archive holds no arrays") }
+    guard !arrays.isEmpty else { throw ImportError(.notFound, path, "the .npz archive holds no arrays") }
     return arrays
   }
 
@@ -115,14 +118,16 @@ public struct NumpyArray: Equatable, Sendable {
       guard let elements = checkedProduct(fields.shape), elements <= limits.maxElements,
         let size = checkedProduct([elements, itemSize])
       else {
-        throw ImportError(file, ".npy shape \(fields.shape) is too large")
+        throw ImportError(.limitExceeded, file, ".npy shape \(fields.shape) is too large")
       }
       (descr, self.kind, self.itemSize, self.bigEndian) = (fields.descr, kind, itemSize, bigEndian)
       (fortranOrder, shape, dataSize) = (fields.fortranOrder, fields.shape, size)
     }
 
     func sizeError(_ found: Int, file: String) -> ImportError {
-      ImportError(file, ".npy data has \(found) bytes, shape \(shape) of \(descr) needs \(dataSize)")
+      ImportError(
+        found < dataSize ? .truncated : .trailingData, file,
+        ".npy data has \(found) bytes, shape \(shape) of \(descr) needs \(dataSize)")
     }
   }
 
@@ -130,7 +135,7 @@ public struct NumpyArray: Equatable, Sendable {
   private static func preamble(_ bytes: [UInt8], file: String) throws -> (start: Int, length: Int) {
     let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
     guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
-      throw ImportError(file, "not a .npy file: the magic \\x93NUMPY is missing")
+      throw ImportError(.unrecognised, file, "not a .npy file: the magic \\x93NUMPY is missing")
     }
     let major = bytes[6]
     let headerStart: Int
@@ -140,13 +145,15 @@ public struct NumpyArray: Equatable, Sendable {
       headerStart = 10
       headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
     case 2, 3:
-      guard bytes.count >= 12 else { throw ImportError(file, ".npy header is truncated") }
+      guard bytes.count >= 12 else { throw ImportError(.truncated, file, ".npy header is truncated") }
       headerStart = 12
       headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
     default:
-      throw ImportError(file, ".npy format version \(major).\(bytes[7]) is not supported (1, 2, 3 are)")
+      throw ImportError(.unsupported, file, ".npy format version \(major).\(bytes[7]) is not supported (1, 2, 3 are)")
     }
-    guard headerLength <= 1 << 20 else { throw ImportError(file, ".npy header of \(headerLength) bytes is too large") }
+    guard headerLength <= 1 << 20 else {
+      throw ImportError(.limitExceeded, file, ".npy header of \(headerLength) bytes is too large")
+    }
     return (headerStart, headerLength)
   }
 
@@ -192,12 +199,16 @@ public struct NumpyArray: Equatable, Sendable {
 
   /// Every element as an Int64; integers and bools only.
   public func integers(file: String) throws -> [Int64] {
-    guard kind != .float else { throw ImportError(file, "expected integers, the array holds \(dtypeName)") }
+    guard kind != .float else {
+      throw ImportError(.invalidDataset, file, "expected integers, the array holds \(dtypeName)")
+    }
     if kind == .uint && itemSize == 8 {
       return try data.withUnsafeBytes { raw in
         try (0..<elementCount).map { i in
           let value = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))
-          guard let exact = Int64(exactly: value) else { throw ImportError(file, "value \(value) does not fit in I64") }
+          guard let exact = Int64(exactly: value) else {
+            throw ImportError(.invalidDataset, file, "value \(value) does not fit in I64")
+          }
           return exact
         }
       }
@@ -240,7 +251,9 @@ enum NumpyHeader {
 
   static func parse(_ text: String, file: String) throws -> Fields {
     var scanner = Scanner(Array(text.utf8))
-    func fail(_ what: String) -> ImportError { ImportError(file, ".npy header \(what): \(text.trimmingBlanks)") }
+    func fail(_ what: String) -> ImportError {
+      ImportError(.malformed, file, ".npy header \(what): \(text.trimmingBlanks)")
+    }
     guard scanner.take("{") else { throw fail("is not a dict") }
     var descr: String?, fortran: Bool?, shape: [Int]?
     while !scanner.take("}") {
@@ -279,10 +292,10 @@ enum NumpyHeader {
     guard chars.count >= 3, "<>|=".contains(chars[0]), let kind = NumpyArray.Kind(rawValue: chars[1]),
       let size = Int(String(chars[2...]))
     else {
-      throw ImportError(file, "numpy dtype '\(descr)' is not supported (bool, integers and floats are)")
+      throw ImportError(.unsupported, file, "numpy dtype '\(descr)' is not supported (bool, integers and floats are)")
     }
     let valid: Set<Int> = kind == .bool ? [1] : kind == .float ? [2, 4, 8] : [1, 2, 4, 8]
-    guard valid.contains(size) else { throw ImportError(file, "numpy dtype '\(descr)' is not supported") }
+    guard valid.contains(size) else { throw ImportError(.unsupported, file, "numpy dtype '\(descr)' is not supported") }
     return (kind, size, chars[0] == ">")
   }
 
@@ -358,17 +371,19 @@ extension Dataset {
     labelsFile: String, classes: [String?] = []
   ) throws -> Dataset {
     guard labelArray.shape.count == 1 else {
-      throw ImportError(labelsFile, "labels must have one dimension, found shape \(labelArray.shape)")
+      throw ImportError(.invalidDataset, labelsFile, "labels must have one dimension, found shape \(labelArray.shape)")
     }
     let labels = try labelArray.integers(file: labelsFile)
     let shape: [Int]
     switch images.shape.count {
     case 3: shape = [images.shape[0], 1, images.shape[1], images.shape[2]]
     case 4: shape = images.shape
-    default: throw ImportError(imagesFile, "images must be (N, H, W) or (N, C, H, W), found shape \(images.shape)")
+    default:
+      throw ImportError(
+        .invalidDataset, imagesFile, "images must be (N, H, W) or (N, C, H, W), found shape \(images.shape)")
     }
     guard shape[0] == labels.count else {
-      throw ImportError(labelsFile, "\(labels.count) labels for \(shape[0]) images in \(imagesFile)")
+      throw ImportError(.invalidDataset, labelsFile, "\(labels.count) labels for \(shape[0]) images in \(imagesFile)")
     }
     let pixels: Pixels
     if images.kind == .uint && images.itemSize == 1 {

@@ -11,6 +11,7 @@ public enum PNGEncoder {
     var message = [CChar](repeating: 0, count: 256)
     func fail() -> ImportError {
       ImportError(
+        .io,
         file,
         "cannot encode the PNG: "
           + String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))

@@ -140,9 +140,11 @@ enum Pickle {
     var created = 0
     var at = 0
 
-    func fail(_ what: String) -> ImportError { ImportError(file, "pickle: \(what) at byte \(at)") }
+    func fail(_ kind: ImportError.Kind, _ what: String) -> ImportError {
+      ImportError(kind, file, "pickle: \(what) at byte \(at)")
+    }
     func take(_ count: Int) throws -> ArraySlice<UInt8> {
-      guard count >= 0, bytes.count - at >= count else { throw fail("truncated data") }
+      guard count >= 0, bytes.count - at >= count else { throw fail(.truncated, "truncated data") }
       defer { at += count }
       return bytes[at..<at + count]
     }
@@ -151,31 +153,32 @@ enum Pickle {
     }
     func push(_ value: PickleValue) throws {
       created += 1
-      guard created <= maxValues else { throw fail("more than \(maxValues) values") }
+      guard created <= maxValues else { throw fail(.limitExceeded, "more than \(maxValues) values") }
       stack.append(value)
     }
     func pop() throws -> PickleValue {
-      guard let value = stack.popLast() else { throw fail("stack underflow") }
-      if let mark = marks.last, stack.count < mark { throw fail("stack underflow below a mark") }
+      guard let value = stack.popLast() else { throw fail(.malformed, "stack underflow") }
+      if let mark = marks.last, stack.count < mark { throw fail(.malformed, "stack underflow below a mark") }
       return value
     }
     func popToMark() throws -> [PickleValue] {
-      guard let mark = marks.popLast() else { throw fail("no mark") }
+      guard let mark = marks.popLast() else { throw fail(.malformed, "no mark") }
       defer { stack.removeSubrange(mark...) }
       return Array(stack[mark...])
     }
     func text(_ count: Int) throws -> String {
-      guard count <= bytes.count else { throw fail("string longer than the file") }
+      guard count <= bytes.count else { throw fail(.truncated, "string longer than the file") }
       return String(decoding: try take(count), as: UTF8.self)
     }
     func line() throws -> String {
-      guard let end = bytes[at...].firstIndex(of: 0x0A) else { throw fail("unterminated line") }
+      guard let end = bytes[at...].firstIndex(of: 0x0A) else { throw fail(.truncated, "unterminated line") }
       defer { at = end + 1 }
       return String(decoding: bytes[at..<end], as: UTF8.self)
     }
     func global(_ module: String, _ name: String, opcode: String) throws -> PickleValue {
       guard allowed.contains("\(module).\(name)") else {
         throw fail(
+          .unsafePickle,
           "\(opcode) \(module).\(name) is not allowed (kswap runs no pickle code and reads only the globals torch.save writes for tensors)"
         )
       }
@@ -183,7 +186,9 @@ enum Pickle {
     }
     /// Marks `children` as placed inside a container of depth `depth` (checked against the limit).
     func seal(_ children: [PickleValue], depth: Int) throws {
-      guard depth <= maxNesting else { throw fail("containers nested deeper than \(maxNesting) levels") }
+      guard depth <= maxNesting else {
+        throw fail(.limitExceeded, "containers nested deeper than \(maxNesting) levels")
+      }
       for child in children {
         switch child {
         case .list(let list): list.sealed = true
@@ -199,32 +204,33 @@ enum Pickle {
     }
     func call(_ opcode: String, _ callee: PickleValue, _ arguments: [PickleValue]) throws -> PickleValue {
       guard case .global(let module, let name) = callee else {
-        throw fail("\(opcode) of a \(callee.kind), not a global")
+        throw fail(.malformed, "\(opcode) of a \(callee.kind), not a global")
       }
       try seal(arguments, depth: 1 + (arguments.map(\.depth).max() ?? 0))
       guard let value = try reduce(module, name, arguments) else {
-        throw fail("\(opcode) of \(module).\(name) is not allowed (kswap runs no pickle code)")
+        throw fail(.unsafePickle, "\(opcode) of \(module).\(name) is not allowed (kswap runs no pickle code)")
       }
       return value
     }
     /// The open container a SETITEM(S), APPEND(S) or ADDITEMS adds to: on the stack, never sealed.
     func target(_ opcode: String, _ children: [PickleValue]) throws -> PickleValue {
-      guard let target = stack.last else { throw fail("\(opcode) with nothing to add to") }
+      guard let target = stack.last else { throw fail(.malformed, "\(opcode) with nothing to add to") }
       let sealed: Bool
       switch target {
       case .list(let list): sealed = list.sealed
       case .dict(let dict): sealed = dict.sealed
-      default: throw fail("\(opcode) on a \(target.kind)")
+      default: throw fail(.malformed, "\(opcode) on a \(target.kind)")
       }
       guard !sealed else {
-        throw fail("\(opcode) on a \(target.kind) already inside another value (a self-referencing structure)")
+        throw fail(
+          .malformed, "\(opcode) on a \(target.kind) already inside another value (a self-referencing structure)")
       }
       for child in children {
         if case .list(let list) = child, case .list(let into) = target, list === into {
-          throw fail("\(opcode) of a list into itself")
+          throw fail(.malformed, "\(opcode) of a list into itself")
         }
         if case .dict(let dict) = child, case .dict(let into) = target, dict === into {
-          throw fail("\(opcode) of a dict into itself")
+          throw fail(.malformed, "\(opcode) of a dict into itself")
         }
       }
       let depth = 1 + (children.map(\.depth).max() ?? 0)
@@ -237,21 +243,23 @@ enum Pickle {
       return target
     }
     func setItems(_ opcode: String, _ pairs: [PickleValue]) throws {
-      guard pairs.count % 2 == 0 else { throw fail("odd number of dict items") }
-      guard case .dict(let dict) = try target(opcode, pairs) else { throw fail("\(opcode) on a list") }
+      guard pairs.count % 2 == 0 else { throw fail(.malformed, "odd number of dict items") }
+      guard case .dict(let dict) = try target(opcode, pairs) else { throw fail(.malformed, "\(opcode) on a list") }
       for index in stride(from: 0, to: pairs.count, by: 2) { dict.entries.append((pairs[index], pairs[index + 1])) }
     }
     func append(_ opcode: String, _ items: [PickleValue]) throws {
-      guard case .list(let list) = try target(opcode, items) else { throw fail("\(opcode) on a dict") }
+      guard case .list(let list) = try target(opcode, items) else { throw fail(.malformed, "\(opcode) on a dict") }
       list.items += items
     }
     func memoize(_ key: Int) throws {
-      guard let top = stack.last else { throw fail("memoizing with an empty stack") }
+      guard let top = stack.last else { throw fail(.malformed, "memoizing with an empty stack") }
       if key < memo.count {
         memo[key] = top
         return
       }
-      guard memo.count + sparseMemo.count < maxValues else { throw fail("more than \(maxValues) memo entries") }
+      guard memo.count + sparseMemo.count < maxValues else {
+        throw fail(.limitExceeded, "more than \(maxValues) memo entries")
+      }
       if key == memo.count { memo.append(top) } else { sparseMemo[key] = top }
     }
 
@@ -261,7 +269,7 @@ enum Pickle {
       case 0x80: _ = try take(1)  // PROTO
       case 0x95: _ = try take(8)  // FRAME: a length hint
       case 0x2E:  // STOP
-        guard let result = stack.last else { throw fail("STOP with an empty stack") }
+        guard let result = stack.last else { throw fail(.malformed, "STOP with an empty stack") }
         return result
       case 0x28: marks.append(stack.count)  // MARK
       case 0x29: try push(tuple([]))  // EMPTY_TUPLE
@@ -275,7 +283,7 @@ enum Pickle {
       case 0x4D: try push(.int(Int64(try unsigned(2))))  // BININT2
       case 0x8A, 0x8B:  // LONG1, LONG4: little-endian two's complement
         let count = try unsigned(opcode == 0x8A ? 1 : 4)
-        guard count <= 8 else { throw fail("integer of \(count) bytes is too large") }
+        guard count <= 8 else { throw fail(.unsupported, "integer of \(count) bytes is too large") }
         let raw = try take(count)
         var value: UInt64 = 0
         for (shift, byte) in raw.enumerated() { value |= UInt64(byte) << (8 * UInt64(shift)) }
@@ -293,7 +301,9 @@ enum Pickle {
       case 0x63: try push(global(try line(), try line(), opcode: Pickle.name(of: opcode)))  // GLOBAL
       case 0x93:  // STACK_GLOBAL
         let name = try pop(), module = try pop()
-        guard let module = module.string, let name = name.string else { throw fail("STACK_GLOBAL needs two strings") }
+        guard let module = module.string, let name = name.string else {
+          throw fail(.malformed, "STACK_GLOBAL needs two strings")
+        }
         try push(global(module, name, opcode: Pickle.name(of: opcode)))
       case 0x74: try push(tuple(try popToMark()))  // TUPLE
       case 0x85: try push(tuple([try pop()]))  // TUPLE1
@@ -318,17 +328,17 @@ enum Pickle {
       case 0x68, 0x6A:  // BINGET, LONG_BINGET
         let key = try unsigned(opcode == 0x68 ? 1 : 4)
         guard let value = key < memo.count ? memo[key] : sparseMemo[key] else {
-          throw fail("memo \(key) was never stored")
+          throw fail(.malformed, "memo \(key) was never stored")
         }
         try push(value)
       case 0x51:  // BINPERSID
         let id = try pop()
-        guard case .tuple(let tuple) = id else { throw fail("BINPERSID of a \(id.kind), not a tuple") }
+        guard case .tuple(let tuple) = id else { throw fail(.malformed, "BINPERSID of a \(id.kind), not a tuple") }
         try seal(tuple.items, depth: tuple.depth + 1)
         try push(.persistent(tuple))
       case 0x52:  // REDUCE
         let arguments = try pop(), callee = try pop()
-        guard let items = arguments.items else { throw fail("REDUCE arguments are not a tuple") }
+        guard let items = arguments.items else { throw fail(.malformed, "REDUCE arguments are not a tuple") }
         try push(call(Pickle.name(of: opcode), callee, items))
       case 0x81:  // NEWOBJ: cls.__new__(cls, *args)
         let arguments = try pop(), callee = try pop()
@@ -339,9 +349,10 @@ enum Pickle {
         try push(call(Pickle.name(of: opcode), callee, arguments.items ?? []))
       case 0x62:  // BUILD: only an OrderedDict's attributes (a state dict's _metadata), which are not needed
         _ = try pop()
-        guard let target = stack.last else { throw fail("BUILD with no object") }
+        guard let target = stack.last else { throw fail(.malformed, "BUILD with no object") }
         guard case .dict = target else {
-          throw fail("BUILD on a \(target.kind) is not allowed (only a dict's attributes are read, and ignored)")
+          throw fail(
+            .unsafePickle, "BUILD on a \(target.kind) is not allowed (only a dict's attributes are read, and ignored)")
         }
       case 0x73:  // SETITEM
         let value = try pop(), key = try pop()
@@ -357,14 +368,15 @@ enum Pickle {
       case 0x30: _ = try pop()  // POP
       case 0x31: _ = try popToMark()  // POP_MARK
       case 0x32:  // DUP
-        guard let top = stack.last else { throw fail("DUP on an empty stack") }
+        guard let top = stack.last else { throw fail(.malformed, "DUP on an empty stack") }
         try push(top)
       case 0x69, 0x6F, 0x82, 0x83, 0x84:  // INST, OBJ, EXT1, EXT2, EXT4
-        throw fail("opcode \(Pickle.name(of: opcode)) is not allowed: it calls a class or looks a callable up")
+        throw fail(
+          .unsafePickle, "opcode \(Pickle.name(of: opcode)) is not allowed: it calls a class or looks a callable up")
       default:
         let hex = "0x\(String(opcode, radix: 16))"
         let named = opcodeNames[opcode].map { "\($0) (\(hex))" } ?? hex
-        throw fail("opcode \(named) is not supported")
+        throw fail(.unsupported, "opcode \(named) is not supported")
       }
     }
   }

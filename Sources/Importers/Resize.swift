@@ -75,7 +75,7 @@ extension Dataset {
   public func resized(height outHeight: Int, width outWidth: Int, method: ResizeMethod, file: String) throws -> Dataset
   {
     guard outHeight > 0, outWidth > 0, outHeight <= 1 << 14, outWidth <= 1 << 14 else {
-      throw ImportError(file, "resize target \(outHeight)x\(outWidth) is out of range (1 to 16384)")
+      throw ImportError(.invalidOption, file, "resize target \(outHeight)x\(outWidth) is out of range (1 to 16384)")
     }
     if outHeight == height && outWidth == width { return self }
     var copy = self

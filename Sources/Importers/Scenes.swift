@@ -91,11 +91,13 @@ extension Dataset {
     backgroundFile: String = "background"
   ) throws -> SegmentationDataset {
     if classes.contains(sceneBackgroundClass) {
-      throw ImportError(file, "a class is named \"\(sceneBackgroundClass)\", the name scenes give their background")
+      throw ImportError(
+        .invalidDataset, file, "a class is named \"\(sceneBackgroundClass)\", the name scenes give their background")
     }
     let ignore = Int(DatasetLayout.ignoreLabel)
     guard settings.firstLabel >= 1, settings.firstLabel + classes.count <= ignore else {
       throw ImportError(
+        .invalidOption,
         file,
         "scene labels \(settings.firstLabel)...\(settings.firstLabel + classes.count - 1) for \(classes.count) "
           + "classes after the background do not fit a mask (1 to \(ignore - 1); \(ignore) is ignore)")
@@ -121,6 +123,7 @@ extension Dataset {
   ) throws -> DetectionDataset {
     guard settings.firstLabel >= 0, settings.firstLabel + classes.count <= maxLabel else {
       throw ImportError(
+        .invalidOption,
         file, "scene labels from \(settings.firstLabel) for \(classes.count) classes are not 0 to \(maxLabel - 1)")
     }
     var composer = try sceneComposer(settings, background: background, file: file, backgroundFile: backgroundFile)
@@ -136,13 +139,17 @@ extension Dataset {
   private func sceneComposer(
     _ settings: SceneSettings, background: SceneBackground?, file: String, backgroundFile: String
   ) throws -> SceneComposer {
-    guard count > 0 else { throw ImportError(file, "no images to compose scenes from") }
-    guard settings.count > 0 else { throw ImportError(file, "the number of scenes must be at least 1") }
-    guard settings.objects.lowerBound >= 1 else { throw ImportError(file, "a scene holds at least one object") }
-    guard settings.scale.lowerBound > 0, settings.scale.upperBound.isFinite else {
-      throw ImportError(file, "object scales must be positive and finite")
+    guard count > 0 else { throw ImportError(.invalidDataset, file, "no images to compose scenes from") }
+    guard settings.count > 0 else { throw ImportError(.invalidOption, file, "the number of scenes must be at least 1") }
+    guard settings.objects.lowerBound >= 1 else {
+      throw ImportError(.invalidOption, file, "a scene holds at least one object")
     }
-    guard settings.threshold.isFinite else { throw ImportError(file, "the object threshold must be finite") }
+    guard settings.scale.lowerBound > 0, settings.scale.upperBound.isFinite else {
+      throw ImportError(.invalidOption, file, "object scales must be positive and finite")
+    }
+    guard settings.threshold.isFinite else {
+      throw ImportError(.invalidOption, file, "the object threshold must be finite")
+    }
     let canvasHeight = settings.height ?? 2 * height, canvasWidth = settings.width ?? 2 * width
     // RGB when either input is (the other grey, checked below): grey images are repeated into each channel.
     let sceneChannels = max(channels, background?.channels ?? 0)
@@ -150,6 +157,7 @@ extension Dataset {
       values <= ImportLimits.standard.maxElements
     else {
       throw ImportError(
+        .limitExceeded,
         file,
         "\(settings.count) scenes of \(sceneChannels)x\(canvasHeight)x\(canvasWidth) are more than "
           + "\(ImportLimits.standard.maxElements) pixel values")
@@ -157,14 +165,16 @@ extension Dataset {
     let largest = objectSize(settings.scale.upperBound)
     guard largest.height <= canvasHeight, largest.width <= canvasWidth else {
       throw ImportError(
+        .invalidOption,
         file,
         "objects up to \(largest.height)x\(largest.width) (scale \(settings.scale.upperBound)) do not fit a "
           + "\(canvasHeight)x\(canvasWidth) canvas")
     }
     if let background {
-      guard background.count > 0 else { throw ImportError(backgroundFile, "no background images") }
+      guard background.count > 0 else { throw ImportError(.invalidDataset, backgroundFile, "no background images") }
       guard background.channels == channels || Set([background.channels, channels]) == [1, 3] else {
         throw ImportError(
+          .invalidDataset,
           backgroundFile, "background images have \(background.channels) channels, the objects \(channels)")
       }
     }

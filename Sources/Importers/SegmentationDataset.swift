@@ -28,23 +28,25 @@ public struct SegmentationDataset: Equatable, Sendable {
     mean: [Double]? = nil, std: [Double]? = nil, source: String? = nil, split: String? = nil, file: String
   ) throws {
     guard channels > 0, height > 0, width > 0, let plane = checkedProduct([height, width]) else {
-      throw ImportError(file, "image shape \(channels)x\(height)x\(width) has a zero or negative size")
+      throw ImportError(.invalidDataset, file, "image shape \(channels)x\(height)x\(width) has a zero or negative size")
     }
     let count = masks.count / plane
     guard masks.count % plane == 0, let perImage = checkedProduct([channels, plane]),
       let total = checkedProduct([perImage, count]), total == images.count
     else {
       throw ImportError(
+        .invalidDataset,
         file,
         "\(images.count) pixel values and \(masks.count) mask values do not make images of \(channels)x\(height)x\(width) with their masks"
       )
     }
     if case .f32(let values) = images, values.contains(where: { !$0.isFinite }) {
-      throw ImportError(file, "image values must be finite; found NaN or infinity")
+      throw ImportError(.invalidDataset, file, "image values must be finite; found NaN or infinity")
     }
     let ignore = DatasetLayout.ignoreLabel
     guard classes.count <= Int(ignore) else {
       throw ImportError(
+        .invalidDataset,
         file,
         "\(classes.count) classes: a segmentation dataset names at most \(ignore) (mask value \(ignore) is ignore)")
     }
@@ -54,6 +56,7 @@ public struct SegmentationDataset: Equatable, Sendable {
     if largest >= classCount, let index = masks.firstIndex(where: { $0 != ignore && Int($0) >= classCount }) {
       let (image, pixel) = index.quotientAndRemainder(dividingBy: plane)
       throw ImportError(
+        .invalidDataset,
         file,
         "mask value \(masks[index]) (image \(image), row \(pixel / width), column \(pixel % width)) has no class "
           + "(\(classCount) classes; \(ignore) is ignore)")
@@ -96,7 +99,7 @@ public struct SegmentationDataset: Equatable, Sendable {
     train: SegmentationDataset, test: SegmentationDataset
   ) {
     guard testFraction >= 0, testFraction <= 1 else {
-      throw ImportError(file, "test fraction \(testFraction) is not between 0 and 1")
+      throw ImportError(.invalidOption, file, "test fraction \(testFraction) is not between 0 and 1")
     }
     let parts = Dataset.splitIndices(labels: oneClass, testFraction: testFraction, seed: seed)
     var train = selecting(parts.train)
@@ -110,7 +113,9 @@ public struct SegmentationDataset: Equatable, Sendable {
   public func sampling(fraction: Double, seed: UInt64, method: SamplingMethod = .stratified, file: String) throws
     -> SegmentationDataset
   {
-    guard fraction > 0, fraction <= 1 else { throw ImportError(file, "fraction \(fraction) is not in (0, 1]") }
+    guard fraction > 0, fraction <= 1 else {
+      throw ImportError(.invalidOption, file, "fraction \(fraction) is not in (0, 1]")
+    }
     return selecting(Dataset.sampleIndices(labels: oneClass, fraction: fraction, seed: seed, method: method))
   }
 
@@ -120,7 +125,8 @@ public struct SegmentationDataset: Equatable, Sendable {
   /// top left, row by row; the rows and columns left over at the bottom and right edges are dropped.
   public func tiled(height tileHeight: Int, width tileWidth: Int, file: String) throws -> SegmentationDataset {
     guard tileHeight > 0, tileWidth > 0, tileHeight <= height, tileWidth <= width else {
-      throw ImportError(file, "tiles of \(tileHeight)x\(tileWidth) do not fit images of \(height)x\(width)")
+      throw ImportError(
+        .invalidOption, file, "tiles of \(tileHeight)x\(tileWidth) do not fit images of \(height)x\(width)")
     }
     if tileHeight == height && tileWidth == width { return self }
     let (down, across) = (height / tileHeight, width / tileWidth)
@@ -160,7 +166,7 @@ public struct SegmentationDataset: Equatable, Sendable {
     -> SegmentationDataset
   {
     guard outHeight > 0, outWidth > 0, outHeight <= 1 << 14, outWidth <= 1 << 14 else {
-      throw ImportError(file, "resize target \(outHeight)x\(outWidth) is out of range (1 to 16384)")
+      throw ImportError(.invalidOption, file, "resize target \(outHeight)x\(outWidth) is out of range (1 to 16384)")
     }
     if outHeight == height && outWidth == width { return self }
     var copy = self
@@ -223,22 +229,26 @@ public struct SegmentationDataset: Equatable, Sendable {
     let file = reader.path
     let task = reader.metadata[DatasetLayout.Key.task]
     guard task == DatasetLayout.Task.segmentation.rawValue else {
-      throw ImportError(file, "not a segmentation dataset: its task is \(task ?? "classification (no task key)")")
+      throw ImportError(
+        .invalidDataset, file, "not a segmentation dataset: its task is \(task ?? "classification (no task key)")")
     }
     guard let imagesInfo = reader.info(DatasetLayout.images), let masksInfo = reader.info(DatasetLayout.masks) else {
-      throw ImportError(file, "not a segmentation dataset: it needs tensors \"images\" and \"masks\"")
+      throw ImportError(.invalidDataset, file, "not a segmentation dataset: it needs tensors \"images\" and \"masks\"")
     }
     if let other = reader.tensors.first(where: { $0.name != DatasetLayout.images && $0.name != DatasetLayout.masks }) {
       throw ImportError(
+        .invalidDataset,
         file, "not a segmentation dataset: unexpected tensor \"\(other.name)\" besides images and masks")
     }
     let shape = imagesInfo.shape
     guard shape.count == 4, imagesInfo.dtype == .u8 || imagesInfo.dtype == .f32 else {
       throw ImportError(
+        .invalidDataset,
         file, "tensor images must be U8 or F32 (N, C, H, W), found \(imagesInfo.dtype.name) \(imagesInfo.shape)")
     }
     guard masksInfo.dtype == .u8, masksInfo.shape == [shape[0], shape[2], shape[3]] else {
       throw ImportError(
+        .invalidDataset,
         file,
         "tensor masks must be U8 (N, H, W) = \([shape[0], shape[2], shape[3]]) for images \(shape), found \(masksInfo.dtype.name) \(masksInfo.shape)"
       )

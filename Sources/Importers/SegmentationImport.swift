@@ -36,19 +36,22 @@ extension SegmentationDataset {
     let images = try byBaseName(imageFolder)
     let masks = try byBaseName(maskFolder)
     for (base, mask) in masks where images[base] == nil {
-      throw ImportError(maskFolder + "/" + mask, "no image of the same base name in \(imageFolder)")
+      throw ImportError(.notFound, maskFolder + "/" + mask, "no image of the same base name in \(imageFolder)")
     }
     var pairs: [(image: String, mask: String)] = []
     for base in images.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
       guard let mask = masks[base] else {
-        throw ImportError(imageFolder + "/" + images[base]!, "no mask of the same base name in \(maskFolder)")
+        throw ImportError(
+          .notFound, imageFolder + "/" + images[base]!, "no mask of the same base name in \(maskFolder)")
       }
       pairs.append((imageFolder + "/" + images[base]!, maskFolder + "/" + mask))
     }
-    guard !pairs.isEmpty else { throw ImportError(path, "no image and mask pairs in images/ and masks/") }
+    guard !pairs.isEmpty else {
+      throw ImportError(.invalidDataset, path, "no image and mask pairs in images/ and masks/")
+    }
     func read(_ file: String) throws -> [UInt8] {
       guard let data = FileManager.default.contents(atPath: file) else {
-        throw ImportError(file, "cannot read the file")
+        throw ImportError(.io, file, "cannot read the file")
       }
       return [UInt8](data)
     }
@@ -82,6 +85,7 @@ extension SegmentationDataset {
       let labels = try ImageDecoder.decodeLabels(read(pair.mask), file: pair.mask, limits: options.limits)
       guard (labels.width, labels.height) == (image.width, image.height) else {
         throw ImportError(
+          .invalidDataset,
           pair.mask,
           "mask is \(labels.width)x\(labels.height), its image \(pair.image) is \(image.width)x\(image.height)")
       }
@@ -93,6 +97,7 @@ extension SegmentationDataset {
       if let tile = options.tile {
         guard tile.height <= image.height, tile.width <= image.width else {
           throw ImportError(
+            .invalidOption,
             pair.image, "image is \(image.width)x\(image.height), smaller than the \(tile.height)x\(tile.width) tiles")
         }
         piece = try piece.tiled(height: tile.height, width: tile.width, file: pair.image)
@@ -102,13 +107,14 @@ extension SegmentationDataset {
       }
       if let size, size != (piece.height, piece.width) {
         throw ImportError(
+          .invalidDataset,
           pair.image,
           "image is \(image.width)x\(image.height), the first was \(size.width)x\(size.height): give --tile or --resize"
         )
       }
       size = (piece.height, piece.width)
       guard case .u8(let values) = piece.images, pixels.count + values.count <= options.limits.maxElements else {
-        throw ImportError(name, "more than \(options.limits.maxElements) pixel values")
+        throw ImportError(.limitExceeded, name, "more than \(options.limits.maxElements) pixel values")
       }
       pixels += values
       masks += piece.masks
@@ -130,6 +136,7 @@ extension SegmentationDataset {
       let value = labels.values[index]
       let classes = classCount.map { "\($0) classes" } ?? "at most \(ignore) classes"
       throw ImportError(
+        .invalidDataset,
         file,
         "mask value \(value) at row \(index / labels.width), column \(index % labels.width) has no class "
           + "(\(classes): 0 to \(limit - 1), and \(ignore) for ignore)")
@@ -141,7 +148,7 @@ extension SegmentationDataset {
   private static func byBaseName(_ folder: String) throws -> [String: String] {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-      throw ImportError(folder, "not a folder")
+      throw ImportError(.io, folder, "not a folder")
     }
     let names: [String]
     do {
@@ -149,13 +156,14 @@ extension SegmentationDataset {
         .filter { isImageFileName($0) }
         .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     } catch {
-      throw ImportError(folder, "cannot list the folder: \(error.localizedDescription)")
+      throw ImportError(.io, folder, "cannot list the folder: \(error.localizedDescription)")
     }
     var byBase: [String: String] = [:]
     for name in names {
       let base = (name as NSString).deletingPathExtension
       if let other = byBase[base] {
-        throw ImportError(folder + "/" + name, "\(other) has the same base name \"\(base)\"; pairs need one each")
+        throw ImportError(
+          .invalidDataset, folder + "/" + name, "\(other) has the same base name \"\(base)\"; pairs need one each")
       }
       byBase[base] = name
     }

@@ -98,10 +98,12 @@ public enum TIFF {
     var blocks: [(offset: Int, left: Int, top: Int)] = []
 
     init(_ bytes: [UInt8], file: String, limits: ImportLimits) throws {
-      func damaged(_ message: String) -> ImportError { ImportError(file, "damaged TIFF: \(message)") }
-      func unsupported(_ message: String) -> ImportError { ImportError(file, "unsupported TIFF: \(message)") }
+      func damaged(_ message: String) -> ImportError { ImportError(.malformed, file, "damaged TIFF: \(message)") }
+      func unsupported(_ message: String) -> ImportError {
+        ImportError(.unsupported, file, "unsupported TIFF: \(message)")
+      }
       guard bytes.count >= 8, bytes[0] == bytes[1], bytes[0] == 0x49 || bytes[0] == 0x4D else {
-        throw ImportError(file, "not a TIFF file (it does not start with II or MM)")
+        throw ImportError(.unrecognised, file, "not a TIFF file (it does not start with II or MM)")
       }
       bigEndian = bytes[0] == 0x4D
       let big = bigEndian
@@ -111,7 +113,9 @@ public enum TIFF {
       func u32(_ at: Int) -> Int { big ? u16(at) << 16 | u16(at + 2) : u16(at + 2) << 16 | u16(at) }
       let version = u16(2)
       if version == 43 { throw unsupported("BigTIFF (version 43) is not read; only classic TIFF (42)") }
-      guard version == 42 else { throw ImportError(file, "not a TIFF file (version \(version), expected 42)") }
+      guard version == 42 else {
+        throw ImportError(.unrecognised, file, "not a TIFF file (version \(version), expected 42)")
+      }
 
       // The first image file directory: a count, 12-byte entries, the next directory's offset.
       let directory = u32(4)
@@ -222,6 +226,7 @@ public enum TIFF {
       height = try value(.imageLength)
       guard width > 0, height > 0, let pixels = checkedProduct([width, height]), pixels <= limits.maxImagePixels else {
         throw ImportError(
+          .limitExceeded,
           file, "image size \(width)x\(height) is empty or over the limit of \(limits.maxImagePixels) pixels")
       }
       let pixelBytes = channels * bitsPerSample / 8

@@ -25,6 +25,7 @@ public enum TorchCheckpoint {
 
   private static func notZip(_ file: String) -> ImportError {
     ImportError(
+      .unrecognised,
       file,
       "not a zip-format PyTorch checkpoint (the format before PyTorch 1.6 is a bare pickle; re-save it with a current torch.save)"
     )
@@ -41,7 +42,7 @@ public enum TorchCheckpoint {
       return true
     }
     guard let pickleName = names.filter({ $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }).min() else {
-      throw ImportError(path, "no data.pkl in the archive: not a PyTorch checkpoint")
+      throw ImportError(.unrecognised, path, "no data.pkl in the archive: not a PyTorch checkpoint")
     }
     let prefix = String(pickleName.dropLast("data.pkl".count))
     var pickle: [UInt8] = []
@@ -52,13 +53,13 @@ public enum TorchCheckpoint {
       return true
     }
     if let order, String(decoding: order, as: UTF8.self) != "little" {
-      throw ImportError(path, "checkpoint saved on a big-endian machine; only little-endian is supported")
+      throw ImportError(.unsupported, path, "checkpoint saved on a big-endian machine; only little-endian is supported")
     }
     var tensors: [TorchTensor] = []
     let root = try load(pickle, file: "\(path):\(pickleName)", limits: limits, tensors: &tensors)
     var walk = Walk(budget: pickle.count + 4096, tensors: tensors.count, file: path)
     try walk.collect(root, name: "", depth: 0)
-    guard !walk.named.isEmpty else { throw ImportError(path, "the checkpoint holds no tensors") }
+    guard !walk.named.isEmpty else { throw ImportError(.notFound, path, "the checkpoint holds no tensors") }
 
     // What the storages must hold, from the pickle; and what the tensors will take, at most twice
     // that (views of one storage may overlap, as a tensor saved with its transpose does, and a view
@@ -69,7 +70,7 @@ public enum TorchCheckpoint {
       let tensor = tensors[index]
       let member = prefix + "data/" + tensor.key
       if let known = sizes[member], known.bytes != tensor.storageBytes {
-        throw ImportError(path, "storage \(tensor.key) is described with two different sizes")
+        throw ImportError(.malformed, path, "storage \(tensor.key) is described with two different sizes")
       }
       sizes[member] = (tensor.storageBytes, index)
       let bytes = try tensor.checkedCount(name: walk.name(of: index), file: path) * (tensor.dtype.byteWidth ?? 1)
@@ -80,6 +81,7 @@ public enum TorchCheckpoint {
     }
     guard viewBytes / 2 <= storageBytes else {
       throw ImportError(
+        .limitExceeded,
         path, "the tensors take \(viewBytes) bytes, more than twice the \(storageBytes) bytes of the storages they view"
       )
     }
@@ -89,6 +91,7 @@ public enum TorchCheckpoint {
       let tensor = tensors[user]
       func mismatch(_ found: String) -> ImportError {
         ImportError(
+          .malformed,
           path,
           "tensor \(walk.name(of: user)): storage \(tensor.key) has \(found) bytes, the pickle says \(tensor.storageElements) elements of \(tensor.dtype.name)"
         )
@@ -104,11 +107,11 @@ public enum TorchCheckpoint {
     var data: [Int: [UInt8]] = [:]
     var seen = Set<String>()
     let files = try walk.named.map { name, index -> (TensorInfo, [UInt8]) in
-      guard seen.insert(name).inserted else { throw ImportError(path, "two tensors are named \(name)") }
+      guard seen.insert(name).inserted else { throw ImportError(.malformed, path, "two tensors are named \(name)") }
       let tensor = tensors[index]
       let storageName = prefix + "data/" + tensor.key
       guard let storage = storages[storageName] else {
-        throw ImportError(path, "tensor \(name): storage \(storageName) is missing from the archive")
+        throw ImportError(.notFound, path, "tensor \(name): storage \(storageName) is missing from the archive")
       }
       if data[index] == nil { data[index] = try tensor.contiguousBytes(storage, name: name, file: path) }
       return (try TensorInfo(name: name, dtype: tensor.dtype, shape: tensor.size, file: path), data[index]!)
@@ -157,7 +160,9 @@ public enum TorchCheckpoint {
   ) throws -> PickleValue? {
     switch (module, name) {
     case ("collections", "OrderedDict"):
-      guard arguments.isEmpty else { throw ImportError(file, "collections.OrderedDict is called with arguments") }
+      guard arguments.isEmpty else {
+        throw ImportError(.unsupported, file, "collections.OrderedDict is called with arguments")
+      }
       return .dict(PickleDict())
     case ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"),
       ("torch._utils", "_rebuild_tensor_v3"):
@@ -166,19 +171,20 @@ public enum TorchCheckpoint {
         let size = arguments[2].items?.map(\.int), let stride = arguments[3].items?.map(\.int),
         !size.contains(nil), !stride.contains(nil), size.count == stride.count
       else {
-        throw ImportError(file, "a tensor record in data.pkl is malformed")
+        throw ImportError(.malformed, file, "a tensor record in data.pkl is malformed")
       }
       let storage = id.items
       guard storage.count >= 5, storage[0].string == "storage",
         case .global(let storageModule, let typeName) = storage[1],
         let key = storage[2].string, let numel = storage[4].int, numel >= 0
       else {
-        throw ImportError(file, "a storage reference in data.pkl is malformed")
+        throw ImportError(.malformed, file, "a storage reference in data.pkl is malformed")
       }
       guard !key.isEmpty, !key.hasPrefix("."), key.utf8.count <= 64,
         key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") })
       else {
-        throw ImportError(file, "a storage reference in data.pkl names '\(key)', not a storage in the archive")
+        throw ImportError(
+          .unsafePickle, file, "a storage reference in data.pkl names '\(key)', not a storage in the archive")
       }
       let dtype: DType
       var elements = Int(numel)
@@ -187,22 +193,23 @@ public enum TorchCheckpoint {
           case .global("torch", let dtypeName) = arguments[6],
           let untypedDType = untypedStorageDTypes[dtypeName]
         else {
-          throw ImportError(file, "a tensor record in data.pkl is malformed")
+          throw ImportError(.malformed, file, "a tensor record in data.pkl is malformed")
         }
         dtype = untypedDType
         let width = dtype.byteWidth ?? 1
         guard elements % width == 0 else {
-          throw ImportError(file, "storage \(key) of \(elements) bytes does not hold whole \(dtype.name) elements")
+          throw ImportError(
+            .malformed, file, "storage \(key) of \(elements) bytes does not hold whole \(dtype.name) elements")
         }
         elements /= width
       } else {
         guard storageModule == "torch", let typedDType = storageTypes[typeName] else {
-          throw ImportError(file, "storage type \(storageModule).\(typeName) is not supported")
+          throw ImportError(.unsupported, file, "storage type \(storageModule).\(typeName) is not supported")
         }
         dtype = typedDType
       }
       guard checkedProduct([elements, dtype.byteWidth ?? 1]) != nil else {
-        throw ImportError(file, "storage \(key) of \(elements) elements is too large")
+        throw ImportError(.limitExceeded, file, "storage \(key) of \(elements) elements is too large")
       }
       tensors.append(
         TorchTensor(
@@ -211,7 +218,7 @@ public enum TorchCheckpoint {
       return .handle(tensors.count - 1)
     case ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"):
       guard let tensor = arguments.first, case .handle = tensor else {
-        throw ImportError(file, "a parameter record in data.pkl is malformed")
+        throw ImportError(.malformed, file, "a parameter record in data.pkl is malformed")
       }
       return tensor
     default:
@@ -246,16 +253,17 @@ public enum TorchCheckpoint {
     func name(of index: Int) -> String { firstName[index]! }
 
     mutating func collect(_ value: PickleValue, name: String, depth: Int) throws {
-      guard depth < 32 else { throw ImportError(file, "data.pkl nests deeper than 32 levels") }
+      guard depth < 32 else { throw ImportError(.limitExceeded, file, "data.pkl nests deeper than 32 levels") }
       budget -= 1
       guard budget >= 0 else {
         throw ImportError(
+          .limitExceeded,
           file, "data.pkl refers to its parts more often than a pickle of its size can hold (shared references)")
       }
       func child(_ key: String) throws -> String {
         let path = name.isEmpty ? key : name + "." + key
         guard path.utf8.count <= Walk.maxNameBytes else {
-          throw ImportError(file, "data.pkl makes a tensor name longer than \(Walk.maxNameBytes) bytes")
+          throw ImportError(.limitExceeded, file, "data.pkl makes a tensor name longer than \(Walk.maxNameBytes) bytes")
         }
         return path
       }
@@ -278,6 +286,7 @@ public enum TorchCheckpoint {
         namesOf[index] += 1
         guard namesOf[index] <= Walk.maxNamesPerTensor else {
           throw ImportError(
+            .limitExceeded,
             file, "data.pkl names one tensor more than \(Walk.maxNamesPerTensor) times (shared references)")
         }
         let tensorName = name.isEmpty ? "tensor" : name
@@ -308,20 +317,21 @@ struct TorchTensor {
   /// The view's element count, after checking that every element it reaches lies inside the storage.
   func checkedCount(name: String, file: String) throws -> Int {
     guard let count = checkedProduct(size), checkedProduct([count, dtype.byteWidth ?? 1]) != nil else {
-      throw ImportError(file, "tensor \(name): shape \(size) is too large")
+      throw ImportError(.limitExceeded, file, "tensor \(name): shape \(size) is too large")
     }
     if count == 0 { return 0 }
     // The furthest element the view reaches must lie inside the storage.
     var last = offset
     for (extent, step) in zip(size, stride) {
-      guard step >= 0 else { throw ImportError(file, "tensor \(name): negative stride \(step)") }
+      guard step >= 0 else { throw ImportError(.malformed, file, "tensor \(name): negative stride \(step)") }
       let (reach, overflow) = (extent - 1).multipliedReportingOverflow(by: step)
       let (sum, sumOverflow) = last.addingReportingOverflow(reach)
-      guard !overflow, !sumOverflow else { throw ImportError(file, "tensor \(name): strides overflow") }
+      guard !overflow, !sumOverflow else { throw ImportError(.limitExceeded, file, "tensor \(name): strides overflow") }
       last = sum
     }
     guard offset >= 0, last < storageElements else {
       throw ImportError(
+        .malformed,
         file,
         "tensor \(name): view (offset \(offset), shape \(size), stride \(stride)) reaches past its storage of \(storageElements) elements"
       )
@@ -334,6 +344,7 @@ struct TorchTensor {
     let width = dtype.byteWidth ?? 1
     guard storage.count == storageElements * width else {
       throw ImportError(
+        .malformed,
         file,
         "tensor \(name): storage \(key) has \(storage.count) bytes, the pickle says \(storageElements) elements of \(dtype.name)"
       )

@@ -124,16 +124,18 @@ public struct Eval: ModelTool {
     case .classification:
       guard predictions == nil, overlay == nil else {
         throw ToolError(
-          "\(model): a classification model; --\(predictions != nil ? "predictions" : "overlay") is for a "
+          .option, file: model,
+          "a classification model; --\(predictions != nil ? "predictions" : "overlay") is for a "
             + "segmentation model's pixels (--logits writes a classifier's)")
       }
     case .segmentation:
       guard logits == nil else {
         throw ToolError(
-          "\(model): a segmentation model; --logits writes a classifier's logits (use --predictions for each "
+          .option, file: model,
+          "a segmentation model; --logits writes a classifier's logits (use --predictions for each "
             + "pixel's predicted class)")
       }
-    case .detection: throw ToolError("\(model): \(ViTConfig.detectionNotBuilt)")
+    case .detection: throw ToolError(.unsupported, file: model, ViTConfig.detectionNotBuilt)
     }
     let adapted = try AdaptedModel(base: base, adapters: try adapter.map(AdaptedModel.readAdapter))
     let network = ViTNetwork(model: adapted.model)
@@ -189,7 +191,7 @@ extension Eval {
       throw ToolError.system(results, "reading the results")
     }
     guard let text = String(validating: [UInt8](data), as: UTF8.self) else {
-      throw ToolError("\(results): is not UTF-8 text")
+      throw ToolError(.input, file: results, "is not UTF-8 text")
     }
     let detections = try COCOResults.read(
       text, file: results, images: truth.images.count, classes: truth.classes.count, set: path)

@@ -102,6 +102,7 @@ struct OverlayPlan {
     if let clash = stems.indices.first(where: { stems.firstIndex(of: stems[$0]) != $0 }) {
       let first = sets[stems.firstIndex(of: stems[clash])!].name
       throw ToolError(
+        .option,
         "--overlay \(directory): sets \(first) and \(sets[clash].name) would share the picture names "
           + "\(stems[clash])-N.png; give them distinct NAME=PATH names")
     }

@@ -60,7 +60,7 @@ struct ModelOptions: ParsableArguments {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: value, isDirectory: &isFolder), !isFolder.boolValue else {
       guard value.contains(",") else {
-        throw ToolError("--class-names \(value): no such file (a list of names is comma-separated)")
+        throw ToolError(.option, "--class-names \(value): no such file (a list of names is comma-separated)")
       }
       return value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     }
@@ -69,7 +69,7 @@ struct ModelOptions: ParsableArguments {
     }
     let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
     let names = lines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    guard !names.isEmpty else { throw ToolError("\(value): no class names in the file") }
+    guard !names.isEmpty else { throw ToolError(.input, file: value, "no class names in the file") }
     return names
   }
 }

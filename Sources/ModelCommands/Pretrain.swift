@@ -171,12 +171,14 @@ public struct Pretrain: ModelTool {
     let found = try DatasetFile.task(of: train)
     switch (task, found) {
     case (.classification, .segmentation):
-      throw SwapInputError(
-        "\(train): a segmentation dataset (metadata task 'segmentation', a class per pixel); a classification "
+      throw ToolError(
+        .input, file: train,
+        "a segmentation dataset (metadata task 'segmentation', a class per pixel); a classification "
           + "dataset (one label per image) is needed here; for a segmentation model add --task segmentation")
     case (.segmentation, .classification):
-      throw SwapInputError(
-        "\(train): a classification dataset (one label per image); --task segmentation trains on a segmentation "
+      throw ToolError(
+        .input, file: train,
+        "a classification dataset (one label per image); --task segmentation trains on a segmentation "
           + "dataset (metadata task 'segmentation', a class per pixel; kswap-pack --scenes composes one)")
     default: return
     }
@@ -188,8 +190,9 @@ public struct Pretrain: ModelTool {
     let (sets, classes, mean, std) = try loadSets(normalisation: nil)
     let a = architecture
     guard sets.train.height == sets.train.width, sets.train.height % a.patch == 0 else {
-      throw SwapInputError(
-        "\(train): images \(sets.train.height)x\(sets.train.width) are not square multiples of --patch \(a.patch)")
+      throw ToolError(
+        .option, file: train,
+        "images \(sets.train.height)x\(sets.train.width) are not square multiples of --patch \(a.patch)")
     }
     let config = ViTConfig(
       imageSize: sets.train.height, patchSize: a.patch, channels: sets.train.channels, dim: a.dim, depth: a.depth,
@@ -211,7 +214,7 @@ public struct Pretrain: ModelTool {
     if let reader = try? TensorReader(path: backbonePath), reader.info(DatasetLayout.images) != nil,
       reader.info(DatasetLayout.labels) != nil || reader.info(DatasetLayout.masks) != nil
     {
-      throw SwapInputError("\(backbonePath): is a dataset, not a ViT backbone; pass it with --train")
+      throw ToolError(.input, file: backbonePath, "is a dataset, not a ViT backbone; pass it with --train")
     }
     // Any checkpoint the swap tools read (Man/kswap-eval.1, MODEL FILES), with or without a head.
     let backbone = try BaseModel(
@@ -221,8 +224,9 @@ public struct Pretrain: ModelTool {
     let (sets, classes, mean, std) = try loadSets(normalisation: (backbone.mean, backbone.std))
     let patch = backbone.config.patchSize
     guard sets.train.height == sets.train.width, sets.train.height % patch == 0 else {
-      throw SwapInputError(
-        "\(train): images are \(sets.train.height)x\(sets.train.width); \(backbonePath) takes square images "
+      throw ToolError(
+        .input, file: train,
+        "images are \(sets.train.height)x\(sets.train.width); \(backbonePath) takes square images "
           + "whose side is a multiple of its patch, \(patch) (resize them with kswap-pack --resize)")
     }
     let model = try backboneModel(backbone, imageSize: sets.train.height)
@@ -271,7 +275,7 @@ public struct Pretrain: ModelTool {
     do {
       return try VisionTransformer(config: config, tensors: tensors)
     } catch {
-      throw SwapInputError("\(backbone.path): \(error)")
+      throw ToolError(.input, file: backbone.path, "\(error)")
     }
   }
 
@@ -389,7 +393,7 @@ public struct Pretrain: ModelTool {
     )
     guard shape == own else {
       let text = { (s: [Int]) in s.map(String.init).joined(separator: "x") }
-      throw SwapInputError("\(test): images are \(text(shape)); the training set's are \(text(own))")
+      throw ToolError(.input, file: test, "images are \(text(shape)); the training set's are \(text(own))")
     }
   }
 
@@ -397,7 +401,7 @@ public struct Pretrain: ModelTool {
   func flagNormalisation(channels: Int, for file: String) throws -> (mean: [Float], std: [Float])? {
     guard let meanValues = flagValues(mean), let stdValues = flagValues(std) else { return nil }
     for (flag, values) in [("--mean", meanValues), ("--std", stdValues)] where values.count != channels {
-      throw ToolError("\(flag) gives \(values.count) values; \(file) has \(channels) input channels")
+      throw ToolError(.option, "\(flag) gives \(values.count) values; \(file) has \(channels) input channels")
     }
     return (meanValues, stdValues)
   }

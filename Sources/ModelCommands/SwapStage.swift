@@ -31,14 +31,18 @@ struct SwapStage {
   var quiet: Bool
 
   func run() throws {
-    guard !retainPaths.isEmpty else { throw ToolError("at least one --retain dataset is needed") }
+    guard !retainPaths.isEmpty else { throw ToolError(.option, "at least one --retain dataset is needed") }
     // A resumed run may replace the output it started.
     let inputs = [modelPath, stagePath] + retainPaths + (adapterPath.map { [$0] } ?? [])
     let outputPath = try output.resolvedPath(inputs: inputs, existingAllowed: options.resume)
-    if options.resume && outputPath == "-" { throw ToolError("--resume needs -o FILE (the state is kept beside it)") }
+    if options.resume && outputPath == "-" {
+      throw ToolError(.option, "--resume needs -o FILE (the state is kept beside it)")
+    }
     let statePath = outputPath + ".state"
     if let gradLog = options.gradLog {
-      guard gradLog != "-", gradLog != outputPath else { throw ToolError("--grad-log needs a file of its own") }
+      guard gradLog != "-", gradLog != outputPath else {
+        throw ToolError(.option, "--grad-log needs a file of its own")
+      }
       try checkOutputPath(gradLog, force: output.force, inputs: inputs)
     }
     let progress = ProgressReporter(tool: tool, quiet: quiet)

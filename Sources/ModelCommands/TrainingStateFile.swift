@@ -45,40 +45,40 @@ enum TrainingStateFile {
 
   static func restore(from path: String, into trainer: StageTrainer, invocation: String) throws {
     guard FileManager.default.fileExists(atPath: path) else {
-      throw SwapInputError("\(path): no saved state to resume from (it is written after each completed epoch)")
+      throw ToolError(.input, file: path, "no saved state to resume from (it is written after each completed epoch)")
     }
     let reader = try TensorReader(path: path)
     let meta = reader.metadata
     guard meta["kswap.state"] == "2" else {
-      throw SwapInputError("\(path): not a training state file of this kswap version; rerun without --resume")
+      throw ToolError(.input, file: path, "not a training state file of this kswap version; rerun without --resume")
     }
     guard meta["invocation"] == invocation else {
-      throw SwapInputError(
-        "\(path): saved by a run with other inputs or options; rerun without --resume to start afresh")
+      throw ToolError(
+        .input, file: path, "saved by a run with other inputs or options; rerun without --resume to start afresh")
     }
     func int(_ key: String) throws -> Int {
       guard let text = meta[key], let value = Int(text) else {
-        throw SwapInputError("\(path): metadata '\(key)' is missing")
+        throw ToolError(.input, file: path, "metadata '\(key)' is missing")
       }
       return value
     }
     func word(_ key: String) throws -> UInt64 {
       guard let text = meta[key], let value = UInt64(text) else {
-        throw SwapInputError("\(path): metadata '\(key)' is missing")
+        throw ToolError(.input, file: path, "metadata '\(key)' is missing")
       }
       return value
     }
     func floats(_ name: String, count: Int) throws -> [Float] {
-      guard reader.info(name) != nil else { throw SwapInputError("\(path): tensor '\(name)' is missing") }
+      guard reader.info(name) != nil else { throw ToolError(.input, file: path, "tensor '\(name)' is missing") }
       let values = try reader.floats(of: name)
-      guard values.count == count else { throw SwapInputError("\(path): tensor '\(name)' has the wrong size") }
+      guard values.count == count else { throw ToolError(.input, file: path, "tensor '\(name)' has the wrong size") }
       return values
     }
     func indices(_ name: String, count: Int) throws -> [Int] {
       let bytes = try reader.bytes(of: name)
       let values = try DatasetFile.integers(bytes, dtype: reader.info(name)?.dtype ?? .i64, file: path)
       guard values.count == count, Set(values) == Set(0..<count) else {
-        throw SwapInputError("\(path): tensor '\(name)' is not an order of \(count) items")
+        throw ToolError(.input, file: path, "tensor '\(name)' is not an order of \(count) items")
       }
       return values
     }
@@ -90,9 +90,9 @@ enum TrainingStateFile {
       values.withUnsafeBufferPointer { parameter.value.pointer.update(from: $0.baseAddress!, count: count) }
     }
     guard let (optimizer, absent) = try AdamW.State.read(reader, parameters: trainable, file: path) else {
-      throw SwapInputError("\(path): the optimizer state is missing")
+      throw ToolError(.input, file: path, "the optimizer state is missing")
     }
-    if let name = absent.first { throw SwapInputError("\(path): the optimizer state of '\(name)' is missing") }
+    if let name = absent.first { throw ToolError(.input, file: path, "the optimizer state of '\(name)' is missing") }
     state.optimizer.state = optimizer
     state.epoch = try int("epoch")
     let stage = state.stageOrder, retain = state.retainOrder

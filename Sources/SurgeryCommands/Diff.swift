@@ -96,7 +96,7 @@ public struct Diff: Tool {
         console.write(text)
       } else {
         if let input = files.first(where: { sameFile($0, svg) }) {
-          throw ToolError("\(svg): is also the input \(input); write the chart elsewhere")
+          throw ToolError(.output, file: svg, "is also the input \(input); write the chart elsewhere")
         }
         let output = try OutputFile(path: svg)
         do {

@@ -112,8 +112,8 @@ extension AdamW.State {
       guard moments.first.count == count, moments.second.count == count,
         moments.shape == shape || Self.isLeadingRows(moments.shape, of: shape)
       else {
-        throw SwapInputError(
-          "\(file): optimizer state of '\(name)' has shape \(moments.shape); the parameter has \(shape)")
+        throw SwapError(
+          .mismatch, file: file, "optimizer state of '\(name)' has shape \(moments.shape); the parameter has \(shape)")
       }
       state.firstMoments[index].replaceSubrange(0..<moments.first.count, with: moments.first)
       state.secondMoments[index].replaceSubrange(0..<moments.second.count, with: moments.second)
@@ -132,8 +132,7 @@ extension AdamW.State {
   public static func read(
     _ reader: TensorReader, parameters: [Parameter], file: String
   ) throws -> (state: AdamW.State, absent: [String])? {
-    let saved: SavedOptimizerState?
-    do { saved = try SavedOptimizerState.read(reader, file: file) } catch { throw SwapInputError("\(error)") }
+    let saved = try SavedOptimizerState.read(reader, file: file)
     return try saved.map { try restoring($0, parameters: parameters, file: file) }
   }
 

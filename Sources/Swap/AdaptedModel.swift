@@ -41,12 +41,11 @@ public final class AdaptedModel {
   /// Reads an adapter file for the swap tools: LoRA matrices, at most a replaced head, and any optimizer
   /// state (`AdapterFile.optimizerState`).
   public static func readAdapter(_ path: String) throws -> AdapterFile {
-    let adapter: AdapterFile
-    do { adapter = try AdapterFile.load(path: path) } catch { throw SwapInputError("\(error)") }
+    let adapter = try AdapterFile.load(path: path)
     if let other = adapter.fullTensors.map(\.info.name).sorted().first(where: {
       $0 != "head.weight" && $0 != "head.bias"
     }) {
-      throw SwapInputError("\(path): full tensor '\(other)': the swap tools only read a replaced head")
+      throw SwapError(.invalidAdapter, file: path, "full tensor '\(other)': the swap tools only read a replaced head")
     }
     return adapter
   }
@@ -54,8 +53,9 @@ public final class AdaptedModel {
   private func apply(_ adapter: AdapterFile) throws {
     let path = adapter.source
     if let fingerprint = adapter.baseFingerprint, fingerprint != base.fingerprint {
-      throw SwapInputError(
-        "\(path): adapter for another base model: its base fingerprint is \(fingerprint), \(base.path) has \(base.fingerprint)"
+      throw SwapError(
+        .mismatch, file: path,
+        "adapter for another base model: its base fingerprint is \(fingerprint), \(base.path) has \(base.fingerprint)"
       )
     }
     for module in adapter.modules.sorted(by: { $0.module < $1.module }) {
@@ -67,7 +67,7 @@ public final class AdaptedModel {
           ],
           scaling: Float(module.scale))
       } catch {
-        throw SwapInputError("\(path): \(error)")
+        throw SwapError(.mismatch, file: path, "\(error)")
       }
     }
     if let first = adapter.modules.first {
@@ -78,14 +78,15 @@ public final class AdaptedModel {
     var own: [String?]?
     if let text = adapter.metadata[SwapMetadata.classes] {
       guard let names = SwapMetadata.names(text) else {
-        throw SwapInputError("\(path): metadata 'classes' is not a JSON array of names")
+        throw SwapError(.invalidAdapter, file: path, "metadata 'classes' is not a JSON array of names")
       }
       own = names
     }
     let full = Dictionary(adapter.fullTensors.map { ($0.info.name, $0) }, uniquingKeysWith: { first, _ in first })
     guard let weight = full["head.weight"], let bias = full["head.bias"] else {
       if let own, own != classes {
-        throw SwapInputError("\(path): the adapter's classes (\(own.count)) differ from the model's (\(classes.count))")
+        throw SwapError(
+          .mismatch, file: path, "the adapter's classes (\(own.count)) differ from the model's (\(classes.count))")
       }
       return
     }
@@ -93,10 +94,12 @@ public final class AdaptedModel {
     let b = try Checkpoint.tensor(info: bias.info, bytes: bias.bytes, file: path)
     let dim = model.config.dim
     guard w.rank == 2, w.shape[1] == dim, b.shape == [w.shape[0]], w.shape[0] >= classes.count else {
-      throw SwapInputError("\(path): head \(w.shape) does not fit the model (width \(dim), \(classes.count) classes)")
+      throw SwapError(
+        .mismatch, file: path, "head \(w.shape) does not fit the model (width \(dim), \(classes.count) classes)")
     }
     if let own, own.count != w.shape[0] {
-      throw SwapInputError("\(path): metadata 'classes' names \(own.count) classes; its head has \(w.shape[0]) rows")
+      throw SwapError(
+        .invalidAdapter, file: path, "metadata 'classes' names \(own.count) classes; its head has \(w.shape[0]) rows")
     }
     model.head = Linear(name: "head", weight: w, bias: b)
     classes = own ?? classes + (classes.count..<w.shape[0]).map(String.init)

@@ -88,15 +88,18 @@ public struct BaseModel {
     self.path = path
     let stored = try StoredCheckpoint(path: path)
     if AdapterNames.isAdapter(stored.tensors.keys) {
-      throw SwapInputError("\(path): is an adapter, not a model; pass the base model first and this with --adapter")
+      throw SwapError(
+        .wrongFile, file: path, "is an adapter, not a model; pass the base model first and this with --adapter")
     }
     // kswap's own models say everything in their metadata: a config.json beside one is someone else's.
     let isKswapModel = stored.metadata[ViTConfig.metadataKey] != nil
     let files = try CheckpointConfig(folder: isKswapModel ? nil : stored.folder)
     let layout = ParameterNames.layout(of: stored.tensors.keys)
     // ViT errors name timm's tensors: say so when the file's names differ.
-    func problem(_ error: Error) -> SwapInputError {
-      SwapInputError("\(path): \(error)" + (layout == .timm ? "" : " (its \(layout.rawValue) names read as timm's)"))
+    func problem(_ error: Error) -> SwapError {
+      SwapError(
+        .invalidModel, file: path,
+        "\(error)" + (layout == .timm ? "" : " (its \(layout.rawValue) names read as timm's)"))
     }
     var config: ViTConfig
     do {
@@ -105,8 +108,9 @@ public struct BaseModel {
         metadata: stored.metadata, shapes: tensors.mapValues(\.shape), layout: layout,
         heads: overrides.heads ?? files.heads, layerNormEps: files.layerNormEps)
     } catch ViTError.unknownHeads(let width) {
-      throw SwapInputError(
-        "\(path): the number of attention heads is unknown (the width \(width) is not a multiple of 64, "
+      throw SwapError(
+        .missingSetting, file: path,
+        "the number of attention heads is unknown (the width \(width) is not a multiple of 64, "
           + "and neither its metadata nor a config.json beside it says); give --heads N")
     } catch {
       throw problem(error)
@@ -121,10 +125,11 @@ public struct BaseModel {
     } else {
       config.classes = 0
     }
-    if let problem = config.validationProblem() { throw SwapInputError("\(path): \(problem)") }
+    if let problem = config.validationProblem() { throw SwapError(.invalidModel, file: path, problem) }
     if requireHead && config.classes == 0 {
-      throw SwapInputError(
-        "\(path): a backbone without a classification head; fit one first: "
+      throw SwapError(
+        .wrongFile, file: path,
+        "a backbone without a classification head; fit one first: "
           + "kswap-pretrain --backbone \(path) --train DATA -o MODEL")
     }
     self.layout = layout
@@ -141,7 +146,9 @@ public struct BaseModel {
     std = try Self.normalisation(
       "--std", overrides.std, key: SwapMetadata.std, metadata: stored.metadata, files: files, \.std,
       silent: silent, channels: config.channels, path: path)
-    if let bad = std.first(where: { $0 <= 0 }) { throw SwapInputError("\(path): std \(bad) is not positive") }
+    if let bad = std.first(where: { $0 <= 0 }) {
+      throw SwapError(.invalidModel, file: path, "std \(bad) is not positive")
+    }
     // Building once here reports a missing or misshapen tensor before any dataset is read.
     do { _ = try VisionTransformer(config: config, tensors: tensors) } catch { throw problem(error) }
   }
@@ -151,7 +158,7 @@ public struct BaseModel {
     do {
       return try VisionTransformer(config: config, tensors: tensors.mapValues { $0.copy() })
     } catch {
-      throw SwapInputError("\(path): \(error)")
+      throw SwapError(.invalidModel, file: path, "\(error)")
     }
   }
 
@@ -178,8 +185,9 @@ public struct BaseModel {
 
   private func checkFits(_ path: String, channels: Int, height: Int, width: Int) throws {
     guard channels == config.channels, height == config.imageSize, width == config.imageSize else {
-      throw SwapInputError(
-        "\(path): images are \(channels)x\(height)x\(width); "
+      throw SwapError(
+        .mismatch, file: path,
+        "images are \(channels)x\(height)x\(width); "
           + "\(self.path) takes \(config.channels)x\(config.imageSize)x\(config.imageSize)")
     }
   }
@@ -196,7 +204,7 @@ public struct BaseModel {
       (list, source) = (override, "--class-names")
     } else if let text = metadata[SwapMetadata.classes] {
       guard let names = SwapMetadata.names(text) else {
-        throw SwapInputError("\(path): metadata 'classes' is not a JSON array of names")
+        throw SwapError(.invalidModel, file: path, "metadata 'classes' is not a JSON array of names")
       }
       (list, source) = (names, "\(path): metadata 'classes'")
     } else if let names = files.classes {
@@ -205,7 +213,7 @@ public struct BaseModel {
       return (0..<rows).map(String.init)
     }
     guard list.count == rows else {
-      throw SwapInputError("\(source) names \(list.count) classes; the head of \(path) has \(rows) rows")
+      throw SwapError(.mismatch, "\(source) names \(list.count) classes; the head of \(path) has \(rows) rows")
     }
     return list
   }
@@ -221,7 +229,7 @@ public struct BaseModel {
       (values, source) = (override, flag)
     } else if let text = metadata[key] {
       guard let parsed = try? JSONDecoder().decode([Float].self, from: Data(text.utf8)) else {
-        throw SwapInputError("\(path): metadata '\(key)' is not a JSON array of numbers")
+        throw SwapError(.invalidModel, file: path, "metadata '\(key)' is not a JSON array of numbers")
       }
       (values, source) = (parsed, "\(path): metadata '\(key)'")
     } else if let fromFiles = files[keyPath: filesValue] {
@@ -229,15 +237,16 @@ public struct BaseModel {
     } else if let silent {
       return silent
     } else {
-      throw SwapInputError(
-        "\(path): the input normalisation is unknown (no '\(key)' in its metadata, config.json or "
+      throw SwapError(
+        .missingSetting, file: path,
+        "the input normalisation is unknown (no '\(key)' in its metadata, config.json or "
           + "preprocessor_config.json); give --mean and --std, e.g. --mean 0.485,0.456,0.406 "
           + "--std 0.229,0.224,0.225 for ImageNet's")
     }
     guard values.count == channels else {
-      throw SwapInputError("\(source): \(values.count) value(s); \(path) takes \(channels) channel(s)")
+      throw SwapError(.mismatch, "\(source): \(values.count) value(s); \(path) takes \(channels) channel(s)")
     }
-    guard values.allSatisfy({ $0.isFinite }) else { throw SwapInputError("\(source): not finite") }
+    guard values.allSatisfy({ $0.isFinite }) else { throw SwapError(.invalidModel, "\(source): not finite") }
     return values
   }
 }

@@ -58,8 +58,9 @@ public struct BoxedImages: NormalisedImages, Sendable {
     for (image, list) in boxes.enumerated() {
       for (index, box) in list.enumerated() {
         guard box.label >= 0, box.label < rows.count, rows[box.label] >= 0 else {
-          throw SwapInputError(
-            "\(file): box label \(box.label) of image \(image) is out of range 0..<\(rows.count) (its class list)")
+          throw SwapError(
+            .invalidDataset, file: file,
+            "box label \(box.label) of image \(image) is out of range 0..<\(rows.count) (its class list)")
         }
         copy.boxes[image][index].label = rows[box.label]
       }

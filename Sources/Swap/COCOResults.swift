@@ -36,30 +36,33 @@ public enum COCOResults {
   public static func read(_ text: String, file: String, images: Int, classes: Int, set: String) throws
     -> [[LabeledBox]]
   {
-    let root: JSON
-    do { root = try JSON(parsing: text) } catch { throw SwapInputError("\(file): \(error)") }
-    guard let items = root.arrayValue else {
-      throw SwapInputError("\(file): not COCO results: expected a JSON array of detections")
+    guard let items = try JSON(parsing: text, file: file).arrayValue else {
+      throw SwapError(.wrongFile, file: file, "not COCO results: expected a JSON array of detections")
     }
     var detections = [[LabeledBox]](repeating: [], count: images)
     for (index, item) in items.enumerated() {
-      let place = "\(file): detection \(index)"
+      let place = "detection \(index)"
       guard let image = item["image_id"]?.intValue, (1...max(1, images)).contains(image), images > 0 else {
-        throw SwapInputError(
+        throw SwapError(
+          .mismatch, file: file,
           "\(place): image_id is not an image of \(set) (its \(images) images are ids 1 to \(images))")
       }
       guard let category = item["category_id"]?.intValue, (0..<classes).contains(category) else {
-        throw SwapInputError(
+        throw SwapError(
+          .mismatch, file: file,
           "\(place): category_id is not a class of \(set) (its \(classes) classes are ids 0 to \(classes - 1))")
       }
       guard let values = item["bbox"]?.arrayValue?.map(\.doubleValue), values.count == 4,
         case let numbers = values.compactMap({ $0 }), numbers.count == 4
       else {
-        throw SwapInputError("\(place): bbox is not an array of 4 finite numbers [x, y, width, height]")
+        throw SwapError(
+          .invalidResults, file: file, "\(place): bbox is not an array of 4 finite numbers [x, y, width, height]")
       }
       let corners = [numbers[0], numbers[1], numbers[0] + numbers[2], numbers[1] + numbers[3]].map { Float($0) }
       guard let score = item["score"]?.doubleValue.map({ Float($0) }), score.isFinite, corners.allSatisfy(\.isFinite)
-      else { throw SwapInputError("\(place): its score and bbox must be finite numbers (as F32)") }
+      else {
+        throw SwapError(.invalidResults, file: file, "\(place): its score and bbox must be finite numbers (as F32)")
+      }
       detections[image - 1].append(
         LabeledBox(
           box: Box(x0: corners[0], y0: corners[1], x1: corners[2], y1: corners[3]), label: category, score: score))

@@ -49,35 +49,31 @@ struct CheckpointConfig {
   /// The file's JSON; nil when there is no such file.
   static func read(_ path: String) throws -> JSON? {
     guard FileManager.default.fileExists(atPath: path) else { return nil }
-    guard let data = FileManager.default.contents(atPath: path) else { throw SwapInputError("\(path): cannot be read") }
-    let json: JSON
-    do { json = try JSON(parsing: String(decoding: data, as: UTF8.self)) } catch {
-      throw SwapInputError("\(path): \(error)")
-    }
-    guard case .object = json else { throw SwapInputError("\(path): not a JSON object") }
+    let json = try JSON(contentsOf: path)
+    guard case .object = json else { throw SwapError(.invalidModel, file: path, "not a JSON object") }
     return json
   }
 
   private mutating func readConfig(_ json: JSON, file: String) throws {
     if let type = json["model_type"]?.stringValue, !["vit", "dinov2"].contains(type) {
-      throw SwapInputError("\(file): model_type '\(type)' is not a ViT ('vit' or 'dinov2')")
+      throw SwapError(.unsupported, file: file, "model_type '\(type)' is not a ViT ('vit' or 'dinov2')")
     }
     if let act = json["hidden_act"]?.stringValue, act != "gelu" {
-      throw SwapInputError("\(file): hidden_act '\(act)': kswap's ViT has the exact GELU ('gelu') only")
+      throw SwapError(.unsupported, file: file, "hidden_act '\(act)': kswap's ViT has the exact GELU ('gelu') only")
     }
     if json["use_swiglu_ffn"]?.boolValue == true {
-      throw SwapInputError("\(file): use_swiglu_ffn: kswap's ViT has a GELU MLP, not SwiGLU")
+      throw SwapError(.unsupported, file: file, "use_swiglu_ffn: kswap's ViT has a GELU MLP, not SwiGLU")
     }
     let modelArgs = json["model_args"]
     for pool in [json["global_pool"], modelArgs?["global_pool"]].compactMap({ $0?.stringValue }) where pool != "token" {
-      throw SwapInputError("\(file): global_pool '\(pool)': kswap's head reads the class token ('token')")
+      throw SwapError(.unsupported, file: file, "global_pool '\(pool)': kswap's head reads the class token ('token')")
     }
     heads =
       try Self.int(json["num_attention_heads"], "num_attention_heads", file)
       ?? Self.int(modelArgs?["num_heads"], "model_args.num_heads", file)
     if let eps = json["layer_norm_eps"] {
       guard let value = eps.doubleValue, value > 0 else {
-        throw SwapInputError("\(file): layer_norm_eps is not a positive number")
+        throw SwapError(.invalidModel, file: file, "layer_norm_eps is not a positive number")
       }
       layerNormEps = Float(value)
     }
@@ -103,7 +99,7 @@ struct CheckpointConfig {
     } else if let names = json["label_names"] {
       guard let items = names.arrayValue, case let strings = items.compactMap(\.stringValue),
         strings.count == items.count
-      else { throw SwapInputError("\(file): label_names is not a list of names") }
+      else { throw SwapError(.invalidModel, file: file, "label_names is not a list of names") }
       classes = strings
     }
   }
@@ -111,8 +107,8 @@ struct CheckpointConfig {
   /// Checks the stated sizes against the architecture the weights have.
   func check(_ config: ViTConfig) throws {
     for (key, value, actual) in stated where config[keyPath: actual] != value {
-      throw SwapInputError(
-        "\(configPath ?? "config.json"): \(key) is \(value), the weights say \(config[keyPath: actual])")
+      throw SwapError(
+        .mismatch, file: configPath ?? "config.json", "\(key) is \(value), the weights say \(config[keyPath: actual])")
     }
   }
 
@@ -123,23 +119,25 @@ struct CheckpointConfig {
     if let items = value.arrayValue, let first = items.first?.intValue, items.allSatisfy({ $0.intValue == first }) {
       return first
     }
-    throw SwapInputError("\(file): \(key) is not an integer or a square size")
+    throw SwapError(.invalidModel, file: file, "\(key) is not an integer or a square size")
   }
 
   static func floats(_ value: JSON?, key: String, file: String) throws -> [Float]? {
     guard let value, value != .null else { return nil }
     guard let items = value.arrayValue, case let numbers = items.compactMap(\.doubleValue), numbers.count == items.count
-    else { throw SwapInputError("\(file): \(key) is not a list of numbers") }
+    else { throw SwapError(.invalidModel, file: file, "\(key) is not a list of numbers") }
     return numbers.map(Float.init)
   }
 
   /// `id2label`'s names in label order; nil for transformers' defaults (`LABEL_0`, `LABEL_1`, ...).
   static func labels(_ value: JSON, file: String) throws -> [String]? {
-    guard case let .object(members) = value else { throw SwapInputError("\(file): id2label is not an object") }
+    guard case let .object(members) = value else {
+      throw SwapError(.invalidModel, file: file, "id2label is not an object")
+    }
     var names = [String?](repeating: nil, count: members.count)
     for (key, name) in members {
       guard let label = Int(key), names.indices.contains(label), names[label] == nil, let text = name.stringValue else {
-        throw SwapInputError("\(file): id2label must map each label 0..<\(members.count) once to a name")
+        throw SwapError(.invalidModel, file: file, "id2label must map each label 0..<\(members.count) once to a name")
       }
       names[label] = text
     }

@@ -3,12 +3,6 @@
 // and take the head's unused rows (the official head layout, --head-slots), or else get rows appended
 // after the existing ones.
 
-/// A check on user data failed before any training; the message names the file and what is wrong.
-public struct SwapInputError: Error, CustomStringConvertible, Sendable {
-  public let description: String
-  public init(_ description: String) { self.description = description }
-}
-
 /// The model's class list plus the mapping of each dataset's labels onto it.
 public struct ClassMap: Sendable, Equatable {
   /// The model's classes, head row order; nil for an unused row (a slot reserved for a new class, named
@@ -27,8 +21,9 @@ public struct ClassMap: Sendable, Equatable {
     let named = names.compactMap { $0 }
     return try datasetClasses.map { name in
       guard let row = names.firstIndex(of: name) else {
-        throw SwapInputError(
-          "\(file): class '\(name)' is not one of the model's \(named.count) classes (\(Self.preview(named)))")
+        throw SwapError(
+          .mismatch, file: file,
+          "class '\(name)' is not one of the model's \(named.count) classes (\(Self.preview(named)))")
       }
       return row
     }
@@ -41,8 +36,9 @@ public struct ClassMap: Sendable, Equatable {
     var free = unusedRows
     let fresh = Set(datasetClasses).subtracting(names.compactMap { $0 }).count
     if !free.isEmpty && fresh > free.count {
-      throw SwapInputError(
-        "\(file): \(fresh) new classes, but the model's head has only \(free.count) unused "
+      throw SwapError(
+        .mismatch, file: file,
+        "\(fresh) new classes, but the model's head has only \(free.count) unused "
           + (free.count == 1 ? "row" : "rows") + " (reserved with --head-slots) to put them in")
     }
     var rows: [Int] = []
@@ -52,8 +48,9 @@ public struct ClassMap: Sendable, Equatable {
         continue
       }
       if names.contains(name) {
-        throw SwapInputError(
-          "\(file): learn class '\(name)' is already one of the model's classes; pass it with --retain instead")
+        throw SwapError(
+          .mismatch, file: file,
+          "learn class '\(name)' is already one of the model's classes; pass it with --retain instead")
       }
       if free.isEmpty {
         names.append(name)
@@ -78,7 +75,9 @@ extension LabeledImages {
     var copy = self
     for (i, label) in labels.enumerated() {
       guard label >= 0 && label < rows.count else {
-        throw SwapInputError("\(file): label \(label) of image \(i) is out of range 0..<\(rows.count) (its class list)")
+        throw SwapError(
+          .invalidDataset, file: file, "label \(label) of image \(i) is out of range 0..<\(rows.count) (its class list)"
+        )
       }
       copy.labels[i] = rows[label]
     }

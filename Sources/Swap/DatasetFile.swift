@@ -24,27 +24,34 @@ public struct DatasetFile: Sendable {
     try Self.require(.classification, reader: reader)
     guard let imageInfo = reader.info(DatasetLayout.images), let labelInfo = reader.info(DatasetLayout.labels) else {
       if reader.info(DatasetLayout.masks) != nil {
-        throw SwapInputError("\(path): not a dataset file: it has 'masks' but no metadata task 'segmentation'")
+        throw SwapError(
+          .invalidDataset, file: path, "not a dataset file: it has 'masks' but no metadata task 'segmentation'")
       }
       if reader.info(DatasetLayout.boxes) != nil {
-        throw SwapInputError("\(path): not a dataset file: it has 'boxes' but no metadata task 'detection'")
+        throw SwapError(
+          .invalidDataset, file: path, "not a dataset file: it has 'boxes' but no metadata task 'detection'")
       }
-      throw SwapInputError("\(path): not a dataset file: it needs tensors 'images' (N, C, H, W) and 'labels' (N)")
+      throw SwapError(
+        .invalidDataset, file: path, "not a dataset file: it needs tensors 'images' (N, C, H, W) and 'labels' (N)")
     }
     let (count, channels, height, width) = try Self.imageShape(imageInfo, path: path)
     guard labelInfo.shape == [count] else {
-      throw SwapInputError("\(path): tensor 'labels' has shape \(labelInfo.shape); expected (\(count)), one per image")
+      throw SwapError(
+        .invalidDataset, file: path, "tensor 'labels' has shape \(labelInfo.shape); expected (\(count)), one per image")
     }
     let pixels = try Self.pixels(reader, imageInfo, path: path)
     let labels = try Self.integers(reader.bytes(of: DatasetLayout.labels), dtype: labelInfo.dtype, file: path)
     let names = try Self.classNames(reader, path: path) ?? []
     if !names.isEmpty, let bad = labels.first(where: { $0 < 0 || $0 >= names.count }) {
-      throw SwapInputError("\(path): label \(bad) is out of range: the file names \(names.count) classes")
+      throw SwapError(
+        .invalidDataset, file: path, "label \(bad) is out of range: the file names \(names.count) classes")
     }
-    if let bad = labels.first(where: { $0 < 0 }) { throw SwapInputError("\(path): label \(bad) is negative") }
+    if let bad = labels.first(where: { $0 < 0 }) {
+      throw SwapError(.invalidDataset, file: path, "label \(bad) is negative")
+    }
     // A class is made for every label up to the largest: bounded as kswap-pack bounds them.
     if let bad = labels.first(where: { $0 >= Int(maxLabel) }) {
-      throw SwapInputError("\(path): label \(bad) is too large (labels are below \(maxLabel))")
+      throw SwapError(.limitExceeded, file: path, "label \(bad) is too large (labels are below \(maxLabel))")
     }
     classes = Self.namesByLabel(names, count: max(names.count, (labels.max() ?? -1) + 1))
     let (mean, std) = (mean ?? Array(repeating: 0, count: channels), std ?? Array(repeating: 1, count: channels))
@@ -68,7 +75,7 @@ public struct DatasetFile: Sendable {
     guard let text = reader.metadata[DatasetLayout.Key.task] else { return .classification }
     guard let task = DatasetLayout.Task(rawValue: text) else {
       let known = DatasetLayout.Task.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
-      throw SwapInputError("\(reader.path): metadata 'task' is '\(text.prefix(80))'; expected \(known)")
+      throw SwapError(.invalidDataset, file: reader.path, "metadata 'task' is '\(text.prefix(80))'; expected \(known)")
     }
     return task
   }
@@ -77,7 +84,7 @@ public struct DatasetFile: Sendable {
   static func require(_ expected: DatasetLayout.Task, reader: TensorReader) throws {
     let found = try task(of: reader)
     guard found != expected else { return }
-    throw SwapInputError("\(reader.path): \(described(found)); \(described(expected)) is needed here")
+    throw SwapError(.wrongFile, file: reader.path, "\(described(found)); \(described(expected)) is needed here")
   }
 
   /// "a classification dataset (one label per image)" and the like, for messages.
@@ -92,11 +99,12 @@ public struct DatasetFile: Sendable {
   /// (N, C, H, W) of `images`; N must be at least 1.
   static func imageShape(_ info: TensorInfo, path: String) throws -> (Int, Int, Int, Int) {
     guard info.shape.count == 4 else {
-      throw SwapInputError("\(path): tensor 'images' has shape \(info.shape); expected (N, C, H, W)")
+      throw SwapError(.invalidDataset, file: path, "tensor 'images' has shape \(info.shape); expected (N, C, H, W)")
     }
-    guard info.shape[0] > 0 else { throw SwapInputError("\(path): the dataset is empty (0 images)") }
+    guard info.shape[0] > 0 else { throw SwapError(.invalidDataset, file: path, "the dataset is empty (0 images)") }
     guard info.shape[1...].allSatisfy({ $0 > 0 }) else {
-      throw SwapInputError("\(path): tensor 'images' has shape \(info.shape); an image needs C, H and W of 1 or more")
+      throw SwapError(
+        .invalidDataset, file: path, "tensor 'images' has shape \(info.shape); an image needs C, H and W of 1 or more")
     }
     return (info.shape[0], info.shape[1], info.shape[2], info.shape[3])
   }
@@ -107,10 +115,12 @@ public struct DatasetFile: Sendable {
     case .u8: return .bytes(try reader.bytes(of: DatasetLayout.images))
     case .f16, .bf16, .f32, .f64:
       let values = try reader.floats(of: DatasetLayout.images)
-      guard values.allSatisfy({ $0.isFinite }) else { throw SwapInputError("\(path): 'images' holds NaN or infinity") }
+      guard values.allSatisfy({ $0.isFinite }) else {
+        throw SwapError(.invalidDataset, file: path, "'images' holds NaN or infinity")
+      }
       return .floats(values)
     default:
-      throw SwapInputError("\(path): tensor 'images' is \(info.dtype.name); expected U8 or a float type")
+      throw SwapError(.invalidDataset, file: path, "tensor 'images' is \(info.dtype.name); expected U8 or a float type")
     }
   }
 
@@ -118,7 +128,12 @@ public struct DatasetFile: Sendable {
   static func classNames(_ reader: TensorReader, path: String) throws -> [String?]? {
     guard let text = reader.metadata[DatasetLayout.Key.classes] else { return nil }
     guard let decoded = try? JSONDecoder().decode([String?].self, from: Data(text.utf8)) else {
-      throw SwapInputError("\(path): metadata 'classes' is not a JSON array of names")
+      throw SwapError(.invalidDataset, file: path, "metadata 'classes' is not a JSON array of names")
+    }
+    guard decoded.count <= maxLabel else {
+      throw SwapError(
+        .limitExceeded, file: path,
+        "metadata 'classes' names \(decoded.count) classes, more than the limit of \(maxLabel)")
     }
     return decoded
   }
@@ -128,9 +143,9 @@ public struct DatasetFile: Sendable {
     (0..<count).map { label in label < names.count ? (names[label] ?? String(label)) : String(label) }
   }
 
-  static func channelMismatch(_ channels: Int, _ modelChannels: Int, path: String) -> SwapInputError {
+  static func channelMismatch(_ channels: Int, _ modelChannels: Int, path: String) -> SwapError {
     let hint = channels > modelChannels ? " (colour images are not made grey here: convert them first)" : ""
-    return SwapInputError("\(path): images have \(channels) channels; the model takes \(modelChannels)\(hint)")
+    return SwapError(.mismatch, file: path, "images have \(channels) channels; the model takes \(modelChannels)\(hint)")
   }
 
   /// The labels of the classes that actually occur, sorted.
@@ -149,7 +164,7 @@ public struct DatasetFile: Sendable {
     case .i64: return read(Int64.self)
     case .i32: return read(Int32.self)
     case .u8: return read(UInt8.self)
-    default: throw SwapInputError("\(file): tensor 'labels' is \(dtype.name); expected I64")
+    default: throw SwapError(.invalidDataset, file: file, "tensor 'labels' is \(dtype.name); expected I64")
     }
   }
 }
@@ -185,39 +200,46 @@ public struct SegmentationFile: Sendable {
     self.path = path
     let reader = try TensorReader(path: path)
     if reader.metadata[DatasetLayout.Key.task] == nil, reader.info(DatasetLayout.masks) != nil {
-      throw SwapInputError("\(path): not a dataset file: it has 'masks' but no metadata task 'segmentation'")
+      throw SwapError(
+        .invalidDataset, file: path, "not a dataset file: it has 'masks' but no metadata task 'segmentation'")
     }
     try DatasetFile.require(.segmentation, reader: reader)
     guard let imageInfo = reader.info(DatasetLayout.images), let maskInfo = reader.info(DatasetLayout.masks) else {
-      throw SwapInputError(
-        "\(path): not a segmentation dataset file: it needs tensors 'images' (N, C, H, W) and 'masks' (N, H, W)")
+      throw SwapError(
+        .invalidDataset, file: path,
+        "not a segmentation dataset file: it needs tensors 'images' (N, C, H, W) and 'masks' (N, H, W)")
     }
     if reader.info(DatasetLayout.labels) != nil {
-      throw SwapInputError("\(path): holds both 'labels' and 'masks'; a segmentation dataset has only 'masks'")
+      throw SwapError(
+        .invalidDataset, file: path, "holds both 'labels' and 'masks'; a segmentation dataset has only 'masks'")
     }
     let (count, channels, height, width) = try DatasetFile.imageShape(imageInfo, path: path)
     guard maskInfo.dtype == .u8 else {
-      throw SwapInputError("\(path): tensor 'masks' is \(maskInfo.dtype.name); expected U8")
+      throw SwapError(.invalidDataset, file: path, "tensor 'masks' is \(maskInfo.dtype.name); expected U8")
     }
     guard maskInfo.shape == [count, height, width] else {
-      throw SwapInputError(
-        "\(path): tensor 'masks' has shape \(maskInfo.shape); expected (\(count), \(height), \(width)), "
+      throw SwapError(
+        .invalidDataset, file: path,
+        "tensor 'masks' has shape \(maskInfo.shape); expected (\(count), \(height), \(width)), "
           + "one mask of the images' size per image")
     }
     guard let names = try DatasetFile.classNames(reader, path: path) else {
-      throw SwapInputError("\(path): metadata 'classes' is missing; a segmentation dataset names its classes")
+      throw SwapError(
+        .invalidDataset, file: path, "metadata 'classes' is missing; a segmentation dataset names its classes")
     }
     let ignore = SegmentedImages.ignoreLabel
     guard (1...Int(ignore)).contains(names.count) else {
-      throw SwapInputError(
-        "\(path): metadata 'classes' names \(names.count) classes; a segmentation dataset names 1 to \(ignore) "
+      throw SwapError(
+        .invalidDataset, file: path,
+        "metadata 'classes' names \(names.count) classes; a segmentation dataset names 1 to \(ignore) "
           + "(mask value \(ignore) is ignore)")
     }
     let pixels = try DatasetFile.pixels(reader, imageInfo, path: path)
     let masks = try reader.bytes(of: DatasetLayout.masks)
     if let index = masks.firstIndex(where: { $0 != ignore && Int($0) >= names.count }) {
-      throw SwapInputError(
-        "\(path): mask value \(masks[index]) of image \(index / (height * width)) is out of range: the file names "
+      throw SwapError(
+        .invalidDataset, file: path,
+        "mask value \(masks[index]) of image \(index / (height * width)) is out of range: the file names "
           + "\(names.count) classes (\(ignore) is ignore)")
     }
     classes = DatasetFile.namesByLabel(names, count: names.count)

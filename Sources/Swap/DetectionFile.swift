@@ -19,18 +19,21 @@ public struct DetectionFile: Sendable {
     self.path = path
     let reader = try TensorReader(path: path)
     if reader.metadata[DatasetLayout.Key.task] == nil, reader.info(DatasetLayout.boxes) != nil {
-      throw SwapInputError("\(path): not a dataset file: it has 'boxes' but no metadata task 'detection'")
+      throw SwapError(
+        .invalidDataset, file: path, "not a dataset file: it has 'boxes' but no metadata task 'detection'")
     }
     try DatasetFile.require(.detection, reader: reader)
     guard let imageInfo = reader.info(DatasetLayout.images), let boxInfo = reader.info(DatasetLayout.boxes),
       let labelInfo = reader.info(DatasetLayout.boxLabels), let offsetInfo = reader.info(DatasetLayout.boxOffsets)
     else {
-      throw SwapInputError(
-        "\(path): not a detection dataset file: it needs tensors 'images' (N, C, H, W), 'boxes' (M, 4), "
+      throw SwapError(
+        .invalidDataset, file: path,
+        "not a detection dataset file: it needs tensors 'images' (N, C, H, W), 'boxes' (M, 4), "
           + "'box_labels' (M) and 'box_offsets' (N + 1)")
     }
     if let other = [DatasetLayout.labels, DatasetLayout.masks].first(where: { reader.info($0) != nil }) {
-      throw SwapInputError("\(path): holds '\(other)' besides 'boxes'; a detection dataset has only boxes")
+      throw SwapError(
+        .invalidDataset, file: path, "holds '\(other)' besides 'boxes'; a detection dataset has only boxes")
     }
     let (count, channels, height, width) = try DatasetFile.imageShape(imageInfo, path: path)
     let boxCount = labelInfo.shape.first ?? 0
@@ -40,12 +43,14 @@ public struct DetectionFile: Sendable {
       (offsetInfo, .i64, [count + 1], "(N + 1) = (\(count + 1)): where each image's boxes start, and the end"),
     ] {
       guard info.dtype == dtype, info.shape == shape else {
-        throw SwapInputError(
-          "\(path): tensor '\(info.name)' is \(info.dtype.name) \(info.shape); expected \(dtype.name) \(meaning)")
+        throw SwapError(
+          .invalidDataset, file: path,
+          "tensor '\(info.name)' is \(info.dtype.name) \(info.shape); expected \(dtype.name) \(meaning)")
       }
     }
     guard let names = try DatasetFile.classNames(reader, path: path) else {
-      throw SwapInputError("\(path): metadata 'classes' is missing; a detection dataset names its classes")
+      throw SwapError(
+        .invalidDataset, file: path, "metadata 'classes' is missing; a detection dataset names its classes")
     }
     let pixels = try DatasetFile.pixels(reader, imageInfo, path: path)
     let coordinates = try reader.floats(of: DatasetLayout.boxes)
@@ -54,7 +59,7 @@ public struct DetectionFile: Sendable {
     if let problem = DetectionDataset.boxProblem(
       boxes: coordinates, labels: labels, offsets: offsets, classCount: names.count, width: width, height: height)
     {
-      throw SwapInputError("\(path): \(problem)")
+      throw SwapError(.invalidDataset, file: path, "\(problem)")
     }
     classes = DatasetFile.namesByLabel(names, count: names.count)
     let boxes = (0..<count).map { image in

@@ -91,16 +91,18 @@ public struct SegmentedImages: NormalisedImages, Sendable {
     known[Int(Self.ignoreLabel)] = true
     for (value, row) in rows.enumerated().prefix(Int(Self.ignoreLabel)) where row >= 0 {
       guard row < Int(Self.ignoreLabel) else {
-        throw SwapInputError(
-          "\(file): mask value \(value) would become row \(row); masks hold rows below \(Self.ignoreLabel) "
+        throw SwapError(
+          .limitExceeded, file: file,
+          "mask value \(value) would become row \(row); masks hold rows below \(Self.ignoreLabel) "
             + "(a segmentation model has at most \(Self.ignoreLabel) classes)")
       }
       table[value] = UInt8(row)
       known[value] = true
     }
     if let index = masks.firstIndex(where: { !known[Int($0)] }) {
-      throw SwapInputError(
-        "\(file): mask value \(masks[index]) of image \(index / pixelsPerMask) is out of range 0..<\(rows.count) "
+      throw SwapError(
+        .invalidDataset, file: file,
+        "mask value \(masks[index]) of image \(index / pixelsPerMask) is out of range 0..<\(rows.count) "
           + "(its class list; \(Self.ignoreLabel) is ignore)")
     }
     var copy = self

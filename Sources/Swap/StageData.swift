@@ -45,13 +45,15 @@ public struct StageData {
       switch stageSet {
       case .labeled:
         if let both = kept.first {
-          throw SwapInputError(
+          throw SwapError(
+            .mismatch,
             "class '\(classMap.names[both] ?? "")' is in both the forget set \(stagePath) and a retain set")
         }
       case .segmented(let set):
         guard !forgotten.isEmpty else {
-          throw SwapInputError(
-            "\(stagePath): every class in its masks (\(ClassMap.preview(kept.map { classMap.names[$0] ?? "" }))) "
+          throw SwapError(
+            .mismatch, file: stagePath,
+            "every class in its masks (\(ClassMap.preview(kept.map { classMap.names[$0] ?? "" }))) "
               + "is in a retain set too; nothing would be forgotten")
         }
         stageSet = .segmented(set.ignoring(rows: kept))

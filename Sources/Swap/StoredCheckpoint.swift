@@ -43,8 +43,9 @@ struct StoredCheckpoint {
           FileManager.default.fileExists(atPath: folder + "/" + $0)
         })
       else {
-        throw SwapInputError(
-          "\(path): a folder without weights: expected \(Self.folderWeightNames.joined(separator: ", ")) in it")
+        throw SwapError(
+          .invalidModel, file: path,
+          "a folder without weights: expected \(Self.folderWeightNames.joined(separator: ", ")) in it")
       }
       weightsPath = folder + "/" + name
       self.folder = folder

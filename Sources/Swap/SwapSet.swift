@@ -85,7 +85,7 @@ extension BaseModel {
     switch config.task {
     case .classification: return .labeled(try loadDataset(path).labeled(by: map))
     case .segmentation: return .segmented(try loadSegmentationDataset(path).labeled(by: map))
-    case .detection: throw SwapInputError("\(self.path): \(ViTConfig.detectionNotBuilt)")
+    case .detection: throw SwapError(.unsupported, file: self.path, ViTConfig.detectionNotBuilt)
     }
   }
 
@@ -103,12 +103,13 @@ extension BaseModel {
       let file = try loadSegmentationDataset(path)
       let known = Set(map.names.compactMap { $0 })
       guard file.presentClasses.contains(where: { !known.contains($0) }) else {
-        throw SwapInputError(
-          "\(path): every class in its masks (\(ClassMap.preview(file.presentClasses))) is already one of the "
+        throw SwapError(
+          .mismatch, file: path,
+          "every class in its masks (\(ClassMap.preview(file.presentClasses))) is already one of the "
             + "model's; a learn set brings at least one new class")
       }
       return .segmented(try file.learning(into: &map))
-    case .detection: throw SwapInputError("\(self.path): \(ViTConfig.detectionNotBuilt)")
+    case .detection: throw SwapError(.unsupported, file: self.path, ViTConfig.detectionNotBuilt)
     }
   }
 
@@ -116,8 +117,9 @@ extension BaseModel {
   func requireTask(of path: String) throws {
     let found = try DatasetFile.task(of: path)
     guard found != config.task else { return }
-    throw SwapInputError(
-      "\(path): \(DatasetFile.described(found)); \(self.path) is a \(config.task.rawValue) model, which takes "
+    throw SwapError(
+      .wrongFile, file: path,
+      "\(DatasetFile.described(found)); \(self.path) is a \(config.task.rawValue) model, which takes "
         + DatasetFile.described(config.task))
   }
 }

@@ -298,9 +298,9 @@ final class ZstdCodec {
   static let maxRatio = 32768
 
   /// Grows the reused output buffer to `size` bytes, asking the allocator first.
-  private func reserve(_ output: inout [UInt8], _ size: Int) -> PlaneError? {
+  private func reserve(_ output: inout [UInt8], _ size: Int) -> String? {
     guard output.count < size else { return nil }
-    guard canAllocate(size) else { return PlaneError("cannot allocate the \(size) bytes of memory the plane needs") }
+    guard canAllocate(size) else { return "cannot allocate the \(size) bytes of memory the plane needs" }
     output = [UInt8](unsafeUninitializedCapacity: size) { $1 = size }
     return nil
   }
@@ -308,44 +308,39 @@ final class ZstdCodec {
   /// Decodes one stored plane (`stored`) that must come out as exactly `size` bytes, into
   /// `output[0..<size]` (a reused buffer that only grows); nil on success, else what was wrong.
   func decode(_ encoding: StoredPlane.Encoding, _ stored: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8])
-    -> PlaneError?
+    -> String?
   {
     // Every check on what the plane claims comes before the output buffer is allocated.
     switch encoding {
     case .stored:
       guard stored.count == size else {
-        return PlaneError("stored plane holds \(stored.count) bytes, expected \(size)")
+        return "stored plane holds \(stored.count) bytes, expected \(size)"
       }
       if let problem = reserve(&output, size) { return problem }
       output.withUnsafeMutableBytes { $0.copyMemory(from: stored) }
       return nil
     case .zstd:
       let declared = ZSTD_getFrameContentSize(stored.baseAddress, stored.count)
-      guard declared != ZSTD_CONTENTSIZE_ERROR else { return PlaneError("not a zstd frame") }
+      guard declared != ZSTD_CONTENTSIZE_ERROR else { return "not a zstd frame" }
       guard declared == UInt64(size) else {
         let claim = declared == ZSTD_CONTENTSIZE_UNKNOWN ? "does not declare its size" : "declares \(declared) bytes"
-        return PlaneError("zstd frame \(claim), the index says \(size)")
+        return "zstd frame \(claim), the index says \(size)"
       }
       guard size / ZstdCodec.maxRatio <= stored.count else {
-        return PlaneError("zstd frame of \(stored.count) bytes cannot hold \(size) bytes")
+        return "zstd frame of \(stored.count) bytes cannot hold \(size) bytes"
       }
       let frameSize = ZSTD_findFrameCompressedSize(stored.baseAddress, stored.count)
       guard ZSTD_isError(frameSize) == 0, frameSize == stored.count else {
-        return PlaneError("zstd frame is truncated or followed by extra bytes")
+        return "zstd frame is truncated or followed by extra bytes"
       }
       if let problem = reserve(&output, size) { return problem }
       if decompressor == nil { decompressor = ZSTD_createDCtx() }
       let produced = output.withUnsafeMutableBytes { out in
         ZSTD_decompressDCtx(decompressor, out.baseAddress, size, stored.baseAddress, stored.count)
       }
-      if ZSTD_isError(produced) != 0 { return PlaneError("zstd: \(String(cString: ZSTD_getErrorName(produced)))") }
-      guard produced == size else { return PlaneError("zstd frame gave \(produced) bytes, expected \(size)") }
+      if ZSTD_isError(produced) != 0 { return "zstd: \(String(cString: ZSTD_getErrorName(produced)))" }
+      guard produced == size else { return "zstd frame gave \(produced) bytes, expected \(size)" }
       return nil
     }
   }
-}
-
-struct PlaneError: Error {
-  let message: String
-  init(_ message: String) { self.message = message }
 }

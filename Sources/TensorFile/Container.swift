@@ -39,7 +39,7 @@ enum ContainerFormat {
     }
     guard let text = String(validating: bytes, as: UTF8.self) else { throw fail("not UTF-8") }
     let json: JSON
-    do { json = try JSON(parsing: text) } catch let error as JSONSyntaxError { throw fail(error.message) }
+    do { json = try JSON(parsing: text, file: file) } catch let error as TensorFileError { throw fail(error.message) }
     guard case let .object(members) = json, members.count == 2,
       members[0].key == "__metadata__", case let .object(metadataPairs) = members[0].value,
       members[1].key == "tensors", case let .array(entries) = members[1].value
@@ -267,7 +267,7 @@ final class ContainerReader {
         codec.decode(
           encoding, UnsafeRawBufferPointer(rebasing: bytes[0..<Int(stored)]), size: planeSize, into: &planeBuffers[k])
       }
-      if let problem { throw corrupt("plane \(k): \(problem.message)") }
+      if let problem { throw corrupt("plane \(k): \(problem)") }
       length += Int(stored)
     }
     let raw = PlaneSplitter.join(Array(planeBuffers.prefix(lane)), count: planeSize, layout: layout)

@@ -29,9 +29,9 @@ struct SafetensorsHeader {
     }
     let json: JSON
     do {
-      json = try JSON(parsing: text)
-    } catch let error as JSONSyntaxError {
-      throw deserializationError("not JSON: \(error.message)")
+      json = try JSON(parsing: text, file: file)
+    } catch let error as TensorFileError {
+      throw deserializationError(error.message)
     }
     guard case let .object(members) = json else {
       throw deserializationError("expected a JSON object of tensors")

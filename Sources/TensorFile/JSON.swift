@@ -62,9 +62,32 @@ public indirect enum JSON: Equatable, Sendable {
 
   // MARK: reading
 
-  /// Parses one JSON document (see `JSONSyntaxError` for what is refused).
-  public init(parsing text: String) throws {
-    self = try JSONParser.parse(text.utf8)
+  /// Parses one JSON document; what is refused (syntax, nesting deeper than 128) is an `invalidJSON`
+  /// error that names `file`, the file the text comes from.
+  public init(parsing text: String, file: String) throws {
+    self = try JSONParser.parse(text.utf8, file: file)
+  }
+
+  /// The largest JSON file read whole (config.json, preprocessor_config.json, adapter_config.json):
+  /// 16 MiB. Such files take kilobytes, about a megabyte where they name tens of thousands of classes.
+  public static let maxFileSize = 1 << 24
+
+  /// Reads and parses the JSON file at `path`; one over `maxFileSize` bytes is refused before it is read.
+  public init(contentsOf path: String) throws {
+    let input = try InputFile(path: path)
+    func tooLarge(_ size: String) -> TensorFileError {
+      TensorFileError(
+        .limitExceeded, file: path, "\(size) bytes, over the limit of \(Self.maxFileSize) for a JSON file")
+    }
+    let bytes: [UInt8]
+    if let size = input.size {
+      guard size <= Self.maxFileSize else { throw tooLarge("\(size)") }
+      bytes = try input.read(at: 0, count: size, what: "the file")
+    } else {
+      bytes = try input.readUpTo(Self.maxFileSize + 1)
+      guard bytes.count <= Self.maxFileSize else { throw tooLarge("more than \(Self.maxFileSize)") }
+    }
+    try self.init(parsing: String(decoding: bytes, as: UTF8.self), file: path)
   }
 
   /// The first member called `key` of an object; nil for a missing key or a value that is no object.
@@ -105,24 +128,17 @@ public indirect enum JSON: Equatable, Sendable {
   }
 }
 
-/// Why a text is not JSON, and the byte offset where that was found.
-public struct JSONSyntaxError: Error, CustomStringConvertible {
-  /// The reason followed by "at byte N".
-  public let message: String
-  public let offset: Int
-  public var description: String { "invalid JSON: \(message)" }
-}
-
 /// Parses one JSON value from UTF-8 bytes (already checked to be valid UTF-8), allowing JSON
 /// whitespace (space, tab, LF, CR) before and after it and nothing else.
 struct JSONParser {
   static let maxDepth = 128  // serde_json's recursion limit
 
   private let bytes: [UInt8]
+  private let file: String
   private var index: Int
 
-  static func parse<C: Collection>(_ utf8: C) throws -> JSON where C.Element == UInt8 {
-    var parser = JSONParser(bytes: Array(utf8))
+  static func parse<C: Collection>(_ utf8: C, file: String) throws -> JSON where C.Element == UInt8 {
+    var parser = JSONParser(bytes: Array(utf8), file: file)
     parser.skipWhitespace()
     let value = try parser.parseValue(depth: 0)
     parser.skipWhitespace()
@@ -130,13 +146,14 @@ struct JSONParser {
     return value
   }
 
-  private init(bytes: [UInt8]) {
+  private init(bytes: [UInt8], file: String) {
     self.bytes = bytes
+    self.file = file
     self.index = 0
   }
 
-  private func error(_ message: String) -> JSONSyntaxError {
-    JSONSyntaxError(message: "\(message) at byte \(index)", offset: index)
+  private func error(_ message: String) -> TensorFileError {
+    TensorFileError(.invalidJSON, file: file, "invalid JSON: \(message) at byte \(index)")
   }
 
   private mutating func skipWhitespace() {

@@ -19,6 +19,7 @@ public struct TensorFileError: Error, Equatable, Sendable, CustomStringConvertib
     case limitExceeded  // a size beyond the documented hard limits
     case usage  // the caller broke the writer's or reader's protocol
     case conversion  // a dtype conversion that cannot be done
+    case invalidJSON  // text that is not JSON (syntax, nesting deeper than 128), e.g. a config file
   }
 
   public let kind: Kind

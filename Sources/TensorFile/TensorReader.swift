@@ -209,7 +209,7 @@ public final class TensorReader {
     }
     let bytes = try input.read(at: 0, count: size, what: "the index")
     guard let text = String(validating: bytes, as: UTF8.self),
-      case let .object(members)? = try? JSON(parsing: text),
+      case let .object(members)? = try? JSON(parsing: text, file: indexPath),
       case let .object(weightMap)? = members.last(where: { $0.key == "weight_map" })?.value
     else {
       throw TensorFileError(

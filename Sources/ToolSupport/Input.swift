@@ -10,7 +10,8 @@ public enum InputPath {
   /// Refuses `-` when stdin is a terminal: the tool would wait for binary data a person cannot type.
   public static func check(_ path: String, console: Console = .current) throws {
     if isStandardInput(path) && console.standardInputIsTerminal {
-      throw ToolError("refusing to read binary data from a terminal; pipe a file in (… | tool -) or name the file")
+      throw ToolError(
+        .terminal, "refusing to read binary data from a terminal; pipe a file in (… | tool -) or name the file")
     }
   }
 }

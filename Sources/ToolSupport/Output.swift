@@ -17,6 +17,7 @@ extension OutputOptions {
     if let output, output != "-" { return .file(output) }
     if binary && console.standardOutputIsTerminal && !force {
       throw ToolError(
+        .terminal,
         "refusing to write binary data to a terminal; use -o FILE, redirect with > or |, or -f to force it")
     }
     return .standardOutput
@@ -80,12 +81,12 @@ public func checkOutputPath(_ path: String, force: Bool, inputs: [String] = [], 
   var info = stat()
   if lstat(path, &info) == 0 {
     if (info.st_mode & S_IFMT) == S_IFDIR {
-      throw ToolError("\(path): is a directory; expected a file path for the output")
+      throw ToolError(.output, file: path, "is a directory; expected a file path for the output")
     }
     if !force, let input = inputs.first(where: { sameFile($0, path) }) {
-      throw ToolError("\(path): is also the input \(input); write elsewhere, or use -f to replace it")
+      throw ToolError(.output, file: path, "is also the input \(input); write elsewhere, or use -f to replace it")
     }
-    if !force && !existingAllowed { throw ToolError("\(path): already exists; use -f to replace it") }
+    if !force && !existingAllowed { throw ToolError(.output, file: path, "already exists; use -f to replace it") }
   }
   try checkOutputDirectory(path)
 }

@@ -57,7 +57,8 @@ public struct AdapterFile: Sendable {
     }
     let weights = (path as NSString).appendingPathComponent(peftWeightsName)
     guard FileManager.default.fileExists(atPath: weights) else {
-      throw AdapterError(path, "a directory without \(peftWeightsName); expected a PEFT adapter directory")
+      throw SurgeryError(
+        .notAnAdapter, path, "a directory without \(peftWeightsName); expected a PEFT adapter directory")
     }
     return (weights, configPath ?? (path as NSString).appendingPathComponent(peftConfigName))
   }
@@ -79,30 +80,22 @@ public struct AdapterFile: Sendable {
   {
     let source = path == "-" ? "<stdin>" : path
     var config = configPath
-    var settings = try LoRASettings(metadata: metadata)
+    var settings = try LoRASettings(metadata: metadata, file: source)
     if settings == nil, config == nil, path != "-" {
       let sibling = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
         Self.peftConfigName)
       if FileManager.default.fileExists(atPath: sibling) { config = sibling }
     }
-    if let config {
-      guard let data = FileManager.default.contents(atPath: config) else {
-        throw AdapterError(config, "cannot read the adapter configuration")
-      }
-      do {
-        settings = try LoRASettings(config: JSON(parsing: String(decoding: data, as: UTF8.self)))
-      } catch {
-        throw AdapterError(config, "\(error)")
-      }
-    }
+    if let config { settings = try LoRASettings(config: JSON(contentsOf: config), file: config) }
     guard let settings else {
-      throw AdapterError(
+      throw SurgeryError(
+        .notAnAdapter,
         source, "not an adapter: no LoRA settings (no peft_type in its metadata, no \(Self.peftConfigName) beside it)")
     }
     if settings.fanInFanOut {
-      throw AdapterError(source, "fan_in_fan_out (GPT-2 style transposed) adapters are not supported")
+      throw SurgeryError(.unsupported, source, "fan_in_fan_out (GPT-2 style transposed) adapters are not supported")
     }
-    if settings.useDoRA { throw AdapterError(source, "DoRA adapters (use_dora) are not supported") }
+    if settings.useDoRA { throw SurgeryError(.unsupported, source, "DoRA adapters (use_dora) are not supported") }
 
     var loraA: [String: (TensorInfo, [Float])] = [:]
     var loraB: [String: (TensorInfo, [Float])] = [:]
@@ -113,7 +106,9 @@ public struct AdapterFile: Sendable {
       switch AdapterNames.role(of: info.name) {
       case let .loraA(module), let .loraB(module):
         guard info.shape.count >= 2 else {
-          throw AdapterError(source, info.name, "a LoRA matrix needs at least 2 dimensions, it has shape \(info.shape)")
+          throw SurgeryError(
+            .invalidTensor, source, tensor: info.name,
+            "a LoRA matrix needs at least 2 dimensions, it has shape \(info.shape)")
         }
         let values = try FloatConversion.floats(from: bytes, dtype: info.dtype, file: source, tensor: info.name)
         if loraA[module] == nil, loraB[module] == nil { order.append(module) }
@@ -127,33 +122,40 @@ public struct AdapterFile: Sendable {
       case .optimizerMoment:
         optimizerTensors.append((info, bytes))
       case let .unsupported(reason):
-        throw AdapterError(source, info.name, "cannot merge this tensor: \(reason)")
+        throw SurgeryError(.unsupported, source, tensor: info.name, "cannot merge this tensor: \(reason)")
       }
     }
     var modules: [LoRAModule] = []
     for module in order {
       guard let (aInfo, a) = loraA[module] else {
-        throw AdapterError(source, AdapterNames.loraB(module), "has no matching \(AdapterNames.loraA(module))")
+        throw SurgeryError(
+          .invalidTensor, source, tensor: AdapterNames.loraB(module), "has no matching \(AdapterNames.loraA(module))")
       }
       guard let (bInfo, b) = loraB[module] else {
-        throw AdapterError(source, AdapterNames.loraA(module), "has no matching \(AdapterNames.loraB(module))")
+        throw SurgeryError(
+          .invalidTensor, source, tensor: AdapterNames.loraA(module), "has no matching \(AdapterNames.loraB(module))")
       }
       let rank = aInfo.shape[0]
       guard rank > 0, bInfo.shape[1] == rank, bInfo.shape.dropFirst(2).allSatisfy({ $0 == 1 }) else {
-        throw AdapterError(
-          source, bInfo.name, "shape \(bInfo.shape) does not fit lora_A's \(aInfo.shape): expected (out, \(rank))")
+        throw SurgeryError(
+          .invalidTensor,
+          source, tensor: bInfo.name,
+          "shape \(bInfo.shape) does not fit lora_A's \(aInfo.shape): expected (out, \(rank))")
       }
       let scale: Double
-      do { scale = try settings.scale(module: module, rank: rank) } catch { throw AdapterError(source, "\(error)") }
+      scale = try settings.scale(module: module, rank: rank, file: source)
       modules.append(
         LoRAModule(module: module, rank: rank, aShape: aInfo.shape, bShape: bInfo.shape, a: a, b: b, scale: scale))
     }
 
     var modelMetadata: [(String, String)] = []
     if let text = metadata[Self.modelMetadataKey] {
-      guard case let .object(members)? = try? JSON(parsing: text),
+      guard case let .object(members)? = try? JSON(parsing: text, file: source),
         members.allSatisfy({ $0.1.stringValue != nil })
-      else { throw AdapterError(source, "metadata \(Self.modelMetadataKey) is not a JSON object of strings") }
+      else {
+        throw SurgeryError(
+          .invalidSettings, source, "metadata \(Self.modelMetadataKey) is not a JSON object of strings")
+      }
       modelMetadata = members.map { ($0.0, $0.1.stringValue!) }
     }
     self.init(
@@ -213,13 +215,4 @@ extension AdapterFile {
     }
     return (metadata, tensors)
   }
-}
-
-/// A problem with an adapter: names the file, the tensor when there is one, and what was expected.
-public struct AdapterError: Error, CustomStringConvertible, Equatable {
-  public let description: String
-  public init(_ file: String, _ tensor: String?, _ message: String) {
-    description = tensor.map { "\(file): tensor '\($0)': \(message)" } ?? "\(file): \(message)"
-  }
-  public init(_ file: String, _ message: String) { self.init(file, nil, message) }
 }

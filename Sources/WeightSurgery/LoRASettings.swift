@@ -33,25 +33,6 @@ public struct LoRASettings: Equatable, Sendable {
   }
 }
 
-public enum LoRASettingsError: Error, Equatable, CustomStringConvertible {
-  case badField(String, String)
-  case missingAlpha
-  case badPattern(String)
-  case unsupported(String)
-  case rankMismatch(module: String, shapes: Int, settings: Int)
-
-  public var description: String {
-    switch self {
-    case let .badField(field, why): return "field '\(field)': \(why)"
-    case .missingAlpha: return "no lora_alpha in the adapter's metadata or adapter_config.json"
-    case let .badPattern(key): return "pattern key '\(key)' is not a valid regular expression"
-    case let .unsupported(what): return "\(what) is not supported"
-    case let .rankMismatch(module, shapes, settings):
-      return "module \(module): the LoRA matrices have rank \(shapes) but r / rank_pattern says \(settings)"
-    }
-  }
-}
-
 extension LoRASettings {
   /// The metadata keys PEFT's fields are stored under; their values are JSON text.
   public static let fieldNames = [
@@ -59,90 +40,97 @@ extension LoRASettings {
     "modules_to_save", "fan_in_fan_out", "use_dora", "lora_bias",
   ]
 
-  /// Reads settings from a parsed adapter_config.json object.
-  public init(config: JSON) throws {
+  /// Why an adapter's scale cannot be worked out: PEFT's lora_alpha has no default kswap can assume.
+  public static let missingAlpha = "no lora_alpha in the adapter's metadata or adapter_config.json"
+
+  /// Reads settings from a parsed adapter_config.json object; `file` names it in errors.
+  public init(config: JSON, file: String) throws {
     guard case let .object(members) = config else {
-      throw LoRASettingsError.badField("adapter_config", "not an object")
+      throw SurgeryError(.invalidSettings, file, "field 'adapter_config': not an object")
     }
     var fields: [String: JSON] = [:]
     for (key, value) in members { fields[key] = value }
-    try self.init(fields: fields)
+    try self.init(fields: fields, file: file)
   }
 
   /// Reads settings from a tensor file's __metadata__, where each PEFT field is JSON text.
   /// Returns nil when the metadata does not describe a LoRA adapter (no `peft_type`).
-  public init?(metadata: [String: String]) throws {
+  public init?(metadata: [String: String], file: String) throws {
     guard metadata["peft_type"] != nil else { return nil }
     var fields: [String: JSON] = [:]
     for key in LoRASettings.fieldNames {
       guard let text = metadata[key] else { continue }
-      do { fields[key] = try JSON(parsing: text) } catch {
-        throw LoRASettingsError.badField(key, "metadata value is not JSON: \(text)")
+      do { fields[key] = try JSON(parsing: text, file: file) } catch {
+        throw SurgeryError(.invalidSettings, file, "field '\(key)': metadata value is not JSON: \(text)")
       }
     }
-    try self.init(fields: fields)
+    try self.init(fields: fields, file: file)
   }
 
-  private init(fields: [String: JSON]) throws {
+  private init(fields: [String: JSON], file: String) throws {
     self.init()
     if let type = fields["peft_type"], type != .null, type.stringValue != "LORA" {
-      throw LoRASettingsError.unsupported("peft_type \(type.text())")
+      throw SurgeryError(.unsupported, file, "peft_type \(type.text()) is not supported")
     }
-    if let r = fields["r"], r != .null { rank = try Self.positiveInt(r, "r") }
+    if let r = fields["r"], r != .null { rank = try Self.positiveInt(r, "r", file) }
     if let a = fields["lora_alpha"], a != .null {
-      guard let value = a.doubleValue else { throw LoRASettingsError.badField("lora_alpha", "not a number") }
+      guard let value = a.doubleValue else { throw Self.badField("lora_alpha", "not a number", file) }
       alpha = value
     }
-    useRSLoRA = try Self.flag(fields["use_rslora"], "use_rslora")
-    fanInFanOut = try Self.flag(fields["fan_in_fan_out"], "fan_in_fan_out")
-    useDoRA = try Self.flag(fields["use_dora"], "use_dora")
-    loraBias = try Self.flag(fields["lora_bias"], "lora_bias")
-    targetModules = try Self.names(fields["target_modules"], "target_modules")
-    modulesToSave = try Self.names(fields["modules_to_save"], "modules_to_save")
+    useRSLoRA = try Self.flag(fields["use_rslora"], "use_rslora", file)
+    fanInFanOut = try Self.flag(fields["fan_in_fan_out"], "fan_in_fan_out", file)
+    useDoRA = try Self.flag(fields["use_dora"], "use_dora", file)
+    loraBias = try Self.flag(fields["lora_bias"], "lora_bias", file)
+    targetModules = try Self.names(fields["target_modules"], "target_modules", file)
+    modulesToSave = try Self.names(fields["modules_to_save"], "modules_to_save", file)
     if case let .object(members)? = fields["rank_pattern"] {
-      rankPattern = try members.map { ($0.0, try Self.positiveInt($0.1, "rank_pattern.\($0.0)")) }
+      rankPattern = try members.map { ($0.0, try Self.positiveInt($0.1, "rank_pattern.\($0.0)", file)) }
     }
     if case let .object(members)? = fields["alpha_pattern"] {
       alphaPattern = try members.map { key, value in
         guard let alpha = value.doubleValue else {
-          throw LoRASettingsError.badField("alpha_pattern.\(key)", "not a number")
+          throw Self.badField("alpha_pattern.\(key)", "not a number", file)
         }
         return (key, alpha)
       }
     }
     for key in rankPattern.map(\.0) + alphaPattern.map(\.0) {
       guard (try? NSRegularExpression(pattern: "^(.*\\.)?(\(key))$")) != nil else {
-        throw LoRASettingsError.badPattern(key)
+        throw SurgeryError(.invalidSettings, file, "pattern key '\(key)' is not a valid regular expression")
       }
     }
   }
 
-  private static func positiveInt(_ value: JSON, _ field: String) throws -> Int {
+  private static func badField(_ field: String, _ why: String, _ file: String) -> SurgeryError {
+    SurgeryError(.invalidSettings, file, "field '\(field)': \(why)")
+  }
+
+  private static func positiveInt(_ value: JSON, _ field: String, _ file: String) throws -> Int {
     guard let n = value.doubleValue, n >= 1, n == n.rounded(), n < 1e9 else {
-      throw LoRASettingsError.badField(field, "not a positive integer")
+      throw badField(field, "not a positive integer", file)
     }
     return Int(n)
   }
 
-  private static func flag(_ value: JSON?, _ field: String) throws -> Bool {
+  private static func flag(_ value: JSON?, _ field: String, _ file: String) throws -> Bool {
     switch value {
     case nil, .null?: return false
     case let .bool(b)?: return b
-    default: throw LoRASettingsError.badField(field, "not true or false")
+    default: throw badField(field, "not true or false", file)
     }
   }
 
   /// `target_modules` may also be one regex string or "all-linear" in PEFT; kept as one entry.
-  private static func names(_ value: JSON?, _ field: String) throws -> [String] {
+  private static func names(_ value: JSON?, _ field: String, _ file: String) throws -> [String] {
     switch value {
     case nil, .null?: return []
     case let .string(s)?: return [s]
     case let .array(items)?:
       return try items.map {
-        guard let s = $0.stringValue else { throw LoRASettingsError.badField(field, "not a list of names") }
+        guard let s = $0.stringValue else { throw badField(field, "not a list of names", file) }
         return s
       }
-    default: throw LoRASettingsError.badField(field, "not a list of names")
+    default: throw badField(field, "not a list of names", file)
     }
   }
 
@@ -170,13 +158,16 @@ extension LoRASettings {
     return nil
   }
 
-  /// The factor that multiplies B A for `module`, given the rank of its matrices.
-  public func scale(module: String, rank matrixRank: Int) throws -> Double {
+  /// The factor that multiplies B A for `module`, given the rank of its matrices; `file`, the adapter,
+  /// names it in errors.
+  public func scale(module: String, rank matrixRank: Int, file: String) throws -> Double {
     if let expected = Self.patternKey(rankPattern, module: module)?.1 ?? rank, expected != matrixRank {
-      throw LoRASettingsError.rankMismatch(module: module, shapes: matrixRank, settings: expected)
+      throw SurgeryError(
+        .invalidSettings, file,
+        "module \(module): the LoRA matrices have rank \(matrixRank) but r / rank_pattern says \(expected)")
     }
     guard let moduleAlpha = Self.patternKey(alphaPattern, module: module)?.1 ?? alpha else {
-      throw LoRASettingsError.missingAlpha
+      throw SurgeryError(.invalidSettings, file, Self.missingAlpha)
     }
     let r = Double(matrixRank)
     return useRSLoRA ? moduleAlpha / r.squareRoot() : moduleAlpha / r

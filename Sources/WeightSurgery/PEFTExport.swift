@@ -21,7 +21,7 @@ public struct PEFTExport {
 
   public init(_ adapter: AdapterFile) throws {
     guard !adapter.modules.isEmpty else {
-      throw AdapterError(adapter.source, "holds no LoRA matrices; a PEFT LoRA adapter needs at least one")
+      throw SurgeryError(.unsupported, adapter.source, "holds no LoRA matrices; a PEFT LoRA adapter needs at least one")
     }
     var extra = ["format": "pt"]
     for key in Self.carriedMetadataKeys { extra[key] = adapter.metadata[key] }
@@ -47,15 +47,19 @@ public struct PEFTExport {
     let settings = adapter.settings
     let ranks = Set(adapter.modules.map(\.rank))
     guard let rank = settings.rank ?? (ranks.count == 1 ? ranks.first : nil) else {
-      throw AdapterError(
+      throw SurgeryError(
+        .unsupported,
         adapter.source, "its modules have ranks \(ranks.sorted()) and its settings give no r to write")
     }
-    guard let alpha = settings.alpha else { throw AdapterError(adapter.source, "\(LoRASettingsError.missingAlpha)") }
+    guard let alpha = settings.alpha else {
+      throw SurgeryError(.invalidSettings, adapter.source, LoRASettings.missingAlpha)
+    }
     var saved: [String] = []
     for name in adapter.fullTensors.map(\.info.name) {
       guard let dot = name.lastIndex(of: ".") else {
-        throw AdapterError(
-          adapter.source, AdapterNames.full(name),
+        throw SurgeryError(
+          .unsupported,
+          adapter.source, tensor: AdapterNames.full(name),
           "PEFT carries full tensors as whole modules (modules_to_save); '\(name)' is not a module's parameter")
       }
       let module = String(name[..<dot])

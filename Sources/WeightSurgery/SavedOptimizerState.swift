@@ -60,7 +60,8 @@ public struct SavedOptimizerState: Sendable, Equatable {
     for (info, bytes) in tensors {
       guard case let .optimizerMoment(moment, tensor) = AdapterNames.role(of: info.name) else { continue }
       guard info.dtype.isConvertibleFloat else {
-        throw AdapterError(file, info.name, "optimizer state must be a float tensor, not \(info.dtype.name)")
+        throw SurgeryError(
+          .invalidTensor, file, tensor: info.name, "optimizer state must be a float tensor, not \(info.dtype.name)")
       }
       let values = try FloatConversion.floats(from: bytes, dtype: info.dtype, file: file, tensor: info.name)
       switch moment {
@@ -72,22 +73,27 @@ public struct SavedOptimizerState: Sendable, Equatable {
     var moments: [String: Moments] = [:]
     for tensor in Set(first.keys).union(second.keys).sorted() {
       guard let (firstInfo, firstValues) = first[tensor] else {
-        throw AdapterError(
-          file, AdapterNames.optimizerMoment(.second, of: tensor),
+        throw SurgeryError(
+          .invalidTensor,
+          file, tensor: AdapterNames.optimizerMoment(.second, of: tensor),
           "has no matching \(AdapterNames.optimizerMoment(.first, of: tensor))")
       }
       guard let (secondInfo, secondValues) = second[tensor] else {
-        throw AdapterError(
-          file, AdapterNames.optimizerMoment(.first, of: tensor),
+        throw SurgeryError(
+          .invalidTensor,
+          file, tensor: AdapterNames.optimizerMoment(.first, of: tensor),
           "has no matching \(AdapterNames.optimizerMoment(.second, of: tensor))")
       }
       guard firstInfo.shape == secondInfo.shape else {
-        throw AdapterError(file, secondInfo.name, "shape \(secondInfo.shape) differs from exp_avg's \(firstInfo.shape)")
+        throw SurgeryError(
+          .invalidTensor, file, tensor: secondInfo.name,
+          "shape \(secondInfo.shape) differs from exp_avg's \(firstInfo.shape)")
       }
       moments[tensor] = Moments(shape: firstInfo.shape, first: firstValues, second: secondValues)
     }
     guard let text = metadata[Self.stepKey], let step = Int(text), step >= 0 else {
-      throw AdapterError(
+      throw SurgeryError(
+        .invalidTensor,
         file, "optimizer state without a step count: metadata '\(Self.stepKey)' is missing or not a count")
     }
     self.init(step: step, moments: moments)

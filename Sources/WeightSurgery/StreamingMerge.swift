@@ -47,11 +47,13 @@ public final class StreamingMerge {
     self.options = options
     self.outputMetadata = base.metadata
     guard options.weights.isEmpty || options.weights.count == adapters.count else {
-      throw AdapterError(
+      throw SurgeryError(
+        .invalidOption,
         baseName, "\(options.weights.count) --weight values for \(adapters.count) adapters; give one per adapter")
     }
     if let dtype = options.dtype, !dtype.isConvertibleFloat {
-      throw AdapterError(baseName, "--dtype \(dtype.name) is not a float type; expected F32, F16, BF16 or F64")
+      throw SurgeryError(
+        .invalidOption, baseName, "--dtype \(dtype.name) is not a float type; expected F32, F16, BF16 or F64")
     }
     var terms: [String: [LowRankTerm]] = [:]
     var shapes: [String: (rows: Int, columns: Int)] = [:]
@@ -60,25 +62,29 @@ public final class StreamingMerge {
       for module in adapter.modules {
         let target = module.module + ".weight"
         guard let info = base.info(target) else {
-          throw AdapterError(
-            adapter.source, AdapterNames.loraA(module.module),
+          throw SurgeryError(
+            .mismatch,
+            adapter.source, tensor: AdapterNames.loraA(module.module),
             "the base \(baseName) has no tensor \(target) to merge into")
         }
         guard info.dtype.isConvertibleFloat, info.shape.count >= 2 else {
-          throw AdapterError(
-            adapter.source, AdapterNames.loraA(module.module),
+          throw SurgeryError(
+            .mismatch,
+            adapter.source, tensor: AdapterNames.loraA(module.module),
             "the base's \(target) is \(info.dtype.name) \(info.shape); LoRA merges into float matrices")
         }
         let rows = info.shape[0], columns = info.shape.dropFirst().reduce(1, *)
         let expectedA = [module.rank] + info.shape.dropFirst()
         guard module.aShape == expectedA else {
-          throw AdapterError(
-            adapter.source, AdapterNames.loraA(module.module),
+          throw SurgeryError(
+            .mismatch,
+            adapter.source, tensor: AdapterNames.loraA(module.module),
             "shape \(module.aShape) does not fit the base's \(target) \(info.shape): expected \(expectedA)")
         }
         guard module.bShape[0] == rows else {
-          throw AdapterError(
-            adapter.source, AdapterNames.loraB(module.module),
+          throw SurgeryError(
+            .mismatch,
+            adapter.source, tensor: AdapterNames.loraB(module.module),
             "shape \(module.bShape) does not fit the base's \(target) \(info.shape): expected [\(rows), \(module.rank)]"
           )
         }
@@ -95,20 +101,24 @@ public final class StreamingMerge {
     for (index, adapter) in adapters.enumerated() {
       for (info, bytes) in adapter.fullTensors {
         guard let baseInfo = base.info(info.name) else {
-          throw AdapterError(
-            adapter.source, AdapterNames.full(info.name), "the base \(baseName) has no tensor \(info.name) to replace")
+          throw SurgeryError(
+            .mismatch,
+            adapter.source, tensor: AdapterNames.full(info.name),
+            "the base \(baseName) has no tensor \(info.name) to replace")
         }
         guard info.shape.count == baseInfo.shape.count, info.shape.dropFirst() == baseInfo.shape.dropFirst(),
           (info.shape.first ?? 0) >= (baseInfo.shape.first ?? 0)
         else {
-          throw AdapterError(
-            adapter.source, AdapterNames.full(info.name),
+          throw SurgeryError(
+            .mismatch,
+            adapter.source, tensor: AdapterNames.full(info.name),
             "shape \(info.shape) does not fit the base's \(baseInfo.shape): a full tensor has the base's shape, or more rows"
           )
         }
         if terms[info.name] != nil {
-          throw AdapterError(
-            adapter.source, AdapterNames.full(info.name), "the adapters both update and replace \(info.name)")
+          throw SurgeryError(
+            .mismatch,
+            adapter.source, tensor: AdapterNames.full(info.name), "the adapters both update and replace \(info.name)")
         }
         if options.unmerge {
           notes.append("\(info.name): replaced by \(adapter.source) when merged; --unmerge keeps it as it is")
@@ -165,7 +175,8 @@ public final class StreamingMerge {
         notes.append(
           "\(source): trained on a base with fingerprint \(value), not \(baseName)'s \(actual); merged anyway (-f)")
       } else {
-        throw AdapterError(
+        throw SurgeryError(
+          .mismatch,
           source,
           "was trained on a base with fingerprint \(value), but \(baseName) has \(actual); use -f to merge anyway")
       }
@@ -190,8 +201,9 @@ public final class StreamingMerge {
       // F16 rounds magnitudes from 65520 up to infinity.
       let limit: Float = output.dtype == .f16 ? 65520 : .infinity
       if let bad = weights.firstIndex(where: { !($0.magnitude < limit) }) {
-        throw AdapterError(
-          baseName, info.name,
+        throw SurgeryError(
+          .nonFinite,
+          baseName, tensor: info.name,
           "element \(bad) is \(weights[bad]) after merging (not finite in \(output.dtype.name)); the base or an adapter holds huge or non-finite values"
         )
       }

@@ -44,7 +44,7 @@ import WeightSurgery
     let (a, b) = try makePair(dir)
     let result = run([dir.file("a.safetensors"), dir.file("b.safetensors"), "--json"])
     #expect(result.status == 0, "\(result.standardError)")
-    let json = try JSON(parsing: result.text)
+    let json = try JSON(parsing: result.text, file: "stdout")
     #expect(json["version"] == .number(1))
     #expect(json["differs"] == .bool(true))
     guard case let .array(tensors)? = json["tensors"], case let .array(changes)? = tensors[0]["changes"] else {
@@ -113,7 +113,7 @@ import WeightSurgery
       ], metadata: settings)
     let result = run([dir.file("learn.safetensors"), "--json"])
     #expect(result.status == 0, "\(result.standardError)")
-    let json = try JSON(parsing: result.text)
+    let json = try JSON(parsing: result.text, file: "stdout")
     #expect(json["mode"] == .string("adapters"))
     guard case let .array(blocks)? = json["blocks"], case let .array(lora)? = blocks[0]["lora"] else {
       Issue.record(Comment(rawValue: result.text))

@@ -77,37 +77,50 @@ import WeightSurgery
       abs(LowRankUpdate.frobeniusNorm(rank: r, a: a, b: b, rows: rows, columns: columns) - direct.squareRoot()) <= 1e-9)
   }
 
+  /// LoRA settings from adapter_config.json text.
+  func loraSettings(_ text: String) throws -> LoRASettings {
+    try LoRASettings(config: JSON(parsing: text, file: "c.json"), file: "c.json")
+  }
+
   @Test func scaleFollowsPEFT() throws {
-    let plain = try LoRASettings(config: JSON(parsing: #"{"r": 8, "lora_alpha": 16}"#))
-    #expect(try plain.scale(module: "blocks.0.mlp.fc1", rank: 8) == 2)
-    let rs = try LoRASettings(config: JSON(parsing: #"{"r": 16, "lora_alpha": 8, "use_rslora": true}"#))
-    #expect(try rs.scale(module: "blocks.0.mlp.fc1", rank: 16) == 2)
+    let plain = try loraSettings(#"{"r": 8, "lora_alpha": 16}"#)
+    #expect(try plain.scale(module: "blocks.0.mlp.fc1", rank: 8, file: "a") == 2)
+    let rs = try loraSettings(#"{"r": 16, "lora_alpha": 8, "use_rslora": true}"#)
+    #expect(try rs.scale(module: "blocks.0.mlp.fc1", rank: 16, file: "a") == 2)
   }
 
   @Test func patternsTakeTheFirstMatchingKeyInFileOrder() throws {
-    let settings = try LoRASettings(
-      config: JSON(
-        parsing: #"""
-          {"r": 8, "lora_alpha": 8, "rank_pattern": {"blocks.1.mlp.fc2": 4, "fc2": 2},
-           "alpha_pattern": {"fc2": 6, "blocks\\.1\\..*": 100}}
-          """#))
-    #expect(try settings.scale(module: "blocks.1.mlp.fc2", rank: 4) == 6.0 / 4)
-    #expect(try settings.scale(module: "blocks.0.mlp.fc2", rank: 2) == 6.0 / 2)
-    #expect(try settings.scale(module: "blocks.1.mlp.fc1", rank: 8) == 100.0 / 8)
-    #expect(try settings.scale(module: "blocks.0.mlp.fc1", rank: 8) == 1)
+    let settings = try loraSettings(
+      #"""
+      {"r": 8, "lora_alpha": 8, "rank_pattern": {"blocks.1.mlp.fc2": 4, "fc2": 2},
+       "alpha_pattern": {"fc2": 6, "blocks\\.1\\..*": 100}}
+      """#)
+    #expect(try settings.scale(module: "blocks.1.mlp.fc2", rank: 4, file: "a") == 6.0 / 4)
+    #expect(try settings.scale(module: "blocks.0.mlp.fc2", rank: 2, file: "a") == 6.0 / 2)
+    #expect(try settings.scale(module: "blocks.1.mlp.fc1", rank: 8, file: "a") == 100.0 / 8)
+    #expect(try settings.scale(module: "blocks.0.mlp.fc1", rank: 8, file: "a") == 1)
     // "fc2" must match a whole name component: "xfc2" is another module.
-    #expect(try settings.scale(module: "blocks.0.mlp.xfc2", rank: 8) == 1)
-    #expect(throws: LoRASettingsError.rankMismatch(module: "blocks.0.mlp.fc2", shapes: 8, settings: 2)) {
-      try settings.scale(module: "blocks.0.mlp.fc2", rank: 8)
+    #expect(try settings.scale(module: "blocks.0.mlp.xfc2", rank: 8, file: "a") == 1)
+    #expect(
+      throws: SurgeryError(
+        .invalidSettings, "a", "module blocks.0.mlp.fc2: the LoRA matrices have rank 8 but r / rank_pattern says 2")
+    ) {
+      try settings.scale(module: "blocks.0.mlp.fc2", rank: 8, file: "a")
     }
   }
 
   @Test func settingsRefuseWhatTheyCannotMerge() throws {
-    #expect(throws: (any Error).self) { try LoRASettings(config: JSON(parsing: #"{"r": 0, "lora_alpha": 1}"#)) }
-    #expect(throws: (any Error).self) { try LoRASettings(config: JSON(parsing: #"{"peft_type": "IA3"}"#)) }
-    #expect(throws: (any Error).self) { try LoRASettings(config: JSON(parsing: #"{"rank_pattern": {"(": 2}}"#)) }
-    let noAlpha = try LoRASettings(config: JSON(parsing: #"{"r": 4}"#))
-    #expect(throws: LoRASettingsError.missingAlpha) { try noAlpha.scale(module: "m", rank: 4) }
+    func kind(_ text: String) -> SurgeryError.Kind? {
+      (#expect(throws: SurgeryError.self) { try loraSettings(text) })?.kind
+    }
+    #expect(kind(#"{"r": 0, "lora_alpha": 1}"#) == .invalidSettings)
+    #expect(kind(#"{"peft_type": "IA3"}"#) == .unsupported)
+    #expect(kind(#"{"rank_pattern": {"(": 2}}"#) == .invalidSettings)
+    #expect(kind("[]") == .invalidSettings)
+    let noAlpha = try loraSettings(#"{"r": 4}"#)
+    #expect(throws: SurgeryError(.invalidSettings, "a", LoRASettings.missingAlpha)) {
+      try noAlpha.scale(module: "m", rank: 4, file: "a")
+    }
   }
 
   @Test func settingsRoundTripThroughMetadata() throws {
@@ -118,8 +131,8 @@ import WeightSurgery
     settings.alphaPattern = [("fc2", 32)]
     #expect(settings.metadata["r"] == "8")
     #expect(settings.metadata["target_modules"] == #"["mlp.fc1","mlp.fc2"]"#)
-    #expect(try LoRASettings(metadata: settings.metadata) == settings)
-    #expect(try LoRASettings(metadata: ["format": "pt"]) == nil)
+    #expect(try LoRASettings(metadata: settings.metadata, file: "a") == settings)
+    #expect(try LoRASettings(metadata: ["format": "pt"], file: "a") == nil)
   }
 
   @Test func adapterNameRoles() {
@@ -151,10 +164,14 @@ import WeightSurgery
   }
 
   @Test func jsonKeepsKeyOrderAndEscapes() throws {
-    let value = try JSON(parsing: #"{"b": [1, 2.5, true, null], "a": "x\"\u00e9\n"}"#)
+    let value = try JSON(parsing: #"{"b": [1, 2.5, true, null], "a": "x\"\u00e9\n"}"#, file: "j")
     #expect(value.text() == #"{"b":[1,2.5,true,null],"a":"x\"é\n"}"#)
-    #expect(throws: (any Error).self) { try JSON(parsing: #"{"a": 1"#) }
-    #expect(throws: (any Error).self) { try JSON(parsing: "[1] x") }
+    #expect(throws: TensorFileError(.invalidJSON, file: "j", "invalid JSON: expected ',' or '}' at byte 7")) {
+      try JSON(parsing: #"{"a": 1"#, file: "j")
+    }
+    #expect(throws: TensorFileError(.invalidJSON, file: "j", "invalid JSON: trailing characters at byte 4")) {
+      try JSON(parsing: "[1] x", file: "j")
+    }
   }
 }
 

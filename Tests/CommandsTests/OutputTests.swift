@@ -27,7 +27,8 @@ import ToolSupport
 
   @Test func binaryToATerminalIsRefusedWithAHint() throws {
     let terminal = Console(standardOutputIsTerminal: true)
-    #expect(throws: ToolError.self) { try options([]).destination(binary: true, console: terminal) }
+    let error = #expect(throws: ToolError.self) { try options([]).destination(binary: true, console: terminal) }
+    #expect(error?.kind == .terminal)
     do {
       _ = try options(["-o", "-"]).destination(binary: true, console: terminal)
       Issue.record("expected a refusal")
@@ -56,7 +57,7 @@ import ToolSupport
     #expect(throws: ToolError.self) {
       try options(["-o", path, "-f"]).write { descriptor in
         writeText(descriptor, "half of the new")
-        throw ToolError("in.kst: truncated")
+        throw ToolError(.input, file: "in.kst", "truncated")
       }
     }
     #expect(contents(path) == "old")
@@ -71,7 +72,8 @@ import ToolSupport
       try options(["-o", path]).write { writeText($0, "new") }
       Issue.record("expected a refusal")
     } catch let error as ToolError {
-      #expect(error.message == "\(path): already exists; use -f to replace it")
+      #expect(error == ToolError(.output, file: path, "already exists; use -f to replace it"))
+      #expect(error.description == "\(path): already exists; use -f to replace it")
     }
     #expect(contents(path) == "old")
     try options(["-o", path, "--force"]).write { writeText($0, "new") }
@@ -82,9 +84,10 @@ import ToolSupport
     let scratch = ScratchDirectory()
     let path = scratch.file("model.kst")
     _ = FileManager.default.createFile(atPath: path, contents: Data("input".utf8))
-    #expect(throws: ToolError.self) {
+    let error = #expect(throws: ToolError.self) {
       try options(["-o", path]).write(inputs: [path]) { writeText($0, "new") }
     }
+    #expect(error?.kind == .output)
     // With -f the old inode stays readable to an open reader while the new file is written.
     let reader = open(path, O_RDONLY)
     defer { close(reader) }
@@ -97,13 +100,16 @@ import ToolSupport
 
   @Test func outputIntoADirectoryIsRefused() throws {
     let scratch = ScratchDirectory()
-    #expect(throws: ToolError.self) {
+    #expect(throws: ToolError(.output, file: scratch.path, "is a directory; expected a file path for the output")) {
       try options(["-o", scratch.path, "-f"]).write { writeText($0, "x") }
     }
   }
 
   @Test func standardInputFromATerminalIsRefused() throws {
-    #expect(throws: ToolError.self) { try InputPath.check("-", console: Console(standardInputIsTerminal: true)) }
+    let error = #expect(throws: ToolError.self) {
+      try InputPath.check("-", console: Console(standardInputIsTerminal: true))
+    }
+    #expect(error?.kind == .terminal)
     try InputPath.check("-", console: Console(standardInputIsTerminal: false))
     try InputPath.check("model.kst", console: Console(standardInputIsTerminal: true))
   }

@@ -79,7 +79,7 @@ import WeightSurgery
     #expect(export.metadata["kswap.training"] == #"{"stage":"learn"}"#)
     #expect(export.metadata["kswap.base_fingerprint"] == "fnv1a64:0123456789abcdef")
     #expect(export.metadata["kswap.optimizer_step"] == nil && export.metadata["note"] == nil)
-    #expect(try LoRASettings(metadata: export.metadata) == settings)
+    #expect(try LoRASettings(metadata: export.metadata, file: "e") == settings)
   }
 
   @Test func targetsAreTheModulesByNameWhenTheListMissesOne() throws {
@@ -111,16 +111,20 @@ import WeightSurgery
   @Test func whatPEFTCannotCarryIsRefused() throws {
     let settings = LoRASettings(rank: 2, alpha: 1).metadata
     #expect(
-      throws: AdapterError(
-        "a.safetensors", "base_model.model.cls_token",
+      throws: SurgeryError(
+        .unsupported, "a.safetensors", tensor: "base_model.model.cls_token",
         "PEFT carries full tensors as whole modules (modules_to_save); 'cls_token' is not a module's parameter")
     ) { try PEFTExport(adapter(settings, modules: ["blocks.0.mlp.fc1"], full: ["cls_token"])) }
-    #expect(throws: AdapterError("a.safetensors", "holds no LoRA matrices; a PEFT LoRA adapter needs at least one")) {
+    #expect(
+      throws: SurgeryError(
+        .unsupported, "a.safetensors", "holds no LoRA matrices; a PEFT LoRA adapter needs at least one")
+    ) {
       try PEFTExport(adapter(settings, modules: [], full: ["head.weight"]))
     }
     let noRank = LoRASettings(alpha: 1).metadata
     #expect(
-      throws: AdapterError("a.safetensors", "its modules have ranks [1, 2] and its settings give no r to write")
+      throws: SurgeryError(
+        .unsupported, "a.safetensors", "its modules have ranks [1, 2] and its settings give no r to write")
     ) { try PEFTExport(adapter(noRank, modules: ["blocks.0.mlp.fc1", "blocks.0.mlp.fc2"], ranks: [2, 1])) }
   }
 }

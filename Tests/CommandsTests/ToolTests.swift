@@ -13,14 +13,14 @@ struct Probe: Tool {
 
   func validate() throws {
     if limit < 0 { throw ValidationError("--limit must be at least 0") }
-    if limit == 99 { throw ToolError("limit.txt: says 99, expected at most 98") }
+    if limit == 99 { throw ToolError(.option, file: "limit.txt", "says 99, expected at most 98") }
   }
 
   func run() throws {
     switch outcome {
     case "ok": Console.current.write("answer\n")
     case "no": throw ExitCode.failure
-    case "bad": throw ToolError("model.safetensors: tensor `head.weight` has 3 dimensions, expected 2")
+    case "bad": throw ToolError(.input, file: "model.safetensors", "tensor `head.weight` has 3 dimensions, expected 2")
     case "usage": throw ValidationError("give one of ok, no, bad")
     default: throw ExitCode(7)
     }

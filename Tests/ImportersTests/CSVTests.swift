@@ -46,7 +46,7 @@ import Testing
     let csv = try ArchiveInput.decompress(member, name: "\(wheel):pkg/data/table.csv.gz")
     #expect(String(decoding: csv, as: UTF8.self) == "1,2,3,4,7\n5,6,7,8,2\n")
     #expect(try ArchiveInput.decompress(Array("plain".utf8), name: "p") == Array("plain".utf8))
-    #expect(throws: ImportError(wheel, "no member named nope.csv in the archive")) {
+    #expect(throws: ImportError(.notFound, wheel, "no member named nope.csv in the archive")) {
       try ArchiveInput.readMember("nope.csv", ofZip: wheel)
     }
   }
@@ -57,56 +57,62 @@ import Testing
     #expect(try ArchiveInput.readDecompressed(path: scratch.write("e.csv", [])) == [])
     #expect(try ArchiveInput.readDecompressed(path: scratch.write("e.csv.gz", emptyGzip)) == [])
     let path = scratch.write("f.csv.gz", emptyGzip)
-    #expect(throws: ImportError(path, "the CSV table is empty")) {
+    #expect(throws: ImportError(.invalidDataset, path, "the CSV table is empty")) {
       try Dataset.fromCSV(bytes: ArchiveInput.readDecompressed(path: path), file: path)
     }
   }
 
   @Test func emptyTable() {
-    #expect(throws: ImportError("t.csv", "the CSV table is empty")) { try table("\n\n") }
+    #expect(throws: ImportError(.invalidDataset, "t.csv", "the CSV table is empty")) { try table("\n\n") }
   }
 
   @Test func headerWithoutRows() {
-    #expect(throws: ImportError("t.csv", "the CSV table has a header and no rows")) { try table("a,b\n") }
+    #expect(throws: ImportError(.invalidDataset, "t.csv", "the CSV table has a header and no rows")) {
+      try table("a,b\n")
+    }
   }
 
   @Test func raggedRow() {
-    #expect(throws: ImportError("t.csv", "line 2 has 4 columns, expected 5")) { try table("1,2,3,4,7\n1,2,3,4\n") }
+    #expect(throws: ImportError(.malformed, "t.csv", "line 2 has 4 columns, expected 5")) {
+      try table("1,2,3,4,7\n1,2,3,4\n")
+    }
   }
 
   @Test func textInAPixelColumn() {
-    #expect(throws: ImportError("t.csv", "line 2, column 2: \"x\" is not a finite number")) {
+    #expect(throws: ImportError(.malformed, "t.csv", "line 2, column 2: \"x\" is not a finite number")) {
       try table("p0,p1,p2,p3,label\n1,x,3,4,7\n")
     }
   }
 
   @Test func notASquare() {
-    #expect(throws: ImportError("t.csv", "3 pixel columns are not a square image: give the image shape")) {
+    #expect(
+      throws: ImportError(.invalidOption, "t.csv", "3 pixel columns are not a square image: give the image shape")
+    ) {
       try table("1,2,3,7\n")
     }
   }
 
   @Test func shapeDisagreesWithColumns() {
-    #expect(throws: ImportError("t.csv", "image shape 1x3x3 needs 9 pixel columns, the table has 4")) {
+    #expect(throws: ImportError(.invalidOption, "t.csv", "image shape 1x3x3 needs 9 pixel columns, the table has 4")) {
       try table("1,2,3,4,7\n", CSVImageOptions(shape: (1, 3, 3)))
     }
   }
 
   @Test func missingNamedColumn() {
-    #expect(throws: ImportError("t.csv", "no column named \"y\" in the header")) {
+    #expect(throws: ImportError(.notFound, "t.csv", "no column named \"y\" in the header")) {
       try table("a,b,c,d,e\n1,2,3,4,5\n", CSVImageOptions(labelColumn: .named("y")))
     }
-    #expect(throws: ImportError("t.csv", "the CSV table has no header row to find column \"y\" in")) {
+    #expect(throws: ImportError(.notFound, "t.csv", "the CSV table has no header row to find column \"y\" in")) {
       try table("1,2,3,4,5\n", CSVImageOptions(labelColumn: .named("y")))
     }
   }
 
   @Test func negativeLabel() {
-    #expect(throws: ImportError("t.csv", "label -1 is negative")) { try table("1,2,3,4,-1\n") }
+    #expect(throws: ImportError(.invalidDataset, "t.csv", "label -1 is negative")) { try table("1,2,3,4,-1\n") }
   }
 
   @Test func binaryData() {
-    #expect(throws: ImportError("t.csv", "not a CSV table: the data contains zero bytes")) {
+    #expect(throws: ImportError(.unrecognised, "t.csv", "not a CSV table: the data contains zero bytes")) {
       try Dataset.fromCSV(bytes: [0x31, 0, 0x32], file: "t.csv")
     }
   }

@@ -32,7 +32,7 @@ import Testing
     let path = scratch.path + "/w.safetensors"
     let arrays = [(name: "weight", array: NumpyArray(kind: .float, itemSize: 4, shape: [1], data: [0, 0, 0, 0]))]
     try write(ImportedTensors(arrays: arrays, file: path), to: path)
-    #expect(throws: ImportError(path, "not a dataset: it needs tensors \"images\" and \"labels\"")) {
+    #expect(throws: ImportError(.invalidDataset, path, "not a dataset: it needs tensors \"images\" and \"labels\"")) {
       try Dataset(reader: TensorReader(path: path))
     }
   }
@@ -45,7 +45,7 @@ import Testing
       (name: "labels", array: NumpyArray(kind: .int, itemSize: 4, shape: [1], data: [0, 0, 0, 0])),
     ]
     try write(ImportedTensors(arrays: arrays, file: path), to: path)
-    #expect(throws: ImportError(path, "tensor labels must be I64 (N), found I32 [1]")) {
+    #expect(throws: ImportError(.invalidDataset, path, "tensor labels must be I64 (N), found I32 [1]")) {
       try Dataset(reader: TensorReader(path: path))
     }
   }
@@ -56,7 +56,9 @@ import Testing
     let byte = NumpyArray(kind: .uint, itemSize: 1, shape: [1, 1, 1, 1], data: [0])
     let label = NumpyArray(kind: .int, itemSize: 8, shape: [1], data: [UInt8](repeating: 0, count: 8))
     try write(ImportedTensors(arrays: [("images", byte), ("labels", label), ("extra", byte)], file: path), to: path)
-    #expect(throws: ImportError(path, "not a dataset: unexpected tensor \"extra\" besides images and labels")) {
+    #expect(
+      throws: ImportError(.invalidDataset, path, "not a dataset: unexpected tensor \"extra\" besides images and labels")
+    ) {
       try Dataset(reader: TensorReader(path: path))
     }
   }
@@ -71,14 +73,14 @@ import Testing
     tensors = ImportedTensors(
       metadata: metadata, tensors: try tensors.tensors.map { ($0, try tensors.bytes(of: $0.name, file: path)) })
     try write(tensors, to: path)
-    #expect(throws: ImportError(path, "label 1 has no class name (1 classes)")) {
+    #expect(throws: ImportError(.invalidDataset, path, "label 1 has no class name (1 classes)")) {
       try Dataset(reader: TensorReader(path: path))
     }
   }
 
   @Test func duplicateArrayNames() {
     let byte = NumpyArray(kind: .uint, itemSize: 1, shape: [1], data: [0])
-    #expect(throws: ImportError("n", "two arrays are named a")) {
+    #expect(throws: ImportError(.malformed, "n", "two arrays are named a")) {
       try ImportedTensors(arrays: [("a", byte), ("a", byte)], file: "n")
     }
   }

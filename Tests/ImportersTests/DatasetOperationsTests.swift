@@ -34,11 +34,32 @@ import Testing
     #expect(shifted.classes[10] == "d" && shifted.classes[0] == nil)
   }
 
+  /// A dataset has at most 65,536 classes (`maxLabel`), however they come: an offset, names, labels.
+  @Test func theLabelSpaceIsBounded() throws {
+    let four = try sample()
+    #expect(try four.offsettingLabels(by: 65532, file: "s").classes.count == 65536)
+    #expect(
+      throws: ImportError(.limitExceeded, "s", "label offset 65533 makes 65537 classes, more than the limit of 65536")
+    ) {
+      try four.offsettingLabels(by: 65533, file: "s")
+    }
+    #expect(throws: ImportError(.invalidOption, "s", "label offset -1 is negative")) {
+      try four.offsettingLabels(by: -1, file: "s")
+    }
+    let names = (0...65536).map { "c\($0)" }
+    #expect(throws: ImportError(.limitExceeded, "d", "65537 classes, more than the limit of 65536")) {
+      try Dataset(images: .u8([0]), channels: 1, height: 1, width: 1, labels: [0], classes: names, file: "d")
+    }
+    #expect(throws: ImportError(.limitExceeded, "d", "label 65536 is too large (labels are below 65536)")) {
+      try Dataset(images: .u8([0]), channels: 1, height: 1, width: 1, labels: [65536], file: "d")
+    }
+  }
+
   @Test func classesByNameOrNumber() throws {
     let dataset = try sample()
     #expect(try dataset.label(ofClass: "c", file: "s") == 2)
     #expect(try dataset.label(ofClass: "3", file: "s") == 3)
-    #expect(throws: ImportError("s", "no class \"e\" (classes: a, b, c, d)")) {
+    #expect(throws: ImportError(.notFound, "s", "no class \"e\" (classes: a, b, c, d)")) {
       try dataset.label(ofClass: "e", file: "s")
     }
   }
@@ -65,7 +86,7 @@ import Testing
     let fifth = try dataset.sampling(fraction: 0.2, seed: 1, file: "s")
     #expect(fifth.countsPerClass == [1, 1, 1, 1])
     #expect(try dataset.sampling(fraction: 0.5, seed: 1, file: "s") == half)
-    #expect(throws: ImportError("s", "fraction 0.0 is not in (0, 1]")) {
+    #expect(throws: ImportError(.invalidOption, "s", "fraction 0.0 is not in (0, 1]")) {
       try dataset.sampling(fraction: 0, seed: 1, file: "s")
     }
   }
@@ -92,7 +113,7 @@ import Testing
     #expect(taken.allSatisfy { (420...580).contains($0) }, "\(taken)")
     #expect(classMissing > 200)
     #expect(try dataset.sampling(fraction: 0.25, seed: 0, file: "s").countsPerClass == [1, 1, 1, 1])
-    #expect(throws: ImportError("s", "fraction 1.5 is not in (0, 1]")) {
+    #expect(throws: ImportError(.invalidOption, "s", "fraction 1.5 is not in (0, 1]")) {
       try dataset.sampling(fraction: 1.5, seed: 1, method: .random, file: "s")
     }
   }
@@ -114,7 +135,7 @@ import Testing
   }
 
   @Test func badResizeTarget() throws {
-    #expect(throws: ImportError("s", "resize target 0x4 is out of range (1 to 16384)")) {
+    #expect(throws: ImportError(.invalidOption, "s", "resize target 0x4 is out of range (1 to 16384)")) {
       try sample().resized(height: 0, width: 4, method: .area, file: "s")
     }
   }
@@ -139,22 +160,24 @@ import Testing
   }
 
   @Test func malformedMetadata() {
-    #expect(throws: ImportError("m", "metadata \"mean\" is not a JSON array of the right kind: [\"x\"]")) {
+    #expect(
+      throws: ImportError(.invalidDataset, "m", "metadata \"mean\" is not a JSON array of the right kind: [\"x\"]")
+    ) {
       try Dataset.parseMetadata(["mean": "[\"x\"]"], file: "m")
     }
   }
 
   @Test func inconsistentPartsAreRefused() {
-    #expect(throws: ImportError("d", "3 pixel values do not make 1 images of 1x2x2")) {
+    #expect(throws: ImportError(.invalidDataset, "d", "3 pixel values do not make 1 images of 1x2x2")) {
       try Dataset(images: .u8([0, 0, 0]), channels: 1, height: 2, width: 2, labels: [0], file: "d")
     }
-    #expect(throws: ImportError("d", "label 2 has no class name (2 classes)")) {
+    #expect(throws: ImportError(.invalidDataset, "d", "label 2 has no class name (2 classes)")) {
       try Dataset(images: .u8([0]), channels: 1, height: 1, width: 1, labels: [2], classes: ["a", "b"], file: "d")
     }
-    #expect(throws: ImportError("d", "image values must be finite; found NaN or infinity")) {
+    #expect(throws: ImportError(.invalidDataset, "d", "image values must be finite; found NaN or infinity")) {
       try Dataset(images: .f32([.nan]), channels: 1, height: 1, width: 1, labels: [0], file: "d")
     }
-    #expect(throws: ImportError("d", "std has 2 values for 1 channels")) {
+    #expect(throws: ImportError(.invalidOption, "d", "std has 2 values for 1 channels")) {
       try Dataset(images: .u8([0]), channels: 1, height: 1, width: 1, labels: [0], std: [1, 1], file: "d")
     }
   }

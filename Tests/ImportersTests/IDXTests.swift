@@ -35,45 +35,51 @@ import Testing
     #expect(try floats.floats(file: "f") == [1.5])
     let doubles = try IDXArray(bytes: [0, 0, 0x0E, 1, 0, 0, 0, 1, 0xC0, 0x04, 0, 0, 0, 0, 0, 0], file: "d")
     #expect(try doubles.floats(file: "d") == [-2.5])
-    #expect(throws: ImportError("f", "IDX elements are f32, not integers")) { try floats.integers(file: "f") }
+    #expect(throws: ImportError(.invalidDataset, "f", "IDX elements are f32, not integers")) {
+      try floats.integers(file: "f")
+    }
   }
 
   @Test func tooShortForMagic() {
-    #expect(throws: ImportError("x", "not an IDX file: 3 bytes, shorter than the 4-byte magic")) {
+    #expect(throws: ImportError(.unrecognised, "x", "not an IDX file: 3 bytes, shorter than the 4-byte magic")) {
       try IDXArray(bytes: [0, 0, 8], file: "x")
     }
   }
 
   @Test func badMagic() {
-    #expect(throws: ImportError("x", "not an IDX file: the magic does not start with two zero bytes")) {
+    #expect(throws: ImportError(.unrecognised, "x", "not an IDX file: the magic does not start with two zero bytes")) {
       try IDXArray(bytes: [1, 0, 8, 1, 0, 0, 0, 0], file: "x")
     }
   }
 
   @Test func unknownElementType() {
-    #expect(throws: ImportError("x", "IDX element type 0x7 is unknown")) {
+    #expect(throws: ImportError(.unsupported, "x", "IDX element type 0x7 is unknown")) {
       try IDXArray(bytes: [0, 0, 7, 1, 0, 0, 0, 0], file: "x")
     }
   }
 
   @Test func truncatedHeader() {
-    #expect(throws: ImportError("x", "IDX header with 3 dimensions needs 16 bytes, the file has 8")) {
+    #expect(throws: ImportError(.truncated, "x", "IDX header with 3 dimensions needs 16 bytes, the file has 8")) {
       try IDXArray(bytes: [0, 0, 8, 3, 0, 0, 0, 1], file: "x")
     }
   }
 
   @Test func hugeDimensionsAreRefusedBeforeAllocating() {
     let header: [UInt8] = [0, 0, 0x0E, 3] + [UInt8](repeating: 0xFF, count: 12)
-    #expect(throws: ImportError.self) { try IDXArray(bytes: header, file: "x") }
+    let error = #expect(throws: ImportError.self) { try IDXArray(bytes: header, file: "x") }
+    #expect(error?.kind == .limitExceeded)
     #expect(
-      throws: ImportError("x", "IDX data truncated: dimensions [4294967295] need 4294967295 bytes of u8, found 0")
+      throws: ImportError(
+        .truncated, "x", "IDX data truncated: dimensions [4294967295] need 4294967295 bytes of u8, found 0")
     ) {
       try IDXArray(bytes: [0, 0, 8, 1, 0xFF, 0xFF, 0xFF, 0xFF], file: "x")
     }
   }
 
   @Test func trailingBytes() {
-    #expect(throws: ImportError("x", "IDX data has trailing bytes: dimensions [1] need 1 bytes of u8, found 2")) {
+    #expect(
+      throws: ImportError(.trailingData, "x", "IDX data has trailing bytes: dimensions [1] need 1 bytes of u8, found 2")
+    ) {
       try IDXArray(bytes: [0, 0, 8, 1, 0, 0, 0, 1, 5, 6], file: "x")
     }
   }
@@ -83,14 +89,17 @@ import Testing
     var bytes = Fixture.idxImagesGzip
     bytes.removeLast(12)
     let path = scratch.write("cut.gz", bytes)
-    #expect(throws: ImportError.self) { try IDXArray(path: path) }
+    let error = #expect(throws: ImportError.self) { try IDXArray(path: path) }
+    #expect(error?.kind == .malformed)
+    let missing = #expect(throws: ImportError.self) { try IDXArray(path: scratch.path + "/missing.gz") }
+    #expect(missing?.kind == .io)
   }
 
   @Test func labelCountMustMatch() {
     let scratch = Scratch()
     let images = scratch.write("i", Fixture.idxImages)
     let labels = scratch.write("l", [0, 0, 8, 1, 0, 0, 0, 3, 0, 1, 2])
-    #expect(throws: ImportError(labels, "3 labels for 2 images in \(images)")) {
+    #expect(throws: ImportError(.invalidDataset, labels, "3 labels for 2 images in \(images)")) {
       try Dataset.fromIDX(images: images, labels: labels)
     }
   }
@@ -99,7 +108,7 @@ import Testing
     let scratch = Scratch()
     let images = scratch.write("i", Fixture.idxLabels)
     let labels = scratch.write("l", Fixture.idxLabels)
-    #expect(throws: ImportError(images, "IDX images must be (N, H, W) or (N, C, H, W), found [2]")) {
+    #expect(throws: ImportError(.invalidDataset, images, "IDX images must be (N, H, W) or (N, C, H, W), found [2]")) {
       try Dataset.fromIDX(images: images, labels: labels)
     }
   }

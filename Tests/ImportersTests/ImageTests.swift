@@ -63,25 +63,27 @@ import Testing
     let scratch = Scratch()
     scratch.write("set/a/g.png", Fixture.greyPNG)
     let wide = scratch.write("set/a/h.png", Fixture.colourPNG)
-    #expect(throws: ImportError(wide, "image is 2x1, the first was 2x2: give a resize")) {
+    #expect(throws: ImportError(.invalidDataset, wide, "image is 2x1, the first was 2x2: give a resize")) {
       try Dataset.fromImageFolder(path: scratch.path + "/set", channels: 1)
     }
   }
 
   @Test func truncatedPNG() {
-    #expect(throws: ImportError.self) {
+    let error = #expect(throws: ImportError.self) {
       try ImageDecoder.decode(Array(Fixture.greyPNG.prefix(40)), channels: 1, file: "t.png")
     }
+    #expect(error?.kind == .malformed)
   }
 
   @Test func truncatedJPEGHeader() {
-    #expect(throws: ImportError.self) {
+    let error = #expect(throws: ImportError.self) {
       try ImageDecoder.decode(Array(Fixture.greyJPEG.prefix(30)), channels: 1, file: "t.jpg")
     }
+    #expect(error?.kind == .malformed)
   }
 
   @Test func notAnImage() {
-    #expect(throws: ImportError("x.png", "not a PNG, JPEG or TIFF image")) {
+    #expect(throws: ImportError(.unrecognised, "x.png", "not a PNG, JPEG or TIFF image")) {
       try ImageDecoder.decode(Array("GIF89a".utf8), channels: 1, file: "x.png")
     }
   }
@@ -90,7 +92,9 @@ import Testing
     let scratch = Scratch()
     scratch.write("set/a/g.png", Fixture.greyPNG)
     scratch.write("set/b/readme.txt", Array("no images".utf8))
-    #expect(throws: ImportError(scratch.path + "/set/b", "class folder holds no PNG, JPEG or TIFF images")) {
+    #expect(
+      throws: ImportError(.invalidDataset, scratch.path + "/set/b", "class folder holds no PNG, JPEG or TIFF images")
+    ) {
       try Dataset.fromImageFolder(path: scratch.path + "/set")
     }
   }
@@ -99,13 +103,13 @@ import Testing
     let scratch = Scratch()
     scratch.write("set/a/g.png", Fixture.greyPNG)
     let loose = scratch.write("set/loose.png", Fixture.greyPNG)
-    #expect(throws: ImportError(loose, "images must be inside one sub-folder per class")) {
+    #expect(throws: ImportError(.invalidDataset, loose, "images must be inside one sub-folder per class")) {
       try Dataset.fromImageFolder(path: scratch.path + "/set")
     }
   }
 
   @Test func notAFolder() {
-    #expect(throws: ImportError("/nonexistent/kswap", "not a folder")) {
+    #expect(throws: ImportError(.io, "/nonexistent/kswap", "not a folder")) {
       try Dataset.fromImageFolder(path: "/nonexistent/kswap")
     }
   }

@@ -14,6 +14,7 @@ import Testing
     let path = scratch.write("a.npy.gz", Gzip.stored(header))
     #expect(
       throws: ImportError(
+        .truncated,
         path, "the .npy data needs 2147483648 bytes, more than a gzip stream of \(header.count + 23) bytes can hold")
     ) { try NumpyArray(path: path) }
   }
@@ -21,11 +22,11 @@ import Testing
   @Test func storedFileThatClaimsMoreComesOutShort() throws {
     let scratch = Scratch()
     let path = scratch.write("a.npy", Fixture.npy(descr: "<f4", shape: "(1000,)", data: [0, 0, 0, 0, 0, 0, 0, 0]))
-    #expect(throws: ImportError(path, ".npy data has 8 bytes, shape [1000] of <f4 needs 4000")) {
+    #expect(throws: ImportError(.truncated, path, ".npy data has 8 bytes, shape [1000] of <f4 needs 4000")) {
       try NumpyArray(path: path)
     }
     let gzipped = scratch.write("a.npy.gz", Gzip.stored(Fixture.npy(descr: "<u1", shape: "(2,)", data: [1, 2, 3])))
-    #expect(throws: ImportError(gzipped, ".npy data goes on past the 2 bytes shape [2] of <u1 needs")) {
+    #expect(throws: ImportError(.trailingData, gzipped, ".npy data goes on past the 2 bytes shape [2] of <u1 needs")) {
       try NumpyArray(path: gzipped)
     }
   }
@@ -36,11 +37,13 @@ import Testing
     let path = scratch.write("a.npy", Fixture.npy(descr: "<f4", shape: "(1000,)", data: []))
     #expect(
       throws: ImportError(
+        .limitExceeded,
         path, "the .npy data needs 4000 bytes, over the limit of 1000 (KSWAP_MAX_IMPORT_BYTES raises it)")
     ) { try NumpyArray(path: path, limits: limits) }
     let text = scratch.write("t.csv", [UInt8](repeating: 0x31, count: 20))
     #expect(
-      throws: ImportError(text, "more than 10 bytes uncompressed, over the limit (KSWAP_MAX_IMPORT_BYTES raises it)")
+      throws: ImportError(
+        .limitExceeded, text, "more than 10 bytes uncompressed, over the limit (KSWAP_MAX_IMPORT_BYTES raises it)")
     ) { try ArchiveInput.readDecompressed(path: text, limits: ImportLimits(maxBytes: 10)) }
     #expect(try ArchiveInput.readDecompressed(path: text, limits: ImportLimits(maxBytes: 20)).count == 20)
   }
@@ -49,7 +52,10 @@ import Testing
     let scratch = Scratch()
     let npy = Fixture.npy(descr: "<f4", shape: "(536870912,)", data: [1, 2, 3, 4])
     let path = scratch.write("a.npz", Zip.stored([("x.npy", npy)]))
-    #expect(throws: ImportError("\(path):x.npy", ".npy data has 4 bytes, shape [536870912] of <f4 needs 2147483648")) {
+    #expect(
+      throws: ImportError(
+        .truncated, "\(path):x.npy", ".npy data has 4 bytes, shape [536870912] of <f4 needs 2147483648")
+    ) {
       try NumpyArray.readNPZ(path: path)
     }
     let honest = Fixture.npy(descr: "<u1", shape: "(3,)", data: [7, 8, 9])
@@ -61,27 +67,29 @@ import Testing
     let scratch = Scratch()
     let trailing = scratch.write("t-idx1-ubyte.gz", Gzip.stored([0, 0, 8, 1, 0, 0, 0, 2, 5, 6, 7]))
     #expect(
-      throws: ImportError(trailing, "IDX data has trailing bytes: dimensions [2] need 2 bytes of u8, found more")
+      throws: ImportError(
+        .trailingData, trailing, "IDX data has trailing bytes: dimensions [2] need 2 bytes of u8, found more")
     ) { try IDXArray(path: trailing) }
     let short = scratch.write("s-idx1-ubyte", [0, 0, 8, 1, 0x7F, 0xFF, 0xFF, 0xFF, 5])
     #expect(
-      throws: ImportError(short, "IDX data truncated: dimensions [2147483647] need 2147483647 bytes of u8, found 1")
+      throws: ImportError(
+        .truncated, short, "IDX data truncated: dimensions [2147483647] need 2147483647 bytes of u8, found 1")
     ) { try IDXArray(path: short) }
     #expect(try IDXArray(path: scratch.write("g-idx1-ubyte.gz", Gzip.stored(Fixture.idxLabels))).payload == [7, 1])
   }
 
   @Test func csvRowsWiderThanTheLimitAreRefused() throws {
     let wide = Array((String(repeating: "0,", count: CSVRows.maxColumns) + "1\n").utf8)
-    #expect(throws: ImportError("w", "line 1 has more than 1048577 columns, the limit")) {
+    #expect(throws: ImportError(.limitExceeded, "w", "line 1 has more than 1048577 columns, the limit")) {
       try Dataset.fromCSV(bytes: wide, file: "w")
     }
-    #expect(throws: ImportError("w", "line 2 has more than 1048577 columns, the limit")) {
+    #expect(throws: ImportError(.limitExceeded, "w", "line 2 has more than 1048577 columns, the limit")) {
       try Dataset.fromCSV(bytes: Array("1,2,3,4,0\n".utf8) + wide, file: "w")
     }
     let scratch = Scratch()
     // From a stream the first line is checked as it arrives, before the rest is read.
     let path = scratch.write("w.csv.gz", Gzip.stored(wide + Array("1,2\n".utf8)))
-    #expect(throws: ImportError(path, "line 1 has more than 1048577 columns, the limit")) {
+    #expect(throws: ImportError(.limitExceeded, path, "line 1 has more than 1048577 columns, the limit")) {
       try ArchiveInput.withDecompressed(path: path) { try Dataset.fromCSV(stream: $0) }
     }
   }
@@ -95,6 +103,7 @@ import Testing
     for bad in ["", "0", "-1", "8X", "lots", "99999999999T", "1.5G"] {
       #expect(
         throws: ImportError(
+          .invalidOption,
           "KSWAP_MAX_IMPORT_BYTES", "must be a positive count such as 8589934592 or 8G, not '\(bad)'")
       ) { try ImportLimits.fromEnvironment(["KSWAP_MAX_IMPORT_BYTES": bad]) }
     }
@@ -103,21 +112,26 @@ import Testing
   @Test func imageHeadersThatClaimTooMuch() throws {
     #expect(
       throws: ImportError(
+        .truncated,
         "p", "PNG of 69 bytes cannot hold its 8000x8000 image (192008000 bytes; deflate expands at most 1032-fold)")
     ) {
       try ImageDecoder.decode(PNGFile.rgb(width: 8000, height: 8000), channels: 3, file: "p")
     }
-    #expect(throws: ImportError("p", "image size 100000x100000 is empty or over the limit of 67108864 pixels")) {
+    #expect(
+      throws: ImportError(.limitExceeded, "p", "image size 100000x100000 is empty or over the limit of 67108864 pixels")
+    ) {
       try ImageDecoder.decode(PNGFile.rgb(width: 100_000, height: 100_000), channels: 3, file: "p")
     }
     var jpeg = Fixture.greyJPEG
     let frame = try #require(jpeg.indices.first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
     jpeg[(frame + 5)..<(frame + 9)] = [0x1F, 0x40, 0x1F, 0x40]  // 8000 x 8000
-    #expect(throws: ImportError("j", "damaged JPEG: Corrupt JPEG data: premature end of data segment")) {
+    #expect(throws: ImportError(.malformed, "j", "damaged JPEG: Corrupt JPEG data: premature end of data segment")) {
       try ImageDecoder.decode(jpeg, channels: 1, file: "j")
     }
     jpeg[(frame + 5)..<(frame + 9)] = [0xFD, 0xE8, 0xFD, 0xE8]  // 65000 x 65000
-    #expect(throws: ImportError("j", "image size 65000x65000 is empty or over the limit of 67108864 pixels")) {
+    #expect(
+      throws: ImportError(.limitExceeded, "j", "image size 65000x65000 is empty or over the limit of 67108864 pixels")
+    ) {
       try ImageDecoder.decode(jpeg, channels: 1, file: "j")
     }
   }

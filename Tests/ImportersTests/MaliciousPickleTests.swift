@@ -30,6 +30,7 @@ import Testing
       } catch let error as ImportError {
         #expect(error.file.hasPrefix(path), "\(name)")
         #expect(error.message.contains(named), "\(name): \(error.message)")
+        #expect(error.kind == Self.kind(of: name), "\(name)")
       }
       let bare = Self.folder + "/" + name + ".pkl"
       guard let bytes = FileManager.default.contents(atPath: bare) else { continue }
@@ -40,10 +41,19 @@ import Testing
         Issue.record("\(name).pkl was read")
       } catch let error as ImportError {
         #expect(error.message.contains(named), "\(name).pkl: \(error.message)")
+        #expect(error.kind == Self.kind(of: name), "\(name).pkl")
       }
     }
     let ran = try FileManager.default.contentsOfDirectory(atPath: ".").filter { $0.hasPrefix("pwned-") }
     #expect(ran.isEmpty)
+  }
+
+  /// The kind each case is refused as: what would run code or reach outside the archive is unsafePickle;
+  /// storages whose sizes disagree with their files are malformed; the bombs exceed a limit.
+  static func kind(of name: String) -> ImportError.Kind {
+    if name.hasPrefix("storage-") { return .malformed }
+    let bombs = ["memo-huge", "values-huge", "nesting-lists", "nesting-tuples", "shared-references", "shared-tensor"]
+    return bombs.contains(name) ? .limitExceeded : .unsafePickle
   }
 
   /// A tensor record as the fixtures write it, without a payload, reads.
@@ -67,6 +77,10 @@ import Testing
 }
 
 @Suite struct PickleBoundsTests {
+  func kind(_ bytes: [UInt8], maxValues: Int = 1 << 20) -> ImportError.Kind? {
+    (#expect(throws: ImportError.self) { try Pickle.load(bytes, file: "p", maxValues: maxValues) })?.kind
+  }
+
   func refusal(_ bytes: [UInt8], maxValues: Int = 1 << 20) -> String? {
     do {
       _ = try Pickle.load(bytes, file: "p", maxValues: maxValues)
@@ -84,6 +98,7 @@ import Testing
         == true)
     let stack = [0x80, 4] + MaliciousPickleTests.text("builtins") + MaliciousPickleTests.text("eval") + [0x93, 0x2E]
     #expect(refusal(stack)?.hasPrefix("pickle: STACK_GLOBAL builtins.eval is not allowed") == true)
+    #expect(kind(stack) == .unsafePickle)
     #expect(
       (try? Pickle.load(
         [0x80, 2] + Array("ctorch\nFloatStorage\n".utf8) + [0x2E], file: "p", allowed: ["torch.FloatStorage"])) != nil)
@@ -94,11 +109,13 @@ import Testing
     let reduce = [0x80, 2] + storage + [0x29, 0x52, 0x2E]
     #expect(
       throws: ImportError(
+        .unsafePickle,
         "p", "pickle: REDUCE of torch.FloatStorage is not allowed (kswap runs no pickle code) at byte 24")
     ) {
       try Pickle.load(reduce, file: "p", allowed: ["torch.FloatStorage"])
     }
     #expect(refusal([0x80, 2, 0x4E, 0x29, 0x52, 0x2E]) == "pickle: REDUCE of a None, not a global at byte 5")
+    #expect(kind([0x80, 2, 0x4E, 0x29, 0x52, 0x2E]) == .malformed)
   }
 
   @Test func opcodesThatCallClassesAreRefusedByName() {
@@ -116,6 +133,9 @@ import Testing
         == "pickle: BUILD on a list is not allowed (only a dict's attributes are read, and ignored) at byte 3")
     #expect(refusal([0x4E, 0x51, 0x2E]) == "pickle: BINPERSID of a None, not a tuple at byte 2")
     #expect(refusal([0x56, 0x2E]) == "pickle: opcode UNICODE (0x56) is not supported at byte 1")
+    #expect(kind([0x28, 0x6F, 0x2E]) == .unsafePickle)
+    #expect(kind([0x5D, 0x7D, 0x62, 0x2E]) == .unsafePickle)
+    #expect(kind([0x56, 0x2E]) == .unsupported)
   }
 
   @Test func nestingIsBounded() {
@@ -123,6 +143,7 @@ import Testing
     #expect(refusal(lists)?.hasPrefix("pickle: containers nested deeper than 128 levels") == true)
     let tuples = [0x4E] + [UInt8](repeating: 0x85, count: 200) + [0x2E]
     #expect(refusal(tuples) == "pickle: containers nested deeper than 128 levels at byte 130")
+    #expect(kind(tuples) == .limitExceeded)
     let fine = [0x4E] + [UInt8](repeating: 0x85, count: 128) + [0x2E]
     #expect(refusal(fine) == nil)
   }
@@ -144,6 +165,8 @@ import Testing
     #expect(refusal(values, maxValues: 100) == "pickle: more than 100 values at byte 101")
     let memo = [0x4E] + [UInt8](repeating: 0x94, count: 101) + [0x2E]
     #expect(refusal(memo, maxValues: 100) == "pickle: more than 100 memo entries at byte 102")
+    #expect(kind(values, maxValues: 100) == .limitExceeded)
+    #expect(kind(memo, maxValues: 100) == .limitExceeded)
     // Memo keys far apart cost one entry each, not an array up to the largest.
     let sparse: [UInt8] = [0x4E, 0x72, 0xFF, 0xFF, 0xFF, 0xFF, 0x6A, 0xFF, 0xFF, 0xFF, 0xFF, 0x2E]
     #expect(refusal(sparse, maxValues: 100) == nil)

@@ -53,7 +53,7 @@ import Testing
   }
 
   @Test func hugeLabelsAreRefused() {
-    #expect(throws: ImportError("x", "label 99999999999 is too large (labels are below 16777216)")) {
+    #expect(throws: ImportError(.limitExceeded, "x", "label 99999999999 is too large (labels are below 65536)")) {
       try Dataset.fromCSV(bytes: Array("1,2,3,4,99999999999\n".utf8), file: "x")
     }
   }

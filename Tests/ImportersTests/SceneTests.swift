@@ -71,18 +71,20 @@ import Testing
     settings.firstLabel = 254
     #expect(
       throws: ImportError(
+        .invalidOption,
         "o", "scene labels 254...255 for 2 classes after the background do not fit a mask (1 to 254; 255 is ignore)")
     ) { try objects().composingScenes(settings, file: "o") }
   }
 
   @Test func scenesRefuseWhatTheyCannotCompose() throws {
-    #expect(throws: ImportError("o", "objects up to 4x4 (scale 2.0) do not fit a 3x3 canvas")) {
+    #expect(throws: ImportError(.invalidOption, "o", "objects up to 4x4 (scale 2.0) do not fit a 3x3 canvas")) {
       try objects().composingScenes(SceneSettings(count: 1, height: 3, width: 3, scale: 1...2), file: "o")
     }
     var named = try objects()
     named.classes = ["background", "q"]
     #expect(
-      throws: ImportError("o", "a class is named \"background\", the name scenes give their background")
+      throws: ImportError(
+        .invalidDataset, "o", "a class is named \"background\", the name scenes give their background")
     ) { try named.composingScenes(SceneSettings(count: 1), file: "o") }
     let colour = try Dataset(
       images: .u8([UInt8](repeating: 9, count: 12)), channels: 3, height: 2, width: 2, labels: [0], file: "c")
@@ -90,11 +92,11 @@ import Testing
       images: .u8([UInt8](repeating: 9, count: 8)), channels: 2, height: 2, width: 2, labels: [0], file: "t")
     let grey = try Dataset(
       images: .u8([UInt8](repeating: 9, count: 4)), channels: 1, height: 2, width: 2, labels: [0], file: "g")
-    #expect(throws: ImportError("t", "background images have 2 channels, the objects 1")) {
+    #expect(throws: ImportError(.invalidDataset, "t", "background images have 2 channels, the objects 1")) {
       try grey.composingScenes(
         SceneSettings(count: 1), background: SceneBackground(twoChannels), file: "g", backgroundFile: "t")
     }
-    #expect(throws: ImportError("bg", "background images have 2 channels, the objects 3")) {
+    #expect(throws: ImportError(.invalidDataset, "bg", "background images have 2 channels, the objects 3")) {
       try colour.composingScenes(
         SceneSettings(count: 1), background: SceneBackground(twoChannels), file: "c", backgroundFile: "bg")
     }

@@ -47,6 +47,7 @@ import Testing
     let path = Self.folder + "/legacy.pt"
     #expect(
       throws: ImportError(
+        .unrecognised,
         path,
         "not a zip-format PyTorch checkpoint (the format before PyTorch 1.6 is a bare pickle; re-save it with a current torch.save)"
       )
@@ -58,7 +59,7 @@ import Testing
   @Test func zipWithoutPickle() {
     let scratch = Scratch()
     let path = scratch.write("w.pt", Fixture.wheel)
-    #expect(throws: ImportError(path, "no data.pkl in the archive: not a PyTorch checkpoint")) {
+    #expect(throws: ImportError(.unrecognised, path, "no data.pkl in the archive: not a PyTorch checkpoint")) {
       try TorchCheckpoint.read(path: path)
     }
   }
@@ -109,14 +110,14 @@ import Testing
   }
 
   @Test func refusesUnknownOpcodesAndTruncation() {
-    #expect(throws: ImportError("p", "pickle: opcode INT (0x49) is not supported at byte 3")) {
+    #expect(throws: ImportError(.unsupported, "p", "pickle: opcode INT (0x49) is not supported at byte 3")) {
       try PickleProbe.load([0x80, 2, 0x49, 0x31, 0x0A, 0x2E])
     }
-    #expect(throws: ImportError("p", "pickle: truncated data at byte 1")) { try PickleProbe.load([0x80]) }
-    #expect(throws: ImportError("p", "pickle: stack underflow at byte 3")) {
+    #expect(throws: ImportError(.truncated, "p", "pickle: truncated data at byte 1")) { try PickleProbe.load([0x80]) }
+    #expect(throws: ImportError(.malformed, "p", "pickle: stack underflow at byte 3")) {
       try PickleProbe.load([0x80, 2, 0x85, 0x2E])
     }
-    #expect(throws: ImportError("p", "pickle: memo 9 was never stored at byte 4")) {
+    #expect(throws: ImportError(.malformed, "p", "pickle: memo 9 was never stored at byte 4")) {
       try PickleProbe.load([0x80, 2, 0x68, 9, 0x2E])
     }
   }

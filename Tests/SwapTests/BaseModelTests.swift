@@ -88,7 +88,8 @@ import WeightSurgery
   @Test func backboneIsRefusedUnlessAsked() throws {
     let path = Self.fixture("vit-tiny-dinov2/model.safetensors")
     let overrides = ModelOverrides(mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
-    let error = #expect(throws: SwapInputError.self) { try BaseModel(path: path, overrides: overrides) }
+    let error = #expect(throws: SwapError.self) { try BaseModel(path: path, overrides: overrides) }
+    #expect(error?.kind == .wrongFile && error?.file == path)
     #expect(error?.description.contains("a backbone without a classification head; fit one first") == true)
     #expect(error?.description.contains("kswap-pretrain --backbone \(path) --train DATA -o MODEL") == true)
     let backbone = try BaseModel(path: path, overrides: overrides, requireHead: false)
@@ -130,9 +131,10 @@ import WeightSurgery
     #expect(again.tensors.keys.sorted() == base.tensors.keys.sorted())
     for (name, tensor) in base.tensors { #expect(again.tensors[name]?.scalars == tensor.scalars, "\(name)") }
     let images = Self.fixture("checkpoints/images.safetensors")
-    let error = #expect(throws: SwapInputError.self) {
+    let error = #expect(throws: SwapError.self) {
       try base.loadSet(images, labeledBy: ClassMap(names: base.classes))
     }
+    #expect(error?.kind == .wrongFile)
     #expect(
       error?.description
         == "\(images): a classification dataset (one label per image); \(base.path) is a detection model, which "
@@ -140,9 +142,10 @@ import WeightSurgery
   }
 
   @Test func silentNormalisationIsRefused() throws {
-    let error = #expect(throws: SwapInputError.self) {
+    let error = #expect(throws: SwapError.self) {
       try BaseModel(path: Self.fixture("checkpoints/timm.safetensors"), overrides: ModelOverrides(heads: 2))
     }
+    #expect(error?.kind == .missingSetting)
     #expect(error?.description.contains("the input normalisation is unknown") == true)
     #expect(error?.description.contains("give --mean and --std") == true)
   }
@@ -172,20 +175,32 @@ import WeightSurgery
     try write(#"{"model_args": {"num_heads": 6, "embed_dim": 384}, "label_names": ["x"]}"#)
     config = try CheckpointConfig(folder: folder)
     #expect(config.heads == 6 && config.classes == ["x"] && config.mean == [0.7] && config.std == [0.8])
-    for (text, problem) in [
-      (#"{"hidden_act": "gelu_new"}"#, "exact GELU"), (#"{"global_pool": "avg"}"#, "class token"),
-      (#"{"model_type": "bert"}"#, "not a ViT"), (#"{"id2label": {"0": "a", "2": "b"}}"#, "id2label"),
-      (#"{"num_attention_heads": "six"}"#, "num_attention_heads"), ("{", "config.json"),
+    for (text, kind, problem) in [
+      (#"{"hidden_act": "gelu_new"}"#, SwapError.Kind.unsupported, "exact GELU"),
+      (#"{"global_pool": "avg"}"#, .unsupported, "class token"),
+      (#"{"model_type": "bert"}"#, .unsupported, "not a ViT"),
+      (#"{"id2label": {"0": "a", "2": "b"}}"#, .invalidModel, "id2label"),
+      (#"{"num_attention_heads": "six"}"#, .invalidModel, "num_attention_heads"), ("[1]", .invalidModel, "object"),
     ] {
       try write(text)
-      let error = #expect(throws: SwapInputError.self, "\(text)") { try CheckpointConfig(folder: folder) }
-      #expect(error?.description.contains(problem) == true, "\(String(describing: error))")
+      let error = #expect(throws: SwapError.self, "\(text)") { try CheckpointConfig(folder: folder) }
+      #expect(error?.kind == kind && error?.file == folder + "/config.json", "\(text)")
+      #expect(error?.message.contains(problem) == true, "\(String(describing: error))")
     }
+    // The JSON itself is the tensor-file layer's: syntax, and a size cap before the file is read.
+    try write("{")
+    #expect(
+      throws: TensorFileError(
+        .invalidJSON, file: folder + "/config.json", "invalid JSON: key must be a string at byte 1")
+    ) { try CheckpointConfig(folder: folder) }
+    try write("{}" + String(repeating: " ", count: JSON.maxFileSize))
+    let large = #expect(throws: TensorFileError.self) { try CheckpointConfig(folder: folder) }
+    #expect(large?.kind == .limitExceeded && large?.file == folder + "/config.json")
     try write(#"{"hidden_size": 48}"#)
     let stated = try CheckpointConfig(folder: folder)
-    let error = #expect(throws: SwapInputError.self) {
+    let error = #expect(throws: SwapError.self) {
       try stated.check(ViTConfig(imageSize: 12, patchSize: 4, dim: 24, depth: 2, heads: 2, classes: 4))
     }
-    #expect(error?.description == folder + "/config.json: hidden_size is 48, the weights say 24")
+    #expect(error == SwapError(.mismatch, file: folder + "/config.json", "hidden_size is 48, the weights say 24"))
   }
 }

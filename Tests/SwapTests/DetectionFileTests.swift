@@ -46,12 +46,12 @@ import Testing
     return try body(directory)
   }
 
-  /// The message of the SwapInputError that `body` throws.
+  /// The message of the SwapError that `body` throws.
   func refusal(_ body: () throws -> Void) -> String {
     do {
       try body()
       return "(no error)"
-    } catch let error as SwapInputError {
+    } catch let error as SwapError {
       return error.description
     } catch {
       return "(\(error))"
@@ -170,7 +170,7 @@ import Testing
         { $0.metadata["classes"] = nil }, "metadata 'classes' is missing; a detection dataset names its classes")
       for (index, (contents, message)) in cases.enumerated() {
         let path = try write(contents, in: directory, name: "case\(index).safetensors")
-        #expect(refusal { _ = try DetectionFile(path: path) } == "\(path): \(message)")
+        #expect(throws: SwapError(.invalidDataset, file: path, message)) { try DetectionFile(path: path) }
       }
     }
   }

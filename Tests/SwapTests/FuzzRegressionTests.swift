@@ -11,14 +11,22 @@ import Testing
 @Suite struct FuzzRegressionTests {
   /// dataset-file target: DatasetFile names a class for every label up to the largest, so a label of
   /// 2^62 asked for an array of 2^62 names (an allocation failure) and one of Int64.max overflowed
-  /// counting them (a trap). Labels are now bounded as kswap-pack bounds them.
+  /// counting them (a trap). Labels are now bounded as kswap-pack bounds them (65,536 classes), and so
+  /// are the class names a file gives.
   @Test func hugeLabelsAreRefused() throws {
     try withScratchFile { path in
-      for label in [Int64.max, 1 << 62, 1 << 24] {
+      for label in [Int64.max, 1 << 62, 1 << 24, 1 << 16] {
         try writeDataset(path, imageShape: [1, 1, 1, 1], labels: [label])
-        let error = #expect(throws: SwapInputError.self) { try DatasetFile(path: path) }
-        #expect(error?.description == "\(path): label \(label) is too large (labels are below 16777216)")
+        #expect(throws: SwapError(.limitExceeded, file: path, "label \(label) is too large (labels are below 65536)")) {
+          try DatasetFile(path: path)
+        }
       }
+      let names = "[" + Array(repeating: "null", count: 65537).joined(separator: ",") + "]"
+      try writeDataset(path, imageShape: [1, 1, 1, 1], labels: [0], classes: names)
+      #expect(
+        throws: SwapError(
+          .limitExceeded, file: path, "metadata 'classes' names 65537 classes, more than the limit of 65536")
+      ) { try DatasetFile(path: path) }
     }
   }
 
@@ -28,11 +36,10 @@ import Testing
     try withScratchFile { path in
       for shape in [[1, 1, 0, 3], [2, 1, 3, 0], [1, 0, 2, 2]] {
         try writeDataset(path, imageShape: shape, labels: Array(repeating: 0, count: shape[0]))
-        let error = #expect(throws: SwapInputError.self) {
-          try DatasetFile(path: path, mean: [0, 0, 0], std: [1, 1, 1])
-        }
         #expect(
-          error?.description == "\(path): tensor 'images' has shape \(shape); an image needs C, H and W of 1 or more")
+          throws: SwapError(
+            .invalidDataset, file: path, "tensor 'images' has shape \(shape); an image needs C, H and W of 1 or more")
+        ) { try DatasetFile(path: path, mean: [0, 0, 0], std: [1, 1, 1]) }
       }
     }
   }
@@ -44,12 +51,14 @@ import Testing
     try body(directory + "/d.safetensors")
   }
 
-  /// A dataset file of U8 zero images of `imageShape` (N, C, H, W) and I64 `labels`.
-  func writeDataset(_ path: String, imageShape: [Int], labels: [Int64]) throws {
+  /// A dataset file of U8 zero images of `imageShape` (N, C, H, W), I64 `labels` and, where given, the
+  /// metadata's `classes` text.
+  func writeDataset(_ path: String, imageShape: [Int], labels: [Int64], classes: String? = nil) throws {
     let images = try TensorInfo(name: "images", dtype: .u8, shape: imageShape)
     let labelInfo = try TensorInfo(name: "labels", dtype: .i64, shape: [labels.count])
     let labelBytes = labels.flatMap { label in withUnsafeBytes(of: label.littleEndian) { Array($0) } }
     try TensorWriter.write(
-      path: path, tensors: [(images, [UInt8](repeating: 0, count: images.byteCount)), (labelInfo, labelBytes)])
+      path: path, metadata: classes.map { ["classes": $0] } ?? [:],
+      tensors: [(images, [UInt8](repeating: 0, count: images.byteCount)), (labelInfo, labelBytes)])
   }
 }

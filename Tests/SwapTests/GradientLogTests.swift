@@ -18,7 +18,7 @@ import ViT
     log.record([parameter("a", gradient: [1, -3]), parameter("b", gradient: [2])])
     log.record([parameter("a", gradient: [3, 3]), parameter("b", gradient: [-4])])
     // a: step means -1 and 3 -> 1; absolute means 2 and 3 -> 2.5. b: 2 and -4 -> -1; 2 and 4 -> 3.
-    let line = try JSON(parsing: log.line(epoch: 1))
+    let line = try JSON(parsing: log.line(epoch: 1), file: "log")
     #expect(line["step"]?.intValue == 2)
     #expect(line["epoch"]?.intValue == 1)
     #expect(line["mean"]?.arrayValue?.map(\.doubleValue) == [1, -1])
@@ -27,7 +27,7 @@ import ViT
 
   @Test func headerNamesTheParametersInLineOrder() throws {
     let text = GradientLog.header(stage: .forget, names: ["x", "y"], stepsPerEpoch: 3, epochs: 5)
-    let header = try JSON(parsing: text)
+    let header = try JSON(parsing: text, file: "log")
     #expect(header["format"]?.stringValue == "kswap.grad-log")
     #expect(header["stage"]?.stringValue == "forget")
     #expect(header["parameters"]?.arrayValue?.map(\.stringValue) == ["x", "y"])

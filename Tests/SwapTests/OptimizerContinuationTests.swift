@@ -147,9 +147,10 @@ import WeightSurgery
           "base_model.model.head.weight": .init(
             shape: [6, 4], first: .init(repeating: 1, count: 24), second: .init(repeating: 2, count: 24))
         ])
-      #expect(throws: SwapInputError.self) {
+      let error = #expect(throws: SwapError.self) {
         try AdamW.State.restoring(misshapen, parameters: network.trainable, file: "x")
       }
+      #expect(error?.kind == .mismatch && error?.file == "x")
     }
   }
 
@@ -163,10 +164,20 @@ import WeightSurgery
     #expect(state.step == 7 && state.moments["base_model.model.head.weight"]?.shape == [2, 3])
     // The step key left behind when kswap-pack --exclude 'kswap_optimizer.*' strips the tensors is no state.
     #expect(try SavedOptimizerState(metadata: step, tensors: [], file: "f") == nil)
-    #expect(throws: AdapterError.self) { try SavedOptimizerState(metadata: step, tensors: [first], file: "f") }
-    #expect(throws: AdapterError.self) { try SavedOptimizerState(metadata: [:], tensors: [first, second], file: "f") }
+    #expect(
+      throws: SurgeryError(
+        .invalidTensor, "f", tensor: first.0.name,
+        "has no matching kswap_optimizer.exp_avg_sq.base_model.model.head.weight")
+    ) { try SavedOptimizerState(metadata: step, tensors: [first], file: "f") }
+    let noStep = #expect(throws: SurgeryError.self) {
+      try SavedOptimizerState(metadata: [:], tensors: [first, second], file: "f")
+    }
+    #expect(noStep?.kind == .invalidTensor && noStep?.tensor == nil)
     let other = (try info("kswap_optimizer.exp_avg_sq.base_model.model.head.weight", [3, 2]), try bytes(6))
-    #expect(throws: AdapterError.self) { try SavedOptimizerState(metadata: step, tensors: [first, other], file: "f") }
+    let misshapen = #expect(throws: SurgeryError.self) {
+      try SavedOptimizerState(metadata: step, tensors: [first, other], file: "f")
+    }
+    #expect(misshapen?.kind == .invalidTensor && misshapen?.tensor == other.0.name)
     #expect(
       AdapterNames.role(of: "kswap_optimizer.exp_avg.base_model.model.head.bias")
         == .optimizerMoment(.first, tensor: "base_model.model.head.bias"))

@@ -46,12 +46,12 @@ import Testing
     return try body(directory)
   }
 
-  /// The message of the SwapInputError that `body` throws.
+  /// The message of the SwapError that `body` throws.
   func refusal(_ body: () throws -> Void) -> String {
     do {
       try body()
       return "(no error)"
-    } catch let error as SwapInputError {
+    } catch let error as SwapError {
       return error.description
     } catch {
       return "(\(error))"
@@ -125,7 +125,8 @@ import Testing
       var cases: [(Contents, String)] = []
       var unknownTask = Contents()
       unknownTask.metadata["task"] = "depth"
-      cases.append((unknownTask, "metadata 'task' is 'depth'; expected 'classification' or 'segmentation' or 'detection'"))
+      cases.append(
+        (unknownTask, "metadata 'task' is 'depth'; expected 'classification' or 'segmentation' or 'detection'"))
       var noMasks = Contents()
       noMasks.masks = nil
       noMasks.labels = [UInt8](repeating: 0, count: 16)

@@ -90,10 +90,12 @@ func finding(_ message: String) -> Never { fatalError("kswap-fuzz finding: \(mes
 // MARK: - JSON
 
 func fuzzJSON(_ bytes: [UInt8]) {
-  guard let value = try? JSONParser.parse(bytes) else { return }
+  guard let value = try? JSONParser.parse(bytes, file: "fuzz") else { return }
   for indent in [0, 2] {
     let text = value.text(indent: indent)
-    guard let again = try? JSON(parsing: text), again == value else { finding("JSON round trip: \(text)") }
+    guard let again = try? JSON(parsing: text, file: "fuzz"), again == value else {
+      finding("JSON round trip: \(text)")
+    }
   }
 }
 
@@ -271,14 +273,6 @@ private func bigEndian32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(value >>
 
 /// The first two bytes choose the options (label column, image shape); the rest is the table.
 func fuzzCSV(_ bytes: [UInt8]) {
-  // Open finding (Benchmarks/fuzz.md, Fuzz/Known/csv-label-bomb): an integer label names that many
-  // classes, up to 2^24, so "3,16777215" takes seconds and gigabytes. Until the importers bound it,
-  // tables with a number of 7 or more digits are left out here, so that the target finds other things.
-  var digits = 0
-  for byte in bytes.dropFirst(2) {
-    digits = byte >= 0x30 && byte <= 0x39 ? digits + 1 : 0
-    if digits >= 7 { return }
-  }
   var choices = FuzzBytes(Array(bytes.prefix(2)))
   let column = choices.byte()
   let shape = choices.byte()
@@ -334,12 +328,13 @@ private let adapterFolder: String = {
 }()
 
 func fuzzAdapterConfig(_ bytes: [UInt8]) {
-  if let json = try? JSONParser.parse(bytes), let settings = try? LoRASettings(config: json) {
+  if let json = try? JSONParser.parse(bytes, file: "fuzz"), let settings = try? LoRASettings(config: json, file: "fuzz")
+  {
     for module in ["blocks.0.mlp.fc1", "blocks.11.attn.qkv", "head"] {
-      for rank in [1, 4] { _ = try? settings.scale(module: module, rank: rank) }
+      for rank in [1, 4] { _ = try? settings.scale(module: module, rank: rank, file: "fuzz") }
     }
     // What kswap writes into an adapter's metadata reads back as the same settings.
-    guard let again = try? LoRASettings(metadata: settings.metadata),
+    guard let again = try? LoRASettings(metadata: settings.metadata, file: "fuzz"),
       (again.rank, again.alpha, again.useRSLoRA, again.targetModules, again.modulesToSave)
         == (settings.rank, settings.alpha, settings.useRSLoRA, settings.targetModules, settings.modulesToSave),
       again.rankPattern.map(\.0) == settings.rankPattern.map(\.0),

@@ -55,6 +55,10 @@ err_has "sharded/config.json: mean is not a list of numbers"
 printf '{"hidden_size": 24,' >sharded/config.json
 expect 2 kswap-eval sharded --set "$F/images.safetensors"
 err_has "sharded/config.json: invalid JSON"
+# Configuration files are read whole: one over 16 MiB is refused by its size, before it is read.
+head -c 16777217 /dev/zero | tr '\0' ' ' >sharded/config.json
+expect 2 kswap-eval sharded --set "$F/images.safetensors"
+err_has "sharded/config.json: 16777217 bytes, over the limit of 16777216 for a JSON file"
 rm -rf model
 cp -r "$F/hf-vit" model
 printf '{"image_mean": 0.5, "image_std": [0.5, 0.5, 0.5]}' >model/preprocessor_config.json

@@ -41,6 +41,14 @@ bomb kswap-pack csv-billion-columns.csv.gz -o out.safetensors -- \
   "csv-billion-columns.csv.gz: line 1 has more than 1048577 columns"
 bomb kswap-pack csv-endless-rows.csv.gz -o out.safetensors -- "csv-endless-rows.csv.gz: cannot allocate"
 
+# Labels that would name millions of classes: a dataset has at most 65,536.
+bomb kswap-pack csv-label-bomb.csv -o out.safetensors -- \
+  "csv-label-bomb.csv: label 16777215 is too large (labels are below 65536)"
+bomb kswap-pack dataset-label-bomb.safetensors --classes 0 -o out.safetensors -- \
+  "dataset-label-bomb.safetensors: label 16777215 is too large (labels are below 65536)"
+bomb kswap-eval "$ROOT/Tests/Fixtures/checkpoints/hf-vit" --set dataset-label-bomb.safetensors -- \
+  "dataset-label-bomb.safetensors: label 16777215 is too large (labels are below 65536)"
+
 # Headers that claim too much.
 bomb kswap-pack idx-huge-dims.idx3-ubyte --labels idx-short.idx3-ubyte -o out.safetensors -- \
   "IDX dimensions [2147483648, 2147483648, 2147483648] are too large"
@@ -59,7 +67,7 @@ bomb bash -c 'cat kst-terabytes.kst | kswap-pack - -o out.safetensors' -- \
 
 # JSON nested 100,000 deep: the safetensors and .kst headers, a dataset's class list.
 bomb kswap-inspect safetensors-deep-json.safetensors -- "recursion limit exceeded"
-bomb kswap-inspect kst-deep-json.kst -- "kst-deep-json.kst: invalid .kst header: recursion limit exceeded"
+bomb kswap-inspect kst-deep-json.kst -- "kst-deep-json.kst: invalid .kst header: invalid JSON: recursion limit exceeded"
 bomb kswap-pack dataset-deep-json.safetensors --classes 0 -o out.safetensors -- \
   'dataset-deep-json.safetensors: metadata "classes" is not a JSON array'
 

@@ -20,3 +20,10 @@ echo keep > exists.safetensors
 status=0; kswap-merge "$F/base.safetensors" "$F/plain" -o exists.safetensors 2>/dev/null || status=$?
 test "$status" = 2
 test "$(cat exists.safetensors)" = keep
+# An adapter_config.json is read whole, so one over 16 MiB is refused by its size, before it is read.
+cp -r "$F/plain" huge-config
+"$PY" -c 'import sys; open(sys.argv[1], "a").write(" " * (16 << 20))' huge-config/adapter_config.json
+status=0; kswap-merge "$F/base.safetensors" huge-config -o out.safetensors 2>err.txt || status=$?
+test "$status" = 2
+grep -qF "huge-config/adapter_config.json: $(stat -c %s huge-config/adapter_config.json) bytes, over the limit of 16777216 for a JSON file" err.txt
+test ! -e out.safetensors
